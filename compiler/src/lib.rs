@@ -1,0 +1,10 @@
+//! comidl: a MIDL-dialect IDL compiler for Rust.
+//!
+//! Data flows one way: text → [`preprocess`] → [`syntax`] (pest grammar → AST with spans)
+//! → [`sema`] (imports, names, constants, attributes) → [`ir`], which every backend reads.
+//! Problems are [`diag::Diagnostic`] values; only drivers print them.
+
+pub mod diag;
+pub mod preprocess;
+pub mod search;
+pub mod source;
