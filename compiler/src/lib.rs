@@ -8,3 +8,8 @@ pub mod diag;
 pub mod preprocess;
 pub mod search;
 pub mod source;
+pub mod syntax;
+
+mod frontend;
+
+pub use frontend::{Options, Outcome, check};
