@@ -27,7 +27,11 @@ impl Outcome {
     }
 
     pub fn summary(&self) -> String {
-        format!("{} files read, {} top-level items", self.sources.len(), self.items)
+        format!(
+            "{} files read, {} top-level items",
+            self.sources.len(),
+            self.items
+        )
     }
 }
 
@@ -42,7 +46,8 @@ pub fn check(path: &Path, options: &Options) -> Outcome {
             path.display()
         ))),
         Ok(main) => {
-            let out = preprocess::preprocess(&mut sources, main, &options.preprocess, &mut diagnostics);
+            let out =
+                preprocess::preprocess(&mut sources, main, &options.preprocess, &mut diagnostics);
             match syntax::parse(&out.text, &out.map) {
                 Ok(file) => items = file.items.len(),
                 Err(d) => diagnostics.push(d),

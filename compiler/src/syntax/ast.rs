@@ -435,7 +435,10 @@ pub enum BinaryOp {
 #[derive(Clone, Debug, PartialEq)]
 pub enum ExprKind {
     /// An integer literal; `unsigned` when it had a `u` suffix.
-    Int { value: u64, unsigned: bool },
+    Int {
+        value: u64,
+        unsigned: bool,
+    },
     Float(f64),
     /// A character literal's value.
     Char(u32),

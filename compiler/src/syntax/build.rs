@@ -113,14 +113,24 @@ impl<'a> Builder<'a> {
         };
         match p.as_rule() {
             Rule::pragma => {
-                let text = self.child(&p, Rule::pragma_text)?.as_str().trim_end().to_string();
+                let text = self
+                    .child(&p, Rule::pragma_text)?
+                    .as_str()
+                    .trim_end()
+                    .to_string();
                 plain(ItemKind::Pragma(text))
             }
-            Rule::cpp_quote => plain(ItemKind::CppQuote(self.strings(&self.child(&p, Rule::strings)?))),
-            Rule::import => plain(ItemKind::Import(
-                self.children(&p, Rule::strings).map(|s| self.strings(&s)).collect(),
+            Rule::cpp_quote => plain(ItemKind::CppQuote(
+                self.strings(&self.child(&p, Rule::strings)?),
             )),
-            Rule::importlib => plain(ItemKind::ImportLib(self.strings(&self.child(&p, Rule::strings)?))),
+            Rule::import => plain(ItemKind::Import(
+                self.children(&p, Rule::strings)
+                    .map(|s| self.strings(&s))
+                    .collect(),
+            )),
+            Rule::importlib => plain(ItemKind::ImportLib(
+                self.strings(&self.child(&p, Rule::strings)?),
+            )),
             Rule::midl_pragma => {
                 let word = self.child(&p, Rule::any_word)?.as_str().to_string();
                 let text = self
@@ -220,7 +230,11 @@ impl<'a> Builder<'a> {
 
     fn type_params(&self, p: &P) -> Vec<Ident> {
         self.child(p, Rule::type_params)
-            .map(|t| self.children(&t, Rule::ident).map(|i| self.ident(&i)).collect())
+            .map(|t| {
+                self.children(&t, Rule::ident)
+                    .map(|i| self.ident(&i))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -237,7 +251,11 @@ impl<'a> Builder<'a> {
             }
             let properties = self
                 .child(&b, Rule::disp_properties)
-                .map(|s| self.children(&s, Rule::field).map(|f| self.field(&f)).collect())
+                .map(|s| {
+                    self.children(&s, Rule::field)
+                        .map(|f| self.field(&f))
+                        .collect()
+                })
                 .unwrap_or_default();
             let methods = self
                 .child(&b, Rule::disp_methods)
@@ -378,7 +396,12 @@ impl<'a> Builder<'a> {
         for c in p.clone().into_inner() {
             match c.as_rule() {
                 Rule::storage => spec.storage = Some(c.as_str().to_string()),
-                Rule::qualifier => self.qualifier(&c, &mut spec.is_const, &mut spec.is_volatile, &mut spec.callconv),
+                Rule::qualifier => self.qualifier(
+                    &c,
+                    &mut spec.is_const,
+                    &mut spec.is_volatile,
+                    &mut spec.callconv,
+                ),
                 Rule::type_spec => {
                     if let Some(t) = c.into_inner().next() {
                         spec.ty = self.type_spec(&t);
@@ -390,7 +413,13 @@ impl<'a> Builder<'a> {
         spec
     }
 
-    fn qualifier(&self, p: &P, is_const: &mut bool, is_volatile: &mut bool, cc: &mut Option<CallConv>) {
+    fn qualifier(
+        &self,
+        p: &P,
+        is_const: &mut bool,
+        is_volatile: &mut bool,
+        cc: &mut Option<CallConv>,
+    ) {
         for c in p.clone().into_inner() {
             match c.as_rule() {
                 Rule::kw_const => *is_const = true,
@@ -411,7 +440,11 @@ impl<'a> Builder<'a> {
                     .unwrap_or_else(|| self.empty_name(p));
                 let args = self
                     .child(p, Rule::type_args)
-                    .map(|a| self.children(&a, Rule::type_ref).map(|t| self.type_ref(&t)).collect())
+                    .map(|a| {
+                        self.children(&a, Rule::type_ref)
+                            .map(|t| self.type_ref(&t))
+                            .collect()
+                    })
                     .unwrap_or_default();
                 TypeSpec::Named(name, args)
             }
@@ -456,7 +489,10 @@ impl<'a> Builder<'a> {
     fn union_spec(&self, p: &P) -> UnionSpec {
         let name = self.first_ident(p);
         let body = if let Some(sw) = self.child(p, Rule::union_switch) {
-            let idents: Vec<Ident> = self.children(&sw, Rule::ident).map(|i| self.ident(&i)).collect();
+            let idents: Vec<Ident> = self
+                .children(&sw, Rule::ident)
+                .map(|i| self.ident(&i))
+                .collect();
             let switch_spec = self
                 .child(&sw, Rule::decl_spec)
                 .map(|d| self.decl_spec(&d))
@@ -470,7 +506,10 @@ impl<'a> Builder<'a> {
                 switch_spec: Box::new(switch_spec),
                 switch_name,
                 union_name: idents.next(),
-                arms: self.children(&sw, Rule::union_case).map(|c| self.union_arm(&c)).collect(),
+                arms: self
+                    .children(&sw, Rule::union_case)
+                    .map(|c| self.union_arm(&c))
+                    .collect(),
             })
         } else {
             self.child(p, Rule::struct_body)
@@ -496,7 +535,9 @@ impl<'a> Builder<'a> {
     }
 
     fn fields(&self, p: &P) -> Vec<Field> {
-        self.children(p, Rule::field).map(|f| self.field(&f)).collect()
+        self.children(p, Rule::field)
+            .map(|f| self.field(&f))
+            .collect()
     }
 
     fn field(&self, p: &P) -> Field {
@@ -513,7 +554,9 @@ impl<'a> Builder<'a> {
             .map(|d| {
                 self.children(&d, Rule::field_declarator)
                     .map(|fd| FieldDeclarator {
-                        declarator: self.child(&fd, Rule::declarator).map(|x| self.declarator(&x)),
+                        declarator: self
+                            .child(&fd, Rule::declarator)
+                            .map(|x| self.declarator(&x)),
                         bits: self
                             .child(&fd, Rule::bit_width)
                             .and_then(|b| self.child(&b, Rule::expr))
@@ -596,7 +639,9 @@ impl<'a> Builder<'a> {
             // `HRESULT __stdcall Foo(...)` or `(__stdcall *pfn)(...)`: the convention names
             // the function being declared.
             match ops.get_mut(first_suffix..).and_then(|s| {
-                s.iter_mut().rev().find(|op| matches!(op, TypeOp::Function(..)))
+                s.iter_mut()
+                    .rev()
+                    .find(|op| matches!(op, TypeOp::Function(..)))
             }) {
                 Some(TypeOp::Function(_, slot)) => *slot = Some(cc),
                 _ => attach_callconv(ops, cc),
@@ -796,7 +841,12 @@ impl<'a> Builder<'a> {
         let mut ops = Vec::new();
         for c in p.clone().into_inner() {
             match c.as_rule() {
-                Rule::qualifier => self.qualifier(&c, &mut spec.is_const, &mut spec.is_volatile, &mut spec.callconv),
+                Rule::qualifier => self.qualifier(
+                    &c,
+                    &mut spec.is_const,
+                    &mut spec.is_volatile,
+                    &mut spec.callconv,
+                ),
                 Rule::base_type => spec.ty = base_type(c.as_str()),
                 Rule::decl_spec => spec = self.decl_spec(&c),
                 Rule::abstract_declarator => ops = self.declarator(&c).ops,
@@ -821,7 +871,10 @@ impl<'a> Builder<'a> {
             Rule::ident => ExprKind::Name(p.as_str().to_string()),
             Rule::paren => match self.child(&p, Rule::expr) {
                 Some(e) => return self.expr(e),
-                None => ExprKind::Int { value: 0, unsigned: false },
+                None => ExprKind::Int {
+                    value: 0,
+                    unsigned: false,
+                },
             },
             Rule::sizeof_expr => {
                 if let Some(t) = self.child(&p, Rule::type_ref) {
@@ -829,10 +882,16 @@ impl<'a> Builder<'a> {
                 } else if let Some(e) = self.child(&p, Rule::expr) {
                     ExprKind::SizeofExpr(Box::new(self.expr(e)))
                 } else {
-                    ExprKind::Int { value: 0, unsigned: false }
+                    ExprKind::Int {
+                        value: 0,
+                        unsigned: false,
+                    }
                 }
             }
-            _ => ExprKind::Int { value: 0, unsigned: false },
+            _ => ExprKind::Int {
+                value: 0,
+                unsigned: false,
+            },
         };
         Expr { kind, span }
     }
@@ -853,7 +912,11 @@ impl WithSpan for Expr {
 }
 
 fn attach_callconv(ops: &mut [TypeOp], cc: CallConv) {
-    if let Some(TypeOp::Function(_, slot)) = ops.iter_mut().rev().find(|op| matches!(op, TypeOp::Function(..))) {
+    if let Some(TypeOp::Function(_, slot)) = ops
+        .iter_mut()
+        .rev()
+        .find(|op| matches!(op, TypeOp::Function(..)))
+    {
         *slot = Some(cc);
     }
 }
@@ -913,7 +976,10 @@ fn base_type(text: &str) -> TypeSpec {
 fn int_literal(text: &str) -> ExprKind {
     let unsigned = text.contains(['u', 'U']);
     let digits = text.trim_end_matches(['u', 'U', 'l', 'L']);
-    let value = if let Some(hex) = digits.strip_prefix("0x").or_else(|| digits.strip_prefix("0X")) {
+    let value = if let Some(hex) = digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
         u64::from_str_radix(hex, 16)
     } else if digits.len() > 1 && digits.starts_with('0') {
         u64::from_str_radix(&digits[1..], 8)

@@ -36,7 +36,10 @@ fn syntax_error(text: &str, map: &OffsetMap, e: pest::error::Error<Rule>) -> Dia
             let mut expected: Vec<&str> = positives.iter().map(|r| describe(*r)).collect();
             expected.sort_unstable();
             expected.dedup();
-            format!("syntax error: expected {}, found {found}", join_or(&expected))
+            format!(
+                "syntax error: expected {}, found {found}",
+                join_or(&expected)
+            )
         }
         ErrorVariant::CustomError { message } => format!("syntax error: {message}"),
         _ => format!("syntax error: unexpected {found}"),
