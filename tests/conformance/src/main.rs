@@ -1,1 +1,79 @@
-fn main() {}
+//! Conformance harness and speed benchmark for comidl, with widl (Wine's IDL
+//! compiler) as the reference. See tests/conformance/README.md.
+
+/// `println!` that ignores a closed stdout (`| head`), where `println!`
+/// would panic: the run goes on and its exit status still tells the result.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+mod bench;
+mod classify;
+mod cli;
+mod corpus;
+mod process;
+mod stage_parse;
+mod widl;
+
+use std::process::ExitCode;
+
+use cli::{Mode, Options};
+
+/// Why a run could not produce a report.
+#[derive(Debug)]
+pub enum Fatal {
+    /// Bad command line or paths: exit status 2.
+    Usage(String),
+    /// The corpus or a tool could not be had: exit status 3.
+    Setup(String),
+}
+
+fn main() -> ExitCode {
+    // Lossy, so an odd argument becomes a usage error instead of a panic.
+    let args: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    ExitCode::from(run(&args))
+}
+
+fn run(args: &[String]) -> u8 {
+    let opts = match cli::parse(args) {
+        Ok(opts) => opts,
+        Err(message) => return fatal(Fatal::Usage(message)),
+    };
+    let result = match opts.mode {
+        Mode::Help => {
+            out!("{}", cli::USAGE.trim_end());
+            Ok(0)
+        }
+        Mode::Conformance => corpus::resolve(&opts).and_then(|s| stage_parse::run(&opts, &s)),
+        Mode::Bench => corpus::resolve(&opts).and_then(|s| bench::run(&opts, &s)),
+    };
+    result.unwrap_or_else(fatal)
+}
+
+fn fatal(error: Fatal) -> u8 {
+    match error {
+        Fatal::Usage(message) => {
+            eprintln!("error: {message}\n(see --help)");
+            2
+        }
+        Fatal::Setup(message) => {
+            eprintln!("error: {message}");
+            3
+        }
+    }
+}
+
+/// Parallel processes to run: `--jobs`, else one per core.
+pub fn job_count(opts: &Options) -> usize {
+    opts.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    })
+}
