@@ -3,9 +3,10 @@
 use std::path::Path;
 
 use crate::diag::Diagnostic;
+use crate::ir::Model;
 use crate::preprocess;
+use crate::sema;
 use crate::source::SourceMap;
-use crate::syntax;
 
 /// What a compilation is told from the command line or build script.
 #[derive(Clone, Debug, Default)]
@@ -13,12 +14,13 @@ pub struct Options {
     pub preprocess: preprocess::Options,
 }
 
-/// The result of running the front end: the files read and every diagnostic.
+/// The result of running the front end: the files read, the model, and every diagnostic.
+/// The model is complete only when there are no errors.
 #[derive(Debug)]
 pub struct Outcome {
     pub sources: SourceMap,
+    pub model: Model,
     pub diagnostics: Vec<Diagnostic>,
-    items: usize,
 }
 
 impl Outcome {
@@ -26,11 +28,18 @@ impl Outcome {
         self.diagnostics.iter().any(Diagnostic::is_error)
     }
 
+    /// One line for `check -v`.
     pub fn summary(&self) -> String {
+        let main = self.model.files.first();
+        let declared = main
+            .map(|f| self.model.items_in(f.file).filter(|(_, it)| !it.name.is_empty()).count())
+            .unwrap_or(0);
         format!(
-            "{} files read, {} top-level items",
-            self.sources.len(),
-            self.items
+            "ok: {} declarations in {}, {} IDL files and {} files read in all",
+            declared,
+            main.map(|f| f.path.display().to_string()).unwrap_or_default(),
+            self.model.files.len(),
+            self.sources.len()
         )
     }
 }
@@ -38,25 +47,10 @@ impl Outcome {
 /// Checks one IDL file and everything it imports.
 pub fn check(path: &Path, options: &Options) -> Outcome {
     let mut sources = SourceMap::new();
-    let mut diagnostics = Vec::new();
-    let mut items = 0;
-    match sources.load(path) {
-        Err(e) => diagnostics.push(Diagnostic::error(format!(
-            "cannot read `{}`: {e}",
-            path.display()
-        ))),
-        Ok(main) => {
-            let out =
-                preprocess::preprocess(&mut sources, main, &options.preprocess, &mut diagnostics);
-            match syntax::parse(&out.text, &out.map) {
-                Ok(file) => items = file.items.len(),
-                Err(d) => diagnostics.push(d),
-            }
-        }
-    }
+    let analysis = sema::analyze(&mut sources, path, &options.preprocess);
     Outcome {
         sources,
-        diagnostics,
-        items,
+        model: analysis.model,
+        diagnostics: analysis.diagnostics,
     }
 }

@@ -5,8 +5,10 @@
 //! Problems are [`diag::Diagnostic`] values; only drivers print them.
 
 pub mod diag;
+pub mod ir;
 pub mod preprocess;
 pub mod search;
+pub mod sema;
 pub mod source;
 pub mod syntax;
 

@@ -434,10 +434,12 @@ pub enum BinaryOp {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum ExprKind {
-    /// An integer literal; `unsigned` when it had a `u` suffix.
+    /// An integer literal; `unsigned` when it had a `u` suffix; `decimal` unless written in
+    /// hex or octal (C gives those a different type when they exceed `int`).
     Int {
         value: u64,
         unsigned: bool,
+        decimal: bool,
     },
     Float(f64),
     /// A character literal's value.

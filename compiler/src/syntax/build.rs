@@ -874,6 +874,7 @@ impl<'a> Builder<'a> {
                 None => ExprKind::Int {
                     value: 0,
                     unsigned: false,
+                    decimal: true,
                 },
             },
             Rule::sizeof_expr => {
@@ -885,12 +886,14 @@ impl<'a> Builder<'a> {
                     ExprKind::Int {
                         value: 0,
                         unsigned: false,
+                        decimal: true,
                     }
                 }
             }
             _ => ExprKind::Int {
                 value: 0,
                 unsigned: false,
+                decimal: true,
             },
         };
         Expr { kind, span }
@@ -976,6 +979,7 @@ fn base_type(text: &str) -> TypeSpec {
 fn int_literal(text: &str) -> ExprKind {
     let unsigned = text.contains(['u', 'U']);
     let digits = text.trim_end_matches(['u', 'U', 'l', 'L']);
+    let decimal = !(digits.len() > 1 && digits.starts_with('0'));
     let value = if let Some(hex) = digits
         .strip_prefix("0x")
         .or_else(|| digits.strip_prefix("0X"))
@@ -990,6 +994,7 @@ fn int_literal(text: &str) -> ExprKind {
     ExprKind::Int {
         value: value.unwrap_or(u64::MAX),
         unsigned,
+        decimal,
     }
 }
 

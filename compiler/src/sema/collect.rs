@@ -1,0 +1,543 @@
+//! Pass 1: give every named declaration an item and a name, before anything is resolved.
+//!
+//! Items are created with an empty kind of the right variant (so "is this a type?" can be
+//! answered during pass 2) and queued in `pending` with the AST they come from. Packing
+//! (`#pragma pack`, `pshpackN.h`) is tracked here because it depends on statement order.
+
+use super::attributes::Place;
+use super::{ConstDef, Ctx, Pending, Sema};
+use crate::diag::Diagnostic;
+use crate::ir::{self, ItemId, ItemKind, PointerKind};
+use crate::source::Span;
+use crate::syntax::ast::{self, TypeSpec};
+
+impl<'a> Sema<'a> {
+    pub(crate) fn collect_all(&mut self) {
+        let files = self.files;
+        for parsed in files {
+            let Some(ast) = &parsed.ast else { continue };
+            let mut ctx = Ctx {
+                file: parsed.file,
+                ..Ctx::default()
+            };
+            let mut packs = PackStack::default();
+            for item in &ast.items {
+                self.collect_item(item, &mut ctx, &mut packs);
+            }
+        }
+    }
+
+    fn collect_item(&mut self, item: &'a ast::Item, ctx: &mut Ctx, packs: &mut PackStack) {
+        ctx.pack = packs.current();
+        match &item.kind {
+            ast::ItemKind::Import(_) | ast::ItemKind::MidlPragma(..) | ast::ItemKind::Empty => {}
+            ast::ItemKind::ImportLib(s) => {
+                self.add_item("", ItemKind::ImportLib(s.value.clone()), item.span, ctx);
+            }
+            ast::ItemKind::CppQuote(s) => {
+                packs.cpp_quote(&s.value);
+                self.add_item("", ItemKind::CppQuote(s.value.clone()), item.span, ctx);
+            }
+            ast::ItemKind::Pragma(text) => {
+                packs.pragma(text);
+                self.add_item("", ItemKind::Pragma(text.clone()), item.span, ctx);
+            }
+            ast::ItemKind::Interface(i) => self.collect_interface(item, i, ctx, packs),
+            ast::ItemKind::Dispinterface(d) => {
+                let defined = d.body.is_some();
+                let kind = ItemKind::Dispinterface(ir::Dispinterface::default());
+                if let Some(id) = self.declare(&d.name.name, d.name.span, kind, defined, ctx) {
+                    self.pending.push((id, Pending::Dispinterface(item, d), ctx.clone()));
+                }
+            }
+            ast::ItemKind::Coclass(c) | ast::ItemKind::RuntimeClass(c) => {
+                let kind = if matches!(item.kind, ast::ItemKind::Coclass(_)) {
+                    ItemKind::Coclass(Vec::new())
+                } else {
+                    ItemKind::RuntimeClass(Vec::new())
+                };
+                let (ns, name) = split_qualified(&c.name, ctx);
+                let ctx = &Ctx {
+                    namespace: ns,
+                    ..ctx.clone()
+                };
+                let defined = c.members.is_some();
+                if let Some(id) = self.declare(&name, c.name.span, kind, defined, ctx) {
+                    self.pending.push((id, Pending::Class(item, c), ctx.clone()));
+                }
+            }
+            ast::ItemKind::ApiContract(name) => {
+                let (ns, simple) = split_qualified(name, ctx);
+                let ctx = &Ctx {
+                    namespace: ns,
+                    ..ctx.clone()
+                };
+                if let Some(id) = self.declare(&simple, name.span, ItemKind::ApiContract, true, ctx) {
+                    self.pending_attrs.push((id, &item.attrs, Place::ApiContract, ctx.clone()));
+                }
+            }
+            ast::ItemKind::Delegate(d) => {
+                let kind = ItemKind::Delegate(ir::Delegate {
+                    signature: ir::Signature {
+                        ret: ir::Type::Base(ir::Base::Void),
+                        params: Vec::new(),
+                        varargs: false,
+                        callconv: ir::CallConv::Default,
+                    },
+                    type_params: d.type_params.iter().map(|p| p.name.clone()).collect(),
+                });
+                if let Some(id) = self.declare(&d.name.name, d.name.span, kind, true, ctx) {
+                    self.pending.push((id, Pending::Delegate(d), ctx.clone()));
+                    self.pending_attrs.push((id, &item.attrs, Place::Delegate, ctx.clone()));
+                }
+            }
+            ast::ItemKind::Library(c) | ast::ItemKind::Module(c) => {
+                let is_library = matches!(item.kind, ast::ItemKind::Library(_));
+                let kind = if is_library {
+                    ItemKind::Library(Vec::new())
+                } else {
+                    ItemKind::Module(Vec::new())
+                };
+                let id = self.add_item(&c.name.name, kind, c.name.span, ctx);
+                self.model.names.entry(c.name.name.clone()).or_insert(id);
+                let place = if is_library { Place::Library } else { Place::Module };
+                self.pending_attrs.push((id, &item.attrs, place, ctx.clone()));
+                let mut inner = Ctx {
+                    parent: Some(id),
+                    ..ctx.clone()
+                };
+                let first = self.model.items.len();
+                for child in &c.items {
+                    self.collect_item(child, &mut inner, packs);
+                }
+                let children = self.direct_children(id, first);
+                match self.item_mut(id).map(|it| &mut it.kind) {
+                    Some(ItemKind::Library(items) | ItemKind::Module(items)) => *items = children,
+                    _ => {}
+                }
+            }
+            ast::ItemKind::Namespace(ns) => {
+                let mut inner = ctx.clone();
+                let name = ns.name.dotted();
+                inner.namespace = if ctx.namespace.is_empty() {
+                    name
+                } else {
+                    format!("{}.{name}", ctx.namespace)
+                };
+                for child in &ns.items {
+                    self.collect_item(child, &mut inner, packs);
+                }
+            }
+            ast::ItemKind::Declare(members) => {
+                let id = self.add_item("", ItemKind::Declare(Vec::new()), item.span, ctx);
+                self.pending.push((id, Pending::Declare(members), ctx.clone()));
+            }
+            ast::ItemKind::Typedef(t) => {
+                self.collect_spec(&t.spec, ctx);
+                for d in &t.declarators {
+                    let Some(name) = &d.name else { continue };
+                    let kind = ItemKind::Typedef(ir::Type::Base(ir::Base::Void));
+                    if let Some(id) = self.declare(&name.name, name.span, kind, true, ctx) {
+                        self.pending.push((id, Pending::Typedef(t, d), ctx.clone()));
+                    }
+                }
+            }
+            ast::ItemKind::Const(c) => {
+                self.collect_spec(&c.spec, ctx);
+                let Some(name) = &c.declarator.name else { return };
+                let kind = ItemKind::Const(ir::Const {
+                    ty: ir::Type::Base(ir::Base::Void),
+                    value: ir::Value::Unevaluated,
+                });
+                if let Some(id) = self.declare(&name.name, name.span, kind, true, ctx) {
+                    self.define_const(&name.name, name.span, ConstDef::Const(id, c));
+                    self.pending.push((id, Pending::Const(c), ctx.clone()));
+                }
+            }
+            ast::ItemKind::Declaration(d) => {
+                self.collect_spec(&d.spec, ctx);
+                for init in &d.declarators {
+                    let decl = &init.declarator;
+                    let (Some(name), Some(_)) = (&decl.name, decl.function()) else {
+                        continue;
+                    };
+                    // Functions inside an interface are its methods, lowered with it.
+                    if self.in_interface(ctx) {
+                        continue;
+                    }
+                    let kind = ItemKind::Function(ir::Function {
+                        signature: ir::Signature {
+                            ret: ir::Type::Base(ir::Base::Void),
+                            params: Vec::new(),
+                            varargs: false,
+                            callconv: ir::CallConv::Default,
+                        },
+                    });
+                    let id = self.add_item(&name.name, kind, name.span, ctx);
+                    self.pending.push((id, Pending::Function(item, &d.spec, decl), ctx.clone()));
+                }
+            }
+        }
+    }
+
+    fn collect_interface(
+        &mut self,
+        item: &'a ast::Item,
+        i: &'a ast::Interface,
+        ctx: &mut Ctx,
+        packs: &mut PackStack,
+    ) {
+        let (ns, name) = split_qualified(&i.name, ctx);
+        let outer = Ctx {
+            namespace: ns,
+            ..ctx.clone()
+        };
+        let kind = ItemKind::Interface(ir::Interface {
+            type_params: i.type_params.iter().map(|p| p.name.clone()).collect(),
+            ..ir::Interface::default()
+        });
+        let defined = i.body.is_some();
+        let Some(id) = self.declare(&name, i.name.span, kind, defined, &outer) else {
+            return;
+        };
+        if let (Some(ItemKind::Interface(iface)), false) =
+            (self.item_mut(id).map(|it| &mut it.kind), i.type_params.is_empty())
+        {
+            iface.type_params = i.type_params.iter().map(|p| p.name.clone()).collect();
+        }
+        let Some(body) = &i.body else { return };
+        let mut inner = Ctx {
+            parent: Some(id),
+            pointer_default: pointer_default(&item.attrs),
+            type_params: i.type_params.iter().map(|p| p.name.clone()).collect(),
+            ..outer.clone()
+        };
+        self.pending.push((id, Pending::Interface(item, i), inner.clone()));
+        let first = self.model.items.len();
+        for member in &body.members {
+            self.collect_item(member, &mut inner, packs);
+        }
+        let members = self.direct_children(id, first);
+        if let Some(ItemKind::Interface(iface)) = self.item_mut(id).map(|it| &mut it.kind) {
+            iface.members = members;
+        }
+    }
+
+    /// Items created since `first` whose parent is `parent`.
+    fn direct_children(&self, parent: ItemId, first: usize) -> Vec<ItemId> {
+        (first..self.model.items.len())
+            .filter(|&i| self.model.items.get(i).and_then(|it| it.parent) == Some(parent))
+            .map(|i| ItemId(i as u32))
+            .collect()
+    }
+
+    fn in_interface(&self, ctx: &Ctx) -> bool {
+        ctx.parent
+            .and_then(|p| self.item(p))
+            .is_some_and(|it| matches!(it.kind, ItemKind::Interface(_) | ItemKind::Dispinterface(_)))
+    }
+
+    /// Registers an ordinary name. A forward declaration and a definition share one item; a
+    /// second definition is an error (reported, and `None` returned so it is not lowered).
+    pub(crate) fn declare(
+        &mut self,
+        name: &str,
+        span: Span,
+        kind: ItemKind,
+        defined: bool,
+        ctx: &Ctx,
+    ) -> Option<ItemId> {
+        let full = if ctx.namespace.is_empty() {
+            name.to_string()
+        } else {
+            format!("{}.{name}", ctx.namespace)
+        };
+        let Some(&existing) = self.model.names.get(&full) else {
+            let id = self.add_item(name, kind, span, ctx);
+            self.model.names.insert(full, id);
+            if defined {
+                self.defined.insert(id);
+            }
+            return Some(id);
+        };
+        let (old_kind, old_span) = match self.item(existing) {
+            Some(it) => (std::mem::discriminant(&it.kind), it.span),
+            None => return None,
+        };
+        let same_kind = old_kind == std::mem::discriminant(&kind);
+        if same_kind && !defined {
+            // A forward declaration of something already known.
+            return None;
+        }
+        if same_kind && !self.defined.contains(&existing) {
+            // The definition of something forward-declared: it takes over the item.
+            self.defined.insert(existing);
+            if let Some(it) = self.item_mut(existing) {
+                it.span = span;
+                it.file = ctx.file;
+                it.parent = ctx.parent;
+                it.kind = kind;
+            }
+            return Some(existing);
+        }
+        if same_kind && matches!(kind, ItemKind::Typedef(_)) {
+            // C11 allows a typedef to be repeated; real headers do it. The first one stands.
+            return None;
+        }
+        let what = self.item(existing).map(|it| it.kind.describe()).unwrap_or("item");
+        self.error(
+            Diagnostic::error(format!("`{full}` is defined more than once"))
+                .at_with(span, "redefined here")
+                .also(old_span, format!("first defined here as {what}")),
+        );
+        None
+    }
+
+    fn define_const(&mut self, name: &str, span: Span, def: ConstDef<'a>) {
+        if self.consts.contains_key(name) {
+            let first = match self.consts.get(name) {
+                Some(ConstDef::Const(id, _)) => self.item(*id).map(|it| it.span),
+                Some(ConstDef::Enumerator(spec, i)) => spec
+                    .variants
+                    .as_ref()
+                    .and_then(|v| v.get(*i))
+                    .map(|e| e.span),
+                None => None,
+            };
+            let mut d = Diagnostic::error(format!("constant `{name}` is defined more than once"))
+                .at_with(span, "redefined here");
+            if let Some(first) = first {
+                d = d.also(first, "first defined here");
+            }
+            self.error(d);
+            return;
+        }
+        self.consts.insert(name.to_string(), def);
+    }
+
+    /// Registers the tagged struct/union/enum definitions and the enumerators inside a
+    /// declaration's type, at any depth.
+    pub(crate) fn collect_spec(&mut self, spec: &'a ast::DeclSpec, ctx: &Ctx) {
+        match &spec.ty {
+            TypeSpec::Struct(s) => {
+                let Some(fields) = &s.fields else { return };
+                if let Some(name) = &s.name {
+                    let kind = ItemKind::Struct(ir::Record::default());
+                    self.declare_tag(&name.name, name.span, kind, spec, ctx);
+                }
+                self.collect_fields(fields, ctx);
+            }
+            TypeSpec::Union(u) => {
+                let Some(body) = &u.body else { return };
+                if let Some(name) = &u.name {
+                    let kind = ItemKind::Union(ir::Union::default());
+                    self.declare_tag(&name.name, name.span, kind, spec, ctx);
+                }
+                match body {
+                    ast::UnionBody::Plain(fields) => self.collect_fields(fields, ctx),
+                    ast::UnionBody::Encapsulated { arms, .. } => {
+                        for arm in arms {
+                            if let Some(f) = &arm.field {
+                                self.collect_fields(std::slice::from_ref(f), ctx);
+                            }
+                        }
+                    }
+                }
+            }
+            TypeSpec::Enum(e) => {
+                let Some(variants) = &e.variants else { return };
+                if let Some(name) = &e.name {
+                    let kind = ItemKind::Enum(ir::Enum::default());
+                    self.declare_tag(&name.name, name.span, kind, spec, ctx);
+                }
+                for (i, v) in variants.iter().enumerate() {
+                    self.define_const(&v.name.name, v.name.span, ConstDef::Enumerator(e, i));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn collect_fields(&mut self, fields: &'a [ast::Field], ctx: &Ctx) {
+        for f in fields {
+            if let Some(spec) = &f.spec {
+                self.collect_spec(spec, ctx);
+            }
+        }
+    }
+
+    fn declare_tag(&mut self, name: &str, span: Span, kind: ItemKind, spec: &'a ast::DeclSpec, ctx: &Ctx) {
+        let key = spec_key(&spec.ty);
+        if let Some(&existing) = self.model.tags.get(name) {
+            if self.defined.contains(&existing) {
+                let old = self.item(existing).map(|it| it.span);
+                let mut d = Diagnostic::error(format!("`{name}` is defined more than once"))
+                    .at_with(span, "redefined here");
+                if let Some(old) = old {
+                    d = d.also(old, "first defined here");
+                }
+                self.error(d);
+                return;
+            }
+            // Referenced before (as `struct tag *`), defined now.
+            self.defined.insert(existing);
+            if let Some(it) = self.item_mut(existing) {
+                it.span = span;
+                it.file = ctx.file;
+                it.kind = kind;
+            }
+            self.spec_items.insert(key, existing);
+            self.pending.push((existing, Pending::Tagged(spec), ctx.clone()));
+            return;
+        }
+        let id = self.add_item(name, kind, span, ctx);
+        self.model.tags.insert(name.to_string(), id);
+        self.defined.insert(id);
+        self.spec_items.insert(key, id);
+        self.pending.push((id, Pending::Tagged(spec), ctx.clone()));
+    }
+}
+
+/// The identity of a struct/union/enum definition node.
+pub(crate) fn spec_key(ty: &TypeSpec) -> usize {
+    match ty {
+        TypeSpec::Struct(s) => std::ptr::from_ref(s) as usize,
+        TypeSpec::Union(u) => std::ptr::from_ref(u) as usize,
+        TypeSpec::Enum(e) => std::ptr::from_ref(e) as usize,
+        other => std::ptr::from_ref(other) as usize,
+    }
+}
+
+/// Splits `A.B.Name` into the namespace it adds to the current one and the simple name.
+fn split_qualified(name: &ast::QualifiedName, ctx: &Ctx) -> (String, String) {
+    let dotted = name.dotted();
+    match dotted.rsplit_once('.') {
+        // A dotted name at a definition is already fully qualified.
+        Some((ns, simple)) => (ns.to_string(), simple.to_string()),
+        None => (ctx.namespace.clone(), dotted),
+    }
+}
+
+fn pointer_default(attrs: &[ast::Attribute]) -> Option<PointerKind> {
+    let attr = attrs.iter().find(|a| a.name.name == "pointer_default")?;
+    let arg = attr.args.as_ref()?.first()?;
+    let word = match arg {
+        ast::AttrArg::Expr(ast::Expr {
+            kind: ast::ExprKind::Name(n),
+            ..
+        }) => n.as_str(),
+        _ => return None,
+    };
+    match word {
+        "ref" => Some(PointerKind::Ref),
+        "unique" => Some(PointerKind::Unique),
+        "ptr" => Some(PointerKind::Full),
+        _ => None,
+    }
+}
+
+/// `#pragma pack` and `pshpackN.h`/`poppack.h` state, in statement order.
+#[derive(Default)]
+struct PackStack {
+    current: Option<u32>,
+    saved: Vec<(Option<String>, Option<u32>)>,
+}
+
+impl PackStack {
+    fn current(&self) -> Option<u32> {
+        self.current
+    }
+
+    /// `pack(N)`, `pack()`, `pack(push[, id][, N])`, `pack(pop[, id|N])`.
+    fn pragma(&mut self, text: &str) {
+        let Some(rest) = text.trim().strip_prefix("pragma") else { return };
+        let Some(args) = rest
+            .trim()
+            .strip_prefix("pack")
+            .map(str::trim)
+            .and_then(|a| a.strip_prefix('('))
+            .and_then(|a| a.trim_end().strip_suffix(')'))
+        else {
+            return;
+        };
+        let parts: Vec<&str> = args.split(',').map(str::trim).filter(|p| !p.is_empty()).collect();
+        match parts.as_slice() {
+            [] => self.current = None,
+            ["push", rest @ ..] => {
+                let id = rest.iter().find(|p| p.parse::<u32>().is_err()).map(|s| s.to_string());
+                self.saved.push((id, self.current));
+                if let Some(n) = rest.iter().find_map(|p| p.parse::<u32>().ok()) {
+                    self.current = Some(n);
+                }
+            }
+            ["pop", rest @ ..] => {
+                let id = rest.iter().find(|p| p.parse::<u32>().is_err());
+                match id {
+                    Some(id) => {
+                        if let Some(pos) = self.saved.iter().rposition(|(s, _)| s.as_deref() == Some(*id)) {
+                            self.current = self.saved.get(pos).and_then(|(_, n)| *n);
+                            self.saved.truncate(pos);
+                        }
+                    }
+                    None => {
+                        if let Some((_, n)) = self.saved.pop() {
+                            self.current = n;
+                        }
+                    }
+                }
+                if let Some(n) = rest.iter().find_map(|p| p.parse::<u32>().ok()) {
+                    self.current = Some(n);
+                }
+            }
+            [n] => self.current = n.parse().ok(),
+            _ => {}
+        }
+    }
+
+    /// `cpp_quote("#include <pshpack4.h>")` / `cpp_quote("#include <poppack.h>")`.
+    fn cpp_quote(&mut self, text: &str) {
+        let t = text.trim();
+        let Some(header) = t
+            .strip_prefix('#')
+            .map(str::trim_start)
+            .and_then(|t| t.strip_prefix("include"))
+            .map(|t| t.trim().trim_matches(['<', '>', '"']))
+        else {
+            return;
+        };
+        if header.eq_ignore_ascii_case("poppack.h") {
+            if let Some((_, n)) = self.saved.pop() {
+                self.current = n;
+            }
+        } else if let Some(n) = header
+            .strip_prefix("pshpack")
+            .and_then(|h| h.strip_suffix(".h"))
+            .and_then(|n| n.parse().ok())
+        {
+            self.saved.push((None, self.current));
+            self.current = Some(n);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PackStack;
+
+    #[test]
+    fn pack_pragmas_and_headers_nest() {
+        let mut p = PackStack::default();
+        p.pragma("pragma pack(push, 8)");
+        assert_eq!(p.current(), Some(8));
+        p.cpp_quote("#include <pshpack1.h>");
+        assert_eq!(p.current(), Some(1));
+        p.cpp_quote("#include <poppack.h>");
+        assert_eq!(p.current(), Some(8));
+        p.pragma("pragma pack(pop)");
+        assert_eq!(p.current(), None);
+        p.pragma("pragma pack(2)");
+        assert_eq!(p.current(), Some(2));
+        p.pragma("pragma pack()");
+        assert_eq!(p.current(), None);
+    }
+}

@@ -1,0 +1,262 @@
+//! Semantic analysis: AST → IR.
+//!
+//! Two passes over every loaded file, so that use before declaration is legal (MIDL allows
+//! it; widl does not):
+//! 1. [`collect`] creates an item for every named declaration in every file, registers its
+//!    name, and notes what must be lowered;
+//! 2. [`lower`] turns each noted declaration into its IR form, resolving type names
+//!    ([`types`]), evaluating constants ([`consteval`]) and checking attributes ([`attrs`]).
+
+mod attributes;
+mod attrs;
+mod collect;
+pub mod consteval;
+mod loader;
+mod lower;
+mod types;
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use crate::diag::Diagnostic;
+use crate::ir::{self, Item, ItemId, ItemKind, Model, PointerKind, Value};
+use crate::preprocess::Options;
+use crate::source::{FileId, SourceMap, Span};
+use crate::syntax::ast;
+
+pub use loader::Parsed;
+
+/// Where a declaration stands: what enclosing constructs imply for it.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Ctx {
+    pub file: FileId,
+    /// Dotted WinRT namespace ("" outside any).
+    pub namespace: String,
+    pub parent: Option<ItemId>,
+    /// Struct packing in force (`#pragma pack`, `pshpackN.h`).
+    pub pack: Option<u32>,
+    /// The enclosing interface's `pointer_default`.
+    pub pointer_default: Option<PointerKind>,
+    /// Type parameters in scope (inside a parameterized interface or delegate).
+    pub type_params: Vec<String>,
+}
+
+/// A declaration noted by the collect pass, lowered by the lower pass.
+pub(crate) enum Pending<'a> {
+    Interface(&'a ast::Item, &'a ast::Interface),
+    Dispinterface(&'a ast::Item, &'a ast::Dispinterface),
+    Class(&'a ast::Item, &'a ast::Class),
+    Delegate(&'a ast::Delegate),
+    Typedef(&'a ast::Typedef, &'a ast::Declarator),
+    Const(&'a ast::ConstDecl),
+    Function(&'a ast::Item, &'a ast::DeclSpec, &'a ast::Declarator),
+    Declare(&'a [ast::ClassMember]),
+    /// A named struct, union or enum defined inside some declaration.
+    Tagged(&'a ast::DeclSpec),
+}
+
+/// Where a constant's value comes from.
+#[derive(Clone)]
+pub(crate) enum ConstDef<'a> {
+    Const(ItemId, &'a ast::ConstDecl),
+    Enumerator(&'a ast::EnumSpec, usize),
+}
+
+pub(crate) struct Sema<'a> {
+    pub files: &'a [Parsed],
+    pub model: Model,
+    pub diags: Vec<Diagnostic>,
+    pub pending: Vec<(ItemId, Pending<'a>, Ctx)>,
+    /// Struct/union/enum definitions already given an item, by AST node address.
+    pub spec_items: HashMap<usize, ItemId>,
+    pub consts: HashMap<String, ConstDef<'a>>,
+    /// Items that have a definition (not only a forward declaration).
+    pub defined: HashSet<ItemId>,
+    /// Attribute lists lowered in pass 2 for items that have no other pending work.
+    pub pending_attrs: Vec<(ItemId, &'a [ast::Attribute], attributes::Place, Ctx)>,
+    const_values: HashMap<String, Value>,
+    const_in_progress: HashSet<String>,
+}
+
+/// The result of analysing a file and its imports.
+pub struct Analysis {
+    pub model: Model,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Loads, preprocesses, parses and analyses `path` and everything it imports.
+pub fn analyze(sources: &mut SourceMap, path: &Path, options: &Options) -> Analysis {
+    let mut diagnostics = Vec::new();
+    let parsed = {
+        let mut loader = loader::Loader::new(sources, options, &mut diagnostics);
+        if loader.load_main(path).is_none() {
+            return Analysis {
+                model: Model::default(),
+                diagnostics,
+            };
+        }
+        loader.parsed
+    };
+    let mut sema = Sema::new(&parsed);
+    sema.collect_all();
+    sema.lower_all();
+    diagnostics.append(&mut sema.diags);
+    Analysis {
+        model: sema.model,
+        diagnostics,
+    }
+}
+
+impl<'a> Sema<'a> {
+    fn new(files: &'a [Parsed]) -> Sema<'a> {
+        let mut model = Model::default();
+        model.files = files
+            .iter()
+            .map(|p| ir::IdlFile {
+                file: p.file,
+                path: p.path.clone(),
+                imports: p.imports.clone(),
+                read: p.read.clone(),
+            })
+            .collect();
+        Sema {
+            files,
+            model,
+            diags: Vec::new(),
+            pending: Vec::new(),
+            spec_items: HashMap::new(),
+            consts: HashMap::new(),
+            defined: HashSet::new(),
+            pending_attrs: Vec::new(),
+            const_values: HashMap::new(),
+            const_in_progress: HashSet::new(),
+        }
+    }
+
+    pub fn error(&mut self, d: Diagnostic) {
+        self.diags.push(d);
+    }
+
+    /// Adds an item and returns its id.
+    pub fn add_item(&mut self, name: &str, kind: ItemKind, span: Span, ctx: &Ctx) -> ItemId {
+        let id = ItemId(u32::try_from(self.model.items.len()).unwrap_or(u32::MAX));
+        self.model.items.push(Item {
+            name: name.to_string(),
+            namespace: ctx.namespace.clone(),
+            kind,
+            attrs: Vec::new(),
+            parent: ctx.parent,
+            file: ctx.file,
+            span,
+        });
+        id
+    }
+
+    pub fn item(&self, id: ItemId) -> Option<&Item> {
+        self.model.items.get(id.0 as usize)
+    }
+
+    pub fn item_mut(&mut self, id: ItemId) -> Option<&mut Item> {
+        self.model.items.get_mut(id.0 as usize)
+    }
+
+    /// Finds an ordinary name as C++/WinRT would from inside `namespace`: a dotted name
+    /// as written, or the innermost enclosing namespace that declares it.
+    pub fn lookup_name(&self, name: &str, namespace: &str) -> Option<ItemId> {
+        let mut ns = namespace;
+        loop {
+            let full = if ns.is_empty() {
+                name.to_string()
+            } else {
+                format!("{ns}.{name}")
+            };
+            if let Some(id) = self.model.names.get(&full) {
+                return Some(*id);
+            }
+            if ns.is_empty() {
+                return None;
+            }
+            ns = ns.rsplit_once('.').map(|(outer, _)| outer).unwrap_or("");
+        }
+    }
+
+    /// The value of a named constant, evaluating it (and what it depends on) on demand.
+    pub fn const_value(&mut self, name: &str) -> consteval::NameValue {
+        use consteval::NameValue;
+        if let Some(v) = self.const_values.get(name) {
+            return NameValue::Value(v.clone());
+        }
+        let Some(def) = self.consts.get(name).cloned() else {
+            // widl and MIDL know these without a declaration.
+            return match name {
+                "TRUE" => NameValue::Value(Value::Int(1)),
+                "FALSE" | "NULL" => NameValue::Value(Value::Int(0)),
+                _ => NameValue::Unknown,
+            };
+        };
+        if !self.const_in_progress.insert(name.to_string()) {
+            // A cycle: the definition that closes it reports the error.
+            return NameValue::Value(Value::Unevaluated);
+        }
+        let value = match def {
+            ConstDef::Const(_, decl) => {
+                let result = self.eval(&decl.value);
+                result.unwrap_or(Value::Unevaluated)
+            }
+            ConstDef::Enumerator(spec, index) => self
+                .enum_values(spec, false)
+                .get(index)
+                .map(|v| Value::Int(*v))
+                .unwrap_or(Value::Unevaluated),
+        };
+        self.const_in_progress.remove(name);
+        self.const_values.insert(name.to_string(), value.clone());
+        NameValue::Value(value)
+    }
+
+    /// Evaluates a constant expression against the declared constants.
+    pub fn eval(&mut self, e: &ast::Expr) -> Result<Value, Diagnostic> {
+        let mut names = |n: &str| self.const_value(n);
+        consteval::Evaluator { names: &mut names }.eval(e)
+    }
+
+    /// Evaluates an expression that must be an integer constant; reports and returns `None`
+    /// otherwise.
+    pub fn eval_int(&mut self, e: &ast::Expr) -> Option<i128> {
+        let result = {
+            let mut names = |n: &str| self.const_value(n);
+            consteval::Evaluator { names: &mut names }.eval_int(e)
+        };
+        result.map_err(|d| self.error(d)).ok()
+    }
+
+    /// The values of an enum's enumerators: each is its expression, or one more than the
+    /// previous. With `report`, problems are diagnosed (done once, when the enum is lowered).
+    pub fn enum_values(&mut self, spec: &ast::EnumSpec, report: bool) -> Vec<i128> {
+        let mut values = Vec::new();
+        let mut next: i128 = 0;
+        for e in spec.variants.iter().flatten() {
+            let value = match &e.value {
+                Some(expr) => {
+                    let result = {
+                        let mut names = |n: &str| self.const_value(n);
+                        consteval::Evaluator { names: &mut names }.eval_int(expr)
+                    };
+                    match result {
+                        Ok(v) => v,
+                        Err(d) => {
+                            if report {
+                                self.error(d);
+                            }
+                            next
+                        }
+                    }
+                }
+                None => next,
+            };
+            values.push(value);
+            next = value.wrapping_add(1);
+        }
+        values
+    }
+}
