@@ -32,12 +32,18 @@ impl Outcome {
     pub fn summary(&self) -> String {
         let main = self.model.files.first();
         let declared = main
-            .map(|f| self.model.items_in(f.file).filter(|(_, it)| !it.name.is_empty()).count())
+            .map(|f| {
+                self.model
+                    .items_in(f.file)
+                    .filter(|(_, it)| !it.name.is_empty())
+                    .count()
+            })
             .unwrap_or(0);
         format!(
             "ok: {} declarations in {}, {} IDL files and {} files read in all",
             declared,
-            main.map(|f| f.path.display().to_string()).unwrap_or_default(),
+            main.map(|f| f.path.display().to_string())
+                .unwrap_or_default(),
             self.model.files.len(),
             self.sources.len()
         )

@@ -158,13 +158,25 @@ impl ItemKind {
 pub enum Base {
     Void,
     /// `char` (unsigned by default in MIDL, as widl treats plain char: use `signed char` for i8).
-    Char { signed: bool },
-    Int8 { signed: bool },
-    Int16 { signed: bool },
-    Int32 { signed: bool },
-    Int64 { signed: bool },
+    Char {
+        signed: bool,
+    },
+    Int8 {
+        signed: bool,
+    },
+    Int16 {
+        signed: bool,
+    },
+    Int32 {
+        signed: bool,
+    },
+    Int64 {
+        signed: bool,
+    },
     /// `__int3264`: pointer-sized.
-    IntPtr { signed: bool },
+    IntPtr {
+        signed: bool,
+    },
     Byte,
     Boolean,
     WChar,
@@ -210,7 +222,10 @@ pub enum Type {
     Function(Box<Signature>),
     SafeArray(Box<Type>),
     /// A parameterized WinRT interface or delegate applied to arguments (`IVector<HSTRING>`).
-    Instance { generic: ItemId, args: Vec<Type> },
+    Instance {
+        generic: ItemId,
+        args: Vec<Type>,
+    },
     /// A type parameter inside a parameterized declaration.
     Param(String),
 }

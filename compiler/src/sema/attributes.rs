@@ -155,7 +155,8 @@ static SPECS: &[Spec] = &[
     spec("helpstringcontext", TLB, O),
     spec("helpstringdll", L | I | D | C, O),
     spec("hidden", TLB | CM, N),
-    spec("id", M | F | E, O),
+    // widl tolerates `id` on a library (natupnp.idl has one); it means nothing there.
+    spec("id", M | F | E | L, O),
     spec("idempotent", M, N),
     spec("ignore", F | P, N),
     spec("iid_is", F | P | M, O),
@@ -221,7 +222,11 @@ static SPECS: &[Spec] = &[
     spec("uuid", I | D | C | L | MO | T | DG | R, O),
     spec("v1_enum", T, N),
     spec("vararg", M, N),
-    spec("version", I | D | C | L | MO | T | DG | R | AC | F | E | M, O),
+    spec(
+        "version",
+        I | D | C | L | MO | T | DG | R | AC | F | E | M,
+        O,
+    ),
     spec("vi_progid", C, O),
     spec("wire_marshal", T, O),
 ];
@@ -250,7 +255,10 @@ impl Spec {
                 (a, b) if a == b => format!("{a} argument{}", if a == 1 { "" } else { "s" }),
                 (a, b) => format!("{a} to {b} arguments"),
             };
-            return Some(format!("attribute `{}` takes {expected}, found {n}", self.name));
+            return Some(format!(
+                "attribute `{}` takes {expected}, found {n}",
+                self.name
+            ));
         }
         None
     }
@@ -263,7 +271,12 @@ mod tests {
     #[test]
     fn table_is_sorted_and_unique() {
         for pair in SPECS.windows(2) {
-            assert!(pair[0].name < pair[1].name, "{} / {}", pair[0].name, pair[1].name);
+            assert!(
+                pair[0].name < pair[1].name,
+                "{} / {}",
+                pair[0].name,
+                pair[1].name
+            );
         }
     }
 

@@ -25,7 +25,9 @@ fn arg_kind(name: &str) -> ArgKind {
     match name {
         "size_is" | "length_is" | "first_is" | "last_is" | "max_is" | "min_is" | "switch_is"
         | "iid_is" => ArgKind::Sizing,
-        "switch_type" | "transmit_as" | "wire_marshal" | "user_marshal" | "represent_as" => ArgKind::Type,
+        "switch_type" | "transmit_as" | "wire_marshal" | "user_marshal" | "represent_as" => {
+            ArgKind::Type
+        }
         "uuid" | "async_uuid" => ArgKind::Guid,
         "id" | "helpcontext" | "helpstringcontext" | "lcid" | "case" | "defaultvalue" | "range" => {
             ArgKind::Constant
@@ -48,7 +50,9 @@ impl<'a> Sema<'a> {
         for a in attrs {
             let name = a.name.name.as_str();
             let Some(spec) = attributes::lookup(name) else {
-                self.error(Diagnostic::error(format!("unknown attribute `{name}`")).at(a.name.span));
+                self.error(
+                    Diagnostic::error(format!("unknown attribute `{name}`")).at(a.name.span),
+                );
                 continue;
             };
             if !spec.allowed(place) {
@@ -72,9 +76,12 @@ impl<'a> Sema<'a> {
                 .map(|arg| self.attr_value(name, arg, siblings, ctx))
                 .collect::<Option<Vec<_>>>();
             let Some(args) = args else { continue };
-            if name == "pointer_default" && !matches!(args.first(), Some(AttrValue::Expr(ir::Expr::Name(w))) if matches!(w.as_str(), "ref" | "unique" | "ptr")) {
+            if name == "pointer_default"
+                && !matches!(args.first(), Some(AttrValue::Expr(ir::Expr::Name(w))) if matches!(w.as_str(), "ref" | "unique" | "ptr"))
+            {
                 self.error(
-                    Diagnostic::error("`pointer_default` takes `ref`, `unique` or `ptr`").at(a.span),
+                    Diagnostic::error("`pointer_default` takes `ref`, `unique` or `ptr`")
+                        .at(a.span),
                 );
                 continue;
             }
@@ -88,21 +95,30 @@ impl<'a> Sema<'a> {
     }
 
     /// One argument; `None` after reporting a problem.
-    fn attr_value(&mut self, attr: &str, arg: &'a AttrArg, siblings: &[String], ctx: &Ctx) -> Option<AttrValue> {
+    fn attr_value(
+        &mut self,
+        attr: &str,
+        arg: &'a AttrArg,
+        siblings: &[String],
+        ctx: &Ctx,
+    ) -> Option<AttrValue> {
         if let AttrArg::Empty(_) = arg {
             return Some(AttrValue::Empty);
         }
         match arg_kind(attr) {
             ArgKind::Guid => match arg {
-                AttrArg::Uuid(text, span) | AttrArg::Str(ast::StrLit { value: text, span, .. }) => {
-                    match Guid::parse(text) {
-                        Some(g) => Some(AttrValue::Uuid(g)),
-                        None => {
-                            self.error(Diagnostic::error(format!("`{text}` is not a valid GUID")).at(*span));
-                            None
-                        }
+                AttrArg::Uuid(text, span)
+                | AttrArg::Str(ast::StrLit {
+                    value: text, span, ..
+                }) => match Guid::parse(text) {
+                    Some(g) => Some(AttrValue::Uuid(g)),
+                    None => {
+                        self.error(
+                            Diagnostic::error(format!("`{text}` is not a valid GUID")).at(*span),
+                        );
+                        None
                     }
-                }
+                },
                 other => {
                     self.error(Diagnostic::error("expected a GUID").at(other.span()));
                     None
@@ -133,7 +149,7 @@ impl<'a> Sema<'a> {
             },
             ArgKind::Sizing => match arg {
                 AttrArg::Expr(e) => {
-                    self.check_names(e, siblings)?;
+                    self.check_names(e, siblings);
                     Some(AttrValue::Expr(self.symbolic(e, ctx)))
                 }
                 other => {
@@ -159,7 +175,9 @@ impl<'a> Sema<'a> {
     fn free_value(&mut self, arg: &'a AttrArg, ctx: &Ctx) -> AttrValue {
         match arg {
             AttrArg::Empty(_) => AttrValue::Empty,
-            AttrArg::Uuid(text, _) => Guid::parse(text).map(AttrValue::Uuid).unwrap_or(AttrValue::Str(text.clone())),
+            AttrArg::Uuid(text, _) => Guid::parse(text)
+                .map(AttrValue::Uuid)
+                .unwrap_or(AttrValue::Str(text.clone())),
             AttrArg::Version(v, _) => AttrValue::Version(v.clone()),
             AttrArg::Str(s) => AttrValue::Str(s.value.clone()),
             AttrArg::Expr(e) => {
@@ -186,31 +204,33 @@ impl<'a> Sema<'a> {
             Some(id) => ir::Type::Named(id),
             None => {
                 self.error(
-                    Diagnostic::error(format!("unknown type `{}`", name.dotted()))
-                        .at_with(name.span, "not declared in this file or any file it imports"),
+                    Diagnostic::error(format!("unknown type `{}`", name.dotted())).at_with(
+                        name.span,
+                        "not declared in this file or any file it imports",
+                    ),
                 );
                 ir::Type::Base(ir::Base::Void)
             }
         }
     }
 
-    /// Every name in a sizing expression must be a sibling field/parameter or a constant.
-    fn check_names(&mut self, e: &ast::Expr, siblings: &[String]) -> Option<()> {
-        let mut bad = None;
+    /// Names in a sizing expression should be sibling fields/parameters, constants or (in a
+    /// cast) types. widl does not check, and real files get it wrong (wmsdkidl.idl sizes by
+    /// a parameter that does not exist), so an unknown name is a warning: the file is
+    /// valid, but the marshaller will not be able to size that argument.
+    fn check_names(&mut self, e: &ast::Expr, siblings: &[String]) {
+        let mut others = Vec::new();
         visit_names(e, &mut |name, span| {
-            if bad.is_none() && !siblings.iter().any(|s| s == name) {
-                bad = Some((name.to_string(), span));
+            if !siblings.iter().any(|s| s == name) {
+                others.push((name.to_string(), span));
             }
         });
-        let (name, span) = bad?;
-        match self.const_value(&name) {
-            NameValue::Value(_) => Some(()),
-            _ => {
+        for (name, span) in others {
+            if let NameValue::Unknown | NameValue::NotConstant = self.const_value(&name) {
                 self.error(
-                    Diagnostic::error(format!("unknown name `{name}` in attribute"))
-                        .at_with(span, "not a parameter, field or constant in scope"),
+                    Diagnostic::warning(format!("unknown name `{name}` in a sizing attribute"))
+                        .at_with(span, "not a parameter, field, constant or type in scope"),
                 );
-                None
             }
         }
     }
@@ -259,12 +279,16 @@ impl<'a> Sema<'a> {
                 };
                 ir::Expr::Binary(op, sub(self, a), sub(self, b))
             }
-            ExprKind::Ternary(c, a, b) => ir::Expr::Ternary(sub(self, c), sub(self, a), sub(self, b)),
+            ExprKind::Ternary(c, a, b) => {
+                ir::Expr::Ternary(sub(self, c), sub(self, a), sub(self, b))
+            }
             ExprKind::Cast(t, x) => {
                 let ty = self.lower_type(&t.spec, &t.ops, ctx);
                 ir::Expr::Cast(Box::new(ty), sub(self, x))
             }
-            ExprKind::SizeofType(t) => ir::Expr::SizeOf(Box::new(self.lower_type(&t.spec, &t.ops, ctx))),
+            ExprKind::SizeofType(t) => {
+                ir::Expr::SizeOf(Box::new(self.lower_type(&t.spec, &t.ops, ctx)))
+            }
             ExprKind::SizeofExpr(x) => ir::Expr::Unary("sizeof", sub(self, x)),
             ExprKind::Member(x, n) => ir::Expr::Member(sub(self, x), n.name.clone()),
             ExprKind::Arrow(x, n) => ir::Expr::Arrow(sub(self, x), n.name.clone()),
@@ -297,6 +321,10 @@ fn visit_names(e: &ast::Expr, f: &mut dyn FnMut(&str, crate::source::Span)) {
             visit_names(a, f);
             visit_names(b, f);
         }
-        ExprKind::Int { .. } | ExprKind::Float(_) | ExprKind::Char(_) | ExprKind::Str(_) | ExprKind::SizeofType(_) => {}
+        ExprKind::Int { .. }
+        | ExprKind::Float(_)
+        | ExprKind::Char(_)
+        | ExprKind::Str(_)
+        | ExprKind::SizeofType(_) => {}
     }
 }

@@ -47,7 +47,8 @@ impl<'a> Sema<'a> {
                 let defined = d.body.is_some();
                 let kind = ItemKind::Dispinterface(ir::Dispinterface::default());
                 if let Some(id) = self.declare(&d.name.name, d.name.span, kind, defined, ctx) {
-                    self.pending.push((id, Pending::Dispinterface(item, d), ctx.clone()));
+                    self.pending
+                        .push((id, Pending::Dispinterface(item, d), ctx.clone()));
                 }
             }
             ast::ItemKind::Coclass(c) | ast::ItemKind::RuntimeClass(c) => {
@@ -63,7 +64,8 @@ impl<'a> Sema<'a> {
                 };
                 let defined = c.members.is_some();
                 if let Some(id) = self.declare(&name, c.name.span, kind, defined, ctx) {
-                    self.pending.push((id, Pending::Class(item, c), ctx.clone()));
+                    self.pending
+                        .push((id, Pending::Class(item, c), ctx.clone()));
                 }
             }
             ast::ItemKind::ApiContract(name) => {
@@ -72,8 +74,10 @@ impl<'a> Sema<'a> {
                     namespace: ns,
                     ..ctx.clone()
                 };
-                if let Some(id) = self.declare(&simple, name.span, ItemKind::ApiContract, true, ctx) {
-                    self.pending_attrs.push((id, &item.attrs, Place::ApiContract, ctx.clone()));
+                if let Some(id) = self.declare(&simple, name.span, ItemKind::ApiContract, true, ctx)
+                {
+                    self.pending_attrs
+                        .push((id, &item.attrs, Place::ApiContract, ctx.clone()));
                 }
             }
             ast::ItemKind::Delegate(d) => {
@@ -88,7 +92,8 @@ impl<'a> Sema<'a> {
                 });
                 if let Some(id) = self.declare(&d.name.name, d.name.span, kind, true, ctx) {
                     self.pending.push((id, Pending::Delegate(d), ctx.clone()));
-                    self.pending_attrs.push((id, &item.attrs, Place::Delegate, ctx.clone()));
+                    self.pending_attrs
+                        .push((id, &item.attrs, Place::Delegate, ctx.clone()));
                 }
             }
             ast::ItemKind::Library(c) | ast::ItemKind::Module(c) => {
@@ -98,10 +103,15 @@ impl<'a> Sema<'a> {
                 } else {
                     ItemKind::Module(Vec::new())
                 };
+                // Library and module names are not types: a coclass may share one (bits.idl).
                 let id = self.add_item(&c.name.name, kind, c.name.span, ctx);
-                self.model.names.entry(c.name.name.clone()).or_insert(id);
-                let place = if is_library { Place::Library } else { Place::Module };
-                self.pending_attrs.push((id, &item.attrs, place, ctx.clone()));
+                let place = if is_library {
+                    Place::Library
+                } else {
+                    Place::Module
+                };
+                self.pending_attrs
+                    .push((id, &item.attrs, place, ctx.clone()));
                 let mut inner = Ctx {
                     parent: Some(id),
                     ..ctx.clone()
@@ -111,9 +121,10 @@ impl<'a> Sema<'a> {
                     self.collect_item(child, &mut inner, packs);
                 }
                 let children = self.direct_children(id, first);
-                match self.item_mut(id).map(|it| &mut it.kind) {
-                    Some(ItemKind::Library(items) | ItemKind::Module(items)) => *items = children,
-                    _ => {}
+                if let Some(ItemKind::Library(items) | ItemKind::Module(items)) =
+                    self.item_mut(id).map(|it| &mut it.kind)
+                {
+                    *items = children;
                 }
             }
             ast::ItemKind::Namespace(ns) => {
@@ -130,7 +141,8 @@ impl<'a> Sema<'a> {
             }
             ast::ItemKind::Declare(members) => {
                 let id = self.add_item("", ItemKind::Declare(Vec::new()), item.span, ctx);
-                self.pending.push((id, Pending::Declare(members), ctx.clone()));
+                self.pending
+                    .push((id, Pending::Declare(members), ctx.clone()));
             }
             ast::ItemKind::Typedef(t) => {
                 self.collect_spec(&t.spec, ctx);
@@ -138,13 +150,16 @@ impl<'a> Sema<'a> {
                     let Some(name) = &d.name else { continue };
                     let kind = ItemKind::Typedef(ir::Type::Base(ir::Base::Void));
                     if let Some(id) = self.declare(&name.name, name.span, kind, true, ctx) {
+                        self.typedef_asts.insert(id, (&t.spec, &d.ops));
                         self.pending.push((id, Pending::Typedef(t, d), ctx.clone()));
                     }
                 }
             }
             ast::ItemKind::Const(c) => {
                 self.collect_spec(&c.spec, ctx);
-                let Some(name) = &c.declarator.name else { return };
+                let Some(name) = &c.declarator.name else {
+                    return;
+                };
                 let kind = ItemKind::Const(ir::Const {
                     ty: ir::Type::Base(ir::Base::Void),
                     value: ir::Value::Unevaluated,
@@ -174,7 +189,8 @@ impl<'a> Sema<'a> {
                         },
                     });
                     let id = self.add_item(&name.name, kind, name.span, ctx);
-                    self.pending.push((id, Pending::Function(item, &d.spec, decl), ctx.clone()));
+                    self.pending
+                        .push((id, Pending::Function(item, &d.spec, decl), ctx.clone()));
                 }
             }
         }
@@ -200,9 +216,10 @@ impl<'a> Sema<'a> {
         let Some(id) = self.declare(&name, i.name.span, kind, defined, &outer) else {
             return;
         };
-        if let (Some(ItemKind::Interface(iface)), false) =
-            (self.item_mut(id).map(|it| &mut it.kind), i.type_params.is_empty())
-        {
+        if let (Some(ItemKind::Interface(iface)), false) = (
+            self.item_mut(id).map(|it| &mut it.kind),
+            i.type_params.is_empty(),
+        ) {
             iface.type_params = i.type_params.iter().map(|p| p.name.clone()).collect();
         }
         let Some(body) = &i.body else { return };
@@ -212,7 +229,8 @@ impl<'a> Sema<'a> {
             type_params: i.type_params.iter().map(|p| p.name.clone()).collect(),
             ..outer.clone()
         };
-        self.pending.push((id, Pending::Interface(item, i), inner.clone()));
+        self.pending
+            .push((id, Pending::Interface(item, i), inner.clone()));
         let first = self.model.items.len();
         for member in &body.members {
             self.collect_item(member, &mut inner, packs);
@@ -232,9 +250,9 @@ impl<'a> Sema<'a> {
     }
 
     fn in_interface(&self, ctx: &Ctx) -> bool {
-        ctx.parent
-            .and_then(|p| self.item(p))
-            .is_some_and(|it| matches!(it.kind, ItemKind::Interface(_) | ItemKind::Dispinterface(_)))
+        ctx.parent.and_then(|p| self.item(p)).is_some_and(|it| {
+            matches!(it.kind, ItemKind::Interface(_) | ItemKind::Dispinterface(_))
+        })
     }
 
     /// Registers an ordinary name. A forward declaration and a definition share one item; a
@@ -284,7 +302,10 @@ impl<'a> Sema<'a> {
             // C11 allows a typedef to be repeated; real headers do it. The first one stands.
             return None;
         }
-        let what = self.item(existing).map(|it| it.kind.describe()).unwrap_or("item");
+        let what = self
+            .item(existing)
+            .map(|it| it.kind.describe())
+            .unwrap_or("item");
         self.error(
             Diagnostic::error(format!("`{full}` is defined more than once"))
                 .at_with(span, "redefined here")
@@ -350,8 +371,12 @@ impl<'a> Sema<'a> {
                     let kind = ItemKind::Enum(ir::Enum::default());
                     self.declare_tag(&name.name, name.span, kind, spec, ctx);
                 }
-                for (i, v) in variants.iter().enumerate() {
-                    self.define_const(&v.name.name, v.name.span, ConstDef::Enumerator(e, i));
+                // WinRT enums (inside a namespace) are scoped: their enumerators are not
+                // global names, and two enums may both have `Default`.
+                if ctx.namespace.is_empty() {
+                    for (i, v) in variants.iter().enumerate() {
+                        self.define_const(&v.name.name, v.name.span, ConstDef::Enumerator(e, i));
+                    }
                 }
             }
             _ => {}
@@ -366,7 +391,14 @@ impl<'a> Sema<'a> {
         }
     }
 
-    fn declare_tag(&mut self, name: &str, span: Span, kind: ItemKind, spec: &'a ast::DeclSpec, ctx: &Ctx) {
+    fn declare_tag(
+        &mut self,
+        name: &str,
+        span: Span,
+        kind: ItemKind,
+        spec: &'a ast::DeclSpec,
+        ctx: &Ctx,
+    ) {
         let key = spec_key(&spec.ty);
         if let Some(&existing) = self.model.tags.get(name) {
             if self.defined.contains(&existing) {
@@ -387,7 +419,8 @@ impl<'a> Sema<'a> {
                 it.kind = kind;
             }
             self.spec_items.insert(key, existing);
-            self.pending.push((existing, Pending::Tagged(spec), ctx.clone()));
+            self.pending
+                .push((existing, Pending::Tagged(spec), ctx.clone()));
             return;
         }
         let id = self.add_item(name, kind, span, ctx);
@@ -450,7 +483,9 @@ impl PackStack {
 
     /// `pack(N)`, `pack()`, `pack(push[, id][, N])`, `pack(pop[, id|N])`.
     fn pragma(&mut self, text: &str) {
-        let Some(rest) = text.trim().strip_prefix("pragma") else { return };
+        let Some(rest) = text.trim().strip_prefix("pragma") else {
+            return;
+        };
         let Some(args) = rest
             .trim()
             .strip_prefix("pack")
@@ -460,11 +495,18 @@ impl PackStack {
         else {
             return;
         };
-        let parts: Vec<&str> = args.split(',').map(str::trim).filter(|p| !p.is_empty()).collect();
+        let parts: Vec<&str> = args
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .collect();
         match parts.as_slice() {
             [] => self.current = None,
             ["push", rest @ ..] => {
-                let id = rest.iter().find(|p| p.parse::<u32>().is_err()).map(|s| s.to_string());
+                let id = rest
+                    .iter()
+                    .find(|p| p.parse::<u32>().is_err())
+                    .map(|s| s.to_string());
                 self.saved.push((id, self.current));
                 if let Some(n) = rest.iter().find_map(|p| p.parse::<u32>().ok()) {
                     self.current = Some(n);
@@ -474,7 +516,11 @@ impl PackStack {
                 let id = rest.iter().find(|p| p.parse::<u32>().is_err());
                 match id {
                     Some(id) => {
-                        if let Some(pos) = self.saved.iter().rposition(|(s, _)| s.as_deref() == Some(*id)) {
+                        if let Some(pos) = self
+                            .saved
+                            .iter()
+                            .rposition(|(s, _)| s.as_deref() == Some(*id))
+                        {
                             self.current = self.saved.get(pos).and_then(|(_, n)| *n);
                             self.saved.truncate(pos);
                         }

@@ -7,7 +7,7 @@
 use crate::diag::Diagnostic;
 use crate::ir::Value;
 use crate::source::Span;
-use crate::syntax::ast::{BaseKind, BinaryOp, Expr, ExprKind, Signedness, TypeOp, TypeSpec, UnaryOp};
+use crate::syntax::ast::{BaseKind, BinaryOp, Expr, ExprKind, Signedness, TypeSpec, UnaryOp};
 
 /// An integer with its C type.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -71,6 +71,8 @@ pub enum NameValue {
     Value(Value),
     /// The name is known but has no compile-time value (a field, a parameter).
     NotConstant,
+    /// The name is a type: its integer width and signedness when it is an integer type.
+    Type(Option<(u32, bool)>),
     Unknown,
 }
 
@@ -132,13 +134,28 @@ impl Evaluator<'_> {
                 NameValue::NotConstant => {
                     return Err(Diagnostic::error(format!("`{name}` is not a constant")).at(e.span));
                 }
+                NameValue::Type(_) => {
+                    return Err(
+                        Diagnostic::error(format!("`{name}` is a type, not a constant")).at(e.span),
+                    );
+                }
                 NameValue::Unknown => {
                     return Err(Diagnostic::error(format!("unknown constant `{name}`"))
                         .at_with(e.span, "not declared in this file or any file it imports"));
                 }
             },
             ExprKind::Unary(op, inner) => self.unary(*op, inner)?,
-            ExprKind::Binary(op, a, b) => self.binary(*op, a, b, e.span)?,
+            ExprKind::Binary(op, a, b) => match self.cast_in_disguise(*op, a) {
+                // `(ULONG) - 1` parses as a subtraction; with ULONG a type it is a cast.
+                Some(target) => {
+                    let operand = Expr {
+                        kind: ExprKind::Unary(disguised_unary(*op), b.clone()),
+                        span: b.span,
+                    };
+                    self.cast(target, &operand)?
+                }
+                None => self.binary(*op, a, b, e.span)?,
+            },
             ExprKind::Ternary(c, a, b) => {
                 if self.int(c)?.value != 0 {
                     self.value(a)?
@@ -146,25 +163,54 @@ impl Evaluator<'_> {
                     self.value(b)?
                 }
             }
-            ExprKind::Cast(ty, inner) => match (integer_type(&ty.spec.ty), ty.ops.is_empty()) {
-                (Some((bits, unsigned)), true) => match self.value(inner)? {
-                    V::Int(i) => V::Int(CInt::new(i.value, bits, unsigned)),
-                    V::Float(f) => V::Int(CInt::new(f as i128, bits, unsigned)),
-                    other => other,
-                },
-                // A cast to a pointer or a named type is left to the C compiler; the operand
-                // must still be a valid expression.
-                _ => {
-                    self.value(inner)?;
-                    V::Unevaluated
-                }
-            },
+            ExprKind::Cast(ty, inner) => {
+                let target = match (&ty.spec.ty, ty.ops.is_empty()) {
+                    (_, false) => None,
+                    (TypeSpec::Named(name, args), true) if args.is_empty() => {
+                        match (self.names)(&name.dotted()) {
+                            NameValue::Type(t) => t,
+                            _ => None,
+                        }
+                    }
+                    (spec, true) => integer_type(spec),
+                };
+                self.cast(target, inner)?
+            }
             // sizeof needs layout, which is computed by later stages.
             ExprKind::SizeofType(_) | ExprKind::SizeofExpr(_) => V::Unevaluated,
             ExprKind::Member(..) | ExprKind::Arrow(..) | ExprKind::Index(..) => {
                 return Err(Diagnostic::error("expression is not a constant").at(e.span));
             }
         })
+    }
+
+    /// Converts to an integer type; a cast to anything else (a pointer, a handle) is left to
+    /// the C compiler, though the operand must still be a valid expression.
+    fn cast(&mut self, target: Option<(u32, bool)>, inner: &Expr) -> Result<V, Diagnostic> {
+        let v = self.value(inner)?;
+        Ok(match (target, v) {
+            (Some((bits, unsigned)), V::Int(i)) => V::Int(CInt::new(i.value, bits, unsigned)),
+            (Some((bits, unsigned)), V::Float(f)) => V::Int(CInt::new(f as i128, bits, unsigned)),
+            (Some(_), other) => other,
+            (None, _) => V::Unevaluated,
+        })
+    }
+
+    /// `Some(target)` when `lhs op ...` is really `(TYPE) op ...`, a cast of a unary operand.
+    fn cast_in_disguise(&mut self, op: BinaryOp, lhs: &Expr) -> Option<Option<(u32, bool)>> {
+        if !matches!(
+            op,
+            BinaryOp::Sub | BinaryOp::Add | BinaryOp::Mul | BinaryOp::BitAnd
+        ) {
+            return None;
+        }
+        let ExprKind::Name(name) = &lhs.kind else {
+            return None;
+        };
+        match (self.names)(name) {
+            NameValue::Type(t) => Some(t),
+            _ => None,
+        }
     }
 
     fn unary(&mut self, op: UnaryOp, inner: &Expr) -> Result<V, Diagnostic> {
@@ -209,10 +255,15 @@ impl Evaluator<'_> {
             BinaryOp::Mul => arith(xv.wrapping_mul(yv)),
             BinaryOp::Div | BinaryOp::Rem => {
                 if yv == 0 {
-                    return Err(Diagnostic::error("division by zero in a constant expression")
-                        .at(b.span));
+                    return Err(
+                        Diagnostic::error("division by zero in a constant expression").at(b.span),
+                    );
                 }
-                arith(if op == BinaryOp::Div { xv / yv } else { xv % yv })
+                arith(if op == BinaryOp::Div {
+                    xv / yv
+                } else {
+                    xv % yv
+                })
             }
             BinaryOp::Shl | BinaryOp::Shr => {
                 // The result has the (promoted) type of the left operand.
@@ -224,7 +275,11 @@ impl Evaluator<'_> {
                     .at(b.span));
                 }
                 let shift = y.value as u32;
-                let v = if op == BinaryOp::Shl { x.value << shift } else { x.value >> shift };
+                let v = if op == BinaryOp::Shl {
+                    x.value << shift
+                } else {
+                    x.value >> shift
+                };
                 V::Int(CInt::new(v, x.bits, x.unsigned))
             }
             BinaryOp::BitAnd => arith(xv & yv),
@@ -242,6 +297,16 @@ impl Evaluator<'_> {
     }
 }
 
+/// The unary operator a binary one stands for after a disguised cast.
+fn disguised_unary(op: BinaryOp) -> UnaryOp {
+    match op {
+        BinaryOp::Sub => UnaryOp::Neg,
+        BinaryOp::Mul => UnaryOp::Deref,
+        BinaryOp::BitAnd => UnaryOp::AddrOf,
+        _ => UnaryOp::Plus,
+    }
+}
+
 fn float_binary(op: BinaryOp, x: f64, y: f64, span: Span) -> Result<V, Diagnostic> {
     let truth = |b: bool| V::Int(CInt::int(i128::from(b)));
     Ok(match op {
@@ -255,7 +320,11 @@ fn float_binary(op: BinaryOp, x: f64, y: f64, span: Span) -> Result<V, Diagnosti
         BinaryOp::Gt => truth(x > y),
         BinaryOp::Le => truth(x <= y),
         BinaryOp::Ge => truth(x >= y),
-        _ => return Err(Diagnostic::error("operator does not apply to floating-point values").at(span)),
+        _ => {
+            return Err(
+                Diagnostic::error("operator does not apply to floating-point values").at(span),
+            );
+        }
     })
 }
 
@@ -274,25 +343,25 @@ fn fit(v: i128) -> CInt {
 }
 
 /// The width and signedness of a built-in integer type used in a cast.
-fn integer_type(spec: &TypeSpec) -> Option<(u32, bool)> {
+pub(crate) fn integer_type(spec: &TypeSpec) -> Option<(u32, bool)> {
     let TypeSpec::Base(kind, sign) = spec else {
         return None;
     };
     let unsigned = *sign == Signedness::Unsigned;
     Some(match kind {
-        BaseKind::Char | BaseKind::Small | BaseKind::Int8 | BaseKind::Byte | BaseKind::Boolean => {
-            (8, unsigned || matches!(kind, BaseKind::Byte | BaseKind::Boolean))
+        BaseKind::Char | BaseKind::Small | BaseKind::Int8 | BaseKind::Byte | BaseKind::Boolean => (
+            8,
+            unsigned || matches!(kind, BaseKind::Byte | BaseKind::Boolean),
+        ),
+        BaseKind::Short | BaseKind::Int16 | BaseKind::WChar => {
+            (16, unsigned || *kind == BaseKind::WChar)
         }
-        BaseKind::Short | BaseKind::Int16 | BaseKind::WChar => (16, unsigned || *kind == BaseKind::WChar),
         BaseKind::Int | BaseKind::Long | BaseKind::Int32 => (32, unsigned),
-        BaseKind::LongLong | BaseKind::Hyper | BaseKind::Int64 | BaseKind::Int3264 => (64, unsigned),
+        BaseKind::LongLong | BaseKind::Hyper | BaseKind::Int64 | BaseKind::Int3264 => {
+            (64, unsigned)
+        }
         BaseKind::Void | BaseKind::Float | BaseKind::Double => return None,
     })
-}
-
-/// True when a cast's type makes it a pointer cast (left to the C compiler).
-pub fn is_pointer_ops(ops: &[TypeOp]) -> bool {
-    ops.iter().any(|op| matches!(op, TypeOp::Pointer { .. }))
 }
 
 #[cfg(test)]
@@ -325,7 +394,10 @@ mod tests {
 
     #[test]
     fn c_integer_semantics() {
-        assert_eq!(eval(&bin(BinaryOp::Shl, lit(1), lit(31))).unwrap(), Value::Int(-2147483648));
+        assert_eq!(
+            eval(&bin(BinaryOp::Shl, lit(1), lit(31))).unwrap(),
+            Value::Int(-2147483648)
+        );
         assert_eq!(eval(&lit(0xFFFF_FFFF)).unwrap(), Value::Int(0xFFFF_FFFF));
         let not_zero = Expr {
             kind: ExprKind::Unary(UnaryOp::BitNot, Box::new(lit(0))),
@@ -337,7 +409,10 @@ mod tests {
             Value::Int(0),
             "unsigned int wraps"
         );
-        assert_eq!(eval(&bin(BinaryOp::Sub, lit(0), lit(1))).unwrap(), Value::Int(-1));
+        assert_eq!(
+            eval(&bin(BinaryOp::Sub, lit(0), lit(1))).unwrap(),
+            Value::Int(-1)
+        );
     }
 
     #[test]

@@ -88,15 +88,18 @@ impl<'a> Loader<'a> {
                 let found = find_file(&name, dir.as_deref(), &self.options.include_dirs);
                 let Some(found) = found else {
                     self.diags.push(
-                        Diagnostic::error(format!("imported file `{name}` not found"))
-                            .at_with(span, "not found in the importing file's directory or any -I directory"),
+                        Diagnostic::error(format!("imported file `{name}` not found")).at_with(
+                            span,
+                            "not found in the importing file's directory or any -I directory",
+                        ),
                     );
                     continue;
                 };
                 match self.sources.load(&found) {
                     Ok(id) => imports.push(self.load(found, id)),
                     Err(e) => self.diags.push(
-                        Diagnostic::error(format!("cannot read `{}`: {e}", found.display())).at(span),
+                        Diagnostic::error(format!("cannot read `{}`: {e}", found.display()))
+                            .at(span),
                     ),
                 }
             }
@@ -118,7 +121,9 @@ fn import_names(items: &[ast::Item]) -> Vec<(String, crate::source::Span)> {
             ast::ItemKind::Import(names) => {
                 out.extend(names.iter().map(|n| (n.value.clone(), n.span)));
             }
-            ast::ItemKind::Library(c) | ast::ItemKind::Module(c) => out.extend(import_names(&c.items)),
+            ast::ItemKind::Library(c) | ast::ItemKind::Module(c) => {
+                out.extend(import_names(&c.items))
+            }
             ast::ItemKind::Namespace(ns) => out.extend(import_names(&ns.items)),
             ast::ItemKind::Interface(ast::Interface { body: Some(b), .. }) => {
                 out.extend(import_names(&b.members));

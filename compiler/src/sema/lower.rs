@@ -36,7 +36,11 @@ impl<'a> Sema<'a> {
             Pending::Dispinterface(item, d) => self.lower_dispinterface(id, item, d, ctx),
             Pending::Class(item, c) => {
                 let runtime = matches!(item.kind, ast::ItemKind::RuntimeClass(_));
-                let place = if runtime { Place::RuntimeClass } else { Place::Coclass };
+                let place = if runtime {
+                    Place::RuntimeClass
+                } else {
+                    Place::Coclass
+                };
                 let attrs = self.lower_attrs(&item.attrs, place, &[], ctx);
                 self.set_attrs(id, attrs);
                 let members = c
@@ -77,7 +81,11 @@ impl<'a> Sema<'a> {
                 let top = pointer_attr(&t.attrs)
                     .or(ctx.pointer_default)
                     .unwrap_or(PointerKind::Unspecified);
-                apply_pointer_kinds(&mut ty, top, ctx.pointer_default.unwrap_or(PointerKind::Unspecified));
+                apply_pointer_kinds(
+                    &mut ty,
+                    top,
+                    ctx.pointer_default.unwrap_or(PointerKind::Unspecified),
+                );
                 self.set_attrs(id, attrs);
                 self.set_kind(id, ItemKind::Typedef(ty));
             }
@@ -100,7 +108,10 @@ impl<'a> Sema<'a> {
                 }
             }
             Pending::Declare(members) => {
-                let types = members.iter().map(|m| self.class_member_type(&m.ty, ctx)).collect();
+                let types = members
+                    .iter()
+                    .map(|m| self.class_member_type(&m.ty, ctx))
+                    .collect();
                 self.set_kind(id, ItemKind::Declare(types));
             }
             Pending::Tagged(spec) => self.lower_tagged(id, spec, ctx),
@@ -126,14 +137,18 @@ impl<'a> Sema<'a> {
     fn methods(&mut self, items: &'a [ast::Item], ctx: &Ctx) -> Vec<ir::Method> {
         let mut methods = Vec::new();
         for item in items {
-            let ast::ItemKind::Declaration(d) = &item.kind else { continue };
+            let ast::ItemKind::Declaration(d) = &item.kind else {
+                continue;
+            };
             for init in &d.declarators {
                 let decl = &init.declarator;
                 let Some(name) = &decl.name else { continue };
                 let Some(signature) = self.function_signature(&d.spec, decl, ctx) else {
                     self.error(
-                        Diagnostic::error(format!("`{}` is not a method", name.name))
-                            .at_with(name.span, "only methods and type declarations may stand in an interface"),
+                        Diagnostic::error(format!("`{}` is not a method", name.name)).at_with(
+                            name.span,
+                            "only methods and type declarations may stand in an interface",
+                        ),
                     );
                     continue;
                 };
@@ -149,7 +164,13 @@ impl<'a> Sema<'a> {
         methods
     }
 
-    fn lower_interface(&mut self, id: ItemId, item: &'a ast::Item, i: &'a ast::Interface, ctx: &Ctx) {
+    fn lower_interface(
+        &mut self,
+        id: ItemId,
+        item: &'a ast::Item,
+        i: &'a ast::Interface,
+        ctx: &Ctx,
+    ) {
         let attrs = self.lower_attrs(&item.attrs, Place::Interface, &[], ctx);
         self.set_attrs(id, attrs);
         let Some(body) = &i.body else { return };
@@ -178,7 +199,9 @@ impl<'a> Sema<'a> {
             Type::Named(id) | Type::Instance { generic: id, .. } => *id,
             Type::Base(ir::Base::Void) => return, // already reported as unknown
             _ => {
-                self.error(Diagnostic::error("an interface can only inherit from an interface").at(span));
+                self.error(
+                    Diagnostic::error("an interface can only inherit from an interface").at(span),
+                );
                 return;
             }
         };
@@ -186,14 +209,22 @@ impl<'a> Sema<'a> {
         if !matches!(it.kind, ItemKind::Interface(_)) {
             let (what, decl) = (it.kind.describe(), it.span);
             self.error(
-                Diagnostic::error(format!("an interface can only inherit from an interface, not a {what}"))
-                    .at(span)
-                    .also(decl, "declared here"),
+                Diagnostic::error(format!(
+                    "an interface can only inherit from an interface, not a {what}"
+                ))
+                .at(span)
+                .also(decl, "declared here"),
             );
         }
     }
 
-    fn lower_dispinterface(&mut self, id: ItemId, item: &'a ast::Item, d: &'a ast::Dispinterface, ctx: &Ctx) {
+    fn lower_dispinterface(
+        &mut self,
+        id: ItemId,
+        item: &'a ast::Item,
+        d: &'a ast::Dispinterface,
+        ctx: &Ctx,
+    ) {
         let attrs = self.lower_attrs(&item.attrs, Place::Dispinterface, &[], ctx);
         self.set_attrs(id, attrs);
         let mut out = ir::Dispinterface {

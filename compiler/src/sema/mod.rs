@@ -70,6 +70,8 @@ pub(crate) struct Sema<'a> {
     /// Struct/union/enum definitions already given an item, by AST node address.
     pub spec_items: HashMap<usize, ItemId>,
     pub consts: HashMap<String, ConstDef<'a>>,
+    /// The written type of every typedef, for casts evaluated before typedefs are lowered.
+    pub typedef_asts: HashMap<ItemId, (&'a ast::DeclSpec, &'a [ast::TypeOp])>,
     /// Items that have a definition (not only a forward declaration).
     pub defined: HashSet<ItemId>,
     /// Attribute lists lowered in pass 2 for items that have no other pending work.
@@ -109,16 +111,18 @@ pub fn analyze(sources: &mut SourceMap, path: &Path, options: &Options) -> Analy
 
 impl<'a> Sema<'a> {
     fn new(files: &'a [Parsed]) -> Sema<'a> {
-        let mut model = Model::default();
-        model.files = files
-            .iter()
-            .map(|p| ir::IdlFile {
-                file: p.file,
-                path: p.path.clone(),
-                imports: p.imports.clone(),
-                read: p.read.clone(),
-            })
-            .collect();
+        let model = Model {
+            files: files
+                .iter()
+                .map(|p| ir::IdlFile {
+                    file: p.file,
+                    path: p.path.clone(),
+                    imports: p.imports.clone(),
+                    read: p.read.clone(),
+                })
+                .collect(),
+            ..Model::default()
+        };
         Sema {
             files,
             model,
@@ -126,6 +130,7 @@ impl<'a> Sema<'a> {
             pending: Vec::new(),
             spec_items: HashMap::new(),
             consts: HashMap::new(),
+            typedef_asts: HashMap::new(),
             defined: HashSet::new(),
             pending_attrs: Vec::new(),
             const_values: HashMap::new(),
@@ -187,6 +192,11 @@ impl<'a> Sema<'a> {
             return NameValue::Value(v.clone());
         }
         let Some(def) = self.consts.get(name).cloned() else {
+            if let Some(id) = self.lookup_name(name, "") {
+                if self.item(id).is_some_and(|it| it.kind.is_type()) {
+                    return NameValue::Type(self.integer_typedef(id));
+                }
+            }
             // widl and MIDL know these without a declaration.
             return match name {
                 "TRUE" => NameValue::Value(Value::Int(1)),
@@ -212,6 +222,24 @@ impl<'a> Sema<'a> {
         self.const_in_progress.remove(name);
         self.const_values.insert(name.to_string(), value.clone());
         NameValue::Value(value)
+    }
+
+    /// Width and signedness of a typedef that names an integer type (`ULONG`), following
+    /// typedef chains in the AST, since the typedef may not be lowered yet.
+    fn integer_typedef(&self, mut id: ItemId) -> Option<(u32, bool)> {
+        for _ in 0..32 {
+            let (spec, ops) = self.typedef_asts.get(&id)?;
+            if !ops.is_empty() {
+                return None;
+            }
+            match &spec.ty {
+                ast::TypeSpec::Named(name, args) if args.is_empty() => {
+                    id = self.lookup_name(&name.dotted(), "")?;
+                }
+                other => return consteval::integer_type(other),
+            }
+        }
+        None
     }
 
     /// Evaluates a constant expression against the declared constants.

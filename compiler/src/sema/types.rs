@@ -77,7 +77,12 @@ pub(crate) fn apply_pointer_kinds(ty: &mut Type, top: PointerKind, rest: Pointer
 
 impl<'a> Sema<'a> {
     /// The type of a declaration: its specifier with the declarator's operations applied.
-    pub(crate) fn lower_type(&mut self, spec: &'a ast::DeclSpec, ops: &'a [TypeOp], ctx: &Ctx) -> Type {
+    pub(crate) fn lower_type(
+        &mut self,
+        spec: &'a ast::DeclSpec,
+        ops: &'a [TypeOp],
+        ctx: &Ctx,
+    ) -> Type {
         let mut ty = self.lower_spec(spec, ctx);
         if spec.is_const {
             ty = Type::Const(Box::new(ty));
@@ -97,7 +102,8 @@ impl<'a> Sema<'a> {
                     let len = self.eval_int(len).and_then(|n| {
                         u64::try_from(n).ok().or_else(|| {
                             self.error(
-                                Diagnostic::error(format!("array size {n} is negative")).at(len.span),
+                                Diagnostic::error(format!("array size {n} is negative"))
+                                    .at(len.span),
                             );
                             None
                         })
@@ -162,7 +168,12 @@ impl<'a> Sema<'a> {
     }
 
     /// Struct/union members, with attributes checked against their sibling names.
-    pub(crate) fn lower_fields(&mut self, fields: &'a [ast::Field], place: Place, ctx: &Ctx) -> Vec<ir::Field> {
+    pub(crate) fn lower_fields(
+        &mut self,
+        fields: &'a [ast::Field],
+        place: Place,
+        ctx: &Ctx,
+    ) -> Vec<ir::Field> {
         let names: Vec<String> = fields
             .iter()
             .flat_map(|f| f.declarators.iter())
@@ -209,13 +220,19 @@ impl<'a> Sema<'a> {
         let rest = ctx.pointer_default.unwrap_or(PointerKind::Unspecified);
         let mut out = Vec::new();
         for d in &f.declarators {
-            let ops = d.declarator.as_ref().map(|d| d.ops.as_slice()).unwrap_or(&[]);
+            let ops = d
+                .declarator
+                .as_ref()
+                .map(|d| d.ops.as_slice())
+                .unwrap_or(&[]);
             let mut ty = self.lower_type(spec, ops, ctx);
             apply_pointer_kinds(&mut ty, top, rest);
             let bits = d.bits.as_ref().and_then(|b| {
                 let n = self.eval_int(b)?;
                 u64::try_from(n).ok().or_else(|| {
-                    self.error(Diagnostic::error(format!("bitfield width {n} is negative")).at(b.span));
+                    self.error(
+                        Diagnostic::error(format!("bitfield width {n} is negative")).at(b.span),
+                    );
                     None
                 })
             });
@@ -243,9 +260,15 @@ impl<'a> Sema<'a> {
                 Type::SafeArray(Box::new(self.lower_type(&inner.spec, &inner.ops, ctx)))
             }
             TypeSpec::Tagged(kind, name) => self.resolve_tagged(*kind, name, ctx),
-            TypeSpec::Struct(s) => self.tagged_type(&spec.ty, s.name.as_ref(), s.fields.is_some(), spec, ctx),
-            TypeSpec::Union(u) => self.tagged_type(&spec.ty, u.name.as_ref(), u.body.is_some(), spec, ctx),
-            TypeSpec::Enum(e) => self.tagged_type(&spec.ty, e.name.as_ref(), e.variants.is_some(), spec, ctx),
+            TypeSpec::Struct(s) => {
+                self.tagged_type(&spec.ty, s.name.as_ref(), s.fields.is_some(), spec, ctx)
+            }
+            TypeSpec::Union(u) => {
+                self.tagged_type(&spec.ty, u.name.as_ref(), u.body.is_some(), spec, ctx)
+            }
+            TypeSpec::Enum(e) => {
+                self.tagged_type(&spec.ty, e.name.as_ref(), e.variants.is_some(), spec, ctx)
+            }
         }
     }
 
@@ -282,9 +305,14 @@ impl<'a> Sema<'a> {
         Type::Named(id)
     }
 
-    fn resolve_named(&mut self, name: &ast::QualifiedName, args: &'a [ast::TypeRef], ctx: &Ctx) -> Type {
+    fn resolve_named(
+        &mut self,
+        name: &ast::QualifiedName,
+        args: &'a [ast::TypeRef],
+        ctx: &Ctx,
+    ) -> Type {
         let dotted = name.dotted();
-        if args.is_empty() && ctx.type_params.iter().any(|p| *p == dotted) {
+        if args.is_empty() && ctx.type_params.contains(&dotted) {
             return Type::Param(dotted);
         }
         let Some(id) = self.lookup_name(&dotted, &ctx.namespace) else {
@@ -292,18 +320,25 @@ impl<'a> Sema<'a> {
                 return Type::Base(b);
             }
             self.error(
-                Diagnostic::error(format!("unknown type `{dotted}`"))
-                    .at_with(name.span, "not declared in this file or any file it imports"),
+                Diagnostic::error(format!("unknown type `{dotted}`")).at_with(
+                    name.span,
+                    "not declared in this file or any file it imports",
+                ),
             );
             return Type::Base(Base::Void);
         };
         let (is_type, params, what) = match self.item(id) {
-            Some(it) => (it.kind.is_type(), generic_params(&it.kind), it.kind.describe()),
+            Some(it) => (
+                it.kind.is_type(),
+                generic_params(&it.kind),
+                it.kind.describe(),
+            ),
             None => (false, 0, "item"),
         };
         if !is_type {
             let decl = self.item(id).map(|it| it.span);
-            let mut d = Diagnostic::error(format!("`{dotted}` is a {what}, not a type")).at(name.span);
+            let mut d =
+                Diagnostic::error(format!("`{dotted}` is a {what}, not a type")).at(name.span);
             if let Some(decl) = decl {
                 d = d.also(decl, "declared here");
             }
@@ -323,7 +358,10 @@ impl<'a> Sema<'a> {
                 .at(name.span),
             );
         }
-        let args = args.iter().map(|a| self.lower_type(&a.spec, &a.ops, ctx)).collect();
+        let args = args
+            .iter()
+            .map(|a| self.lower_type(&a.spec, &a.ops, ctx))
+            .collect();
         Type::Instance { generic: id, args }
     }
 
@@ -347,7 +385,10 @@ impl<'a> Sema<'a> {
     /// `requires`: unknown names are declared implicitly only where widl does so.
     pub(crate) fn class_member_type(&mut self, ty: &'a ast::TypeRef, ctx: &Ctx) -> Type {
         if let TypeSpec::Named(name, args) = &ty.spec.ty {
-            if args.is_empty() && ty.ops.is_empty() && self.lookup_name(&name.dotted(), &ctx.namespace).is_none() {
+            if args.is_empty()
+                && ty.ops.is_empty()
+                && self.lookup_name(&name.dotted(), &ctx.namespace).is_none()
+            {
                 return self.resolve_tagged(ast::TagKind::Interface, name, ctx);
             }
         }
@@ -368,6 +409,9 @@ fn empty_tagged(ty: &TypeSpec) -> (ItemKind, crate::source::Span) {
         TypeSpec::Union(u) => (ItemKind::Union(ir::Union::default()), u.span),
         TypeSpec::Enum(e) => (ItemKind::Enum(ir::Enum::default()), e.span),
         TypeSpec::Struct(s) => (ItemKind::Struct(ir::Record::default()), s.span),
-        _ => (ItemKind::Struct(ir::Record::default()), crate::source::Span::new(crate::source::FileId(0), 0, 0)),
+        _ => (
+            ItemKind::Struct(ir::Record::default()),
+            crate::source::Span::new(crate::source::FileId(0), 0, 0),
+        ),
     }
 }
