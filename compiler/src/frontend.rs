@@ -39,13 +39,22 @@ impl Outcome {
                     .count()
             })
             .unwrap_or(0);
+        let mut read: Vec<_> = self
+            .model
+            .files
+            .iter()
+            .flat_map(|f| f.read.iter())
+            .collect();
+        read.sort();
+        read.dedup();
+        let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
         format!(
-            "ok: {} declarations in {}, {} IDL files and {} files read in all",
-            declared,
+            "ok: {} in {} ({} imported, {} read)",
+            plural(declared, "declaration"),
             main.map(|f| f.path.display().to_string())
                 .unwrap_or_default(),
-            self.model.files.len(),
-            self.sources.len()
+            plural(self.model.files.len().saturating_sub(1), "IDL file"),
+            plural(read.len(), "file")
         )
     }
 }

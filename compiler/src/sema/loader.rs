@@ -69,8 +69,8 @@ impl<'a> Loader<'a> {
         let out = preprocess::preprocess(self.sources, file, self.options, self.diags);
         let ast = match syntax::parse(&out.text, &out.map) {
             Ok(ast) => Some(ast),
-            Err(d) => {
-                self.diags.push(d);
+            Err(errors) => {
+                self.diags.extend(errors);
                 None
             }
         };

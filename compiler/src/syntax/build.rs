@@ -5,18 +5,27 @@
 //! field stays empty. Spans are mapped back to original files through the preprocessor's
 //! offset map as each node is built.
 
+use std::cell::RefCell;
+
 use pest::iterators::{Pair, Pairs};
 use pest::pratt_parser::{Assoc, Op, PrattParser};
 
 use super::Rule;
 use super::ast::*;
+use crate::diag::Diagnostic;
 use crate::preprocess::OffsetMap;
 use crate::source::Span;
 
 pub(crate) struct Builder<'a> {
     pub map: &'a OffsetMap,
     pratt: PrattParser<Rule>,
+    /// Limits the grammar cannot express (see [`MAX_OPERATOR_RUN`]).
+    pub errors: RefCell<Vec<Diagnostic>>,
 }
+
+/// The longest run of prefix or postfix operators on one operand. Every later stage walks
+/// expressions recursively, so an unbounded run (`- - - ... x`) would exhaust the stack.
+const MAX_OPERATOR_RUN: usize = 64;
 
 type P<'i> = Pair<'i, Rule>;
 
@@ -39,16 +48,12 @@ impl<'a> Builder<'a> {
             .op(Op::infix(Rule::add, Assoc::Left) | Op::infix(Rule::sub, Assoc::Left))
             .op(Op::infix(Rule::mul, Assoc::Left)
                 | Op::infix(Rule::div, Assoc::Left)
-                | Op::infix(Rule::rem, Assoc::Left))
-            .op(Op::prefix(Rule::neg)
-                | Op::prefix(Rule::plus)
-                | Op::prefix(Rule::not)
-                | Op::prefix(Rule::bit_not)
-                | Op::prefix(Rule::deref)
-                | Op::prefix(Rule::addr_of)
-                | Op::prefix(Rule::cast))
-            .op(Op::postfix(Rule::member) | Op::postfix(Rule::arrow) | Op::postfix(Rule::index));
-        Builder { map, pratt }
+                | Op::infix(Rule::rem, Assoc::Left));
+        Builder {
+            map,
+            pratt,
+            errors: RefCell::new(Vec::new()),
+        }
     }
 
     fn span(&self, p: &P) -> Span {
@@ -782,41 +787,7 @@ impl<'a> Builder<'a> {
     pub(crate) fn expr(&self, p: P) -> Expr {
         let span = self.span(&p);
         self.pratt
-            .map_primary(|prim| self.primary(prim))
-            .map_prefix(|op, rhs| {
-                let span = self.span(&op).to(rhs.span);
-                let kind = match op.as_rule() {
-                    Rule::cast => {
-                        let ty = self
-                            .child(&op, Rule::type_ref)
-                            .map(|t| self.type_ref(&t))
-                            .unwrap_or_else(|| self.cast_base_type(&op));
-                        ExprKind::Cast(Box::new(ty), Box::new(rhs))
-                    }
-                    rule => ExprKind::Unary(unary_op(rule), Box::new(rhs)),
-                };
-                Expr { kind, span }
-            })
-            .map_postfix(|lhs, op| {
-                let span = lhs.span.to(self.span(&op));
-                let kind = match op.as_rule() {
-                    Rule::index => match self.child(&op, Rule::expr) {
-                        Some(e) => ExprKind::Index(Box::new(lhs), Box::new(self.expr(e))),
-                        None => return lhs,
-                    },
-                    rule => {
-                        let Some(name) = self.first_ident(&op) else {
-                            return lhs;
-                        };
-                        if rule == Rule::arrow {
-                            ExprKind::Arrow(Box::new(lhs), name)
-                        } else {
-                            ExprKind::Member(Box::new(lhs), name)
-                        }
-                    }
-                };
-                Expr { kind, span }
-            })
+            .map_primary(|unary| self.unary(unary))
             .map_infix(|lhs, op, rhs| {
                 let span = lhs.span.to(rhs.span);
                 let kind = if op.as_rule() == Rule::ternary {
@@ -832,6 +803,92 @@ impl<'a> Builder<'a> {
             })
             .parse(p.into_inner())
             .with_span_if_empty(span)
+    }
+
+    /// `prefix* primary postfix*`: postfix operators bind tighter, so they apply first, left
+    /// to right; then the prefixes, innermost (rightmost) first.
+    fn unary(&self, p: P) -> Expr {
+        let span = self.span(&p);
+        let mut prefixes = Vec::new();
+        let mut operand: Option<Expr> = None;
+        let mut postfixes = 0;
+        for c in p.into_inner() {
+            match (c.as_rule(), operand.take()) {
+                (
+                    Rule::neg
+                    | Rule::plus
+                    | Rule::not
+                    | Rule::bit_not
+                    | Rule::deref
+                    | Rule::addr_of
+                    | Rule::cast,
+                    None,
+                ) => prefixes.push(c),
+                (Rule::member | Rule::arrow | Rule::index, Some(lhs)) => {
+                    postfixes += 1;
+                    operand = Some(if postfixes > MAX_OPERATOR_RUN {
+                        lhs
+                    } else {
+                        self.postfix(lhs, c)
+                    });
+                }
+                (_, Some(done)) => operand = Some(done),
+                (_, None) => operand = Some(self.primary(c)),
+            }
+        }
+        if prefixes.len() > MAX_OPERATOR_RUN || postfixes > MAX_OPERATOR_RUN {
+            self.errors.borrow_mut().push(
+                Diagnostic::error(format!(
+                    "more than {MAX_OPERATOR_RUN} unary operators on one operand"
+                ))
+                .at(span),
+            );
+            prefixes.truncate(MAX_OPERATOR_RUN);
+        }
+        let mut e = operand.unwrap_or(Expr {
+            kind: ExprKind::Int {
+                value: 0,
+                unsigned: false,
+                decimal: true,
+            },
+            span,
+        });
+        for op in prefixes.into_iter().rev() {
+            let span = self.span(&op).to(e.span);
+            let kind = match op.as_rule() {
+                Rule::cast => {
+                    let ty = self
+                        .child(&op, Rule::type_ref)
+                        .map(|t| self.type_ref(&t))
+                        .unwrap_or_else(|| self.cast_base_type(&op));
+                    ExprKind::Cast(Box::new(ty), Box::new(e))
+                }
+                rule => ExprKind::Unary(unary_op(rule), Box::new(e)),
+            };
+            e = Expr { kind, span };
+        }
+        e
+    }
+
+    fn postfix(&self, lhs: Expr, op: P) -> Expr {
+        let span = lhs.span.to(self.span(&op));
+        let kind = match op.as_rule() {
+            Rule::index => match self.child(&op, Rule::expr) {
+                Some(e) => ExprKind::Index(Box::new(lhs), Box::new(self.expr(e))),
+                None => return lhs,
+            },
+            rule => {
+                let Some(name) = self.first_ident(&op) else {
+                    return lhs;
+                };
+                if rule == Rule::arrow {
+                    ExprKind::Arrow(Box::new(lhs), name)
+                } else {
+                    ExprKind::Member(Box::new(lhs), name)
+                }
+            }
+        };
+        Expr { kind, span }
     }
 
     /// The type of the cast forms not written as a `type_ref` (see `cast` in the grammar).

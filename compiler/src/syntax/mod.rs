@@ -14,21 +14,151 @@ use crate::preprocess::OffsetMap;
 #[grammar = "syntax/idl.pest"]
 pub(crate) struct IdlParser;
 
+/// How many syntax errors one file may report before the parser gives up on it.
+const MAX_SYNTAX_ERRORS: usize = 10;
+
+/// The deepest bracket, generic or `?:` nesting accepted. Real IDL nests a handful of
+/// levels; the limit keeps the recursive-descent parser far from the end of its stack.
+const MAX_NESTING: usize = 200;
+
 /// Parses preprocessed text. `map` relates the text to the original files for spans.
-pub fn parse(text: &str, map: &OffsetMap) -> Result<ast::File, Diagnostic> {
-    let mut pairs = IdlParser::parse(Rule::file, text).map_err(|e| syntax_error(text, map, e))?;
-    let builder = build::Builder::new(map);
-    match pairs.next() {
-        Some(file) => Ok(builder.file(file)),
-        None => Ok(ast::File { items: Vec::new() }),
+///
+/// Several independent syntax errors are all reported: after an error, the top-level
+/// statement holding it is blanked out (same length, so offsets stay valid) and the text
+/// is parsed again, up to [`MAX_SYNTAX_ERRORS`] times.
+pub fn parse(text: &str, map: &OffsetMap) -> Result<ast::File, Vec<Diagnostic>> {
+    if let Some(d) = check_nesting(text, map) {
+        return Err(vec![d]);
+    }
+    let mut errors = Vec::new();
+    let mut blanked: Option<String> = None;
+    let mut last_pos = None;
+    loop {
+        let current = blanked.as_deref().unwrap_or(text);
+        let e = match IdlParser::parse(Rule::file, current) {
+            Ok(mut pairs) if errors.is_empty() => {
+                let builder = build::Builder::new(map);
+                let file = match pairs.next() {
+                    Some(file) => builder.file(file),
+                    None => ast::File { items: Vec::new() },
+                };
+                let limits = builder.errors.into_inner();
+                return if limits.is_empty() {
+                    Ok(file)
+                } else {
+                    Err(limits)
+                };
+            }
+            Ok(_) => return Err(errors),
+            Err(e) => e,
+        };
+        let pos = error_pos(&e);
+        if last_pos.is_some_and(|last| pos <= last) || errors.len() >= MAX_SYNTAX_ERRORS {
+            return Err(errors);
+        }
+        last_pos = Some(pos);
+        errors.push(syntax_error(current, map, e));
+        let (start, end) = statement_around(current, pos);
+        if start >= end {
+            return Err(errors);
+        }
+        let mut bytes = current.as_bytes().to_vec();
+        for b in bytes.get_mut(start..end).into_iter().flatten() {
+            if *b != b'\n' {
+                *b = b' ';
+            }
+        }
+        // Every byte replaced is now ASCII, so the text stays valid UTF-8.
+        blanked = Some(String::from_utf8_lossy(&bytes).into_owned());
     }
 }
 
-fn syntax_error(text: &str, map: &OffsetMap, e: pest::error::Error<Rule>) -> Diagnostic {
-    let pos = match e.location {
+fn error_pos(e: &pest::error::Error<Rule>) -> usize {
+    match e.location {
         InputLocation::Pos(p) => p,
         InputLocation::Span((s, _)) => s,
+    }
+}
+
+/// Whether a line starts a top-level statement: something other than white space or a
+/// closing/continuing token in its first column (IDL files put top-level statements there).
+fn starts_statement(line: &str) -> bool {
+    line.chars()
+        .next()
+        .is_some_and(|c| !c.is_whitespace() && !matches!(c, '}' | ')' | ']' | ';' | '{' | ','))
+}
+
+/// The byte range from the start of the top-level statement holding `pos` to the start of
+/// the next one.
+fn statement_around(text: &str, pos: usize) -> (usize, usize) {
+    let pos = pos.min(text.len());
+    let mut line_starts: Vec<usize> = std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+        .collect();
+    line_starts.retain(|&s| s <= text.len());
+    let here = line_starts.partition_point(|&s| s <= pos).saturating_sub(1);
+    let line = |i: usize| {
+        let s = line_starts.get(i).copied().unwrap_or(text.len());
+        let e = line_starts.get(i + 1).copied().unwrap_or(text.len());
+        text.get(s..e).unwrap_or("")
     };
+    let start_line = (0..=here)
+        .rev()
+        .find(|&i| starts_statement(line(i)))
+        .unwrap_or(0);
+    let end_line = (here + 1..line_starts.len()).find(|&i| starts_statement(line(i)));
+    let start = line_starts.get(start_line).copied().unwrap_or(0);
+    let end = end_line
+        .and_then(|i| line_starts.get(i).copied())
+        .unwrap_or(text.len());
+    (start, end)
+}
+
+/// Rejects nesting deeper than [`MAX_NESTING`] with a located error, before the parser
+/// could run out of stack on it: brackets and generic `<...>`, and `?` operators within one
+/// statement. String and character literals are skipped.
+fn check_nesting(text: &str, map: &OffsetMap) -> Option<Diagnostic> {
+    let bytes = text.as_bytes();
+    let (mut depth, mut questions) = (0usize, 0usize);
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'"' | b'\'' => {
+                // Skip the literal, honouring backslash escapes; it ends at its line's end.
+                let mut j = i + 1;
+                while let Some(&c) = bytes.get(j) {
+                    if c == b'\\' {
+                        j += 1;
+                    } else if c == b || c == b'\n' {
+                        break;
+                    }
+                    j += 1;
+                }
+                i = j;
+            }
+            b'(' | b'[' | b'{' => depth += 1,
+            b'<' if bytes.get(i + 1) == Some(&b'<') => i += 1,
+            b'<' => depth += 1,
+            b')' | b']' | b'}' | b'>' => depth = depth.saturating_sub(1),
+            // `?:` chains nest to the right however they are bracketed; count them per
+            // statement.
+            b'?' => questions += 1,
+            b';' => questions = 0,
+            _ => {}
+        }
+        if depth > MAX_NESTING || questions > MAX_NESTING {
+            return Some(
+                Diagnostic::error(format!("nesting deeper than {MAX_NESTING} levels"))
+                    .at_with(map.span(i, i + 1), "too deep here"),
+            );
+        }
+        i += 1;
+    }
+    None
+}
+
+fn syntax_error(text: &str, map: &OffsetMap, e: pest::error::Error<Rule>) -> Diagnostic {
+    let pos = error_pos(&e);
     let found = describe_found(text, pos);
     let end = pos + found_len(text, pos);
     let message = match &e.variant {
