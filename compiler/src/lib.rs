@@ -5,6 +5,7 @@
 //! Problems are [`diag::Diagnostic`] values; only drivers print them.
 
 pub mod diag;
+pub mod dump;
 pub mod ir;
 pub mod preprocess;
 pub mod search;

@@ -400,7 +400,14 @@ impl<'a> Sema<'a> {
         ctx: &Ctx,
     ) {
         let key = spec_key(&spec.ty);
-        if let Some(&existing) = self.model.tags.get(name) {
+        // WinRT structs and enums are scoped by their namespace, like other WinRT names:
+        // `A.Mode` and `A.B.Mode` are two enums.
+        let full = if ctx.namespace.is_empty() {
+            name.to_string()
+        } else {
+            format!("{}.{name}", ctx.namespace)
+        };
+        if let Some(&existing) = self.model.tags.get(&full) {
             if self.defined.contains(&existing) {
                 let old = self.item(existing).map(|it| it.span);
                 let mut d = Diagnostic::error(format!("`{name}` is defined more than once"))
@@ -424,7 +431,7 @@ impl<'a> Sema<'a> {
             return;
         }
         let id = self.add_item(name, kind, span, ctx);
-        self.model.tags.insert(name.to_string(), id);
+        self.model.tags.insert(full, id);
         self.defined.insert(id);
         self.spec_items.insert(key, id);
         self.pending.push((id, Pending::Tagged(spec), ctx.clone()));

@@ -80,6 +80,26 @@ pub(crate) struct Sema<'a> {
     const_in_progress: HashSet<String>,
 }
 
+/// Looks `name` up in `map` from inside `namespace`: a dotted name as written, or the
+/// innermost enclosing namespace that declares it.
+fn lookup_scoped(map: &HashMap<String, ItemId>, name: &str, namespace: &str) -> Option<ItemId> {
+    let mut ns = namespace;
+    loop {
+        let full = if ns.is_empty() {
+            name.to_string()
+        } else {
+            format!("{ns}.{name}")
+        };
+        if let Some(id) = map.get(&full) {
+            return Some(*id);
+        }
+        if ns.is_empty() {
+            return None;
+        }
+        ns = ns.rsplit_once('.').map(|(outer, _)| outer).unwrap_or("");
+    }
+}
+
 /// The result of analysing a file and its imports.
 pub struct Analysis {
     pub model: Model,
@@ -168,21 +188,13 @@ impl<'a> Sema<'a> {
     /// Finds an ordinary name as C++/WinRT would from inside `namespace`: a dotted name
     /// as written, or the innermost enclosing namespace that declares it.
     pub fn lookup_name(&self, name: &str, namespace: &str) -> Option<ItemId> {
-        let mut ns = namespace;
-        loop {
-            let full = if ns.is_empty() {
-                name.to_string()
-            } else {
-                format!("{ns}.{name}")
-            };
-            if let Some(id) = self.model.names.get(&full) {
-                return Some(*id);
-            }
-            if ns.is_empty() {
-                return None;
-            }
-            ns = ns.rsplit_once('.').map(|(outer, _)| outer).unwrap_or("");
-        }
+        lookup_scoped(&self.model.names, name, namespace)
+    }
+
+    /// Finds a struct/union/enum tag the same way: tags declared in a WinRT namespace are
+    /// registered under their full name.
+    pub fn lookup_tag(&self, name: &str, namespace: &str) -> Option<ItemId> {
+        lookup_scoped(&self.model.tags, name, namespace)
     }
 
     /// The value of a named constant, evaluating it (and what it depends on) on demand.
@@ -283,7 +295,13 @@ impl<'a> Sema<'a> {
                 None => next,
             };
             values.push(value);
-            next = value.wrapping_add(1);
+            // Enumerators are 32 bits wide: the one after 0xFFFFFFFF is 0, as MIDL and widl
+            // count, not 0x100000000.
+            next = if value == i128::from(u32::MAX) {
+                0
+            } else {
+                value.wrapping_add(1)
+            };
         }
         values
     }

@@ -135,6 +135,8 @@ impl<'a> Sema<'a> {
             .iter()
             .filter_map(|p| p.declarator.name.as_ref().map(|n| n.name.clone()))
             .collect();
+        // `(const char *format, ...)`: the parser records the ellipsis; keep it.
+        let varargs = params.varargs;
         let params = params
             .params
             .iter()
@@ -143,7 +145,7 @@ impl<'a> Sema<'a> {
         ir::Signature {
             ret,
             params,
-            varargs: false,
+            varargs,
             callconv: callconv(cc),
         }
     }
@@ -295,13 +297,18 @@ impl<'a> Sema<'a> {
         let Some(name) = name else {
             return Type::Base(Base::Void);
         };
-        if let Some(&id) = self.model.tags.get(&name.name) {
+        if let Some(id) = self.lookup_tag(&name.name, &ctx.namespace) {
             return Type::Named(id);
         }
         // `struct tagFOO *` naming a struct defined nowhere: legal C, an incomplete type.
         let (kind, _) = empty_tagged(ty);
         let id = self.add_item(&name.name, kind, name.span, ctx);
-        self.model.tags.insert(name.name.clone(), id);
+        let full = if ctx.namespace.is_empty() {
+            name.name.clone()
+        } else {
+            format!("{}.{}", ctx.namespace, name.name)
+        };
+        self.model.tags.insert(full, id);
         Type::Named(id)
     }
 

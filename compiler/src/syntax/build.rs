@@ -58,7 +58,11 @@ impl<'a> Builder<'a> {
 
     fn span(&self, p: &P) -> Span {
         let s = p.as_span();
-        self.map.span(s.start(), s.end())
+        // A rule that ends in an optional part (`type_ref`, `enumerator`) also spans the
+        // white space pest skipped before trying that part; a caret should not run on to
+        // the next line.
+        let end = s.start() + s.as_str().trim_end().len();
+        self.map.span(s.start(), end)
     }
 
     fn ident(&self, p: &P) -> Ident {

@@ -1,0 +1,540 @@
+//! A stable, readable text dump of the IR, for snapshot tests and for eyeballing what sema
+//! made of a file.
+//!
+//! One block per item declared in a file (not in its imports), in declaration order. Types
+//! are written C-ish with every name resolved (`ptr(unique) -> const WCHAR`,
+//! `array[4] of int32`, `IVector<HSTRING>`), integers in decimal with hex beside big ones,
+//! GUIDs in lowercase, and locations as `name.idl:line:col` with the file *name* only, so
+//! the text does not depend on where the repository is checked out. Nothing here iterates
+//! a hash map, so the output is deterministic.
+
+use std::fmt::Write as _;
+
+use crate::ir::{
+    Attr, AttrValue, Base, CallConv, ClassMember, Expr, Field, Item, ItemId, ItemKind, Method,
+    Model, Param, PointerKind, Signature, Type, Value,
+};
+use crate::source::{FileId, SourceMap, Span};
+
+/// Dumps every item declared in `file` (an IDL file of `model`, with its `#include`s).
+pub fn dump(model: &Model, sources: &SourceMap, file: FileId) -> String {
+    let d = Dumper { model, sources };
+    let mut out = String::new();
+    let _ = writeln!(out, "file {}", d.file_name(file));
+    if let Some(f) = model.files.iter().find(|f| f.file == file) {
+        let imports: Vec<String> = f
+            .imports
+            .iter()
+            .filter_map(|&i| model.files.get(i))
+            .map(|imp| d.file_name(imp.file))
+            .collect();
+        if !imports.is_empty() {
+            let _ = writeln!(out, "imports {}", imports.join(", "));
+        }
+        let included: Vec<String> = f
+            .read
+            .iter()
+            .filter(|&&r| r != file)
+            .map(|&r| d.file_name(r))
+            .collect();
+        if !included.is_empty() {
+            let _ = writeln!(out, "includes {}", included.join(", "));
+        }
+    }
+    for (id, item) in model.items_in(file) {
+        out.push('\n');
+        d.item(&mut out, id, item);
+    }
+    out
+}
+
+/// Renders a type as the dump does, for tests and messages.
+pub fn type_to_string(model: &Model, sources: &SourceMap, ty: &Type) -> String {
+    Dumper { model, sources }.ty(ty)
+}
+
+struct Dumper<'a> {
+    model: &'a Model,
+    sources: &'a SourceMap,
+}
+
+/// Integers in decimal; big ones (which are usually bit patterns) with their hex beside.
+fn int(v: i128) -> String {
+    if v >= 0x10000 {
+        format!("{v} (0x{v:x})")
+    } else {
+        v.to_string()
+    }
+}
+
+fn value(v: &Value) -> String {
+    match v {
+        Value::Int(i) => int(*i),
+        Value::Float(f) => format!("{f:?}"),
+        Value::Str(s) => format!("\"{s}\""),
+        Value::Unevaluated => "<unevaluated>".to_string(),
+    }
+}
+
+fn base(b: Base) -> &'static str {
+    match b {
+        Base::Void => "void",
+        // MIDL's plain char is unsigned; the IR does not tell it from `unsigned char`.
+        Base::Char { signed: false } => "char",
+        Base::Char { signed: true } => "signed char",
+        Base::Int8 { signed: true } => "int8",
+        Base::Int8 { signed: false } => "uint8",
+        Base::Int16 { signed: true } => "int16",
+        Base::Int16 { signed: false } => "uint16",
+        Base::Int32 { signed: true } => "int32",
+        Base::Int32 { signed: false } => "uint32",
+        Base::Int64 { signed: true } => "int64",
+        Base::Int64 { signed: false } => "uint64",
+        Base::IntPtr { signed: true } => "int3264",
+        Base::IntPtr { signed: false } => "uint3264",
+        Base::Byte => "byte",
+        Base::Boolean => "boolean",
+        Base::WChar => "wchar_t",
+        Base::Float => "float",
+        Base::Double => "double",
+        Base::Handle => "handle_t",
+        Base::ErrorStatus => "error_status_t",
+    }
+}
+
+fn pointer_kind(k: PointerKind) -> &'static str {
+    match k {
+        PointerKind::Ref => "ref",
+        PointerKind::Unique => "unique",
+        PointerKind::Full => "full",
+        PointerKind::Unspecified => "unspecified",
+    }
+}
+
+fn callconv(c: &CallConv) -> Option<&'static str> {
+    match c {
+        CallConv::Default => None,
+        CallConv::Stdcall => Some("stdcall"),
+        CallConv::Cdecl => Some("cdecl"),
+        CallConv::Fastcall => Some("fastcall"),
+        CallConv::Pascal => Some("pascal"),
+        CallConv::Thiscall => Some("thiscall"),
+    }
+}
+
+/// `kind name` as the item is referred to: `struct tagX`, `IFoo`, `Windows.Foo.Bar`.
+fn tag_prefix(kind: &ItemKind) -> &'static str {
+    match kind {
+        ItemKind::Struct(_) => "struct ",
+        ItemKind::Union(_) => "union ",
+        ItemKind::Enum(_) => "enum ",
+        _ => "",
+    }
+}
+
+impl Dumper<'_> {
+    fn file_name(&self, file: FileId) -> String {
+        let path = self.sources.path(file);
+        path.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.display().to_string())
+    }
+
+    fn loc(&self, span: Span) -> String {
+        let (line, col) = self
+            .sources
+            .get(span.file)
+            .map(|f| f.line_col(span.start as usize))
+            .unwrap_or((0, 0));
+        format!("{}:{line}:{col}", self.file_name(span.file))
+    }
+
+    /// How a declared item is named inside a type or a reference.
+    fn name_of(&self, id: ItemId) -> String {
+        match self.model.item(id) {
+            Some(it) if it.name.is_empty() => {
+                format!("{}<anonymous@{}>", tag_prefix(&it.kind), self.loc(it.span))
+            }
+            Some(it) => format!("{}{}", tag_prefix(&it.kind), it.full_name()),
+            None => format!("<missing item {}>", id.0),
+        }
+    }
+
+    fn ty(&self, t: &Type) -> String {
+        match t {
+            Type::Base(b) => base(*b).to_string(),
+            Type::Named(id) => self.name_of(*id),
+            Type::Pointer {
+                pointee,
+                kind,
+                is_const,
+            } => format!(
+                "{}ptr({}) -> {}",
+                if *is_const { "const " } else { "" },
+                pointer_kind(*kind),
+                self.ty(pointee)
+            ),
+            Type::Const(inner) => format!("const {}", self.ty(inner)),
+            Type::Array { element, len } => match len {
+                Some(n) => format!("array[{n}] of {}", self.ty(element)),
+                None => format!("array[] of {}", self.ty(element)),
+            },
+            Type::Function(sig) => self.inline_signature(sig),
+            Type::SafeArray(inner) => format!("SAFEARRAY({})", self.ty(inner)),
+            Type::Instance { generic, args } => {
+                let args: Vec<String> = args.iter().map(|a| self.ty(a)).collect();
+                format!("{}<{}>", self.name_of(*generic), args.join(", "))
+            }
+            Type::Param(name) => name.clone(),
+        }
+    }
+
+    fn inline_signature(&self, sig: &Signature) -> String {
+        let mut params: Vec<String> = sig.params.iter().map(|p| self.param(p)).collect();
+        if sig.varargs {
+            params.push("...".to_string());
+        }
+        let cc = callconv(&sig.callconv)
+            .map(|c| format!(" {c}"))
+            .unwrap_or_default();
+        format!("fn{cc}({}) -> {}", params.join(", "), self.ty(&sig.ret))
+    }
+
+    fn param(&self, p: &Param) -> String {
+        let name = if p.name.is_empty() { "_" } else { &p.name };
+        format!("{}{name}: {}", self.attrs_prefix(&p.attrs), self.ty(&p.ty))
+    }
+
+    fn expr(&self, e: &Expr) -> String {
+        // Operands that are themselves operations get parentheses, so precedence never
+        // has to be guessed when reading the dump.
+        let sub = |x: &Expr| match x {
+            Expr::Binary(..) | Expr::Ternary(..) | Expr::Cast(..) => format!("({})", self.expr(x)),
+            _ => self.expr(x),
+        };
+        match e {
+            Expr::Int(i) => int(*i),
+            Expr::Float(f) => format!("{f:?}"),
+            Expr::Str(s) => format!("\"{s}\""),
+            Expr::Name(n) => n.clone(),
+            Expr::Unary("sizeof", x) => format!("sizeof({})", self.expr(x)),
+            Expr::Unary(op, x) => format!("{op}{}", sub(x)),
+            Expr::Binary(op, a, b) => format!("{} {op} {}", sub(a), sub(b)),
+            Expr::Ternary(c, a, b) => format!("{} ? {} : {}", sub(c), sub(a), sub(b)),
+            Expr::Cast(t, x) => format!("({}){}", self.ty(t), sub(x)),
+            Expr::SizeOf(t) => format!("sizeof({})", self.ty(t)),
+            Expr::Member(x, n) => format!("{}.{n}", sub(x)),
+            Expr::Arrow(x, n) => format!("{}->{n}", sub(x)),
+            Expr::Index(x, i) => format!("{}[{}]", sub(x), self.expr(i)),
+        }
+    }
+
+    fn attr_value(&self, v: &AttrValue) -> String {
+        match v {
+            AttrValue::Empty => String::new(),
+            AttrValue::Uuid(g) => g.to_string(),
+            AttrValue::Version(v) => v.clone(),
+            AttrValue::Str(s) => format!("\"{s}\""),
+            AttrValue::Int(i) => int(*i),
+            AttrValue::Float(f) => format!("{f:?}"),
+            AttrValue::Type(t) => self.ty(t),
+            AttrValue::Expr(e) => self.expr(e),
+        }
+    }
+
+    fn attr(&self, a: &Attr) -> String {
+        // `[in]` and `[in()]` mean the same; only arguments are shown.
+        if a.args.is_empty() {
+            return a.name.clone();
+        }
+        let args: Vec<String> = a.args.iter().map(|v| self.attr_value(v)).collect();
+        format!("{}({})", a.name, args.join(", "))
+    }
+
+    fn attrs(&self, attrs: &[Attr]) -> String {
+        let list: Vec<String> = attrs.iter().map(|a| self.attr(a)).collect();
+        format!("[{}]", list.join(", "))
+    }
+
+    /// `[a, b] ` before a name, or nothing.
+    fn attrs_prefix(&self, attrs: &[Attr]) -> String {
+        if attrs.is_empty() {
+            String::new()
+        } else {
+            format!("{} ", self.attrs(attrs))
+        }
+    }
+
+    fn field(&self, f: &Field) -> String {
+        let name = if f.name.is_empty() {
+            "<unnamed>"
+        } else {
+            &f.name
+        };
+        let ty = match &f.ty {
+            Some(t) => format!(": {}", self.ty(t)),
+            None => " (empty)".to_string(),
+        };
+        let bits = f.bits.map(|b| format!(" : {b} bits")).unwrap_or_default();
+        format!(
+            "{}{name}{ty}{bits} @ {}",
+            self.attrs_prefix(&f.attrs),
+            self.loc(f.span)
+        )
+    }
+
+    fn signature(&self, out: &mut String, indent: &str, sig: &Signature) {
+        if let Some(cc) = callconv(&sig.callconv) {
+            let _ = writeln!(out, "{indent}callconv {cc}");
+        }
+        let _ = writeln!(out, "{indent}returns {}", self.ty(&sig.ret));
+        for p in &sig.params {
+            let _ = writeln!(out, "{indent}param {}", self.param(p));
+        }
+        if sig.varargs {
+            let _ = writeln!(out, "{indent}param ...");
+        }
+    }
+
+    fn method(&self, out: &mut String, m: &Method) {
+        let _ = writeln!(out, "  method {} @ {}", m.name, self.loc(m.span));
+        if !m.attrs.is_empty() {
+            let _ = writeln!(out, "    attrs {}", self.attrs(&m.attrs));
+        }
+        self.signature(out, "    ", &m.signature);
+    }
+
+    fn class_member(&self, m: &ClassMember) -> String {
+        format!(
+            "{}{} {}",
+            self.attrs_prefix(&m.attrs),
+            if m.dispinterface {
+                "dispinterface"
+            } else {
+                "interface"
+            },
+            self.ty(&m.ty)
+        )
+    }
+
+    fn children(&self, ids: &[ItemId]) -> String {
+        let names: Vec<String> = ids
+            .iter()
+            .map(|&id| match self.model.item(id) {
+                Some(it) if it.name.is_empty() => it.kind.describe().to_string(),
+                Some(it) => format!("{} {}", it.kind.describe(), it.full_name()),
+                None => format!("<missing item {}>", id.0),
+            })
+            .collect();
+        names.join(", ")
+    }
+
+    fn item(&self, out: &mut String, id: ItemId, item: &Item) {
+        let name = if item.name.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", item.full_name())
+        };
+        let forward = match &item.kind {
+            ItemKind::Struct(r) if !r.defined => " (not defined)",
+            ItemKind::Union(u) if !u.defined => " (not defined)",
+            ItemKind::Enum(e) if !e.defined => " (not defined)",
+            ItemKind::Interface(i) if !i.defined => " (not defined)",
+            ItemKind::Dispinterface(d) if !d.defined => " (not defined)",
+            _ => "",
+        };
+        let _ = writeln!(
+            out,
+            "{}{name}{forward} @ {}",
+            item.kind.describe(),
+            self.loc(item.span)
+        );
+        if item.name.is_empty() && item.kind.is_type() {
+            let _ = writeln!(out, "  referred to as {}", self.name_of(id));
+        }
+        if let Some(parent) = item.parent.and_then(|p| self.model.item(p)) {
+            let _ = writeln!(
+                out,
+                "  parent {} {}",
+                parent.kind.describe(),
+                parent.full_name()
+            );
+        }
+        if !item.attrs.is_empty() {
+            let _ = writeln!(out, "  attrs {}", self.attrs(&item.attrs));
+        }
+        match &item.kind {
+            ItemKind::Typedef(t) => {
+                let _ = writeln!(out, "  type {}", self.ty(t));
+            }
+            ItemKind::Struct(r) => {
+                if let Some(p) = r.pack {
+                    let _ = writeln!(out, "  pack {p}");
+                }
+                for f in &r.fields {
+                    let _ = writeln!(out, "  field {}", self.field(f));
+                }
+            }
+            ItemKind::Union(u) => {
+                if let Some(p) = u.pack {
+                    let _ = writeln!(out, "  pack {p}");
+                }
+                if let Some(s) = &u.switch {
+                    let union_name = s
+                        .union_name
+                        .as_ref()
+                        .map(|n| format!(", union member {n}"))
+                        .unwrap_or_default();
+                    let _ = writeln!(out, "  switch {}: {}{union_name}", s.name, self.ty(&s.ty));
+                }
+                for arm in &u.arms {
+                    let cases: Vec<String> = arm
+                        .cases
+                        .iter()
+                        .map(|c| match c {
+                            Some(v) => format!("case {}", int(*v)),
+                            None => "default".to_string(),
+                        })
+                        .collect();
+                    let label = if cases.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" {}", cases.join(", "))
+                    };
+                    let _ = writeln!(out, "  arm{label}: {}", self.field(&arm.field));
+                }
+            }
+            ItemKind::Enum(e) => {
+                for v in &e.variants {
+                    let _ = writeln!(
+                        out,
+                        "  variant {}{} = {} @ {}",
+                        self.attrs_prefix(&v.attrs),
+                        v.name,
+                        int(v.value),
+                        self.loc(v.span)
+                    );
+                }
+            }
+            ItemKind::Const(c) => {
+                let _ = writeln!(out, "  type {}", self.ty(&c.ty));
+                let _ = writeln!(out, "  value {}", value(&c.value));
+            }
+            ItemKind::Interface(i) => {
+                if !i.type_params.is_empty() {
+                    let _ = writeln!(out, "  type params <{}>", i.type_params.join(", "));
+                }
+                if let Some(b) = &i.base {
+                    let _ = writeln!(out, "  base {}", self.ty(b));
+                }
+                for r in &i.requires {
+                    let _ = writeln!(out, "  requires {}", self.ty(r));
+                }
+                if !i.members.is_empty() {
+                    let _ = writeln!(out, "  members {}", self.children(&i.members));
+                }
+                for m in &i.methods {
+                    self.method(out, m);
+                }
+            }
+            ItemKind::Dispinterface(d) => {
+                if let Some(t) = &d.interface {
+                    let _ = writeln!(out, "  interface {}", self.ty(t));
+                }
+                for p in &d.properties {
+                    let _ = writeln!(out, "  property {}", self.field(p));
+                }
+                for m in &d.methods {
+                    self.method(out, m);
+                }
+            }
+            ItemKind::Coclass(members) | ItemKind::RuntimeClass(members) => {
+                for m in members {
+                    let _ = writeln!(out, "  member {}", self.class_member(m));
+                }
+            }
+            ItemKind::Delegate(dg) => {
+                if !dg.type_params.is_empty() {
+                    let _ = writeln!(out, "  type params <{}>", dg.type_params.join(", "));
+                }
+                self.signature(out, "  ", &dg.signature);
+            }
+            ItemKind::ApiContract => {}
+            ItemKind::Library(items) | ItemKind::Module(items) => {
+                if !items.is_empty() {
+                    let _ = writeln!(out, "  items {}", self.children(items));
+                }
+            }
+            ItemKind::Function(f) => self.signature(out, "  ", &f.signature),
+            ItemKind::CppQuote(text) | ItemKind::ImportLib(text) | ItemKind::Pragma(text) => {
+                let _ = writeln!(out, "  text \"{text}\"");
+            }
+            ItemKind::Declare(types) => {
+                for t in types {
+                    let _ = writeln!(out, "  instance {}", self.ty(t));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::{Base, Item, PointerKind, Type};
+
+    fn model_with(items: Vec<Item>) -> Model {
+        Model {
+            items,
+            ..Model::default()
+        }
+    }
+
+    fn item(name: &str, kind: ItemKind, span: Span) -> Item {
+        Item {
+            name: name.to_string(),
+            namespace: String::new(),
+            kind,
+            attrs: Vec::new(),
+            parent: None,
+            file: span.file,
+            span,
+        }
+    }
+
+    #[test]
+    fn types_read_like_c() {
+        let mut sources = SourceMap::new();
+        let f = sources.add("/some/where/t.idl", "typedef wchar_t WCHAR;\n");
+        let model = model_with(vec![item(
+            "WCHAR",
+            ItemKind::Typedef(Type::Base(Base::WChar)),
+            Span::new(f, 16, 21),
+        )]);
+        let ty = Type::Array {
+            element: Box::new(Type::Pointer {
+                pointee: Box::new(Type::Const(Box::new(Type::Named(ItemId(0))))),
+                kind: PointerKind::Unique,
+                is_const: false,
+            }),
+            len: Some(4),
+        };
+        assert_eq!(
+            type_to_string(&model, &sources, &ty),
+            "array[4] of ptr(unique) -> const WCHAR"
+        );
+        let text = dump(&model, &sources, f);
+        assert!(text.starts_with("file t.idl\n"), "{text}");
+        assert!(
+            text.contains("typedef WCHAR @ t.idl:1:17\n  type wchar_t\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn big_integers_show_hex() {
+        assert_eq!(int(7), "7");
+        assert_eq!(int(-1), "-1");
+        assert_eq!(int(0xFFFF_FFFF), "4294967295 (0xffffffff)");
+    }
+}
