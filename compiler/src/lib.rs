@@ -4,6 +4,10 @@
 //! → [`sema`] (imports, names, constants, attributes) → [`ir`], which every backend reads.
 //! Problems are [`diag::Diagnostic`] values; only drivers print them.
 
+// pest's generated parser, built without pest's `std` feature (see syntax/mod.rs), names
+// the `alloc` crate from the crate root.
+extern crate alloc;
+
 pub mod diag;
 pub mod dump;
 pub mod ir;
