@@ -186,7 +186,7 @@ fn to_codespan(map: &SourceMap, d: &Diagnostic) -> cs::Diagnostic<FileId> {
     cs::Diagnostic::new(severity)
         .with_message(d.message.clone())
         .with_labels(labels)
-        .with_notes(d.notes.clone())
+        .with_notes(d.notes.iter().map(|n| format!("note: {n}")).collect())
 }
 
 /// Renders diagnostics as rustc-style text (no colour).

@@ -15,7 +15,9 @@ pub struct ItemId(pub u32);
 pub struct Model {
     /// Every IDL file read (the main file first), with what it imports.
     pub files: Vec<IdlFile>,
-    /// Every declaration from every file. Order within one file is declaration order.
+    /// Every declaration from every file. Named declarations of one file are in declaration
+    /// order; anonymous structs, unions and enums are added when their user is lowered, so
+    /// they follow.
     pub items: Vec<Item>,
     /// Ordinary names (typedefs, interfaces, classes, ...) by full dotted name.
     pub names: HashMap<String, ItemId>,

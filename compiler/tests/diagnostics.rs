@@ -27,6 +27,10 @@ const EXPECTED: &[(&str, &str)] = &[
         "duplicate_enumerator",
         "constant `PEAR` is defined more than once",
     ),
+    (
+        "enum_too_big",
+        "enum value 4294967296 does not fit in 32 bits",
+    ),
     ("error_directive", "#error widgets older than version 2"),
     ("generic_arity", "`IMap` takes 2 type arguments, found 1"),
     (
@@ -59,7 +63,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("unknown_enum_constant", "unknown constant `STATE_FINISHED`"),
     ("unknown_type", "unknown type `WIDGET`"),
     ("unterminated_comment", "unterminated `/*` comment"),
-    ("unterminated_string", "syntax error"),
+    ("unterminated_string", "unterminated string literal"),
 ];
 
 #[test]

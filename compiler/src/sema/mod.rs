@@ -294,6 +294,12 @@ impl<'a> Sema<'a> {
                 }
                 None => next,
             };
+            if report && !(i128::from(i32::MIN)..=i128::from(u32::MAX)).contains(&value) {
+                self.error(
+                    Diagnostic::error(format!("enum value {value} does not fit in 32 bits"))
+                        .at(e.span),
+                );
+            }
             values.push(value);
             // Enumerators are 32 bits wide: the one after 0xFFFFFFFF is 0, as MIDL and widl
             // count, not 0x100000000.

@@ -143,7 +143,7 @@ impl<'a> Builder<'a> {
             Rule::midl_pragma => {
                 let word = self.child(&p, Rule::any_word)?.as_str().to_string();
                 let text = self
-                    .child(&p, Rule::balanced_text)
+                    .child(&p, Rule::pragma_args)
                     .map(|t| t.as_str().trim().to_string())
                     .unwrap_or_default();
                 plain(ItemKind::MidlPragma(word, text))

@@ -118,38 +118,34 @@ fn statement_around(text: &str, pos: usize) -> (usize, usize) {
 }
 
 /// Rejects nesting deeper than [`MAX_NESTING`] with a located error, before the parser
-/// could run out of stack on it: brackets and generic `<...>`, and `?` operators within one
-/// statement. String and character literals are skipped.
+/// could run out of stack on it. Three things nest: brackets; generic `<...>` (counted
+/// apart, since `>` and `<` are also comparisons, and reset at each `;`); and `?`
+/// operators within one statement. A quoted literal that closes on its line is skipped.
 fn check_nesting(text: &str, map: &OffsetMap) -> Option<Diagnostic> {
     let bytes = text.as_bytes();
-    let (mut depth, mut questions) = (0usize, 0usize);
+    let (mut brackets, mut angles, mut questions) = (0usize, 0usize, 0usize);
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
         match b {
             b'"' | b'\'' => {
-                // Skip the literal, honouring backslash escapes; it ends at its line's end.
-                let mut j = i + 1;
-                while let Some(&c) = bytes.get(j) {
-                    if c == b'\\' {
-                        j += 1;
-                    } else if c == b || c == b'\n' {
-                        break;
-                    }
-                    j += 1;
+                if let Some(end) = literal_end(bytes, i) {
+                    i = end;
                 }
-                i = j;
             }
-            b'(' | b'[' | b'{' => depth += 1,
-            b'<' if bytes.get(i + 1) == Some(&b'<') => i += 1,
-            b'<' => depth += 1,
-            b')' | b']' | b'}' | b'>' => depth = depth.saturating_sub(1),
-            // `?:` chains nest to the right however they are bracketed; count them per
-            // statement.
+            b'(' | b'[' | b'{' => brackets += 1,
+            b')' | b']' | b'}' => brackets = brackets.saturating_sub(1),
+            b'<' if matches!(bytes.get(i + 1), Some(b'<' | b'=')) => i += 1,
+            b'<' => angles += 1,
+            b'-' if bytes.get(i + 1) == Some(&b'>') => i += 1,
+            b'>' => angles = angles.saturating_sub(1),
             b'?' => questions += 1,
-            b';' => questions = 0,
+            b';' => {
+                angles = 0;
+                questions = 0;
+            }
             _ => {}
         }
-        if depth > MAX_NESTING || questions > MAX_NESTING {
+        if brackets > MAX_NESTING || angles > MAX_NESTING || questions > MAX_NESTING {
             return Some(
                 Diagnostic::error(format!("nesting deeper than {MAX_NESTING} levels"))
                     .at_with(map.span(i, i + 1), "too deep here"),
@@ -160,10 +156,33 @@ fn check_nesting(text: &str, map: &OffsetMap) -> Option<Diagnostic> {
     None
 }
 
+/// The index of the quote closing the literal opened at `start`, if it closes on its line.
+fn literal_end(bytes: &[u8], start: usize) -> Option<usize> {
+    let quote = *bytes.get(start)?;
+    let mut j = start + 1;
+    while let Some(&c) = bytes.get(j) {
+        match c {
+            b'\\' => j += 1,
+            b'\n' => return None,
+            c if c == quote => return Some(j),
+            _ => {}
+        }
+        j += 1;
+    }
+    None
+}
+
 fn syntax_error(text: &str, map: &OffsetMap, e: pest::error::Error<Rule>) -> Diagnostic {
     let pos = error_pos(&e);
     let found = describe_found(text, pos);
     let end = pos + found_len(text, pos);
+    let bytes = text.as_bytes();
+    if matches!(bytes.get(pos), Some(b'"' | b'\'')) && literal_end(bytes, pos).is_none() {
+        return Diagnostic::error("unterminated string literal").at_with(
+            map.span(pos, pos + 1),
+            "this quote is not closed on its line",
+        );
+    }
     let message = match &e.variant {
         ErrorVariant::ParsingError { positives, .. } if !positives.is_empty() => {
             let mut expected: Vec<&str> = positives.iter().map(|r| describe(*r)).collect();
@@ -177,7 +196,26 @@ fn syntax_error(text: &str, map: &OffsetMap, e: pest::error::Error<Rule>) -> Dia
         ErrorVariant::CustomError { message } => format!("syntax error: {message}"),
         _ => format!("syntax error: unexpected {found}"),
     };
-    Diagnostic::error(message).at(map.span(pos, end))
+    let mut d = Diagnostic::error(message).at(map.span(pos, end));
+    if let Some(prev) = missing_semicolon_before(text, pos) {
+        d = d.note(format!(
+            "the previous line ends with `{prev}`: is a `;` missing there?"
+        ));
+    }
+    d
+}
+
+/// When the unexpected token is the first on its line and the previous line ends in
+/// something that cannot end a declaration, the likeliest mistake is a missing `;`; pest
+/// cannot say so itself, since literals are not named in its "expected" list.
+fn missing_semicolon_before(text: &str, pos: usize) -> Option<char> {
+    let before = text.get(..pos)?;
+    let line_start = before.rfind('\n')?;
+    if !before.get(line_start..)?.trim().is_empty() {
+        return None;
+    }
+    let prev = before.get(..line_start)?.trim_end().chars().last()?;
+    (!matches!(prev, ';' | '{' | '}' | ',' | '(' | '[' | ':' | ']')).then_some(prev)
 }
 
 fn found_len(text: &str, pos: usize) -> usize {
