@@ -414,7 +414,7 @@ fn parse_char(text: &str) -> Result<Value, String> {
 
 /// The code units of a character constant's contents: bytes for a plain constant (so a
 /// non-ASCII character is several), code points for a wide one.
-fn char_units(body: &str, wide: bool) -> Result<Vec<u32>, String> {
+pub(crate) fn char_units(body: &str, wide: bool) -> Result<Vec<u32>, String> {
     let mut units = Vec::new();
     let mut chars = body.chars().peekable();
     while let Some(c) = chars.next() {

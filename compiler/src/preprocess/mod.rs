@@ -22,6 +22,8 @@ mod directive;
 mod engine;
 mod expand;
 mod expr;
+
+pub(crate) use expr::char_units;
 mod lexer;
 mod macros;
 mod output;

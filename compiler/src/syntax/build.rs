@@ -1059,29 +1059,19 @@ fn int_literal(text: &str) -> ExprKind {
     }
 }
 
-/// The value of a character literal such as `'a'`, `'\n'`, `'\x41'` or `L'\0'`.
+/// The value of a character literal such as `'a'`, `'\n'`, `'\x41'` or `L'\0'`, decoded as
+/// the preprocessor decodes them in `#if` (the last code unit of a multi-character one).
 fn char_value(text: &str) -> u32 {
-    let body = text.trim_start_matches('L').trim_matches('\'');
-    let mut chars = body.chars();
-    match (chars.next(), chars.next()) {
-        (Some('\\'), Some(e)) => {
-            let rest: String = chars.collect();
-            match e {
-                'n' => 10,
-                't' => 9,
-                'r' => 13,
-                'a' => 7,
-                'b' => 8,
-                'f' => 12,
-                'v' => 11,
-                'x' => u32::from_str_radix(&rest, 16).unwrap_or(0),
-                '0'..='7' => u32::from_str_radix(&format!("{e}{rest}"), 8).unwrap_or(0),
-                other => other as u32,
-            }
-        }
-        (Some(c), _) => c as u32,
-        (None, _) => 0,
-    }
+    let wide = text.starts_with('L');
+    let body = text
+        .trim_start_matches('L')
+        .strip_prefix('\'')
+        .and_then(|b| b.strip_suffix('\''))
+        .unwrap_or("");
+    crate::preprocess::char_units(body, wide)
+        .ok()
+        .and_then(|units| units.last().copied())
+        .unwrap_or(0)
 }
 
 fn unary_op(rule: Rule) -> UnaryOp {
@@ -1115,5 +1105,20 @@ fn binary_op(rule: Rule) -> BinaryOp {
         Rule::mul => BinaryOp::Mul,
         Rule::div => BinaryOp::Div,
         _ => BinaryOp::Rem,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::char_value;
+
+    #[test]
+    fn character_literals_decode_like_the_preprocessor() {
+        assert_eq!(char_value("'a'"), 97);
+        assert_eq!(char_value(r"'\n'"), 10);
+        assert_eq!(char_value(r"'\x41'"), 0x41);
+        assert_eq!(char_value(r"'\101'"), 0o101);
+        assert_eq!(char_value(r"L'\0'"), 0);
+        assert_eq!(char_value("'"), 0, "malformed input gives 0, never a panic");
     }
 }
