@@ -1047,7 +1047,7 @@ fn int_literal(text: &str) -> ExprKind {
     {
         u64::from_str_radix(hex, 16)
     } else if digits.len() > 1 && digits.starts_with('0') {
-        u64::from_str_radix(&digits[1..], 8)
+        u64::from_str_radix(digits.get(1..).unwrap_or("0"), 8)
     } else {
         digits.parse()
     };
