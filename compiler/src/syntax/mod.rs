@@ -263,6 +263,8 @@ fn describe(rule: Rule) -> &'static str {
         Rule::enumerator => "an enumerator",
         Rule::param | Rule::params => "a parameter",
         Rule::EOI => "end of file",
+        Rule::pointer => "`*`",
+        Rule::callconv => "a calling convention",
         Rule::forward => "`;`",
         Rule::interface_body | Rule::class_body | Rule::struct_body | Rule::enum_body => "`{`",
         Rule::param_list => "`(`",
