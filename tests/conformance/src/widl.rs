@@ -19,14 +19,25 @@ const WIDL_FLAGS: [&str; 2] = ["--nostdinc", "-m64"];
 const CACHE_FILE: &str = "widl-parse.tsv";
 
 /// The command that has widl parse `file` and write its header to `header`.
+///
+/// widl runs in the header's (scratch) directory, because it creates temporary
+/// directories in its working directory and leaves them behind when it is killed;
+/// paths are made absolute for that.
 pub fn widl_command(setup: &Setup, file: &Path, header: &Path) -> Command {
-    let mut cmd = Command::new(&setup.widl);
+    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let mut cmd = Command::new(absolute(&setup.widl));
     cmd.args(WIDL_FLAGS);
     for dir in &setup.includes {
-        cmd.arg("-I").arg(dir);
+        cmd.arg("-I").arg(absolute(dir));
     }
     // -h: only the header, the cheapest output that needs a full parse.
-    cmd.arg("-h").arg("-o").arg(header).arg(file);
+    cmd.arg("-h")
+        .arg("-o")
+        .arg(absolute(header))
+        .arg(absolute(file));
+    if let Some(dir) = header.parent().filter(|d| !d.as_os_str().is_empty()) {
+        cmd.current_dir(absolute(dir));
+    }
     cmd
 }
 
