@@ -73,6 +73,12 @@ pub enum NameValue {
     NotConstant,
     /// The name is a type: its integer width and signedness when it is an integer type.
     Type(Option<(u32, bool)>),
+    /// The constant's value depends on itself.
+    Cycle,
+    /// An enumerator used by an earlier enumerator of its own enum.
+    NotYet,
+    /// Constants refer to one another too deeply to follow.
+    TooDeep,
     Unknown,
 }
 
@@ -138,6 +144,24 @@ impl Evaluator<'_> {
                     return Err(
                         Diagnostic::error(format!("`{name}` is a type, not a constant")).at(e.span),
                     );
+                }
+                NameValue::Cycle => {
+                    return Err(Diagnostic::error(format!(
+                        "the value of `{name}` depends on itself"
+                    ))
+                    .at(e.span));
+                }
+                NameValue::NotYet => {
+                    return Err(Diagnostic::error(format!(
+                        "`{name}` is used before its value is defined"
+                    ))
+                    .at_with(e.span, "an enumerator may only use those defined before it"));
+                }
+                NameValue::TooDeep => {
+                    return Err(Diagnostic::error(
+                        "constants refer to one another too deeply to evaluate",
+                    )
+                    .at(e.span));
                 }
                 NameValue::Unknown => {
                     return Err(Diagnostic::error(format!("unknown constant `{name}`"))

@@ -2,7 +2,7 @@
 
 use super::attributes::Place;
 use super::types::{apply_pointer_kinds, pointer_attr};
-use super::{Ctx, Pending, Sema};
+use super::{Ctx, Pending, Sema, consteval};
 use crate::diag::Diagnostic;
 use crate::ir::{self, ItemId, ItemKind, PointerKind, Type};
 use crate::syntax::ast::{self, TypeOp, TypeSpec};
@@ -91,12 +91,16 @@ impl<'a> Sema<'a> {
             }
             Pending::Const(c) => {
                 let ty = self.lower_type(&c.spec, &c.declarator.ops, ctx);
-                let value = match self.eval(&c.value) {
-                    Ok(v) => v,
-                    Err(d) => {
-                        self.error(d);
-                        ir::Value::Unevaluated
-                    }
+                // Evaluated (and its errors reported) once, perhaps already by a user.
+                let name = c
+                    .declarator
+                    .name
+                    .as_ref()
+                    .map(|n| n.name.as_str())
+                    .unwrap_or("");
+                let value = match self.const_value(name) {
+                    consteval::NameValue::Value(v) => v,
+                    _ => ir::Value::Unevaluated,
                 };
                 self.set_kind(id, ItemKind::Const(ir::Const { ty, value }));
             }
@@ -259,7 +263,7 @@ impl<'a> Sema<'a> {
             }),
             TypeSpec::Union(u) => ItemKind::Union(self.lower_union(u, ctx)),
             TypeSpec::Enum(e) => {
-                let values = self.enum_values(e, true);
+                let values = self.enum_values(e);
                 let variants = e
                     .variants
                     .iter()

@@ -11,6 +11,7 @@ mod attributes;
 mod attrs;
 mod collect;
 pub mod consteval;
+mod cycles;
 mod loader;
 mod lower;
 mod types;
@@ -25,6 +26,15 @@ use crate::source::{FileId, SourceMap, Span};
 use crate::syntax::ast;
 
 pub use loader::Parsed;
+
+/// How deep constant definitions may refer to one another (each level recurses through
+/// the evaluator). Real IDL needs a handful.
+const MAX_CONST_DEPTH: usize = 100;
+
+/// The identity of an enum definition node.
+fn enum_key(spec: &ast::EnumSpec) -> usize {
+    std::ptr::from_ref(spec) as usize
+}
 
 /// Where a declaration stands: what enclosing constructs imply for it.
 #[derive(Clone, Debug, Default)]
@@ -78,6 +88,11 @@ pub(crate) struct Sema<'a> {
     pub pending_attrs: Vec<(ItemId, &'a [ast::Attribute], attributes::Place, Ctx)>,
     const_values: HashMap<String, Value>,
     const_in_progress: HashSet<String>,
+    /// How many constant definitions are being evaluated, one inside another.
+    const_depth: usize,
+    /// Evaluated enums, and those being evaluated, by AST node address.
+    enum_memo: HashMap<usize, Vec<i128>>,
+    enums_in_progress: HashSet<usize>,
 }
 
 /// Looks `name` up in `map` from inside `namespace`: a dotted name as written, or the
@@ -122,6 +137,7 @@ pub fn analyze(sources: &mut SourceMap, path: &Path, options: &Options) -> Analy
     let mut sema = Sema::new(&parsed);
     sema.collect_all();
     sema.lower_all();
+    sema.check_cycles();
     diagnostics.append(&mut sema.diags);
     Analysis {
         model: sema.model,
@@ -155,6 +171,9 @@ impl<'a> Sema<'a> {
             pending_attrs: Vec::new(),
             const_values: HashMap::new(),
             const_in_progress: HashSet::new(),
+            const_depth: 0,
+            enum_memo: HashMap::new(),
+            enums_in_progress: HashSet::new(),
         }
     }
 
@@ -198,6 +217,11 @@ impl<'a> Sema<'a> {
     }
 
     /// The value of a named constant, evaluating it (and what it depends on) on demand.
+    ///
+    /// Each constant is evaluated once: its value is cached and its errors are reported
+    /// then, wherever the first use happens to be. A constant that needs itself is a cycle;
+    /// chains of constants deeper than [`MAX_CONST_DEPTH`] are refused, so the recursion
+    /// through the evaluator stays bounded.
     pub fn const_value(&mut self, name: &str) -> consteval::NameValue {
         use consteval::NameValue;
         if let Some(v) = self.const_values.get(name) {
@@ -216,22 +240,38 @@ impl<'a> Sema<'a> {
                 _ => NameValue::Unknown,
             };
         };
-        if !self.const_in_progress.insert(name.to_string()) {
-            // A cycle: the definition that closes it reports the error.
-            return NameValue::Value(Value::Unevaluated);
+        if self.const_depth >= MAX_CONST_DEPTH {
+            return NameValue::TooDeep;
         }
         let value = match def {
             ConstDef::Const(_, decl) => {
+                if !self.const_in_progress.insert(name.to_string()) {
+                    return NameValue::Cycle;
+                }
+                self.const_depth += 1;
                 let result = self.eval(&decl.value);
-                result.unwrap_or(Value::Unevaluated)
+                self.const_depth -= 1;
+                self.const_in_progress.remove(name);
+                result.unwrap_or_else(|d| {
+                    self.error(d);
+                    Value::Unevaluated
+                })
             }
-            ConstDef::Enumerator(spec, index) => self
-                .enum_values(spec, false)
-                .get(index)
-                .map(|v| Value::Int(*v))
-                .unwrap_or(Value::Unevaluated),
+            ConstDef::Enumerator(spec, index) => {
+                if self.enums_in_progress.contains(&enum_key(spec)) {
+                    // Its enum is being evaluated and has not reached it: C scopes an
+                    // enumerator from its own definition on.
+                    return NameValue::NotYet;
+                }
+                self.const_depth += 1;
+                let values = self.enum_values(spec);
+                self.const_depth -= 1;
+                values
+                    .get(index)
+                    .map(|v| Value::Int(*v))
+                    .unwrap_or(Value::Unevaluated)
+            }
         };
-        self.const_in_progress.remove(name);
         self.const_values.insert(name.to_string(), value.clone());
         NameValue::Value(value)
     }
@@ -271,36 +311,43 @@ impl<'a> Sema<'a> {
     }
 
     /// The values of an enum's enumerators: each is its expression, or one more than the
-    /// previous. With `report`, problems are diagnosed (done once, when the enum is lowered).
-    pub fn enum_values(&mut self, spec: &ast::EnumSpec, report: bool) -> Vec<i128> {
+    /// previous. Evaluated once per enum, in order; each value is published as soon as it is
+    /// known, so `X = PREV + 1` chains cost nothing extra. Problems are reported then.
+    pub fn enum_values(&mut self, spec: &ast::EnumSpec) -> Vec<i128> {
+        let key = enum_key(spec);
+        if let Some(values) = self.enum_memo.get(&key) {
+            return values.clone();
+        }
+        self.enums_in_progress.insert(key);
         let mut values = Vec::new();
         let mut next: i128 = 0;
-        for e in spec.variants.iter().flatten() {
+        for (index, e) in spec.variants.iter().flatten().enumerate() {
             let value = match &e.value {
                 Some(expr) => {
                     let result = {
                         let mut names = |n: &str| self.const_value(n);
                         consteval::Evaluator { names: &mut names }.eval_int(expr)
                     };
-                    match result {
-                        Ok(v) => v,
-                        Err(d) => {
-                            if report {
-                                self.error(d);
-                            }
-                            next
-                        }
-                    }
+                    result.unwrap_or_else(|d| {
+                        self.error(d);
+                        next
+                    })
                 }
                 None => next,
             };
-            if report && !(i128::from(i32::MIN)..=i128::from(u32::MAX)).contains(&value) {
+            if !(i128::from(i32::MIN)..=i128::from(u32::MAX)).contains(&value) {
                 self.error(
                     Diagnostic::error(format!("enum value {value} does not fit in 32 bits"))
                         .at(e.span),
                 );
             }
             values.push(value);
+            let registered = matches!(self.consts.get(&e.name.name),
+                Some(ConstDef::Enumerator(s, i)) if enum_key(s) == key && *i == index);
+            if registered {
+                self.const_values
+                    .insert(e.name.name.clone(), Value::Int(value));
+            }
             // Enumerators are 32 bits wide: the one after 0xFFFFFFFF is 0, as MIDL and widl
             // count, not 0x100000000.
             next = if value == i128::from(u32::MAX) {
@@ -309,6 +356,8 @@ impl<'a> Sema<'a> {
                 value.wrapping_add(1)
             };
         }
+        self.enums_in_progress.remove(&key);
+        self.enum_memo.insert(key, values.clone());
         values
     }
 }

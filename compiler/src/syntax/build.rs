@@ -27,6 +27,10 @@ pub(crate) struct Builder<'a> {
 /// expressions recursively, so an unbounded run (`- - - ... x`) would exhaust the stack.
 const MAX_OPERATOR_RUN: usize = 64;
 
+/// The most binary operators one expression may have, for the same reason: real IDL's
+/// longest (mshtml's DISPID sums) have about ten.
+const MAX_BINARY_OPERATORS: usize = 256;
+
 type P<'i> = Pair<'i, Rule>;
 
 impl<'a> Builder<'a> {
@@ -790,6 +794,29 @@ impl<'a> Builder<'a> {
 
     pub(crate) fn expr(&self, p: P) -> Expr {
         let span = self.span(&p);
+        // The tree of `a + b + c ...` is as deep as the chain is long, and every later
+        // stage walks it recursively.
+        let operators = p
+            .clone()
+            .into_inner()
+            .filter(|c| c.as_rule() != Rule::unary)
+            .count();
+        if operators > MAX_BINARY_OPERATORS {
+            self.errors.borrow_mut().push(
+                Diagnostic::error(format!(
+                    "expression has {operators} binary operators; at most {MAX_BINARY_OPERATORS} are allowed"
+                ))
+                .at(span),
+            );
+            return Expr {
+                kind: ExprKind::Int {
+                    value: 0,
+                    unsigned: false,
+                    decimal: true,
+                },
+                span,
+            };
+        }
         self.pratt
             .map_primary(|unary| self.unary(unary))
             .map_infix(|lhs, op, rhs| {
