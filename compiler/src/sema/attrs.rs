@@ -135,7 +135,7 @@ impl<'a> Sema<'a> {
                             }],
                             span: e.span,
                         };
-                        Some(AttrValue::Type(self.named_type_by_name(&name, ctx)))
+                        Some(AttrValue::Type(self.resolve_named(&name, &[], ctx)))
                     }
                     _ => {
                         self.error(Diagnostic::error("expected a type").at(e.span));
@@ -196,21 +196,6 @@ impl<'a> Sema<'a> {
             }
             AttrArg::Type(t) => AttrValue::Type(self.lower_type(&t.spec, &t.ops, ctx)),
             AttrArg::Decl(p) => AttrValue::Type(self.lower_type(&p.spec, &p.declarator.ops, ctx)),
-        }
-    }
-
-    fn named_type_by_name(&mut self, name: &ast::QualifiedName, ctx: &Ctx) -> ir::Type {
-        match self.lookup_name(&name.dotted(), &ctx.namespace) {
-            Some(id) => ir::Type::Named(id),
-            None => {
-                self.error(
-                    Diagnostic::error(format!("unknown type `{}`", name.dotted())).at_with(
-                        name.span,
-                        "not declared in this file or any file it imports",
-                    ),
-                );
-                ir::Type::Base(ir::Base::Void)
-            }
         }
     }
 

@@ -208,25 +208,20 @@ impl<'a> Sema<'a> {
             namespace: ns,
             ..ctx.clone()
         };
+        let type_params: Vec<String> = i.type_params.iter().map(|p| p.name.clone()).collect();
         let kind = ItemKind::Interface(ir::Interface {
-            type_params: i.type_params.iter().map(|p| p.name.clone()).collect(),
+            type_params: type_params.clone(),
             ..ir::Interface::default()
         });
         let defined = i.body.is_some();
         let Some(id) = self.declare(&name, i.name.span, kind, defined, &outer) else {
             return;
         };
-        if let (Some(ItemKind::Interface(iface)), false) = (
-            self.item_mut(id).map(|it| &mut it.kind),
-            i.type_params.is_empty(),
-        ) {
-            iface.type_params = i.type_params.iter().map(|p| p.name.clone()).collect();
-        }
         let Some(body) = &i.body else { return };
         let mut inner = Ctx {
             parent: Some(id),
             pointer_default: pointer_default(&item.attrs),
-            type_params: i.type_params.iter().map(|p| p.name.clone()).collect(),
+            type_params,
             ..outer.clone()
         };
         self.pending

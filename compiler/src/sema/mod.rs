@@ -323,16 +323,8 @@ impl<'a> Sema<'a> {
         let mut next: i128 = 0;
         for (index, e) in spec.variants.iter().flatten().enumerate() {
             let value = match &e.value {
-                Some(expr) => {
-                    let result = {
-                        let mut names = |n: &str| self.const_value(n);
-                        consteval::Evaluator { names: &mut names }.eval_int(expr)
-                    };
-                    result.unwrap_or_else(|d| {
-                        self.error(d);
-                        next
-                    })
-                }
+                // A value that cannot be evaluated is reported, and counting goes on.
+                Some(expr) => self.eval_int(expr).unwrap_or(next),
                 None => next,
             };
             if !(i128::from(i32::MIN)..=i128::from(u32::MAX)).contains(&value) {

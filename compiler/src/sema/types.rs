@@ -312,7 +312,7 @@ impl<'a> Sema<'a> {
         Type::Named(id)
     }
 
-    fn resolve_named(
+    pub(crate) fn resolve_named(
         &mut self,
         name: &ast::QualifiedName,
         args: &'a [ast::TypeRef],
