@@ -10,7 +10,9 @@ extern crate alloc;
 
 pub mod diag;
 pub mod dump;
+pub mod emit;
 pub mod ir;
+pub mod layout;
 pub mod preprocess;
 pub mod search;
 pub mod sema;

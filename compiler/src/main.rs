@@ -20,6 +20,46 @@ struct Cli {
 enum Command {
     /// Check an IDL file and everything it imports; print diagnostics, write nothing.
     Check(CheckArgs),
+    /// Generate code from IDL files (one output file per IDL file and kind).
+    Gen(GenArgs),
+}
+
+#[derive(Args)]
+struct GenArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    /// Generate Rust bindings (`<stem>.rs`).
+    #[arg(long)]
+    rust: bool,
+    /// Directory for the generated files.
+    #[arg(short = 'o', long = "out-dir", value_name = "DIR", default_value = ".")]
+    out_dir: PathBuf,
+    /// Path of the runtime crate in generated Rust (`crate` for the runtime's own bindings).
+    #[arg(long, value_name = "PATH", default_value = "::comidl_runtime")]
+    runtime_path: String,
+    /// The IDL files.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+}
+
+/// Preprocessor flags shared by every subcommand that reads IDL.
+#[derive(Args)]
+struct InputArgs {
+    /// Add a directory to the search path for #include and import.
+    #[arg(short = 'I', value_name = "DIR")]
+    include: Vec<PathBuf>,
+    /// Define a preprocessor macro: NAME or NAME=VALUE.
+    #[arg(short = 'D', value_name = "NAME[=VALUE]")]
+    define: Vec<String>,
+    /// Undefine a preprocessor macro.
+    #[arg(short = 'U', value_name = "NAME")]
+    undefine: Vec<String>,
+}
+
+impl InputArgs {
+    fn options(&self) -> Options {
+        options(&self.include, &self.define, &self.undefine)
+    }
 }
 
 #[derive(Args)]
@@ -42,19 +82,22 @@ struct CheckArgs {
 
 impl CheckArgs {
     fn options(&self) -> Options {
-        let mut options = Options::default();
-        options.preprocess.include_dirs = self.include.clone();
-        options.preprocess.defines = self
-            .define
-            .iter()
-            .map(|d| match d.split_once('=') {
-                Some((name, value)) => (name.to_string(), Some(value.to_string())),
-                None => (d.clone(), None),
-            })
-            .collect();
-        options.preprocess.undefines = self.undefine.clone();
-        options
+        options(&self.include, &self.define, &self.undefine)
     }
+}
+
+fn options(include: &[PathBuf], define: &[String], undefine: &[String]) -> Options {
+    let mut options = Options::default();
+    options.preprocess.include_dirs = include.to_vec();
+    options.preprocess.defines = define
+        .iter()
+        .map(|d| match d.split_once('=') {
+            Some((name, value)) => (name.to_string(), Some(value.to_string())),
+            None => (d.clone(), None),
+        })
+        .collect();
+    options.preprocess.undefines = undefine.to_vec();
+    options
 }
 
 fn main() -> ExitCode {
@@ -72,18 +115,66 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Check(args) => check(&args),
+        Command::Gen(args) => generate(&args),
     }
 }
 
-fn check(args: &CheckArgs) -> ExitCode {
-    let outcome = comidl::check(&args.file, &args.options());
+fn stderr() -> StandardStream {
     let color = if std::io::stderr().is_terminal() {
         ColorChoice::Auto
     } else {
         ColorChoice::Never
     };
-    let mut stderr = StandardStream::stderr(color);
-    diag::write_to(&outcome.sources, &outcome.diagnostics, &mut stderr);
+    StandardStream::stderr(color)
+}
+
+fn generate(args: &GenArgs) -> ExitCode {
+    if !args.rust {
+        eprintln!("error: nothing to generate: pass --rust");
+        return ExitCode::from(2);
+    }
+    let mut failed = false;
+    for file in &args.files {
+        let outcome = comidl::check(file, &args.input.options());
+        let mut err = stderr();
+        diag::write_to(&outcome.sources, &outcome.diagnostics, &mut err);
+        if outcome.has_errors() {
+            failed = true;
+            continue;
+        }
+        let options = comidl::emit::rust::Options {
+            runtime: args.runtime_path.clone(),
+            ..Default::default()
+        };
+        let generated = match comidl::emit::rust::generate(&outcome.model, &options) {
+            Ok(g) => g,
+            Err(diagnostics) => {
+                diag::write_to(&outcome.sources, &diagnostics, &mut err);
+                failed = true;
+                continue;
+            }
+        };
+        diag::write_to(&outcome.sources, &generated.diagnostics, &mut err);
+        let stem = file
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let out = args.out_dir.join(format!("{stem}.rs"));
+        if let Err(e) = std::fs::write(&out, generated.code) {
+            eprintln!("error: cannot write {}: {e}", out.display());
+            failed = true;
+        }
+    }
+    if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn check(args: &CheckArgs) -> ExitCode {
+    let outcome = comidl::check(&args.file, &args.options());
+    diag::write_to(&outcome.sources, &outcome.diagnostics, &mut stderr());
     if outcome.has_errors() {
         return ExitCode::from(1);
     }

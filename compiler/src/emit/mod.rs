@@ -1,0 +1,3 @@
+//! Backends: each turns the IR into one kind of output.
+
+pub mod rust;

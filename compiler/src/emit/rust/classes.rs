@@ -1,0 +1,103 @@
+//! Coclasses (their CLSID), libraries (their LIBID), runtime classes (their name), and
+//! dispinterfaces (an IDispatch-derived wrapper with the DISPIDs of its members).
+
+use proc_macro2::{Literal, TokenStream};
+use quote::quote;
+
+use super::interfaces::{Definition, object};
+use super::{Gen, guid_tokens, names, uuid_of};
+use crate::ir::{AttrValue, Dispinterface, Item, ItemId, Type};
+
+pub(super) fn coclass(g: &mut Gen, item: &Item) -> TokenStream {
+    let Some(uuid) = uuid_of(item) else {
+        return TokenStream::new();
+    };
+    let name = format!("CLSID_{}", names::sanitize(&item.name));
+    if !g.claim_value(&name) {
+        return TokenStream::new();
+    }
+    let ident = names::ident(&name);
+    let guid = guid_tokens(g, &uuid);
+    let rt = &g.rt;
+    quote! { pub const #ident: #rt::GUID = #guid; }
+}
+
+pub(super) fn library(g: &mut Gen, item: &Item) -> TokenStream {
+    let Some(uuid) = uuid_of(item) else {
+        return TokenStream::new();
+    };
+    let name = format!("LIBID_{}", names::sanitize(&item.name));
+    if !g.claim_value(&name) {
+        return TokenStream::new();
+    }
+    let ident = names::ident(&name);
+    let guid = guid_tokens(g, &uuid);
+    let rt = &g.rt;
+    quote! { pub const #ident: #rt::GUID = #guid; }
+}
+
+/// A WinRT runtime class: its activatable class name, as a constant.
+pub(super) fn runtimeclass(g: &mut Gen, item: &Item) -> TokenStream {
+    let name = format!("RuntimeClass_{}", names::sanitize(&item.full_name()));
+    if !g.claim_value(&name) {
+        return TokenStream::new();
+    }
+    let ident = names::ident(&name);
+    let text = Literal::string(&item.full_name());
+    quote! { pub const #ident: &str = #text; }
+}
+
+pub(super) fn dispinterface(
+    g: &mut Gen,
+    id: ItemId,
+    item: &Item,
+    d: &Dispinterface,
+) -> TokenStream {
+    let idispatch = g.model.names.get("IDispatch").copied();
+    let def = Definition {
+        rust_name: g.names.get(id).to_string(),
+        base: idispatch.map(Type::Named),
+        methods: Vec::new(),
+        iid: uuid_of(item).map(|u| guid_tokens(g, &u)),
+        is_unknown: false,
+        defined: d.defined,
+    };
+    let base = object(g, item, &def);
+    if base.is_empty() || !d.defined {
+        return base;
+    }
+    let name = names::ident(g.names.get(id));
+    let mut dispids: Vec<(String, i128)> = Vec::new();
+    for p in &d.properties {
+        if let Some(v) = dispid(&p.attrs) {
+            dispids.push((p.name.clone(), v));
+        }
+    }
+    for m in &d.methods {
+        if let Some(v) = dispid(&m.attrs) {
+            let prefix = super::interfaces::slot_name(m);
+            dispids.push((prefix, v));
+        }
+    }
+    let mut const_names: Vec<String> = dispids.iter().map(|(n, _)| format!("DISPID_{n}")).collect();
+    names::dedup(&mut const_names);
+    let consts = dispids.iter().zip(&const_names).map(|((_, v), n)| {
+        let n = names::ident(n);
+        let v = Literal::i32_unsuffixed(*v as i32);
+        quote! { pub const #n: i32 = #v; }
+    });
+    quote! {
+        #base
+        impl #name { #(#consts)* }
+    }
+}
+
+fn dispid(attrs: &[crate::ir::Attr]) -> Option<i128> {
+    attrs
+        .iter()
+        .find(|a| a.name == "id")
+        .and_then(|a| match a.args.first() {
+            Some(AttrValue::Int(v)) => Some(*v),
+            _ => None,
+        })
+}

@@ -1,0 +1,254 @@
+//! Object interfaces → the raw layer (`IID_IFoo`, `IFoo_Vtbl` in slot order with the base
+//! interface's vtable first, the `IFoo` pointer wrapper and its `Interface` impl), then the
+//! safe methods ([`super::client`]) and the server trait ([`super::server`]).
+//!
+//! Non-object (DCE RPC) interfaces have no vtable: their operations are C functions.
+
+use proc_macro2::{Ident, TokenStream};
+use quote::quote;
+
+use super::server::Slot;
+use super::{Gen, WellKnown, client, functions, names, server};
+use crate::ir::{Interface, Item, ItemId, ItemKind, Method, Type};
+
+const IUNKNOWN: &str = "00000000-0000-0000-c000-000000000046";
+
+pub(super) fn emit(g: &mut Gen, id: ItemId, item: &Item, iface: &Interface) -> TokenStream {
+    if !iface.type_params.is_empty() {
+        // A parameterized (WinRT) interface: only its instances are types; see winrt.rs.
+        return TokenStream::new();
+    }
+    if !is_object(item, iface) {
+        return functions::rpc_interface(g, item, iface);
+    }
+    let def = Definition {
+        rust_name: g.names.get(id).to_string(),
+        base: iface.base.clone(),
+        methods: iface.methods.clone(),
+        iid: super::uuid_of(item).map(|u| super::guid_tokens(g, &u)),
+        is_unknown: super::uuid_of(item).is_some_and(|u| u.to_string() == IUNKNOWN),
+        defined: iface.defined,
+    };
+    object(g, item, &def)
+}
+
+/// Whether an interface has a vtable (COM) rather than being a set of RPC functions.
+fn is_object(item: &Item, iface: &Interface) -> bool {
+    item.has_attr("object")
+        || item.has_attr("odl")
+        || iface.base.is_some()
+        || !item.namespace.is_empty()
+        || !iface.defined
+        || iface.methods.is_empty() && item.has_attr("uuid") && item.has_attr("local")
+}
+
+/// An object interface to emit: a declared one, or a WinRT instance with its type
+/// arguments substituted.
+pub(super) struct Definition {
+    pub rust_name: String,
+    pub base: Option<Type>,
+    pub methods: Vec<Method>,
+    /// The IID expression, if the interface has one.
+    pub iid: Option<TokenStream>,
+    pub is_unknown: bool,
+    pub defined: bool,
+}
+
+pub(super) fn object(g: &mut Gen, item: &Item, def: &Definition) -> TokenStream {
+    let rt = g.rt.clone();
+    if !g.claim_type(&def.rust_name, item) {
+        return TokenStream::new();
+    }
+    let name = names::ident(&def.rust_name);
+    let wrapper = quote! {
+        #[repr(transparent)]
+        #[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
+        pub struct #name { ptr: ::core::ptr::NonNull<::core::ffi::c_void> }
+    };
+    if !def.defined {
+        return wrapper;
+    }
+    let vtbl = names::ident(&format!("{}_Vtbl", def.rust_name));
+    let impl_trait = names::ident(&format!("{}_Impl", def.rust_name));
+
+    let base = def.base.as_ref().and_then(|b| base_interface(g, b));
+    let base_is_unknown = base.is_some_and(|b| is_unknown(g, b));
+
+    // Vtable slots: methods in declaration order; a [call_as] method is the wire form of a
+    // [local] one and has no slot.
+    let methods: Vec<&Method> = def
+        .methods
+        .iter()
+        .filter(|m| !m.has_attr("call_as"))
+        .collect();
+    let mut slot_names: Vec<String> = methods.iter().map(|m| slot_name(m)).collect();
+    names::dedup(&mut slot_names);
+    let mut rust_names: Vec<String> = slot_names.iter().map(|s| names::snake(s)).collect();
+    names::dedup(&mut rust_names);
+    let slots: Vec<Slot> = methods
+        .iter()
+        .zip(slot_names.iter().zip(&rust_names))
+        .map(|(m, (slot, rust))| Slot {
+            method: m,
+            slot: names::ident(slot),
+            rust_name: rust.clone(),
+        })
+        .collect();
+
+    let mut fields = Vec::new();
+    if let Some(b) = base {
+        let base_vtbl = g.path_with_suffix(b, "_Vtbl");
+        fields.push(quote! { pub base__: #base_vtbl });
+    }
+    for s in &slots {
+        let slot = &s.slot;
+        let params: Vec<TokenStream> = s
+            .method
+            .signature
+            .params
+            .iter()
+            .map(|p| g.raw_param(&p.ty))
+            .collect();
+        let ret = g.ret(&s.method.signature.ret);
+        let abi = super::types::abi(&s.method.signature.callconv);
+        fields.push(quote! {
+            pub #slot: unsafe extern #abi fn(this: *mut ::core::ffi::c_void, #(#params),*) #ret
+        });
+    }
+    let iid_const = names::ident(&format!("IID_{}", def.rust_name));
+    let (iid_item, interface_impl) = match &def.iid {
+        Some(iid) => {
+            let base_check = match base {
+                Some(b) => {
+                    let bp = g.path(b);
+                    quote! { || <#bp as #rt::Interface>::implements(iid) }
+                }
+                None => TokenStream::new(),
+            };
+            let claimed = g.claim_value(&iid_const.to_string());
+            let iid_item = if claimed {
+                quote! { pub const #iid_const: #rt::GUID = #iid; }
+            } else {
+                TokenStream::new()
+            };
+            let iid_ref = if claimed {
+                quote! { #iid_const }
+            } else {
+                iid.clone()
+            };
+            (
+                iid_item,
+                quote! {
+                    // SAFETY: the wrapper is a transparent non-null interface pointer whose
+                    // vtable starts with IUnknown's, as the trait requires.
+                    unsafe impl #rt::Interface for #name {
+                        type Vtable = #vtbl;
+                        const IID: #rt::GUID = #iid_ref;
+                        fn implements(iid: &#rt::GUID) -> bool {
+                            *iid == Self::IID #base_check
+                        }
+                    }
+                },
+            )
+        }
+        None => (TokenStream::new(), TokenStream::new()),
+    };
+    let deref = match base {
+        Some(b) => {
+            let bp = g.path(b);
+            quote! {
+                impl ::core::ops::Deref for #name {
+                    type Target = #bp;
+                    fn deref(&self) -> &#bp {
+                        // SAFETY: both are transparent wrappers of the same interface pointer,
+                        // and a derived interface's vtable starts with its base's.
+                        unsafe { &*::core::ptr::from_ref(self).cast::<#bp>() }
+                    }
+                }
+            }
+        }
+        None => TokenStream::new(),
+    };
+    let client = if g.opts.client && def.iid.is_some() {
+        let methods: Vec<TokenStream> = slots
+            .iter()
+            .filter(|s| {
+                !(def.is_unknown && matches!(s.slot.to_string().as_str(), "AddRef" | "Release"))
+            })
+            .map(|s| client::method(g, s.method, &s.slot, &s.rust_name))
+            .collect();
+        quote! { impl #name { #(#methods)* } }
+    } else {
+        TokenStream::new()
+    };
+    let server = if !g.opts.server || def.iid.is_none() {
+        TokenStream::new()
+    } else if def.is_unknown {
+        let ids: Vec<Ident> = slots.iter().map(|s| s.slot.clone()).collect();
+        server::unknown_vtable(g, &vtbl, &ids)
+    } else {
+        let base_has_server =
+            |b: ItemId| is_unknown(g, b) || g.model.item(b).and_then(super::uuid_of).is_some();
+        match base {
+            Some(b) if base_has_server(b) => {
+                let base_trait = if base_is_unknown {
+                    quote! { #rt::Class }
+                } else {
+                    g.path_with_suffix(b, "_Impl")
+                };
+                let base_vtbl = g.path_with_suffix(b, "_Vtbl");
+                server::emit(g, &impl_trait, &vtbl, base_trait, Some(base_vtbl), &slots)
+            }
+            // An object interface with no base and not IUnknown (or a base without an IID):
+            // nothing to fill its first slots from, so it can't be implemented here.
+            _ => TokenStream::new(),
+        }
+    };
+    quote! {
+        #iid_item
+        #wrapper
+        #[repr(C)]
+        pub struct #vtbl { #(#fields),* }
+        #interface_impl
+        #deref
+        #client
+        #server
+    }
+}
+
+/// The name C gives a method's vtable slot: property accessors get widl's prefixes.
+pub(super) fn slot_name(m: &Method) -> String {
+    let prefix = if m.has_attr("propget") {
+        "get_"
+    } else if m.has_attr("propputref") {
+        "putref_"
+    } else if m.has_attr("propput") {
+        "put_"
+    } else {
+        ""
+    };
+    format!("{prefix}{}", m.name)
+}
+
+/// The base interface item, looking through typedefs.
+fn base_interface(g: &Gen, ty: &Type) -> Option<ItemId> {
+    let mut ty = ty.clone();
+    for _ in 0..64 {
+        let Type::Named(id) = ty else {
+            return None;
+        };
+        match &g.model.item(id)?.kind {
+            ItemKind::Interface(i) if i.defined || g.well_known(id).is_some() => return Some(id),
+            ItemKind::Typedef(inner) => ty = inner.clone(),
+            _ => return None,
+        }
+    }
+    None
+}
+
+fn is_unknown(g: &Gen, id: ItemId) -> bool {
+    matches!(
+        g.well_known(id),
+        Some(WellKnown::RuntimeInterface("IUnknown"))
+    )
+}

@@ -1,0 +1,330 @@
+//! Structs and unions → `#[repr(C)]` types with the layout gcc gives them.
+//!
+//! Packing (`#pragma pack`, `pshpackN.h`) becomes `packed(N)`. Rust has no bit-fields, so a
+//! run of bit-fields becomes a byte array placed exactly where C puts the run's first byte
+//! (with explicit padding before it when C skipped to a new unit), plus accessor methods;
+//! zero-sized `[T; 0]` fields at the start give the struct the alignment the bit-fields'
+//! declared types give it in C without moving anything.
+
+use proc_macro2::{Literal, TokenStream};
+use quote::quote;
+
+use super::types::{Resolved, int_kind};
+use super::{Gen, names};
+use crate::ir::{Field, Item, ItemId, ItemKind, Type, UnionArm};
+use crate::layout::{NoLayout, Placement};
+
+pub(super) fn emit(g: &mut Gen, id: ItemId, item: &Item) -> TokenStream {
+    let rust_name = g.names.get(id).to_string();
+    let (fields, pack, is_union, defined, switch) = match &item.kind {
+        ItemKind::Struct(r) => (
+            r.fields.iter().collect::<Vec<_>>(),
+            r.pack,
+            false,
+            r.defined,
+            None,
+        ),
+        ItemKind::Union(u) => (
+            u.arms.iter().map(|a: &UnionArm| &a.field).collect(),
+            u.pack,
+            true,
+            u.defined,
+            u.switch.as_ref(),
+        ),
+        _ => return TokenStream::new(),
+    };
+    if !g.claim_type(&rust_name, item) {
+        return TokenStream::new();
+    }
+    let name = names::ident(&rust_name);
+    if !defined {
+        // Only ever named through pointers: an opaque type C code can't size either.
+        return quote! {
+            #[repr(C)]
+            pub struct #name { _opaque: [u8; 0] }
+        };
+    }
+    if let Some(switch) = switch {
+        // An encapsulated union: a struct holding the discriminant and the union.
+        let arms_name = format!(
+            "{rust_name}_{}",
+            switch_union_name(switch.union_name.as_deref())
+        );
+        let arms = names::ident(&arms_name);
+        let disc = names::ident(&switch.name);
+        let disc_ty = g.raw(&switch.ty);
+        let member = names::ident(switch_union_name(switch.union_name.as_deref()));
+        let body = union_body(g, &arms, &fields, pack);
+        return quote! {
+            #[repr(C)]
+            #[derive(Copy, Clone)]
+            pub struct #name { pub #disc: #disc_ty, pub #member: #arms }
+            #body
+        };
+    }
+    if is_union {
+        return union_body(g, &name, &fields, pack);
+    }
+    struct_body(g, id, &name, &fields, pack, item)
+}
+
+/// widl's name for the union member of an encapsulated union without one.
+pub fn switch_union_name(name: Option<&str>) -> &str {
+    name.unwrap_or("tagged_union")
+}
+
+/// `#[repr(C, packed(N))]` when the packing is tighter than some field needs.
+fn repr(g: &mut Gen, fields: &[&Field], pack: Option<u32>) -> TokenStream {
+    let natural = fields
+        .iter()
+        .filter_map(|f| f.ty.as_ref())
+        .filter_map(|t| g.layouts.of(t).ok())
+        .map(|l| l.align)
+        .max()
+        .unwrap_or(1);
+    match pack {
+        Some(p) if u64::from(p) < natural => {
+            let p = Literal::u32_unsuffixed(p.max(1));
+            quote! { #[repr(C, packed(#p))] }
+        }
+        _ => quote! { #[repr(C)] },
+    }
+}
+
+fn union_body(
+    g: &mut Gen,
+    name: &proc_macro2::Ident,
+    fields: &[&Field],
+    pack: Option<u32>,
+) -> TokenStream {
+    let repr = repr(g, fields, pack);
+    let members: Vec<TokenStream> = fields
+        .iter()
+        .enumerate()
+        .filter_map(|(n, f)| {
+            let ty = f.ty.as_ref()?;
+            let fname = field_name(f, n);
+            let t = g.raw(ty);
+            Some(quote! { pub #fname: #t })
+        })
+        .collect();
+    if members.is_empty() {
+        // An empty union (only empty arms) still has a size of zero in C with gcc.
+        return quote! { #repr #[derive(Copy, Clone)] pub struct #name { _empty: [u8; 0] } };
+    }
+    quote! {
+        #repr
+        #[derive(Copy, Clone)]
+        pub union #name { #(#members),* }
+    }
+}
+
+fn field_name(f: &Field, n: usize) -> proc_macro2::Ident {
+    if f.name.is_empty() {
+        names::ident(&format!("anon{n}"))
+    } else {
+        names::ident(&f.name)
+    }
+}
+
+/// A run of consecutive bit-fields and where C put it.
+struct Run {
+    /// Field indices in the run.
+    members: Vec<usize>,
+    start_byte: u64,
+    end_byte: u64,
+}
+
+fn struct_body(
+    g: &mut Gen,
+    id: ItemId,
+    name: &proc_macro2::Ident,
+    fields: &[&Field],
+    pack: Option<u32>,
+    item: &Item,
+) -> TokenStream {
+    let repr = repr(g, fields, pack);
+    let has_bits = fields.iter().any(|f| f.bits.is_some());
+    if !has_bits {
+        let members: Vec<TokenStream> = fields
+            .iter()
+            .enumerate()
+            .filter_map(|(n, f)| {
+                let ty = f.ty.as_ref()?;
+                let fname = field_name(f, n);
+                let t = g.raw(ty);
+                Some(quote! { pub #fname: #t })
+            })
+            .collect();
+        return quote! {
+            #repr
+            #[derive(Copy, Clone)]
+            pub struct #name { #(#members),* }
+        };
+    }
+    let placements = match g.layouts.record(id) {
+        Ok(r) => r.fields,
+        Err(why) => {
+            g.unsupported(
+                format!(
+                    "the layout of `{}` can't be computed ({})",
+                    item.name,
+                    describe(&why)
+                ),
+                item,
+            );
+            return TokenStream::new();
+        }
+    };
+    // Group bit-fields into runs; note each run's byte span.
+    let mut runs: Vec<Run> = Vec::new();
+    let mut prev_bitfield = false;
+    for (n, f) in fields.iter().enumerate() {
+        let Some(Some(p)) = placements.get(n) else {
+            prev_bitfield = false;
+            continue;
+        };
+        if f.bits.is_some() {
+            let end = (p.bit_offset + p.bit_width).div_ceil(8);
+            if prev_bitfield && let Some(run) = runs.last_mut() {
+                run.members.push(n);
+                run.end_byte = run.end_byte.max(end);
+            } else {
+                runs.push(Run {
+                    members: vec![n],
+                    start_byte: p.bit_offset / 8,
+                    end_byte: end.max(p.bit_offset / 8),
+                });
+            }
+            prev_bitfield = true;
+        } else {
+            prev_bitfield = false;
+        }
+    }
+    let mut members: Vec<TokenStream> = Vec::new();
+    // Alignment the bit-fields' declared types give the struct, from offset 0.
+    let mut aligners: Vec<i64> = Vec::new();
+    for (n, f) in fields.iter().enumerate() {
+        if f.bits.is_some()
+            && !f.name.is_empty()
+            && let Some(Some(p)) = placements.get(n)
+            && !aligners.contains(&(p.layout.align as i64))
+        {
+            aligners.push(p.layout.align as i64);
+        }
+    }
+    for a in &aligners {
+        let marker = names::ident(&format!("_bitfield_align_{a}"));
+        let t = match a {
+            1 => quote! { u8 },
+            2 => quote! { u16 },
+            4 => quote! { u32 },
+            _ => quote! { u64 },
+        };
+        members.push(quote! { pub #marker: [#t; 0] });
+    }
+    let mut accessors: Vec<TokenStream> = Vec::new();
+    let mut end_byte = 0u64;
+    let mut run_index = 0usize;
+    let mut n = 0usize;
+    while n < fields.len() {
+        let f = fields[n];
+        let Some(Some(p)) = placements.get(n).cloned() else {
+            n += 1;
+            continue;
+        };
+        if f.bits.is_none() {
+            let fname = field_name(f, n);
+            let t = g.raw(f.ty.as_ref().unwrap_or(&Type::Base(crate::ir::Base::Byte)));
+            members.push(quote! { pub #fname: #t });
+            end_byte = p.bit_offset / 8 + p.layout.size;
+            n += 1;
+            continue;
+        }
+        let Some(run) = runs.get(run_index) else {
+            break;
+        };
+        run_index += 1;
+        if run.start_byte > end_byte {
+            let pad = names::ident(&format!("_bitfield_pad_{run_index}"));
+            let len = Literal::u64_unsuffixed(run.start_byte - end_byte);
+            members.push(quote! { pub #pad: [u8; #len] });
+        }
+        let storage = names::ident(&format!("_bitfield_{run_index}"));
+        let len = Literal::u64_unsuffixed(run.end_byte - run.start_byte);
+        members.push(quote! { pub #storage: [u8; #len] });
+        for &m in &run.members {
+            if let Some(acc) = accessor(
+                g,
+                fields[m],
+                placements[m].as_ref(),
+                &storage,
+                run.start_byte,
+            ) {
+                accessors.push(acc);
+            }
+        }
+        end_byte = run.end_byte;
+        n = run.members.last().map_or(n + 1, |last| last + 1);
+    }
+    quote! {
+        #repr
+        #[derive(Copy, Clone)]
+        pub struct #name { #(#members),* }
+        impl #name { #(#accessors)* }
+    }
+}
+
+/// Getter and setter for one named bit-field.
+fn accessor(
+    g: &mut Gen,
+    f: &Field,
+    p: Option<&Placement>,
+    storage: &proc_macro2::Ident,
+    run_start: u64,
+) -> Option<TokenStream> {
+    let p = p?;
+    if f.name.is_empty() || p.bit_width == 0 {
+        return None;
+    }
+    let ty = f.ty.as_ref()?;
+    let rt = g.rt.clone();
+    let bit = Literal::u64_unsuffixed(p.bit_offset - run_start * 8);
+    let width = Literal::u64_unsuffixed(p.bit_width);
+    let getter = names::ident(&f.name);
+    let setter = names::ident(&format!("set_{}", f.name));
+    let (t, read, write) = match g.resolve(ty) {
+        Resolved::Base(b) => {
+            let (_, signed) = int_kind(b)?;
+            let t = g.raw(ty);
+            let read = if signed {
+                quote! { #rt::bitfield::get_signed(&self.#storage, #bit, #width) as #t }
+            } else {
+                quote! { #rt::bitfield::get(&self.#storage, #bit, #width) as #t }
+            };
+            (t, read, quote! { value as u64 })
+        }
+        Resolved::Enum(_) => {
+            let t = g.raw(ty);
+            let read =
+                quote! { #t(#rt::bitfield::get_signed(&self.#storage, #bit, #width) as i32) };
+            (t, read, quote! { value.0 as u64 })
+        }
+        _ => return None,
+    };
+    Some(quote! {
+        pub fn #getter(&self) -> #t { #read }
+        pub fn #setter(&mut self, value: #t) {
+            #rt::bitfield::set(&mut self.#storage, #bit, #width, #write)
+        }
+    })
+}
+
+fn describe(why: &NoLayout) -> &'static str {
+    match why {
+        NoLayout::Unsized => "a member has no size",
+        NoLayout::Incomplete(_) => "a member's type is declared but never defined",
+        NoLayout::Recursive(_) => "it contains itself",
+        NoLayout::Unknown => "a member's type is unknown",
+    }
+}

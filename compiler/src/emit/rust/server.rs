@@ -1,0 +1,221 @@
+//! The server side of an interface: a `IFoo_Impl` trait a Rust type implements, and
+//! `IFoo_Vtbl::new::<C, K>()`, a vtable whose entries recover the object from the
+//! interface pointer and forward to the trait. `K` is the interface's slot in the object
+//! (see the runtime's `implement!`); IUnknown's entries come from the runtime, which keeps
+//! identity and the atomic reference count. Every entry catches panics: a panic becomes a
+//! failure HRESULT (or a zero value for methods that don't return HRESULT), never an unwind
+//! into the caller.
+
+use proc_macro2::{Ident, TokenStream};
+use quote::quote;
+
+use super::shape::Shape;
+use super::{Gen, names};
+use crate::ir::Method;
+
+/// A method of the interface being emitted, with its vtable slot name and Rust name.
+pub(super) struct Slot<'a> {
+    pub method: &'a Method,
+    pub slot: Ident,
+    pub rust_name: String,
+}
+
+/// The trait and the vtable constructor.
+pub(super) fn emit(
+    g: &mut Gen,
+    trait_name: &Ident,
+    vtbl_name: &Ident,
+    base_trait: TokenStream,
+    base_vtbl: Option<TokenStream>,
+    slots: &[Slot],
+) -> TokenStream {
+    let mut trait_methods = Vec::new();
+    let mut thunks = Vec::new();
+    let mut fields = Vec::new();
+    for s in slots {
+        let (decl, thunk) = method(g, trait_name, s);
+        trait_methods.push(decl);
+        thunks.push(thunk);
+        let slot = &s.slot;
+        fields.push(quote! { #slot: #slot::<C, K> });
+    }
+    let base_field = base_vtbl.map(|b| quote! { base__: #b::new::<C, K>(), });
+    quote! {
+        pub trait #trait_name: #base_trait {
+            #(#trait_methods)*
+        }
+        impl #vtbl_name {
+            /// The vtable of interface slot `K` of a `C` object (see `implement!`).
+            pub const fn new<C: #trait_name, const K: usize>() -> Self {
+                #(#thunks)*
+                Self { #base_field #(#fields),* }
+            }
+        }
+    }
+}
+
+/// The IUnknown vtable constructor: identity and reference counting from the runtime.
+pub(super) fn unknown_vtable(g: &Gen, vtbl_name: &Ident, slots: &[Ident]) -> TokenStream {
+    let rt = &g.rt;
+    let [qi, add_ref, release] = slots else {
+        return TokenStream::new();
+    };
+    quote! {
+        impl #vtbl_name {
+            /// IUnknown for interface slot `K` of a `C` object.
+            pub const fn new<C: #rt::Class, const K: usize>() -> Self {
+                Self {
+                    #qi: #rt::object::query_interface::<C, K>,
+                    #add_ref: #rt::object::add_ref::<C, K>,
+                    #release: #rt::object::release::<C, K>,
+                }
+            }
+        }
+    }
+}
+
+fn method(g: &mut Gen, trait_name: &Ident, s: &Slot) -> (TokenStream, TokenStream) {
+    let shape = super::shape::method(g, &s.method.signature, true);
+    let rt = g.rt.clone();
+    let name = names::ident(&s.rust_name);
+    let slot = &s.slot;
+    let raw_params: Vec<TokenStream> = shape
+        .params
+        .iter()
+        .map(|p| {
+            let n = &p.name;
+            let t = &p.raw;
+            quote! { #n: #t }
+        })
+        .collect();
+    let raw_ret = &shape.raw_ret;
+    if !shape.hresult {
+        let params: Vec<TokenStream> = raw_params.clone();
+        let args = shape.params.iter().map(|p| &p.name);
+        let decl = quote! { fn #name(&self, #(#params),*) #raw_ret; };
+        let thunk = quote! {
+            unsafe extern "system" fn #slot<C: #trait_name, const K: usize>(
+                this__: *mut ::core::ffi::c_void, #(#raw_params),*
+            ) #raw_ret {
+                #rt::object::guard_or_zeroed(|| {
+                    let object__ = unsafe { #rt::object::object_of::<C, K>(this__) };
+                    <C as #trait_name>::#name(object__, #(#args),*)
+                })
+            }
+        };
+        return (decl, thunk);
+    }
+    let mut params = Vec::new();
+    let mut checks = Vec::new();
+    let mut args = Vec::new();
+    let mut outs = Vec::new();
+    let mut out_types = Vec::new();
+    let mut writes = Vec::new();
+    let mut clears = Vec::new();
+    for p in &shape.params {
+        let n = &p.name;
+        let raw = &p.raw;
+        // The value the implementation returned for this output.
+        let v = names::ident(&format!("{}_value", n.to_string().trim_start_matches("r#")));
+        match &p.shape {
+            Shape::Raw { .. } | Shape::IidSource | Shape::OutQuery => {
+                params.push(quote! { #n: #raw });
+                args.push(quote! { #n });
+            }
+            Shape::InInterface { wrapper, .. } => {
+                params.push(quote! { #n: ::core::option::Option<&#wrapper> });
+                args.push(quote! { #n.as_ref() });
+            }
+            Shape::InRef {
+                pointee,
+                optional,
+                mutable,
+            } => {
+                let (ty, conv) = if *mutable {
+                    (quote! { &mut #pointee }, quote! { unsafe { #n.as_mut() } })
+                } else {
+                    (quote! { &#pointee }, quote! { unsafe { #n.as_ref() } })
+                };
+                if *optional {
+                    params.push(quote! { #n: ::core::option::Option<#ty> });
+                    args.push(conv);
+                } else {
+                    params.push(quote! { #n: #ty });
+                    checks.push(quote! {
+                        let ::core::option::Option::Some(#n) = (#conv) else { return #rt::E_POINTER; };
+                    });
+                    args.push(quote! { #n });
+                }
+            }
+            Shape::InBstr => {
+                params.push(quote! { #n: &#rt::BSTR });
+                args.push(quote! { unsafe { #rt::BSTR::from_abi_ref(&#n) } });
+            }
+            Shape::Out { ty } => {
+                out_types.push(ty.clone());
+                outs.push(v.clone());
+                checks.push(quote! { if #n.is_null() { return #rt::E_POINTER; } });
+                writes.push(quote! { unsafe { #n.write(#v) } });
+                clears.push(quote! { unsafe { #n.write(::core::mem::zeroed()) } });
+            }
+            Shape::OutInterface { wrapper, retval } => {
+                out_types.push(if *retval {
+                    quote! { #rt::ComPtr<#wrapper> }
+                } else {
+                    quote! { ::core::option::Option<#rt::ComPtr<#wrapper>> }
+                });
+                outs.push(v.clone());
+                checks.push(quote! { if #n.is_null() { return #rt::E_POINTER; } });
+                writes.push(if *retval {
+                    quote! { unsafe { #n.write(::core::option::Option::Some(#v.into_interface())) } }
+                } else {
+                    quote! { unsafe { #n.write(#v.map(#rt::ComPtr::into_interface)) } }
+                });
+                clears.push(quote! { unsafe { #n.write(::core::option::Option::None) } });
+            }
+            Shape::OutBstr => {
+                out_types.push(quote! { #rt::BSTR });
+                outs.push(v.clone());
+                checks.push(quote! { if #n.is_null() { return #rt::E_POINTER; } });
+                writes.push(quote! { unsafe { #n.write(#v.into_raw()) } });
+                clears.push(quote! { unsafe { #n.write(::core::ptr::null_mut()) } });
+            }
+        }
+    }
+    let values = outs;
+    let ret_ty = match out_types.len() {
+        0 => quote! { () },
+        1 => out_types[0].clone(),
+        _ => quote! { (#(#out_types),*) },
+    };
+    let pattern = match values.len() {
+        0 => quote! { () },
+        1 => {
+            let v = &values[0];
+            quote! { #v }
+        }
+        _ => quote! { (#(#values),*) },
+    };
+    let decl = quote! { fn #name(&self, #(#params),*) -> #rt::Result<#ret_ty>; };
+    let thunk = quote! {
+        unsafe extern "system" fn #slot<C: #trait_name, const K: usize>(
+            this__: *mut ::core::ffi::c_void, #(#raw_params),*
+        ) -> #rt::HRESULT {
+            #rt::object::guard(|| {
+                let object__ = unsafe { #rt::object::object_of::<C, K>(this__) };
+                #(#checks)*
+                match <C as #trait_name>::#name(object__, #(#args),*) {
+                    ::core::result::Result::Ok(#pattern) => {
+                        #(#writes;)*
+                        #rt::S_OK
+                    }
+                    ::core::result::Result::Err(error__) => {
+                        #(#clears;)*
+                        if error__.is_ok() { #rt::E_FAIL } else { error__ }
+                    }
+                }
+            })
+        }
+    };
+    (decl, thunk)
+}
