@@ -60,6 +60,27 @@ impl<C: Class> ComObject<C> {
     }
 }
 
+impl<C: Class> ComObject<C> {
+    /// QueryInterface on the object holding `value`, for an implementation that must
+    /// hand out one of its own interfaces (`[out, iid_is(riid)] void **` on the server
+    /// side). Returns the interface pointer with a reference for the caller.
+    ///
+    /// # Safety
+    /// `value` is the value of a live `ComObject<C>`: true for the `&self` of a `*_Impl`
+    /// method called through an interface pointer, false for a value that was never moved
+    /// into an object.
+    pub unsafe fn query_value(value: &C, iid: &GUID) -> Result<*mut c_void> {
+        let offset = core::mem::offset_of!(ComObject<C>, value);
+        // SAFETY: the caller's contract: `value` sits `offset` bytes into its object.
+        let object = unsafe { core::ptr::from_ref(value).cast::<u8>().sub(offset) };
+        let this = object.cast_mut().cast::<c_void>();
+        let mut out = core::ptr::null_mut();
+        // SAFETY: `this` is slot 0 of a live object.
+        let hr = unsafe { query_interface::<C, 0>(this, iid, &mut out) };
+        hr.ok().map(|()| out)
+    }
+}
+
 /// The object whose slot `K` `this` points at.
 ///
 /// # Safety
