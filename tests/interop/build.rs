@@ -16,7 +16,10 @@ fn main() {
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     let idl = manifest.join("idl/interop.idl");
     for watched in ["idl/interop.idl", "c/common.h", "c/object.c", "c/client.c"] {
-        println!("cargo:rerun-if-changed={}", manifest.join(watched).display());
+        println!(
+            "cargo:rerun-if-changed={}",
+            manifest.join(watched).display()
+        );
     }
 
     let wine = root.join("target/conformance/wine");
@@ -25,7 +28,10 @@ fn main() {
         .arg(&wine)
         .status()
         .expect("bash runs");
-    assert!(status.success(), "cannot fetch Wine's widl and headers (tests/fetch-wine.sh)");
+    assert!(
+        status.success(),
+        "cannot fetch Wine's widl and headers (tests/fetch-wine.sh)"
+    );
     let windows = wine.join("usr/include/wine/wine/windows");
     let widl = wine.join("usr/lib/wine/widl");
 

@@ -1,6 +1,7 @@
 //! Both directions across the C ABI, over widl's header for idl/interop.idl:
 //! - a C object (c/object.c) called from Rust through comidl's generated wrappers;
 //! - a Rust object (comidl's server traits) called from C (c/client.c).
+//!
 //! Reference counts are checked on both sides.
 
 use std::sync::Arc;
@@ -94,7 +95,10 @@ fn a_c_object_is_called_from_rust_through_the_generated_wrappers() {
     let peer = named.peer::<IInteropCalc>().unwrap();
     assert_eq!(peer.as_raw(), calc.as_raw());
     assert_eq!(c_refs(&calc), 3);
-    assert_eq!(named.peer::<IInteropNamed>().unwrap().as_raw(), named.as_raw());
+    assert_eq!(
+        named.peer::<IInteropNamed>().unwrap().as_raw(),
+        named.as_raw()
+    );
     assert_eq!(c_refs(&calc), 3, "the temporary was released");
     assert_eq!(
         named.peer::<comidl_runtime::IClassFactory>().err(),
@@ -111,7 +115,11 @@ fn a_c_object_is_called_from_rust_through_the_generated_wrappers() {
     drop(named);
     assert_eq!(c_refs(&calc), 1);
     drop(calc);
-    assert_eq!(unsafe { c_objects_alive() }, before, "the last Release freed it");
+    assert_eq!(
+        unsafe { c_objects_alive() },
+        before,
+        "the last Release freed it"
+    );
 }
 
 /// The Rust object for the C client: counts its drops.
@@ -202,7 +210,14 @@ fn a_rust_object_is_called_from_c_through_widls_header() {
     let unknown: ComPtr<IUnknown> = calc.cast().unwrap();
     drop(calc);
     assert_eq!(drops.load(Ordering::SeqCst), 0, "IUnknown still holds it");
-    assert_eq!(<IUnknown as Interface>::IID.to_string(), "{00000000-0000-0000-C000-000000000046}");
+    assert_eq!(
+        <IUnknown as Interface>::IID.to_string(),
+        "{00000000-0000-0000-C000-000000000046}"
+    );
     drop(unknown);
-    assert_eq!(drops.load(Ordering::SeqCst), 1, "the last Release dropped it");
+    assert_eq!(
+        drops.load(Ordering::SeqCst),
+        1,
+        "the last Release dropped it"
+    );
 }
