@@ -284,8 +284,8 @@ pub mod task {
 /// `CoTaskMemAlloc`: allocates `cb` bytes from the task allocator. Returns
 /// NULL when out of memory; 0 bytes gives a valid, unique pointer.
 #[allow(non_snake_case)]
-#[cfg_attr(feature = "c-api", unsafe(no_mangle))]
 #[must_use]
+#[inline]
 pub extern "system" fn CoTaskMemAlloc(cb: usize) -> *mut c_void {
     task::alloc(cb).cast()
 }
@@ -297,8 +297,8 @@ pub extern "system" fn CoTaskMemAlloc(cb: usize) -> *mut c_void {
 /// # Safety
 /// `pv` must be NULL or a live task-allocator block.
 #[allow(non_snake_case)]
-#[cfg_attr(feature = "c-api", unsafe(no_mangle))]
 #[must_use]
+#[inline]
 pub unsafe extern "system" fn CoTaskMemRealloc(pv: *mut c_void, cb: usize) -> *mut c_void {
     // SAFETY: forwarded caller guarantee.
     unsafe { task::realloc(pv.cast(), cb) }.cast()
@@ -309,10 +309,38 @@ pub unsafe extern "system" fn CoTaskMemRealloc(pv: *mut c_void, cb: usize) -> *m
 /// # Safety
 /// `pv` must be NULL or a live task-allocator block.
 #[allow(non_snake_case)]
-#[cfg_attr(feature = "c-api", unsafe(no_mangle))]
+#[inline]
 pub unsafe extern "system" fn CoTaskMemFree(pv: *mut c_void) {
     // SAFETY: forwarded caller guarantee.
     unsafe { task::free(pv.cast()) }
+}
+
+/// The C symbols. Exported functions can't be inlined, so Rust callers use the inline
+/// functions above and C callers (and other modules) these, which forward to them.
+#[cfg(feature = "c-api")]
+mod c_api {
+    use core::ffi::c_void;
+
+    #[unsafe(export_name = "CoTaskMemAlloc")]
+    extern "system" fn co_task_mem_alloc(cb: usize) -> *mut c_void {
+        super::CoTaskMemAlloc(cb)
+    }
+
+    /// # Safety
+    /// As for [`super::CoTaskMemRealloc`].
+    #[unsafe(export_name = "CoTaskMemRealloc")]
+    unsafe extern "system" fn co_task_mem_realloc(pv: *mut c_void, cb: usize) -> *mut c_void {
+        // SAFETY: forwarded caller guarantee.
+        unsafe { super::CoTaskMemRealloc(pv, cb) }
+    }
+
+    /// # Safety
+    /// As for [`super::CoTaskMemFree`].
+    #[unsafe(export_name = "CoTaskMemFree")]
+    unsafe extern "system" fn co_task_mem_free(pv: *mut c_void) {
+        // SAFETY: forwarded caller guarantee.
+        unsafe { super::CoTaskMemFree(pv) }
+    }
 }
 
 #[cfg(test)]
