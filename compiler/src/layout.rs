@@ -89,7 +89,8 @@ impl<'m> Layouts<'m> {
             Type::Const(inner) => self.of(inner),
             Type::Array { element, len } => {
                 let e = self.of(element)?;
-                let n = len.unwrap_or(0);
+                // A conformant array member is `T a[1]` in widl's C header.
+                let n = len.unwrap_or(1);
                 Ok(Layout::new(e.size.saturating_mul(n), e.align))
             }
             Type::Named(id) => self.named(*id),

@@ -55,7 +55,7 @@ impl IUnknown {
             (crate::Interface::vtable(self)
                 .QueryInterface)(
                 crate::Interface::as_raw(self),
-                ::core::ptr::from_ref(&<T as crate::Interface>::IID),
+                ::core::ptr::from_ref(&<T as crate::Interface>::IID).cast_mut(),
                 &mut ppv_object,
             )
         };
@@ -119,7 +119,7 @@ impl IClassFactory {
                 .CreateInstance)(
                 crate::Interface::as_raw(self),
                 p_unk_outer.copied(),
-                ::core::ptr::from_ref(&<T as crate::Interface>::IID),
+                ::core::ptr::from_ref(&<T as crate::Interface>::IID).cast_mut(),
                 &mut ppv_object,
             )
         };
@@ -275,7 +275,7 @@ impl IClassFactory2 {
                 crate::Interface::as_raw(self),
                 p_unk_outer.copied(),
                 p_unk_reserved.copied(),
-                ::core::ptr::from_ref(&<T as crate::Interface>::IID),
+                ::core::ptr::from_ref(&<T as crate::Interface>::IID).cast_mut(),
                 bstr_key.as_ptr().cast_mut(),
                 &mut ppv_obj,
             )

@@ -4,11 +4,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub const USAGE: &str = "\
-usage: comidl-conformance [--stage parse] [OPTIONS]   compare comidl with widl
+usage: comidl-conformance [--stage STAGE] [OPTIONS]   compare comidl with widl
        comidl-conformance bench [OPTIONS]             time comidl against widl
 
 options:
-  --stage STAGE     what to compare; only `parse` exists so far (default)
+  --stage STAGE     what to compare: `parse` (default: does comidl accept what
+                    widl accepts?) or `layout` (do the Rust bindings lay out
+                    every record as gcc lays out widl's C header?)
   --corpus DIR      check every .idl file under DIR (default: Wine 8.0's IDL,
                     fetched from Debian's packages into <target>/conformance)
   --include DIR     add an include directory for both tools (repeatable;
@@ -34,9 +36,17 @@ pub enum Mode {
     Help,
 }
 
+/// Which comparison a conformance run makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Parse,
+    Layout,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
     pub mode: Mode,
+    pub stage: Stage,
     pub corpus: Option<PathBuf>,
     pub includes: Vec<PathBuf>,
     pub widl: Option<PathBuf>,
@@ -52,6 +62,7 @@ impl Options {
     fn new(mode: Mode) -> Self {
         Options {
             mode,
+            stage: Stage::Parse,
             corpus: None,
             includes: Vec::new(),
             widl: None,
@@ -88,7 +99,7 @@ pub fn parse(args: &[String]) -> Result<Options, String> {
         match name {
             "-h" | "--help" => opts.mode = Mode::Help,
             "-v" | "--verbose" => opts.verbose = true,
-            "--stage" => check_stage(&value()?)?,
+            "--stage" => opts.stage = check_stage(&value()?)?,
             "--corpus" => opts.corpus = Some(PathBuf::from(value()?)),
             "--include" | "-I" => opts.includes.push(PathBuf::from(value()?)),
             "--widl" => opts.widl = Some(PathBuf::from(value()?)),
@@ -104,16 +115,20 @@ pub fn parse(args: &[String]) -> Result<Options, String> {
     Ok(opts)
 }
 
-/// Only the parse stage exists; later stages are announced, not silently run.
-fn check_stage(stage: &str) -> Result<(), String> {
+/// The stages that exist; others are announced, not silently run.
+fn check_stage(stage: &str) -> Result<Stage, String> {
     match stage {
-        "parse" => Ok(()),
+        "parse" => Ok(Stage::Parse),
+        "layout" => Ok(Stage::Layout),
         other => Err(format!("stage `{other}` is not implemented yet")),
     }
 }
 
 /// Rejects options that mean nothing in the chosen mode, so typos surface.
 fn check_mode_options(opts: &Options) -> Result<(), String> {
+    if opts.stage == Stage::Layout && opts.min_pass.is_some() {
+        return Err("`--min-pass` applies to the parse stage only".to_string());
+    }
     if opts.mode == Mode::Bench && opts.min_pass.is_some() {
         return Err("`--min-pass` does not apply to bench".to_string());
     }
@@ -150,8 +165,10 @@ mod tests {
 
     #[test]
     fn other_stages_are_usage_errors() {
-        let err = parse(&args(&["--stage", "layout"])).unwrap_err();
-        assert_eq!(err, "stage `layout` is not implemented yet");
+        let err = parse(&args(&["--stage", "codegen"])).unwrap_err();
+        assert_eq!(err, "stage `codegen` is not implemented yet");
+        let opts = parse(&args(&["--stage", "layout"])).unwrap();
+        assert_eq!(opts.stage, Stage::Layout);
     }
 
     #[test]

@@ -14,13 +14,15 @@ mod bench;
 mod classify;
 mod cli;
 mod corpus;
+mod layout_records;
 mod process;
+mod stage_layout;
 mod stage_parse;
 mod widl;
 
 use std::process::ExitCode;
 
-use cli::{Mode, Options};
+use cli::{Mode, Options, Stage};
 
 /// Why a run could not produce a report.
 #[derive(Debug)]
@@ -50,7 +52,10 @@ fn run(args: &[String]) -> u8 {
             out!("{}", cli::USAGE.trim_end());
             Ok(0)
         }
-        Mode::Conformance => corpus::resolve(&opts).and_then(|s| stage_parse::run(&opts, &s)),
+        Mode::Conformance => corpus::resolve(&opts).and_then(|s| match opts.stage {
+            Stage::Parse => stage_parse::run(&opts, &s),
+            Stage::Layout => stage_layout::run(&opts, &s),
+        }),
         Mode::Bench => corpus::resolve(&opts).and_then(|s| bench::run(&opts, &s)),
     };
     result.unwrap_or_else(fatal)

@@ -102,7 +102,8 @@ pub(super) fn method(g: &mut Gen, m: &Method, slot: &Ident, rust_name: &str) -> 
                 result_types.push(quote! { #rt::BSTR });
             }
             Shape::IidSource => {
-                args.push(quote! { ::core::ptr::from_ref(&<T as #rt::Interface>::IID) });
+                // `.cast_mut()`: REFIID is `*mut` in some IDL (Wine's wtypes.idl), `*const` in others.
+                args.push(quote! { ::core::ptr::from_ref(&<T as #rt::Interface>::IID).cast_mut() });
             }
             Shape::OutQuery => {
                 prepare.push(

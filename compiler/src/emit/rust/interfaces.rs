@@ -224,6 +224,10 @@ pub(super) fn slot_name(m: &Method) -> String {
         "putref_"
     } else if m.has_attr("propput") {
         "put_"
+    } else if m.has_attr("eventadd") {
+        "add_"
+    } else if m.has_attr("eventremove") {
+        "remove_"
     } else {
         ""
     };

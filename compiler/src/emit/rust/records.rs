@@ -104,7 +104,7 @@ fn union_body(
         .filter_map(|(n, f)| {
             let ty = f.ty.as_ref()?;
             let fname = field_name(f, n);
-            let t = g.raw(ty);
+            let t = g.raw_field(ty);
             Some(quote! { pub #fname: #t })
         })
         .collect();
@@ -152,7 +152,7 @@ fn struct_body(
             .filter_map(|(n, f)| {
                 let ty = f.ty.as_ref()?;
                 let fname = field_name(f, n);
-                let t = g.raw(ty);
+                let t = g.raw_field(ty);
                 Some(quote! { pub #fname: #t })
             })
             .collect();
@@ -235,7 +235,7 @@ fn struct_body(
         };
         if f.bits.is_none() {
             let fname = field_name(f, n);
-            let t = g.raw(f.ty.as_ref().unwrap_or(&Type::Base(crate::ir::Base::Byte)));
+            let t = g.raw_field(f.ty.as_ref().unwrap_or(&Type::Base(crate::ir::Base::Byte)));
             members.push(quote! { pub #fname: #t });
             end_byte = p.bit_offset / 8 + p.layout.size;
             n += 1;

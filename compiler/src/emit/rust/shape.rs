@@ -219,15 +219,22 @@ fn param(g: &mut Gen, p: &Param) -> Shape {
             if pointee_is_const || p.has_attr("string") && matches!(target, Resolved::Base(_)) {
                 return Shape::Raw { pointer: true };
             }
-            match target {
-                Resolved::Interface(_) if interface_complete(g, &pointee) => Shape::OutInterface {
-                    wrapper: g.interface_type(&pointee),
+            // `[out] IFoo **pp`: the pointee is an interface pointer.
+            if let Resolved::Pointer(inner) = &target
+                && g.is_interface(inner)
+                && interface_complete(g, inner)
+                && !is_instance(inner)
+            {
+                return Shape::OutInterface {
+                    wrapper: g.interface_type(inner),
                     retval: p.has_attr("retval"),
-                },
+                };
+            }
+            match target {
+                // `[out] IFoo *p` passes an interface pointer, which the callee can't set.
+                Resolved::Interface(_) => Shape::Raw { pointer: false },
                 Resolved::Bstr => Shape::OutBstr,
-                Resolved::Void | Resolved::Opaque | Resolved::Array | Resolved::Interface(_) => {
-                    Shape::Raw { pointer: true }
-                }
+                Resolved::Void | Resolved::Opaque | Resolved::Array => Shape::Raw { pointer: true },
                 _ => Shape::Out {
                     ty: g.raw(&pointee),
                 },
@@ -253,6 +260,15 @@ fn param(g: &mut Gen, p: &Param) -> Shape {
                 _ => Shape::Raw { pointer: true },
             }
         }
+    }
+}
+
+/// Whether a type is a parameterized interface instance, which has no wrapper type yet.
+fn is_instance(ty: &Type) -> bool {
+    match ty {
+        Type::Const(inner) => is_instance(inner),
+        Type::Instance { .. } => true,
+        _ => false,
     }
 }
 

@@ -97,6 +97,18 @@ impl Gen<'_> {
         }
     }
 
+    /// A struct or union member's raw type: a conformant array (`[size_is(n)] T a[]`) is
+    /// `T a[1]` in widl's C header, so it is `[T; 1]` here.
+    pub fn raw_field(&mut self, ty: &Type) -> TokenStream {
+        match ty {
+            Type::Array { element, len: None } => {
+                let element = self.raw(element);
+                quote! { [#element; 1] }
+            }
+            other => self.raw(other),
+        }
+    }
+
     /// A parameter's raw type: arrays decay to pointers as in C.
     pub fn raw_param(&mut self, ty: &Type) -> TokenStream {
         match ty {

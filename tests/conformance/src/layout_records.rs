@@ -1,0 +1,570 @@
+//! Which records the layout stage compares, decided from comidl's IR: for each struct,
+//! union, enum and interface vtable of a file, its Rust type path and field expressions
+//! and the C spelling of the same things in widl's header.
+
+use comidl::diag::{Diagnostic, Severity};
+use comidl::emit::rust::module_name;
+use comidl::emit::rust::names::{ItemNames, ident, sanitize};
+use comidl::ir::{Field, Interface, Item, ItemId, ItemKind, Method, Model, Type};
+use std::collections::HashMap;
+
+/// One number compared: a field offset, a vtable slot offset or an enumerator value.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// The label both probes print (IDL names, `.`-joined through anonymous members).
+    pub label: String,
+    pub rust: String,
+    pub c: String,
+    /// For a vtable slot: the method's slot name before widl's disambiguation.
+    pub slot: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Record,
+    Enum,
+    Vtbl,
+}
+
+/// A record to compare.
+#[derive(Debug, Clone)]
+pub struct Probe {
+    /// What both sides call it in the report (the C spelling).
+    pub key: String,
+    pub kind: Kind,
+    pub rust_ty: String,
+    pub c_ty: String,
+    /// Field offsets, slot offsets, or enumerator values.
+    pub entries: Vec<Entry>,
+}
+
+/// What a file contributes.
+#[derive(Debug, Default)]
+pub struct FileRecords {
+    pub probes: Vec<Probe>,
+    /// Records the backend left out (with its warning): failures.
+    pub left_out: Vec<(String, String)>,
+    /// Packed records, not compared against gcc (widl drops `#pragma pack`).
+    pub packed: Vec<String>,
+    /// Records only widl sees (inside `cpp_quote("#if 0")`): C has no such definition.
+    pub idl_only: Vec<String>,
+}
+
+/// WinRT names in widl's C header: `__x_ABI_CWindows_CFoundation_CIAsyncAction`.
+fn c_name(item: &Item, name: &str) -> String {
+    if item.namespace.is_empty() {
+        name.to_string()
+    } else {
+        let mut s = String::from("__x_ABI_C");
+        for seg in item.namespace.split('.') {
+            s.push_str(seg);
+            s.push_str("_C");
+        }
+        s.push_str(name);
+        s
+    }
+}
+
+struct Ctx<'m> {
+    model: &'m Model,
+    names: ItemNames,
+    /// Rust module path of the file (`crate::objidl`).
+    module: String,
+    /// C type spellings of records, filled as parents are visited.
+    c_types: HashMap<ItemId, String>,
+}
+
+impl Ctx<'_> {
+    fn rust_path(&self, id: ItemId, suffix: &str) -> String {
+        let item = &self.model.items[id.0 as usize];
+        let mut p = self.module.clone();
+        if !item.namespace.is_empty() {
+            for seg in item.namespace.split('.') {
+                p.push_str("::");
+                p.push_str(&ident(&sanitize(seg)).to_string());
+            }
+        }
+        p.push_str("::");
+        p.push_str(&ident(&format!("{}{suffix}", self.names.get(id))).to_string());
+        p
+    }
+}
+
+/// The records of the model's main file.
+pub fn records(model: &Model, diagnostics: &[Diagnostic]) -> FileRecords {
+    let mut out = FileRecords::default();
+    let Some(main) = model.files.first() else {
+        return out;
+    };
+    let stem = main
+        .path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut cx = Ctx {
+        model,
+        names: ItemNames::new(model),
+        module: format!("crate::{}", module_name(&stem)),
+        c_types: HashMap::new(),
+    };
+    // Items between `cpp_quote("#if 0")` and its `#else`/`#endif` are stand-ins only widl
+    // sees; C compiles another definition (or none), so gcc can't be asked about them.
+    let mut idl_only: std::collections::HashSet<ItemId> = std::collections::HashSet::new();
+    let mut stack: Vec<bool> = Vec::new();
+    for (id, item) in model.items_in(main.file) {
+        if let ItemKind::CppQuote(text) = &item.kind {
+            let t = text.trim();
+            let directive = t.trim_start_matches('#').trim_start();
+            if t.starts_with('#') {
+                let inactive = stack.last().copied().unwrap_or(false);
+                if directive.starts_with("if 0") {
+                    stack.push(true);
+                } else if directive.starts_with("if") {
+                    stack.push(inactive);
+                } else if directive.starts_with("else") || directive.starts_with("elif") {
+                    let outer = stack.len() >= 2 && stack[stack.len() - 2];
+                    if let Some(top) = stack.last_mut() {
+                        *top = outer || !*top;
+                    }
+                } else if directive.starts_with("endif") {
+                    stack.pop();
+                }
+            }
+            continue;
+        }
+        if stack.last().copied().unwrap_or(false) {
+            idl_only.insert(id);
+            if let ItemKind::Typedef(Type::Named(t)) = &item.kind {
+                idl_only.insert(*t);
+            }
+        }
+    }
+    // C names of named records and of those a typedef names.
+    for (id, item) in model.items_in(main.file) {
+        if idl_only.contains(&id) {
+            if !item.name.is_empty()
+                && matches!(
+                    item.kind,
+                    ItemKind::Struct(_)
+                        | ItemKind::Union(_)
+                        | ItemKind::Enum(_)
+                        | ItemKind::Interface(_)
+                )
+            {
+                out.idl_only.push(item.name.clone());
+            }
+            continue;
+        }
+        match &item.kind {
+            ItemKind::Struct(_) | ItemKind::Union(_) | ItemKind::Enum(_)
+                if !item.name.is_empty() =>
+            {
+                let tag = match &item.kind {
+                    ItemKind::Struct(_) => "struct",
+                    ItemKind::Union(u) if u.switch.is_some() => "struct",
+                    ItemKind::Union(_) => "union",
+                    _ => "enum",
+                };
+                cx.c_types
+                    .insert(id, format!("{tag} {}", c_name(item, &item.name)));
+            }
+            ItemKind::Typedef(Type::Named(target)) => {
+                if idl_only.contains(target) {
+                    out.idl_only.push(item.name.clone());
+                } else if let Some(t) = model.item(*target)
+                    && t.name.is_empty()
+                    && t.file == item.file
+                    && !cx.c_types.contains_key(target)
+                {
+                    cx.c_types.insert(*target, c_name(item, &item.name));
+                }
+            }
+            _ => {}
+        }
+    }
+    let left_out = |item: &Item| -> Option<String> {
+        diagnostics
+            .iter()
+            .find(|d| {
+                d.severity == Severity::Warning
+                    && d.primary.as_ref().is_some_and(|l| l.span == item.span)
+            })
+            .map(|d| d.message.clone())
+    };
+    // Items in declaration order; anonymous ones follow their users, so parents are named
+    // before their anonymous members.
+    for (id, item) in model.items_in(main.file) {
+        match &item.kind {
+            ItemKind::Struct(r) if r.defined => {
+                let Some(c_ty) = cx.c_types.get(&id).cloned() else {
+                    continue;
+                };
+                if item.name == "_GUID" || item.name == "GUID" {
+                    continue;
+                }
+                name_anonymous_members(&mut cx, &c_ty, &r.fields);
+                let key = c_ty.clone();
+                if r.pack.is_some() {
+                    out.packed.push(key);
+                    continue;
+                }
+                if let Some(why) = left_out(item) {
+                    out.left_out.push((key, why));
+                    continue;
+                }
+                let mut entries = Vec::new();
+                field_entries(&cx, &r.fields, "", &mut entries);
+                out.probes.push(Probe {
+                    key,
+                    kind: Kind::Record,
+                    rust_ty: cx.rust_path(id, ""),
+                    c_ty,
+                    entries,
+                });
+            }
+            ItemKind::Union(u) if u.defined => {
+                let Some(c_ty) = cx.c_types.get(&id).cloned() else {
+                    continue;
+                };
+                let arms: Vec<Field> = u.arms.iter().map(|a| a.field.clone()).collect();
+                let key = c_ty.clone();
+                if u.pack.is_some() {
+                    name_anonymous_members(&mut cx, &c_ty, &arms);
+                    out.packed.push(key);
+                    continue;
+                }
+                if let Some(why) = left_out(item) {
+                    out.left_out.push((key, why));
+                    continue;
+                }
+                let rust_ty = cx.rust_path(id, "");
+                if let Some(sw) = &u.switch {
+                    // `struct X { d; union {..} u; }` and the inner union.
+                    let member = sw.union_name.as_deref().unwrap_or("tagged_union");
+                    let inner_c = format!("__typeof__((({c_ty}*)0)->{member})");
+                    out.probes.push(Probe {
+                        key: key.clone(),
+                        kind: Kind::Record,
+                        rust_ty: rust_ty.clone(),
+                        c_ty: c_ty.clone(),
+                        entries: vec![
+                            entry(&sw.name, &ident(&sw.name).to_string(), &sw.name),
+                            entry(member, &ident(member).to_string(), member),
+                        ],
+                    });
+                    name_anonymous_members(&mut cx, &inner_c, &arms);
+                    let mut entries = Vec::new();
+                    field_entries(&cx, &arms, "", &mut entries);
+                    out.probes.push(Probe {
+                        key: format!("{key}.{member}"),
+                        kind: Kind::Record,
+                        rust_ty: format!("{rust_ty}_{}", sanitize(member)),
+                        c_ty: inner_c,
+                        entries,
+                    });
+                    continue;
+                }
+                name_anonymous_members(&mut cx, &c_ty, &arms);
+                let mut entries = Vec::new();
+                field_entries(&cx, &arms, "", &mut entries);
+                out.probes.push(Probe {
+                    key,
+                    kind: Kind::Record,
+                    rust_ty,
+                    c_ty,
+                    entries,
+                });
+            }
+            ItemKind::Enum(e) if e.defined => {
+                let Some(c_ty) = cx.c_types.get(&id).cloned() else {
+                    // A purely anonymous enum only names constants.
+                    continue;
+                };
+                let key = c_ty.clone();
+                if let Some(why) = left_out(item) {
+                    out.left_out.push((key, why));
+                    continue;
+                }
+                let rust_ty = cx.rust_path(id, "");
+                let enum_name = if item.name.is_empty() {
+                    cx.names.get(id).to_string()
+                } else {
+                    item.name.clone()
+                };
+                let entries = e
+                    .variants
+                    .iter()
+                    .map(|v| {
+                        let c = if item.namespace.is_empty() {
+                            v.name.clone()
+                        } else {
+                            format!("{enum_name}_{}", v.name)
+                        };
+                        entry(
+                            &v.name,
+                            &format!("{rust_ty}::{}.0", ident(&v.name)),
+                            &format!("(long long)(int)({c})"),
+                        )
+                    })
+                    .collect();
+                out.probes.push(Probe {
+                    key,
+                    kind: Kind::Enum,
+                    rust_ty,
+                    c_ty,
+                    entries,
+                });
+            }
+            ItemKind::Interface(i) if i.defined && i.type_params.is_empty() => {
+                if !is_object(item, i) || idl_only.contains(&id) {
+                    continue;
+                }
+                let c_ty = format!("{}Vtbl", c_name(item, &item.name));
+                if let Some(why) = left_out(item) {
+                    out.left_out.push((c_ty, why));
+                    continue;
+                }
+                let mut entries = Vec::new();
+                vtbl_entries(&cx, id, "", &mut entries, 0);
+                out.probes.push(Probe {
+                    key: c_ty.clone(),
+                    kind: Kind::Vtbl,
+                    rust_ty: vtbl_path(&cx, id),
+                    c_ty,
+                    entries,
+                });
+            }
+            ItemKind::Delegate(d) if d.type_params.is_empty() => {
+                // widl's C name of a WinRT delegate has an `I` prefix.
+                let c_ty = format!("{}Vtbl", c_name(item, &format!("I{}", item.name)));
+                if let Some(why) = left_out(item) {
+                    out.left_out.push((c_ty, why));
+                    continue;
+                }
+                let mut entries: Vec<Entry> = ["QueryInterface", "AddRef", "Release"]
+                    .iter()
+                    .map(|m| entry(m, &format!("base__.{m}"), m))
+                    .collect();
+                entries.push(entry("Invoke", "Invoke", "Invoke"));
+                out.probes.push(Probe {
+                    key: c_ty.clone(),
+                    kind: Kind::Vtbl,
+                    rust_ty: cx.rust_path(id, "_Vtbl"),
+                    c_ty,
+                    entries,
+                });
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn entry(label: &str, rust: &str, c: &str) -> Entry {
+    Entry {
+        label: label.to_string(),
+        rust: rust.to_string(),
+        c: c.to_string(),
+        slot: String::new(),
+    }
+}
+
+/// Runtime-owned interfaces (IUnknown, ...) live in the runtime crate.
+const RUNTIME_INTERFACES: &[(&str, &str)] = &[
+    ("00000000-0000-0000-c000-000000000046", "IUnknown"),
+    ("00000001-0000-0000-c000-000000000046", "IClassFactory"),
+    ("b196b28f-bab4-101a-b69c-00aa00341d07", "IClassFactory2"),
+    ("00000002-0000-0000-c000-000000000046", "IMalloc"),
+];
+
+fn vtbl_path(cx: &Ctx, id: ItemId) -> String {
+    let item = &cx.model.items[id.0 as usize];
+    let uuid = item.attr("uuid").and_then(|a| match a.args.first() {
+        Some(comidl::ir::AttrValue::Uuid(g)) => Some(g.to_string()),
+        _ => None,
+    });
+    if let Some(u) = uuid
+        && let Some((_, name)) = RUNTIME_INTERFACES.iter().find(|(g, _)| *g == u)
+    {
+        return format!("::comidl_runtime::{name}_Vtbl");
+    }
+    cx.rust_path(id, "_Vtbl")
+}
+
+/// Whether the backend gives an interface a vtable (mirrors the Rust backend).
+fn is_object(item: &Item, iface: &Interface) -> bool {
+    item.has_attr("object")
+        || item.has_attr("odl")
+        || iface.base.is_some()
+        || !item.namespace.is_empty()
+        || !iface.defined
+        || iface.methods.is_empty() && item.has_attr("uuid") && item.has_attr("local")
+}
+
+/// The C slot name widl gives a method.
+fn slot_name(m: &Method) -> String {
+    let prefix = if m.has_attr("propget") {
+        "get_"
+    } else if m.has_attr("propputref") {
+        "putref_"
+    } else if m.has_attr("propput") {
+        "put_"
+    } else if m.has_attr("eventadd") {
+        "add_"
+    } else if m.has_attr("eventremove") {
+        "remove_"
+    } else {
+        ""
+    };
+    format!("{prefix}{}", m.name)
+}
+
+/// Slots of an interface and its bases, base first; `prefix` is the Rust path to the
+/// interface's own vtable inside the outermost one (`base__.base__.`). Returns the C slot
+/// names so far: widl names a slot whose method name an ancestor already uses
+/// `{Interface}_{Method}` in the flat C vtable.
+fn vtbl_entries(cx: &Ctx, id: ItemId, prefix: &str, out: &mut Vec<Entry>, depth: usize) {
+    let Some(item) = cx.model.item(id) else {
+        return;
+    };
+    let ItemKind::Interface(iface) = &item.kind else {
+        return;
+    };
+    if depth > 64 {
+        return;
+    }
+    if let Some(b) = iface
+        .base
+        .as_ref()
+        .and_then(|b| base_interface(cx.model, b))
+    {
+        vtbl_entries(cx, b, &format!("{prefix}base__."), out, depth + 1);
+    }
+    let inherited: Vec<String> = out.iter().map(|e| e.slot.clone()).collect();
+    let methods: Vec<&Method> = iface
+        .methods
+        .iter()
+        .filter(|m| !m.has_attr("call_as"))
+        .collect();
+    let mut own: Vec<String> = methods.iter().map(|m| slot_name(m)).collect();
+    let c_names: Vec<String> = methods
+        .iter()
+        .map(|m| {
+            let name = slot_name(m);
+            if inherited.contains(&name) {
+                format!("{}_{name}", c_name(item, &item.name))
+            } else {
+                name
+            }
+        })
+        .collect();
+    comidl::emit::rust::names::dedup(&mut own);
+    for ((c, rust), m) in c_names.iter().zip(&own).zip(&methods) {
+        let mut e = entry(c, &format!("{prefix}{}", ident(rust)), c);
+        e.slot = slot_name(m);
+        out.push(e);
+    }
+}
+
+/// The base interface item, looking through typedefs.
+fn base_interface(model: &Model, ty: &Type) -> Option<ItemId> {
+    let mut ty = ty.clone();
+    for _ in 0..64 {
+        let Type::Named(id) = ty else {
+            return None;
+        };
+        match &model.item(id)?.kind {
+            ItemKind::Interface(_) => return Some(id),
+            ItemKind::Typedef(inner) => ty = inner.clone(),
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// Gives anonymous records used by named fields their C spelling:
+/// `__typeof__(((P*)0)->field)`, looking through arrays and pointers.
+fn name_anonymous_members(cx: &mut Ctx, parent_c: &str, fields: &[Field]) {
+    for f in fields {
+        let Some(ty) = &f.ty else { continue };
+        if f.name.is_empty() || is_dummy(&f.name) {
+            // An anonymous member: its own members are the parent's in C.
+            if let Type::Named(t) = ty
+                && let Some(ItemKind::Struct(r)) = cx.model.item(*t).map(|i| &i.kind)
+            {
+                let fields = r.fields.clone();
+                name_anonymous_members(cx, parent_c, &fields);
+            } else if let Type::Named(t) = ty
+                && let Some(ItemKind::Union(u)) = cx.model.item(*t).map(|i| &i.kind)
+            {
+                let arms: Vec<Field> = u.arms.iter().map(|a| a.field.clone()).collect();
+                name_anonymous_members(cx, parent_c, &arms);
+            }
+            continue;
+        }
+        let mut expr = format!("(({parent_c}*)0)->{}", f.name);
+        let mut ty = ty;
+        loop {
+            match ty {
+                Type::Array { element, .. } => {
+                    expr = format!("{expr}[0]");
+                    ty = element;
+                }
+                Type::Pointer { pointee, .. } => {
+                    expr = format!("*({expr})");
+                    ty = pointee;
+                }
+                Type::Const(inner) => ty = inner,
+                _ => break,
+            }
+        }
+        if let Type::Named(t) = ty
+            && let Some(item) = cx.model.item(*t)
+            && item.name.is_empty()
+            && !cx.c_types.contains_key(t)
+            && matches!(
+                item.kind,
+                ItemKind::Struct(_) | ItemKind::Union(_) | ItemKind::Enum(_)
+            )
+        {
+            cx.c_types.insert(*t, format!("__typeof__({expr})"));
+        }
+    }
+}
+
+/// Field offsets of a struct or union: named non-bit-field members, and the members of
+/// anonymous members (C names them as the parent's; Rust reaches them through `anonN`).
+fn field_entries(cx: &Ctx, fields: &[Field], rust_prefix: &str, out: &mut Vec<Entry>) {
+    for (n, f) in fields.iter().enumerate() {
+        if f.bits.is_some() {
+            continue;
+        }
+        let Some(ty) = &f.ty else { continue };
+        if f.name.is_empty() || is_dummy(&f.name) {
+            let Type::Named(t) = ty else { continue };
+            let inner: Vec<Field> = match cx.model.item(*t).map(|i| &i.kind) {
+                Some(ItemKind::Struct(r)) => r.fields.clone(),
+                Some(ItemKind::Union(u)) => u.arms.iter().map(|a| a.field.clone()).collect(),
+                _ => continue,
+            };
+            let member = if f.name.is_empty() {
+                format!("anon{n}")
+            } else {
+                ident(&f.name).to_string()
+            };
+            field_entries(cx, &inner, &format!("{rust_prefix}{member}."), out);
+            continue;
+        }
+        let rust = format!("{rust_prefix}{}", ident(&f.name));
+        out.push(entry(&rust.replace("r#", ""), &rust, &f.name));
+    }
+}
+
+/// Member names Wine's headers define away (`#define DUMMYUNIONNAME` with nameless unions),
+/// so the member is anonymous in C.
+fn is_dummy(name: &str) -> bool {
+    ["DUMMYUNIONNAME", "DUMMYSTRUCTNAME"].iter().any(|d| {
+        name.strip_prefix(d)
+            .is_some_and(|rest| rest.len() <= 1 && rest.chars().all(|c| c.is_ascii_digit()))
+    })
+}
