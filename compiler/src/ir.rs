@@ -349,6 +349,10 @@ pub struct Interface {
     pub members: Vec<ItemId>,
     /// False for an interface that is only forward-declared.
     pub defined: bool,
+    /// Packing in force where the interface was declared: C compilers apply it to the
+    /// vtable struct widl's header declares (`pshpack1.h` around an interface gives its
+    /// vtable an alignment of 1).
+    pub pack: Option<u32>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -146,3 +146,36 @@ fn enums_are_newtypes_with_associated_constants() {
     assert!(code.contains("pub struct"));
     assert!(code.contains("(pub i32);"));
 }
+
+#[test]
+fn winrt_instances_are_concrete_interfaces_with_derived_iids() {
+    let code = flat(&rust_for("winrt.idl"));
+    // Every instance the file declares becomes a concrete interface...
+    for name in [
+        "__FIIterable_1_HSTRING",
+        "__FIIterator_1_HSTRING",
+        "__FIVectorView_1_HSTRING",
+        "__FIVector_1_HSTRING",
+        "__FTypedEventHandler_2_Fixture__CShapes__CCircle_IInspectable",
+    ] {
+        assert!(
+            code.contains(&format!("pub struct {name} {{")),
+            "{name} missing"
+        );
+        assert!(code.contains(&format!(
+            "unsafe impl ::comidl_runtime::Interface for {name} {{"
+        )));
+    }
+    // ...whose IID is the one widl 8.0 computes for IIterable<HSTRING> in this file
+    // (DEFINE_GUID in widl's header for tests/fixtures/winrt.idl).
+    assert!(code.contains(
+        "pub const IID___FIIterable_1_HSTRING: ::comidl_runtime::GUID = ::comidl_runtime::GUID::from_u128(0x354c4f7161b45140aeaeec05d03ac927);"
+    ), "{code}");
+    // Type arguments are substituted: IIterator<HSTRING>::Current returns an HSTRING.
+    assert!(
+        code.contains(
+            "pub fn get_current(&self) -> ::comidl_runtime::Result<super::winrt_base::HSTRING>"
+        ),
+        "{code}"
+    );
+}

@@ -211,6 +211,7 @@ impl<'a> Sema<'a> {
         let type_params: Vec<String> = i.type_params.iter().map(|p| p.name.clone()).collect();
         let kind = ItemKind::Interface(ir::Interface {
             type_params: type_params.clone(),
+            pack: ctx.pack,
             ..ir::Interface::default()
         });
         let defined = i.body.is_some();

@@ -182,6 +182,16 @@ pub fn records(model: &Model, diagnostics: &[Diagnostic]) -> FileRecords {
             _ => {}
         }
     }
+    // Packing only matters where it is tighter than a member needs.
+    let mut layouts = comidl::layout::Layouts::new(model);
+    let mut tightens = |fields: &[Field], pack: Option<u32>| -> bool {
+        let Some(pack) = pack else { return false };
+        fields
+            .iter()
+            .filter_map(|f| f.ty.as_ref())
+            .filter_map(|t| layouts.of(t).ok())
+            .any(|l| l.align > u64::from(pack))
+    };
     let left_out = |item: &Item| -> Option<String> {
         diagnostics
             .iter()
@@ -204,7 +214,7 @@ pub fn records(model: &Model, diagnostics: &[Diagnostic]) -> FileRecords {
                 }
                 name_anonymous_members(&mut cx, &c_ty, &r.fields);
                 let key = c_ty.clone();
-                if r.pack.is_some() {
+                if tightens(&r.fields, r.pack) {
                     out.packed.push(key);
                     continue;
                 }
@@ -228,7 +238,7 @@ pub fn records(model: &Model, diagnostics: &[Diagnostic]) -> FileRecords {
                 };
                 let arms: Vec<Field> = u.arms.iter().map(|a| a.field.clone()).collect();
                 let key = c_ty.clone();
-                if u.pack.is_some() {
+                if tightens(&arms, u.pack) {
                     name_anonymous_members(&mut cx, &c_ty, &arms);
                     out.packed.push(key);
                     continue;
@@ -320,6 +330,13 @@ pub fn records(model: &Model, diagnostics: &[Diagnostic]) -> FileRecords {
                     continue;
                 }
                 let c_ty = format!("{}Vtbl", c_name(item, &item.name));
+                if i.pack.is_some_and(|p| p < 8) {
+                    // Declared under pshpackN.h: gcc packs widl's vtable struct to N. The
+                    // Rust vtable keeps its natural alignment (references to it must be
+                    // aligned); slot offsets are the same either way.
+                    out.packed.push(c_ty);
+                    continue;
+                }
                 if let Some(why) = left_out(item) {
                     out.left_out.push((c_ty, why));
                     continue;

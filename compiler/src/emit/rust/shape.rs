@@ -223,7 +223,6 @@ fn param(g: &mut Gen, p: &Param) -> Shape {
             if let Resolved::Pointer(inner) = &target
                 && g.is_interface(inner)
                 && interface_complete(g, inner)
-                && !is_instance(inner)
             {
                 return Shape::OutInterface {
                     wrapper: g.interface_type(inner),
@@ -263,15 +262,6 @@ fn param(g: &mut Gen, p: &Param) -> Shape {
     }
 }
 
-/// Whether a type is a parameterized interface instance, which has no wrapper type yet.
-fn is_instance(ty: &Type) -> bool {
-    match ty {
-        Type::Const(inner) => is_instance(inner),
-        Type::Instance { .. } => true,
-        _ => false,
-    }
-}
-
 /// Whether the pointer type's pointee is `const` (so it can't be written through).
 fn pointee_const(g: &Gen, ty: &Type) -> bool {
     let mut ty = ty.clone();
@@ -301,7 +291,7 @@ fn is_char(b: Base) -> bool {
 pub(super) fn interface_complete(g: &Gen, ty: &Type) -> bool {
     match ty {
         Type::Const(inner) => interface_complete(g, inner),
-        Type::Instance { .. } => true,
+        Type::Instance { .. } => super::winrt::instance_has_iid(g, ty),
         Type::Named(id) => complete_item(g, *id),
         _ => false,
     }

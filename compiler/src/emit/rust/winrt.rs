@@ -1,12 +1,20 @@
-//! WinRT: delegates (interfaces with one `Invoke` method) and the instances of
-//! parameterized interfaces a file uses.
+//! WinRT: delegates (interfaces with one `Invoke` method), and the instances of
+//! parameterized interfaces and delegates a file uses (`IVector<HSTRING>`), each emitted
+//! as a concrete interface with its type arguments substituted.
+//!
+//! An instance is named as widl names it in C (`__FIVector_1_HSTRING`) and placed at the
+//! root of the generated file. Its IID is derived as WinRT derives it: SHA-1 over a fixed
+//! namespace GUID and the instance's type signature (`pinterface({iid};string)`), made a
+//! version-5 UUID.
+
+use std::collections::BTreeMap;
 
 use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::interfaces::{Definition, object};
-use super::{Gen, guid_tokens, uuid_of};
-use crate::ir::{Delegate, Item, ItemId, Method, Type};
+use super::{Gen, guid_tokens, names, uuid_of};
+use crate::ir::{Base, Delegate, Guid, Item, ItemId, ItemKind, Method, Signature, Type};
 
 pub(super) fn delegate(g: &mut Gen, id: ItemId, item: &Item, d: &Delegate) -> TokenStream {
     if !d.type_params.is_empty() {
@@ -16,12 +24,7 @@ pub(super) fn delegate(g: &mut Gen, id: ItemId, item: &Item, d: &Delegate) -> To
     let def = Definition {
         rust_name: g.names.get(id).to_string(),
         base: iunknown.map(Type::Named),
-        methods: vec![Method {
-            name: "Invoke".into(),
-            signature: d.signature.clone(),
-            attrs: Vec::new(),
-            span: item.span,
-        }],
+        methods: vec![invoke(&d.signature, item)],
         iid: uuid_of(item).map(|u| guid_tokens(g, &u)),
         is_unknown: false,
         defined: true,
@@ -29,13 +32,370 @@ pub(super) fn delegate(g: &mut Gen, id: ItemId, item: &Item, d: &Delegate) -> To
     object(g, item, &def)
 }
 
-/// The instances of parameterized interfaces, per namespace module. Not yet emitted:
-/// references to them use an opaque pointer (see [`instance_type`]).
-pub(super) fn instances(_g: &mut Gen) -> Vec<(Vec<String>, TokenStream)> {
-    Vec::new()
+fn invoke(signature: &Signature, item: &Item) -> Method {
+    Method {
+        name: "Invoke".into(),
+        signature: signature.clone(),
+        attrs: Vec::new(),
+        span: item.span,
+    }
+}
+
+/// The instances the main file uses, as items of the root module.
+pub(super) fn instances(g: &mut Gen) -> Vec<(Vec<String>, TokenStream)> {
+    let mut found: BTreeMap<String, (ItemId, Vec<Type>)> = BTreeMap::new();
+    let main = g.main;
+    for (_, item) in g.model.items_in(main) {
+        match &item.kind {
+            ItemKind::Declare(types) => types.iter().for_each(|t| collect(g, t, &mut found)),
+            ItemKind::Interface(i) if i.type_params.is_empty() => {
+                for m in &i.methods {
+                    collect_signature(g, &m.signature, &mut found);
+                }
+                if let Some(base) = &i.base {
+                    collect(g, base, &mut found);
+                }
+            }
+            ItemKind::Delegate(d) if d.type_params.is_empty() => {
+                collect_signature(g, &d.signature, &mut found);
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for (name, (generic, args)) in found {
+        g.ns = Vec::new();
+        let tokens = instance(g, &name, generic, &args);
+        if !tokens.is_empty() {
+            out.push((Vec::new(), tokens));
+        }
+    }
+    out
+}
+
+fn collect_signature(g: &Gen, sig: &Signature, found: &mut BTreeMap<String, (ItemId, Vec<Type>)>) {
+    collect(g, &sig.ret, found);
+    for p in &sig.params {
+        collect(g, &p.ty, found);
+    }
+}
+
+/// Every instance in a type, arguments first.
+fn collect(g: &Gen, ty: &Type, found: &mut BTreeMap<String, (ItemId, Vec<Type>)>) {
+    match ty {
+        Type::Pointer { pointee, .. } | Type::Const(pointee) => collect(g, pointee, found),
+        Type::Array { element, .. } => collect(g, element, found),
+        Type::Instance { generic, args } => {
+            if args.iter().any(has_param) {
+                return;
+            }
+            for a in args {
+                collect(g, a, found);
+            }
+            // Instances the generic's own methods use (IIterable<T> returns IIterator<T>).
+            let generic_item = g.model.item(*generic);
+            if let Some(name) = mangle(g, ty) {
+                if found.contains_key(&name) {
+                    return;
+                }
+                found.insert(name, (*generic, args.clone()));
+                if let Some(item) = generic_item {
+                    let params = type_params(item);
+                    let methods: Vec<Signature> = match &item.kind {
+                        ItemKind::Interface(i) => {
+                            i.methods.iter().map(|m| m.signature.clone()).collect()
+                        }
+                        ItemKind::Delegate(d) => vec![d.signature.clone()],
+                        _ => Vec::new(),
+                    };
+                    for sig in methods {
+                        let sig = substitute_signature(&sig, &params, args);
+                        collect_signature(g, &sig, found);
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn has_param(ty: &Type) -> bool {
+    match ty {
+        Type::Param(_) => true,
+        Type::Pointer { pointee, .. } | Type::Const(pointee) => has_param(pointee),
+        Type::Array { element, .. } => has_param(element),
+        Type::Instance { args, .. } => args.iter().any(has_param),
+        _ => false,
+    }
+}
+
+fn type_params(item: &Item) -> Vec<String> {
+    match &item.kind {
+        ItemKind::Interface(i) => i.type_params.clone(),
+        ItemKind::Delegate(d) => d.type_params.clone(),
+        _ => Vec::new(),
+    }
+}
+
+fn substitute(ty: &Type, params: &[String], args: &[Type]) -> Type {
+    match ty {
+        Type::Param(name) => params
+            .iter()
+            .position(|p| p == name)
+            .and_then(|i| args.get(i).cloned())
+            .unwrap_or_else(|| ty.clone()),
+        Type::Pointer {
+            pointee,
+            kind,
+            is_const,
+        } => Type::Pointer {
+            pointee: Box::new(substitute(pointee, params, args)),
+            kind: *kind,
+            is_const: *is_const,
+        },
+        Type::Const(inner) => Type::Const(Box::new(substitute(inner, params, args))),
+        Type::Array { element, len } => Type::Array {
+            element: Box::new(substitute(element, params, args)),
+            len: *len,
+        },
+        Type::Instance {
+            generic,
+            args: inner,
+        } => Type::Instance {
+            generic: *generic,
+            args: inner.iter().map(|a| substitute(a, params, args)).collect(),
+        },
+        other => other.clone(),
+    }
+}
+
+fn substitute_signature(sig: &Signature, params: &[String], args: &[Type]) -> Signature {
+    let mut sig = sig.clone();
+    sig.ret = substitute(&sig.ret, params, args);
+    for p in &mut sig.params {
+        p.ty = substitute(&p.ty, params, args);
+    }
+    sig
+}
+
+fn instance(g: &mut Gen, name: &str, generic: ItemId, args: &[Type]) -> TokenStream {
+    let Some(item) = g.model.item(generic) else {
+        return TokenStream::new();
+    };
+    let params = type_params(item);
+    let ty = Type::Instance {
+        generic,
+        args: args.to_vec(),
+    };
+    let iid = signature(g, &ty).map(|s| guid_tokens(g, &iid_from_signature(&s)));
+    let (base, methods) = match &item.kind {
+        ItemKind::Interface(i) => (
+            i.base.clone(),
+            i.methods
+                .iter()
+                .map(|m| Method {
+                    signature: substitute_signature(&m.signature, &params, args),
+                    ..m.clone()
+                })
+                .collect(),
+        ),
+        ItemKind::Delegate(d) => (
+            g.model.names.get("IUnknown").copied().map(Type::Named),
+            vec![invoke(
+                &substitute_signature(&d.signature, &params, args),
+                item,
+            )],
+        ),
+        _ => return TokenStream::new(),
+    };
+    let def = Definition {
+        rust_name: name.to_string(),
+        base,
+        methods,
+        iid,
+        is_unknown: false,
+        defined: true,
+    };
+    object(g, item, &def)
+}
+
+/// Whether an instance is emitted with an IID (so it implements `Interface`).
+pub(super) fn instance_has_iid(g: &Gen, ty: &Type) -> bool {
+    mangle(g, ty).is_some() && signature(g, ty).is_some()
 }
 
 /// The Rust type of a parameterized interface instance.
-pub(super) fn instance_type(_g: &mut Gen, _ty: &Type) -> TokenStream {
-    quote! { ::core::ptr::NonNull<::core::ffi::c_void> }
+pub(super) fn instance_type(g: &mut Gen, ty: &Type) -> TokenStream {
+    match mangle(g, ty) {
+        Some(name) if !matches!(ty, Type::Instance { args, .. } if args.iter().any(has_param)) => {
+            let name = names::ident(&name);
+            let supers = (0..g.ns.len()).map(|_| quote! { super:: });
+            quote! { #(#supers)* #name }
+        }
+        _ => quote! { ::core::ptr::NonNull<::core::ffi::c_void> },
+    }
+}
+
+/// widl's C name for an instance: `__FIVector_1_HSTRING`,
+/// `__FIMap_2_HSTRING_Windows__CFoundation__CUri`.
+fn mangle(g: &Gen, ty: &Type) -> Option<String> {
+    let Type::Instance { generic, args } = ty else {
+        return None;
+    };
+    let item = g.model.item(*generic)?;
+    let mut s = format!("__F{}_{}", item.name, args.len());
+    for a in args {
+        s.push('_');
+        s.push_str(&arg_name(g, a)?);
+    }
+    Some(s)
+}
+
+fn arg_name(g: &Gen, ty: &Type) -> Option<String> {
+    match ty {
+        Type::Pointer { pointee, .. } | Type::Const(pointee) => arg_name(g, pointee),
+        Type::Instance { .. } => mangle(g, ty),
+        Type::Named(id) => {
+            let item = g.model.item(*id)?;
+            if item.namespace.is_empty() {
+                Some(item.name.clone())
+            } else {
+                Some(format!(
+                    "{}__C{}",
+                    item.namespace.replace('.', "__C"),
+                    item.name
+                ))
+            }
+        }
+        Type::Base(b) => Some(
+            match b {
+                Base::Boolean => "boolean",
+                Base::Double => "DOUBLE",
+                Base::Float => "FLOAT",
+                Base::Int8 { .. } | Base::Char { .. } | Base::Byte => "BYTE",
+                Base::Int16 { signed: true } => "INT16",
+                Base::Int16 { signed: false } => "UINT16",
+                Base::Int32 { signed: true } => "INT32",
+                Base::Int32 { signed: false } => "UINT32",
+                Base::Int64 { signed: true } => "INT64",
+                Base::Int64 { signed: false } => "UINT64",
+                Base::WChar => "WCHAR",
+                _ => return None,
+            }
+            .to_string(),
+        ),
+        _ => None,
+    }
+}
+
+/// The WinRT type signature of a type, as IIDs of instances are computed from.
+fn signature(g: &Gen, ty: &Type) -> Option<String> {
+    match ty {
+        Type::Pointer { pointee, .. } | Type::Const(pointee) => signature(g, pointee),
+        Type::Base(b) => base_signature(*b).map(str::to_string),
+        Type::Instance { generic, args } => {
+            let item = g.model.item(*generic)?;
+            let iid = uuid_of(item)?;
+            let mut s = format!("pinterface({{{iid}}}");
+            for a in args {
+                s.push(';');
+                s.push_str(&signature(g, a)?);
+            }
+            s.push(')');
+            Some(s)
+        }
+        Type::Named(id) => {
+            let item = g.model.item(*id)?;
+            match (&item.kind, item.name.as_str()) {
+                (_, "HSTRING") => Some("string".into()),
+                (_, "IInspectable") => Some("cinterface(IInspectable)".into()),
+                (_, "GUID") => Some("g16".into()),
+                (ItemKind::Typedef(inner), _) => signature(g, inner),
+                (ItemKind::Interface(_), _) => Some(format!("{{{}}}", uuid_of(item)?)),
+                (ItemKind::Delegate(_), _) => Some(format!("delegate({{{}}})", uuid_of(item)?)),
+                (ItemKind::Enum(_), _) => {
+                    let under = if item.has_attr("flags") { "u4" } else { "i4" };
+                    Some(format!("enum({};{under})", item.full_name()))
+                }
+                (ItemKind::Struct(r), _) => {
+                    let mut s = format!("struct({}", item.full_name());
+                    for f in &r.fields {
+                        s.push(';');
+                        s.push_str(&signature(g, f.ty.as_ref()?)?);
+                    }
+                    s.push(')');
+                    Some(s)
+                }
+                (ItemKind::RuntimeClass(members), _) => {
+                    let default = members
+                        .iter()
+                        .find(|m| m.attrs.iter().any(|a| a.name == "default"))
+                        .or(members.first())?;
+                    Some(format!(
+                        "rc({};{})",
+                        item.full_name(),
+                        signature(g, &default.ty)?
+                    ))
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+fn base_signature(b: Base) -> Option<&'static str> {
+    Some(match b {
+        Base::Boolean => "b1",
+        Base::Byte | Base::Char { signed: false } | Base::Int8 { signed: false } => "u1",
+        Base::Char { signed: true } | Base::Int8 { signed: true } => "i1",
+        Base::Int16 { signed: true } => "i2",
+        Base::Int16 { signed: false } => "u2",
+        Base::Int32 { signed: true } => "i4",
+        Base::Int32 { signed: false } => "u4",
+        Base::Int64 { signed: true } => "i8",
+        Base::Int64 { signed: false } => "u8",
+        Base::Float => "f4",
+        Base::Double => "f8",
+        Base::WChar => "c2",
+        _ => return None,
+    })
+}
+
+/// The namespace WinRT hashes instance signatures under.
+const PINTERFACE_NAMESPACE: [u8; 16] = [
+    0x11, 0xf4, 0x7a, 0xd5, 0x7b, 0x73, 0x42, 0xc0, 0xab, 0xae, 0x87, 0x8b, 0x1e, 0x16, 0xad, 0xee,
+];
+
+/// A version-5 (SHA-1, name-based) UUID of `signature` under the WinRT namespace.
+pub(super) fn iid_from_signature(signature: &str) -> Guid {
+    let mut hasher = sha1_smol::Sha1::new();
+    hasher.update(&PINTERFACE_NAMESPACE);
+    hasher.update(signature.as_bytes());
+    let hash = hasher.digest().bytes();
+    let data1 = u32::from_be_bytes([hash[0], hash[1], hash[2], hash[3]]);
+    let data2 = u16::from_be_bytes([hash[4], hash[5]]);
+    let data3 = (u16::from_be_bytes([hash[6], hash[7]]) & 0x0fff) | 0x5000;
+    let mut data4 = [0u8; 8];
+    data4.copy_from_slice(&hash[8..16]);
+    data4[0] = (data4[0] & 0x3f) | 0x80;
+    Guid {
+        data1,
+        data2,
+        data3,
+        data4,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instance_iids_follow_the_winrt_derivation() {
+        // IVector<HSTRING>: IVector's IID and the string signature give the IID Windows
+        // publishes for it (98b9acc1-4b56-532e-ac73-03d5291cca90).
+        let g = iid_from_signature("pinterface({913337e9-11a1-4345-a3a2-4e7f956e222d};string)");
+        assert_eq!(g.to_string(), "98b9acc1-4b56-532e-ac73-03d5291cca90");
+    }
 }
