@@ -36,6 +36,11 @@ pub struct Probe {
     pub c_ty: String,
     /// Field offsets, slot offsets, or enumerator values.
     pub entries: Vec<Entry>,
+    /// A vtable declared under packing tighter than a pointer: gcc gives widl's vtable
+    /// struct that packing, Rust keeps the natural alignment (references to a vtable must
+    /// be aligned). A vtable is only reached through pointers, so its alignment is not
+    /// part of the ABI: size and every slot offset are compared, the alignment is not.
+    pub align_exempt: bool,
 }
 
 /// What a file contributes.
@@ -230,6 +235,7 @@ pub fn records(model: &Model, diagnostics: &[Diagnostic]) -> FileRecords {
                     rust_ty: cx.rust_path(id, ""),
                     c_ty,
                     entries,
+                    align_exempt: false,
                 });
             }
             ItemKind::Union(u) if u.defined => {
@@ -261,6 +267,7 @@ pub fn records(model: &Model, diagnostics: &[Diagnostic]) -> FileRecords {
                             entry(&sw.name, &ident(&sw.name).to_string(), &sw.name),
                             entry(member, &ident(member).to_string(), member),
                         ],
+                        align_exempt: false,
                     });
                     name_anonymous_members(&mut cx, &inner_c, &arms);
                     let mut entries = Vec::new();
@@ -271,6 +278,7 @@ pub fn records(model: &Model, diagnostics: &[Diagnostic]) -> FileRecords {
                         rust_ty: format!("{rust_ty}_{}", sanitize(member)),
                         c_ty: inner_c,
                         entries,
+                    align_exempt: false,
                     });
                     continue;
                 }
@@ -283,6 +291,7 @@ pub fn records(model: &Model, diagnostics: &[Diagnostic]) -> FileRecords {
                     rust_ty,
                     c_ty,
                     entries,
+                    align_exempt: false,
                 });
             }
             ItemKind::Enum(e) if e.defined => {
@@ -323,6 +332,7 @@ pub fn records(model: &Model, diagnostics: &[Diagnostic]) -> FileRecords {
                     rust_ty,
                     c_ty,
                     entries,
+                    align_exempt: false,
                 });
             }
             ItemKind::Interface(i) if i.defined && i.type_params.is_empty() => {
@@ -330,13 +340,6 @@ pub fn records(model: &Model, diagnostics: &[Diagnostic]) -> FileRecords {
                     continue;
                 }
                 let c_ty = format!("{}Vtbl", c_name(item, &item.name));
-                if i.pack.is_some_and(|p| p < 8) {
-                    // Declared under pshpackN.h: gcc packs widl's vtable struct to N. The
-                    // Rust vtable keeps its natural alignment (references to it must be
-                    // aligned); slot offsets are the same either way.
-                    out.packed.push(c_ty);
-                    continue;
-                }
                 if let Some(why) = left_out(item) {
                     out.left_out.push((c_ty, why));
                     continue;
@@ -349,6 +352,7 @@ pub fn records(model: &Model, diagnostics: &[Diagnostic]) -> FileRecords {
                     rust_ty: vtbl_path(&cx, id),
                     c_ty,
                     entries,
+                    align_exempt: i.pack.is_some_and(|p| p < 8),
                 });
             }
             ItemKind::Delegate(d) if d.type_params.is_empty() => {
@@ -369,6 +373,7 @@ pub fn records(model: &Model, diagnostics: &[Diagnostic]) -> FileRecords {
                     rust_ty: cx.rust_path(id, "_Vtbl"),
                     c_ty,
                     entries,
+                    align_exempt: false,
                 });
             }
             _ => {}
