@@ -635,6 +635,8 @@ const PRELUDES: &[&[&str]] = &[
     &["windows.h", "ole2.h", "wsdapi.h"],
     &["windows.h", "ole2.h", "mfidl.h"],
     &["windows.h", "ole2.h", "d3d9.h", "strmif.h"],
+    // dvdif.h needs IGraphBuilder from strmif.h, but strmif.h redefines dvdif's enums.
+    &["windows.h", "ole2.h", FORWARD],
     &[
         "windows.h",
         "ole2.h",
@@ -645,6 +647,21 @@ const PRELUDES: &[&[&str]] = &[
         "cor.h",
     ],
 ];
+
+/// A header of forward declarations the harness writes, for widl headers that use an
+/// interface from a header they can't be compiled with.
+const FORWARD: &str = "comidl_forward.h";
+
+/// The `-include` argument for a prelude header.
+fn prelude_arg(c_dir: &Path, header: &str) -> PathBuf {
+    if header == FORWARD {
+        let path = c_dir.join(FORWARD);
+        let _ = std::fs::write(&path, "typedef struct IGraphBuilder IGraphBuilder;\n");
+        path
+    } else {
+        PathBuf::from(header)
+    }
+}
 
 /// The first prelude with which `stem.h` compiles on its own, if any does.
 fn find_prelude(setup: &Setup, c_dir: &Path, fname: &str, stem: &str, worker: usize, opts: &Options) -> Option<&'static [&'static str]> {
@@ -661,7 +678,7 @@ fn find_prelude(setup: &Setup, c_dir: &Path, fname: &str, stem: &str, worker: us
             cmd.arg("-isystem").arg(inc);
         }
         for h in prelude.iter() {
-            cmd.arg("-include").arg(h);
+            cmd.arg("-include").arg(prelude_arg(c_dir, h));
         }
         cmd.arg("-o").arg(&object).arg(&source);
         if run_with_timeout(&mut cmd, &stderr_path, opts.timeout).exit == Exit::Code(0) {
@@ -715,7 +732,7 @@ fn compile_c_probe(
             cmd.arg("-isystem").arg(inc);
         }
         for h in prelude.unwrap_or(&[]) {
-            cmd.arg("-include").arg(h);
+            cmd.arg("-include").arg(prelude_arg(c_dir, h));
         }
         cmd.arg("-o").arg(&object).arg(&source);
         let outcome = run_with_timeout(&mut cmd, &stderr_path, opts.timeout);
