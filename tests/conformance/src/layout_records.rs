@@ -278,7 +278,7 @@ pub fn records(model: &Model, diagnostics: &[Diagnostic]) -> FileRecords {
                         rust_ty: format!("{rust_ty}_{}", sanitize(member)),
                         c_ty: inner_c,
                         entries,
-                    align_exempt: false,
+                        align_exempt: false,
                     });
                     continue;
                 }

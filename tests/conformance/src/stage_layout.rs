@@ -664,7 +664,14 @@ fn prelude_arg(c_dir: &Path, header: &str) -> PathBuf {
 }
 
 /// The first prelude with which `stem.h` compiles on its own, if any does.
-fn find_prelude(setup: &Setup, c_dir: &Path, fname: &str, stem: &str, worker: usize, opts: &Options) -> Option<&'static [&'static str]> {
+fn find_prelude(
+    setup: &Setup,
+    c_dir: &Path,
+    fname: &str,
+    stem: &str,
+    worker: usize,
+    opts: &Options,
+) -> Option<&'static [&'static str]> {
     let source = c_dir.join(format!("prelude_{fname}.c"));
     let object = c_dir.join(format!("prelude_{fname}.o"));
     let stderr_path = c_dir.join(format!("prelude-{worker}.err"));

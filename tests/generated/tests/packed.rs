@@ -77,6 +77,10 @@ fn the_compilers_layout_model_agrees_with_the_generated_rust() {
     for (tag, (size, align)) in expect {
         let id = model.tags[tag];
         let layout = layouts.record(id).unwrap().layout;
-        assert_eq!((layout.size as usize, layout.align as usize), (size, align), "{tag}");
+        assert_eq!(
+            (layout.size as usize, layout.align as usize),
+            (size, align),
+            "{tag}"
+        );
     }
 }
