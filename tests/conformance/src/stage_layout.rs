@@ -648,6 +648,23 @@ const PRELUDES: &[&[&str]] = &[
     ],
 ];
 
+/// Macros some headers need to show their C definitions at all: objidl's context
+/// interfaces are behind `USE_COM_CONTEXT_DEF`; rtworkq's struct is C++ unless
+/// `__WINESRC__`.
+const FILE_DEFINES: &[(&str, &str)] = &[
+    ("objidl", "USE_COM_CONTEXT_DEF"),
+    ("objidlbase", "USE_COM_CONTEXT_DEF"),
+    ("rtworkq", "__WINESRC__"),
+];
+
+/// `-D` arguments for one file's probe.
+fn file_defines(stem: &str) -> impl Iterator<Item = String> + '_ {
+    FILE_DEFINES
+        .iter()
+        .filter(move |(file, _)| *file == stem)
+        .map(|(_, name)| format!("-D{name}"))
+}
+
 /// A header of forward declarations the harness writes, for widl headers that use an
 /// interface from a header they can't be compiled with.
 const FORWARD: &str = "comidl_forward.h";
@@ -687,6 +704,7 @@ fn find_prelude(
         for h in prelude.iter() {
             cmd.arg("-include").arg(prelude_arg(c_dir, h));
         }
+        cmd.args(file_defines(stem));
         cmd.arg("-o").arg(&object).arg(&source);
         if run_with_timeout(&mut cmd, &stderr_path, opts.timeout).exit == Exit::Code(0) {
             return Some(prelude);
@@ -716,8 +734,19 @@ fn compile_c_probe(
     let mut prelude: Option<&[&str]> = None;
     let mut tried_prelude = false;
     for _round in 0..8 {
+        // windows.h (in some preludes) maps API names to their A/W forms, which also
+        // renames vtable members spelled the same; widl's header undefines the ones it
+        // knows, and the probe undefines them again after everything is included.
+        // (A wrapper header keeps the probe's line numbers, which attribute gcc's errors.)
+        let included = if stem == "urlmon" {
+            let wrapper = c_dir.join(format!("probe_{fname}_header.h"));
+            let _ = std::fs::write(&wrapper, format!("#include \"{stem}.h\"\n#undef SetPort\n"));
+            wrapper.display().to_string()
+        } else {
+            format!("{stem}.h")
+        };
         let mut text = format!(
-            "#include <stddef.h>\n#include \"{stem}.h\"\nvoid pr(const char *, const char *, long long, long long,\n        const char *, int, const char *const *, const long long *);\nvoid probe_{fname}(void) {{\n"
+            "#include <stddef.h>\n#include \"{included}\"\nvoid pr(const char *, const char *, long long, long long,\n        const char *, int, const char *const *, const long long *);\nvoid probe_{fname}(void) {{\n"
         );
         for (i, p) in m.records.probes.iter().enumerate() {
             if bad.contains_key(&i) {
@@ -741,6 +770,7 @@ fn compile_c_probe(
         for h in prelude.unwrap_or(&[]) {
             cmd.arg("-include").arg(prelude_arg(c_dir, h));
         }
+        cmd.args(file_defines(&stem));
         cmd.arg("-o").arg(&object).arg(&source);
         let outcome = run_with_timeout(&mut cmd, &stderr_path, opts.timeout);
         if outcome.exit == Exit::Code(0) {
