@@ -174,7 +174,13 @@ fn param(g: &mut Gen, p: &Param) -> Shape {
         ARRAY_ATTRS.contains(&a.name.as_str())
             && !matches!(a.args.first(), None | Some(AttrValue::Empty))
     });
-    let kind = pointer_kind(g, &p.ty);
+    // Only the parameter's own pointer decides: a typedef'd pointer carries the
+    // pointer_default of the file that declared it (`REFIID` would become optional),
+    // and the IR doesn't say whether its kind was written or defaulted.
+    let kind = match &p.ty {
+        Type::Pointer { kind, .. } => *kind,
+        _ => PointerKind::Unspecified,
+    };
     let optional = matches!(kind, PointerKind::Unique | PointerKind::Full);
     let resolved = g.resolve(&p.ty);
     if let Resolved::Bstr = resolved
@@ -257,24 +263,6 @@ fn param(g: &mut Gen, p: &Param) -> Shape {
             }
         }
     }
-}
-
-/// The pointer kind of a parameter's outermost pointer, looking through typedefs
-/// (`typedef [unique] IFoo *LPFOO;` makes an `LPFOO` parameter optional).
-fn pointer_kind(g: &Gen, ty: &Type) -> PointerKind {
-    let mut ty = ty.clone();
-    for _ in 0..64 {
-        match ty {
-            Type::Pointer { kind, .. } => return kind,
-            Type::Named(id) => match g.model.item(id).map(|i| &i.kind) {
-                Some(ItemKind::Typedef(inner)) => ty = inner.clone(),
-                _ => return PointerKind::Unspecified,
-            },
-            Type::Const(inner) => ty = *inner,
-            _ => return PointerKind::Unspecified,
-        }
-    }
-    PointerKind::Unspecified
 }
 
 /// Whether the pointer type's pointee is `const` (so it can't be written through).
