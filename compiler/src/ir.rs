@@ -43,6 +43,23 @@ impl Model {
     pub fn lookup(&self, name: &str) -> Option<&Item> {
         self.names.get(name).and_then(|id| self.item(*id))
     }
+
+    /// `ty` with typedef names and a top-level `const` looked through, down to the first
+    /// type that is not an alias (bounded: sema rejects typedef cycles).
+    pub fn unalias(&self, ty: &Type) -> Type {
+        let mut ty = ty.clone();
+        for _ in 0..64 {
+            match ty {
+                Type::Const(inner) => ty = *inner,
+                Type::Named(id) => match self.item(id).map(|i| &i.kind) {
+                    Some(ItemKind::Typedef(inner)) => ty = inner.clone(),
+                    _ => return Type::Named(id),
+                },
+                other => return other,
+            }
+        }
+        ty
+    }
 }
 
 #[derive(Debug)]
@@ -85,6 +102,14 @@ impl Item {
 
     pub fn has_attr(&self, name: &str) -> bool {
         self.attr(name).is_some()
+    }
+
+    /// The `uuid` attribute's value.
+    pub fn uuid(&self) -> Option<Guid> {
+        self.attr("uuid").and_then(|a| match a.args.first() {
+            Some(AttrValue::Uuid(g)) => Some(*g),
+            _ => None,
+        })
     }
 }
 
@@ -355,6 +380,19 @@ pub struct Interface {
     pub pack: Option<u32>,
 }
 
+impl Interface {
+    /// Whether the interface has a vtable (a COM interface) rather than being a set of
+    /// DCE RPC operations, which C declares as functions. `item` is the interface's item.
+    pub fn has_vtable(&self, item: &Item) -> bool {
+        item.has_attr("object")
+            || item.has_attr("odl")
+            || self.base.is_some()
+            || !item.namespace.is_empty()
+            || !self.defined
+            || self.methods.is_empty() && item.has_attr("uuid") && item.has_attr("local")
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Method {
     pub name: String,
@@ -366,6 +404,25 @@ pub struct Method {
 impl Method {
     pub fn has_attr(&self, name: &str) -> bool {
         self.attrs.iter().any(|a| a.name == name)
+    }
+
+    /// The name C gives the method's vtable slot: widl prefixes property and event
+    /// accessors (`get_`, `put_`, `putref_`, `add_`, `remove_`).
+    pub fn slot_name(&self) -> String {
+        let prefix = if self.has_attr("propget") {
+            "get_"
+        } else if self.has_attr("propputref") {
+            "putref_"
+        } else if self.has_attr("propput") {
+            "put_"
+        } else if self.has_attr("eventadd") {
+            "add_"
+        } else if self.has_attr("eventremove") {
+            "remove_"
+        } else {
+            ""
+        };
+        format!("{prefix}{}", self.name)
     }
 }
 

@@ -118,6 +118,23 @@ impl<'m> Layouts<'m> {
         }
     }
 
+    /// Whether packing `pack` is tighter than some field's natural alignment, i.e. whether
+    /// it changes the record's layout at all.
+    pub fn packing_tightens<'f>(
+        &mut self,
+        fields: impl IntoIterator<Item = &'f Field>,
+        pack: Option<u32>,
+    ) -> bool {
+        let Some(pack) = pack else {
+            return false;
+        };
+        fields
+            .into_iter()
+            .filter_map(|f| f.ty.as_ref())
+            .filter_map(|t| self.of(t).ok())
+            .any(|l| l.align > u64::from(pack))
+    }
+
     /// The layout of a struct or union item.
     pub fn record(&mut self, id: ItemId) -> Result<RecordLayout, NoLayout> {
         if let Some(done) = self.records.get(&id) {

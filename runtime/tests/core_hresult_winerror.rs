@@ -5,8 +5,8 @@
 //! The headers are found under `$COMIDL_WINE_INCLUDE` (the directory holding
 //! `winerror.h`, the file itself, or a tree with `usr/include/wine/wine/windows`),
 //! else in the conformance harness's copy under `<workspace>/target`, else
-//! they are fetched with `apt-get download libwine-dev` + `dpkg -x` into the
-//! target directory. The test never skips: if no header can be had it fails
+//! they are fetched there by `tests/fetch-wine.sh` (apt-get download +
+//! dpkg -x). The test never skips: if no header can be had it fails
 //! and says why.
 //!
 //! `#define` bodies are evaluated by a small C preprocessor-and-expression
@@ -60,40 +60,16 @@ fn run(cmd: &mut Command, what: &str) -> Result<(), String> {
     }
 }
 
-/// Downloads and unpacks libwine-dev into `dir` (via a staging directory, so
-/// an interrupted fetch never looks complete).
+/// Fetches Wine's headers into `dir` with the workspace's shared script (the same
+/// cache the interop tests and the conformance harness use).
 fn fetch_into(dir: &Path) -> Result<PathBuf, String> {
-    let staging = dir.with_extension("partial");
-    let _ = std::fs::remove_dir_all(&staging);
-    let debs = staging.join("debs");
-    let tree = staging.join("tree");
-    std::fs::create_dir_all(&debs).map_err(|e| format!("cannot create {debs:?}: {e}"))?;
-    let download = || {
-        run(
-            Command::new("apt-get")
-                .args(["download", "libwine-dev"])
-                .current_dir(&debs),
-            "apt-get download libwine-dev",
-        )
-    };
-    if download().is_err() {
-        eprintln!("apt-get download failed; trying apt-get update first");
-        run(Command::new("apt-get").arg("update"), "apt-get update")?;
-        download()?;
-    }
-    for entry in std::fs::read_dir(&debs).map_err(|e| format!("cannot list {debs:?}: {e}"))? {
-        let deb = entry
-            .map_err(|e| format!("cannot list {debs:?}: {e}"))?
-            .path();
-        run(
-            Command::new("dpkg").arg("-x").arg(&deb).arg(&tree),
-            "dpkg -x",
-        )?;
-    }
-    let _ = std::fs::remove_dir_all(dir);
-    std::fs::rename(&tree, dir).map_err(|e| format!("cannot move {tree:?} to {dir:?}: {e}"))?;
-    let _ = std::fs::remove_dir_all(&staging);
-    header_in(dir).ok_or_else(|| format!("libwine-dev did not contain {WINDOWS_SUBDIR}/winerror.h"))
+    run(
+        Command::new("bash")
+            .arg(workspace_root().join("tests/fetch-wine.sh"))
+            .arg(dir),
+        "tests/fetch-wine.sh",
+    )?;
+    header_in(dir).ok_or_else(|| format!("the fetched tree has no {WINDOWS_SUBDIR}/winerror.h"))
 }
 
 fn find_winerror() -> Result<PathBuf, String> {
@@ -106,13 +82,12 @@ fn find_winerror() -> Result<PathBuf, String> {
     if let Some(t) = std::env::var_os("CARGO_TARGET_DIR") {
         candidates.push(PathBuf::from(t).join("conformance/wine"));
     }
-    let own = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("comidl-runtime-wine");
-    candidates.push(own.clone());
     if let Some(found) = candidates.iter().find_map(|c| header_in(c)) {
         return Ok(found);
     }
-    eprintln!("winerror.h not found; fetching libwine-dev into {own:?}");
-    fetch_into(&own)
+    let shared = workspace_root().join("target/conformance/wine");
+    eprintln!("winerror.h not found; fetching Wine's headers into {shared:?}");
+    fetch_into(&shared)
 }
 
 // ---------------------------------------------------------------- lexing

@@ -3,9 +3,9 @@
 //! and the C spelling of the same things in widl's header.
 
 use comidl::diag::{Diagnostic, Severity};
-use comidl::emit::rust::module_name;
 use comidl::emit::rust::names::{ItemNames, ident, sanitize};
-use comidl::ir::{Field, Interface, Item, ItemId, ItemKind, Method, Model, Type};
+use comidl::emit::rust::{module_name, runtime_interface};
+use comidl::ir::{Field, Item, ItemId, ItemKind, Method, Model, Type};
 use std::collections::HashMap;
 
 /// One number compared: a field offset, a vtable slot offset or an enumerator value.
@@ -189,14 +189,7 @@ pub fn records(model: &Model, diagnostics: &[Diagnostic]) -> FileRecords {
     }
     // Packing only matters where it is tighter than a member needs.
     let mut layouts = comidl::layout::Layouts::new(model);
-    let mut tightens = |fields: &[Field], pack: Option<u32>| -> bool {
-        let Some(pack) = pack else { return false };
-        fields
-            .iter()
-            .filter_map(|f| f.ty.as_ref())
-            .filter_map(|t| layouts.of(t).ok())
-            .any(|l| l.align > u64::from(pack))
-    };
+    let mut tightens = |fields: &[Field], pack: Option<u32>| layouts.packing_tightens(fields, pack);
     let left_out = |item: &Item| -> Option<String> {
         diagnostics
             .iter()
@@ -336,7 +329,7 @@ pub fn records(model: &Model, diagnostics: &[Diagnostic]) -> FileRecords {
                 });
             }
             ItemKind::Interface(i) if i.defined && i.type_params.is_empty() => {
-                if !is_object(item, i) || idl_only.contains(&id) {
+                if !i.has_vtable(item) || idl_only.contains(&id) {
                     continue;
                 }
                 let c_ty = format!("{}Vtbl", c_name(item, &item.name));
@@ -391,54 +384,12 @@ fn entry(label: &str, rust: &str, c: &str) -> Entry {
     }
 }
 
-/// Runtime-owned interfaces (IUnknown, ...) live in the runtime crate.
-const RUNTIME_INTERFACES: &[(&str, &str)] = &[
-    ("00000000-0000-0000-c000-000000000046", "IUnknown"),
-    ("00000001-0000-0000-c000-000000000046", "IClassFactory"),
-    ("b196b28f-bab4-101a-b69c-00aa00341d07", "IClassFactory2"),
-    ("00000002-0000-0000-c000-000000000046", "IMalloc"),
-];
-
 fn vtbl_path(cx: &Ctx, id: ItemId) -> String {
     let item = &cx.model.items[id.0 as usize];
-    let uuid = item.attr("uuid").and_then(|a| match a.args.first() {
-        Some(comidl::ir::AttrValue::Uuid(g)) => Some(g.to_string()),
-        _ => None,
-    });
-    if let Some(u) = uuid
-        && let Some((_, name)) = RUNTIME_INTERFACES.iter().find(|(g, _)| *g == u)
-    {
-        return format!("::comidl_runtime::{name}_Vtbl");
+    match runtime_interface(item) {
+        Some(name) => format!("::comidl_runtime::{name}_Vtbl"),
+        None => cx.rust_path(id, "_Vtbl"),
     }
-    cx.rust_path(id, "_Vtbl")
-}
-
-/// Whether the backend gives an interface a vtable (mirrors the Rust backend).
-fn is_object(item: &Item, iface: &Interface) -> bool {
-    item.has_attr("object")
-        || item.has_attr("odl")
-        || iface.base.is_some()
-        || !item.namespace.is_empty()
-        || !iface.defined
-        || iface.methods.is_empty() && item.has_attr("uuid") && item.has_attr("local")
-}
-
-/// The C slot name widl gives a method.
-fn slot_name(m: &Method) -> String {
-    let prefix = if m.has_attr("propget") {
-        "get_"
-    } else if m.has_attr("propputref") {
-        "putref_"
-    } else if m.has_attr("propput") {
-        "put_"
-    } else if m.has_attr("eventadd") {
-        "add_"
-    } else if m.has_attr("eventremove") {
-        "remove_"
-    } else {
-        ""
-    };
-    format!("{prefix}{}", m.name)
 }
 
 /// Slots of an interface and its bases, base first; `prefix` is the Rust path to the
@@ -468,11 +419,11 @@ fn vtbl_entries(cx: &Ctx, id: ItemId, prefix: &str, out: &mut Vec<Entry>, depth:
         .iter()
         .filter(|m| !m.has_attr("call_as"))
         .collect();
-    let mut own: Vec<String> = methods.iter().map(|m| slot_name(m)).collect();
+    let mut own: Vec<String> = methods.iter().map(|m| m.slot_name()).collect();
     let c_names: Vec<String> = methods
         .iter()
         .map(|m| {
-            let name = slot_name(m);
+            let name = m.slot_name();
             if inherited.contains(&name) {
                 format!("{}_{name}", c_name(item, &item.name))
             } else {
@@ -483,25 +434,17 @@ fn vtbl_entries(cx: &Ctx, id: ItemId, prefix: &str, out: &mut Vec<Entry>, depth:
     comidl::emit::rust::names::dedup(&mut own);
     for ((c, rust), m) in c_names.iter().zip(&own).zip(&methods) {
         let mut e = entry(c, &format!("{prefix}{}", ident(rust)), c);
-        e.slot = slot_name(m);
+        e.slot = m.slot_name();
         out.push(e);
     }
 }
 
 /// The base interface item, looking through typedefs.
 fn base_interface(model: &Model, ty: &Type) -> Option<ItemId> {
-    let mut ty = ty.clone();
-    for _ in 0..64 {
-        let Type::Named(id) = ty else {
-            return None;
-        };
-        match &model.item(id)?.kind {
-            ItemKind::Interface(_) => return Some(id),
-            ItemKind::Typedef(inner) => ty = inner.clone(),
-            _ => return None,
-        }
+    match model.unalias(ty) {
+        Type::Named(id) if matches!(model.item(id)?.kind, ItemKind::Interface(_)) => Some(id),
+        _ => None,
     }
-    None
 }
 
 /// Gives anonymous records used by named fields their C spelling:

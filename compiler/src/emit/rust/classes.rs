@@ -5,28 +5,23 @@ use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
 use super::interfaces::{Definition, object};
-use super::{Gen, guid_tokens, names, uuid_of};
+use super::{Gen, guid_tokens, names};
 use crate::ir::{AttrValue, Dispinterface, Item, ItemId, Type};
 
 pub(super) fn coclass(g: &mut Gen, item: &Item) -> TokenStream {
-    let Some(uuid) = uuid_of(item) else {
-        return TokenStream::new();
-    };
-    let name = format!("CLSID_{}", names::sanitize(&item.name));
-    if !g.claim_value(&name) {
-        return TokenStream::new();
-    }
-    let ident = names::ident(&name);
-    let guid = guid_tokens(g, &uuid);
-    let rt = &g.rt;
-    quote! { pub const #ident: #rt::GUID = #guid; }
+    guid_constant(g, "CLSID", item)
 }
 
 pub(super) fn library(g: &mut Gen, item: &Item) -> TokenStream {
-    let Some(uuid) = uuid_of(item) else {
+    guid_constant(g, "LIBID", item)
+}
+
+/// `pub const {PREFIX}_{name}: GUID = ..;` from the item's uuid, if it has one.
+fn guid_constant(g: &mut Gen, prefix: &str, item: &Item) -> TokenStream {
+    let Some(uuid) = item.uuid() else {
         return TokenStream::new();
     };
-    let name = format!("LIBID_{}", names::sanitize(&item.name));
+    let name = format!("{prefix}_{}", names::sanitize(&item.name));
     if !g.claim_value(&name) {
         return TokenStream::new();
     }
@@ -58,7 +53,7 @@ pub(super) fn dispinterface(
         rust_name: g.names.get(id).to_string(),
         base: idispatch.map(Type::Named),
         methods: Vec::new(),
-        iid: uuid_of(item).map(|u| guid_tokens(g, &u)),
+        iid: item.uuid().map(|u| guid_tokens(g, &u)),
         is_unknown: false,
         defined: d.defined,
     };
@@ -75,7 +70,7 @@ pub(super) fn dispinterface(
     }
     for m in &d.methods {
         if let Some(v) = dispid(&m.attrs) {
-            let prefix = super::interfaces::slot_name(m);
+            let prefix = m.slot_name();
             dispids.push((prefix, v));
         }
     }

@@ -31,19 +31,7 @@ fn declaration(g: &mut Gen, name: &str, sig: &Signature) -> TokenStream {
         return TokenStream::new();
     }
     let ident = names::ident(name);
-    let mut param_names: Vec<String> = sig
-        .params
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            if p.name.is_empty() {
-                format!("param{i}")
-            } else {
-                names::sanitize(&p.name)
-            }
-        })
-        .collect();
-    names::dedup(&mut param_names);
+    let param_names = names::param_names(sig, names::sanitize);
     let params: Vec<TokenStream> = sig
         .params
         .iter()

@@ -18,28 +18,18 @@ pub(super) fn emit(g: &mut Gen, id: ItemId, item: &Item, iface: &Interface) -> T
         // A parameterized (WinRT) interface: only its instances are types; see winrt.rs.
         return TokenStream::new();
     }
-    if !is_object(item, iface) {
+    if !iface.has_vtable(item) {
         return functions::rpc_interface(g, item, iface);
     }
     let def = Definition {
         rust_name: g.names.get(id).to_string(),
         base: iface.base.clone(),
         methods: iface.methods.clone(),
-        iid: super::uuid_of(item).map(|u| super::guid_tokens(g, &u)),
-        is_unknown: super::uuid_of(item).is_some_and(|u| u.to_string() == IUNKNOWN),
+        iid: item.uuid().map(|u| super::guid_tokens(g, &u)),
+        is_unknown: item.uuid().is_some_and(|u| u.to_string() == IUNKNOWN),
         defined: iface.defined,
     };
     object(g, item, &def)
-}
-
-/// Whether an interface has a vtable (COM) rather than being a set of RPC functions.
-fn is_object(item: &Item, iface: &Interface) -> bool {
-    item.has_attr("object")
-        || item.has_attr("odl")
-        || iface.base.is_some()
-        || !item.namespace.is_empty()
-        || !iface.defined
-        || iface.methods.is_empty() && item.has_attr("uuid") && item.has_attr("local")
 }
 
 /// An object interface to emit: a declared one, or a WinRT instance with its type
@@ -81,7 +71,7 @@ pub(super) fn object(g: &mut Gen, item: &Item, def: &Definition) -> TokenStream 
         .iter()
         .filter(|m| !m.has_attr("call_as"))
         .collect();
-    let mut slot_names: Vec<String> = methods.iter().map(|m| slot_name(m)).collect();
+    let mut slot_names: Vec<String> = methods.iter().map(|m| m.slot_name()).collect();
     names::dedup(&mut slot_names);
     let mut rust_names: Vec<String> = slot_names.iter().map(|s| names::snake(s)).collect();
     names::dedup(&mut rust_names);
@@ -188,7 +178,7 @@ pub(super) fn object(g: &mut Gen, item: &Item, def: &Definition) -> TokenStream 
         server::unknown_vtable(g, &vtbl, &ids)
     } else {
         let base_has_server =
-            |b: ItemId| is_unknown(g, b) || g.model.item(b).and_then(super::uuid_of).is_some();
+            |b: ItemId| is_unknown(g, b) || g.model.item(b).and_then(|i| i.uuid()).is_some();
         match base {
             Some(b) if base_has_server(b) => {
                 let base_trait = if base_is_unknown {
@@ -216,38 +206,15 @@ pub(super) fn object(g: &mut Gen, item: &Item, def: &Definition) -> TokenStream 
     }
 }
 
-/// The name C gives a method's vtable slot: property accessors get widl's prefixes.
-pub(super) fn slot_name(m: &Method) -> String {
-    let prefix = if m.has_attr("propget") {
-        "get_"
-    } else if m.has_attr("propputref") {
-        "putref_"
-    } else if m.has_attr("propput") {
-        "put_"
-    } else if m.has_attr("eventadd") {
-        "add_"
-    } else if m.has_attr("eventremove") {
-        "remove_"
-    } else {
-        ""
-    };
-    format!("{prefix}{}", m.name)
-}
-
 /// The base interface item, looking through typedefs.
 fn base_interface(g: &Gen, ty: &Type) -> Option<ItemId> {
-    let mut ty = ty.clone();
-    for _ in 0..64 {
-        let Type::Named(id) = ty else {
-            return None;
-        };
-        match &g.model.item(id)?.kind {
-            ItemKind::Interface(i) if i.defined || g.well_known(id).is_some() => return Some(id),
-            ItemKind::Typedef(inner) => ty = inner.clone(),
-            _ => return None,
-        }
+    let Type::Named(id) = g.model.unalias(ty) else {
+        return None;
+    };
+    match &g.model.item(id)?.kind {
+        ItemKind::Interface(i) if i.defined || g.well_known(id).is_some() => Some(id),
+        _ => None,
     }
-    None
 }
 
 fn is_unknown(g: &Gen, id: ItemId) -> bool {

@@ -100,6 +100,16 @@ const RUNTIME_INTERFACES: &[(&str, &str)] = &[
     ("00000002-0000-0000-c000-000000000046", "IMalloc"),
 ];
 
+/// The name of the runtime's definition of an interface item, if the runtime owns it
+/// (matched by IID, so Wine's unknwn.idl and our idl/ resolve to the same type).
+pub fn runtime_interface(item: &Item) -> Option<&'static str> {
+    let iid = item.uuid()?.to_string();
+    RUNTIME_INTERFACES
+        .iter()
+        .find(|(g, _)| *g == iid)
+        .map(|(_, name)| *name)
+}
+
 /// Lint allowances a module including generated code should carry, and why.
 pub const ALLOWED_LINTS: &str = "non_snake_case, non_camel_case_types, non_upper_case_globals, \
      clippy::too_many_arguments, clippy::type_complexity";
@@ -272,13 +282,7 @@ impl<'m> Gen<'m> {
             ItemKind::Struct(_) if item.name == "_GUID" || item.name == "GUID" => {
                 Some(WellKnown::Guid)
             }
-            ItemKind::Interface(_) => {
-                let iid = uuid_of(item)?.to_string();
-                RUNTIME_INTERFACES
-                    .iter()
-                    .find(|(g, _)| *g == iid)
-                    .map(|(_, name)| WellKnown::RuntimeInterface(name))
-            }
+            ItemKind::Interface(_) => runtime_interface(item).map(WellKnown::RuntimeInterface),
             _ => None,
         }
     }
@@ -411,14 +415,6 @@ pub(crate) fn path_tokens(path: &str) -> TokenStream {
     } else {
         quote! { #(#segments)::* }
     }
-}
-
-/// The `uuid` attribute of an item.
-pub(crate) fn uuid_of(item: &Item) -> Option<Guid> {
-    item.attr("uuid").and_then(|a| match a.args.first() {
-        Some(crate::ir::AttrValue::Uuid(g)) => Some(*g),
-        _ => None,
-    })
 }
 
 /// `GUID::from_u128(0x...)` for a GUID.

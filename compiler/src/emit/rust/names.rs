@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use heck::ToSnakeCase;
 use proc_macro2::{Ident, Span};
 
-use crate::ir::{ItemId, ItemKind, Model, Type};
+use crate::ir::{ItemId, ItemKind, Model, Signature, Type};
 
 /// Words Rust reserves; an IDL name equal to one is written as a raw identifier.
 const KEYWORDS: &[&str] = &[
@@ -157,6 +157,24 @@ fn innermost_named(ty: &Type) -> Option<ItemId> {
         Type::Array { element, .. } => innermost_named(element),
         _ => None,
     }
+}
+
+/// One distinct name per parameter, spelled by `spell` (`paramN` for unnamed ones).
+pub fn param_names(sig: &Signature, spell: fn(&str) -> String) -> Vec<String> {
+    let mut names: Vec<String> = sig
+        .params
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            if p.name.is_empty() {
+                format!("param{i}")
+            } else {
+                spell(&p.name)
+            }
+        })
+        .collect();
+    dedup(&mut names);
+    names
 }
 
 /// Gives each of a list of names a unique spelling by appending `_2`, `_3`, ...

@@ -75,15 +75,8 @@ pub fn switch_union_name(name: Option<&str>) -> &str {
 
 /// `#[repr(C, packed(N))]` when the packing is tighter than some field needs.
 fn repr(g: &mut Gen, fields: &[&Field], pack: Option<u32>) -> TokenStream {
-    let natural = fields
-        .iter()
-        .filter_map(|f| f.ty.as_ref())
-        .filter_map(|t| g.layouts.of(t).ok())
-        .map(|l| l.align)
-        .max()
-        .unwrap_or(1);
     match pack {
-        Some(p) if u64::from(p) < natural => {
+        Some(p) if g.layouts.packing_tightens(fields.iter().copied(), pack) => {
             let p = Literal::u32_unsuffixed(p.max(1));
             quote! { #[repr(C, packed(#p))] }
         }
@@ -98,16 +91,7 @@ fn union_body(
     pack: Option<u32>,
 ) -> TokenStream {
     let repr = repr(g, fields, pack);
-    let members: Vec<TokenStream> = fields
-        .iter()
-        .enumerate()
-        .filter_map(|(n, f)| {
-            let ty = f.ty.as_ref()?;
-            let fname = field_name(f, n);
-            let t = g.raw_field(ty);
-            Some(quote! { pub #fname: #t })
-        })
-        .collect();
+    let members = plain_members(g, fields);
     if members.is_empty() {
         // An empty union (only empty arms) still has a size of zero in C with gcc.
         return quote! { #repr #[derive(Copy, Clone)] pub struct #name { _empty: [u8; 0] } };
@@ -117,6 +101,20 @@ fn union_body(
         #[derive(Copy, Clone)]
         pub union #name { #(#members),* }
     }
+}
+
+/// `pub name: Type` for each field that has a type (empty union arms have none).
+fn plain_members(g: &mut Gen, fields: &[&Field]) -> Vec<TokenStream> {
+    fields
+        .iter()
+        .enumerate()
+        .filter_map(|(n, f)| {
+            let ty = f.ty.as_ref()?;
+            let fname = field_name(f, n);
+            let t = g.raw_field(ty);
+            Some(quote! { pub #fname: #t })
+        })
+        .collect()
 }
 
 fn field_name(f: &Field, n: usize) -> proc_macro2::Ident {
@@ -146,16 +144,7 @@ fn struct_body(
     let repr = repr(g, fields, pack);
     let has_bits = fields.iter().any(|f| f.bits.is_some());
     if !has_bits {
-        let members: Vec<TokenStream> = fields
-            .iter()
-            .enumerate()
-            .filter_map(|(n, f)| {
-                let ty = f.ty.as_ref()?;
-                let fname = field_name(f, n);
-                let t = g.raw_field(ty);
-                Some(quote! { pub #fname: #t })
-            })
-            .collect();
+        let members = plain_members(g, fields);
         return quote! {
             #repr
             #[derive(Copy, Clone)]

@@ -76,19 +76,7 @@ const ARRAY_ATTRS: &[&str] = &["size_is", "length_is", "max_is", "first_is", "la
 pub(super) fn method(g: &mut Gen, sig: &Signature, server: bool) -> MethodShape {
     let hresult = g.resolve(&sig.ret) == Resolved::Hresult;
     let raw_ret = g.ret(&sig.ret);
-    let mut names: Vec<String> = sig
-        .params
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            if p.name.is_empty() {
-                format!("param{i}")
-            } else {
-                names::snake(&p.name)
-            }
-        })
-        .collect();
-    names::dedup(&mut names);
+    let names = names::param_names(sig, names::snake);
     let mut params: Vec<ShapedParam> = sig
         .params
         .iter()
@@ -267,19 +255,7 @@ fn param(g: &mut Gen, p: &Param) -> Shape {
 
 /// Whether the pointer type's pointee is `const` (so it can't be written through).
 fn pointee_const(g: &Gen, ty: &Type) -> bool {
-    let mut ty = ty.clone();
-    for _ in 0..64 {
-        match ty {
-            Type::Pointer { pointee, .. } => return matches!(*pointee, Type::Const(_)),
-            Type::Named(id) => match g.model.item(id).map(|i| &i.kind) {
-                Some(ItemKind::Typedef(inner)) => ty = inner.clone(),
-                _ => return false,
-            },
-            Type::Const(inner) => ty = *inner,
-            _ => return false,
-        }
-    }
-    false
+    matches!(g.model.unalias(ty), Type::Pointer { pointee, .. } if matches!(*pointee, Type::Const(_)))
 }
 
 fn is_char(b: Base) -> bool {
@@ -308,11 +284,9 @@ fn complete_item(g: &Gen, id: ItemId) -> bool {
         return false;
     };
     match &item.kind {
-        ItemKind::Interface(i) => {
-            i.defined && i.type_params.is_empty() && super::uuid_of(item).is_some()
-        }
-        ItemKind::Dispinterface(d) => d.defined && super::uuid_of(item).is_some(),
-        ItemKind::Delegate(d) => d.type_params.is_empty() && super::uuid_of(item).is_some(),
+        ItemKind::Interface(i) => i.defined && i.type_params.is_empty() && item.uuid().is_some(),
+        ItemKind::Dispinterface(d) => d.defined && item.uuid().is_some(),
+        ItemKind::Delegate(d) => d.type_params.is_empty() && item.uuid().is_some(),
         ItemKind::Typedef(Type::Named(inner)) => complete_item(g, *inner),
         _ => false,
     }

@@ -13,7 +13,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::interfaces::{Definition, object};
-use super::{Gen, guid_tokens, names, uuid_of};
+use super::{Gen, guid_tokens, names};
 use crate::ir::{Base, Delegate, Guid, Item, ItemId, ItemKind, Method, Signature, Type};
 
 pub(super) fn delegate(g: &mut Gen, id: ItemId, item: &Item, d: &Delegate) -> TokenStream {
@@ -25,7 +25,7 @@ pub(super) fn delegate(g: &mut Gen, id: ItemId, item: &Item, d: &Delegate) -> To
         rust_name: g.names.get(id).to_string(),
         base: iunknown.map(Type::Named),
         methods: vec![invoke(&d.signature, item)],
-        iid: uuid_of(item).map(|u| guid_tokens(g, &u)),
+        iid: item.uuid().map(|u| guid_tokens(g, &u)),
         is_unknown: false,
         defined: true,
     };
@@ -295,7 +295,7 @@ fn signature(g: &Gen, ty: &Type) -> Option<String> {
         Type::Base(b) => base_signature(*b).map(str::to_string),
         Type::Instance { generic, args } => {
             let item = g.model.item(*generic)?;
-            let iid = uuid_of(item)?;
+            let iid = item.uuid()?;
             let mut s = format!("pinterface({{{iid}}}");
             for a in args {
                 s.push(';');
@@ -311,8 +311,8 @@ fn signature(g: &Gen, ty: &Type) -> Option<String> {
                 (_, "IInspectable") => Some("cinterface(IInspectable)".into()),
                 (_, "GUID") => Some("g16".into()),
                 (ItemKind::Typedef(inner), _) => signature(g, inner),
-                (ItemKind::Interface(_), _) => Some(format!("{{{}}}", uuid_of(item)?)),
-                (ItemKind::Delegate(_), _) => Some(format!("delegate({{{}}})", uuid_of(item)?)),
+                (ItemKind::Interface(_), _) => Some(format!("{{{}}}", item.uuid()?)),
+                (ItemKind::Delegate(_), _) => Some(format!("delegate({{{}}})", item.uuid()?)),
                 (ItemKind::Enum(_), _) => {
                     let under = if item.has_attr("flags") { "u4" } else { "i4" };
                     Some(format!("enum({};{under})", item.full_name()))
