@@ -160,7 +160,10 @@ fn generate(args: &GenArgs) -> ExitCode {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
         let out = args.out_dir.join(format!("{stem}.rs"));
-        if let Err(e) = std::fs::write(&out, generated.code) {
+        // Like widl and MIDL, a missing output directory is created.
+        let written = std::fs::create_dir_all(&args.out_dir)
+            .and_then(|()| std::fs::write(&out, generated.code));
+        if let Err(e) = written {
             eprintln!("error: cannot write {}: {e}", out.display());
             failed = true;
         }

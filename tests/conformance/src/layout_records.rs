@@ -36,11 +36,6 @@ pub struct Probe {
     pub c_ty: String,
     /// Field offsets, slot offsets, or enumerator values.
     pub entries: Vec<Entry>,
-    /// A vtable declared under packing tighter than a pointer: gcc gives widl's vtable
-    /// struct that packing, Rust keeps the natural alignment (references to a vtable must
-    /// be aligned). A vtable is only reached through pointers, so its alignment is not
-    /// part of the ABI: size and every slot offset are compared, the alignment is not.
-    pub align_exempt: bool,
 }
 
 /// What a file contributes.
@@ -51,8 +46,6 @@ pub struct FileRecords {
     pub left_out: Vec<(String, String)>,
     /// Packed records, not compared against gcc (widl drops `#pragma pack`).
     pub packed: Vec<String>,
-    /// Records only widl sees (inside `cpp_quote("#if 0")`): C has no such definition.
-    pub idl_only: Vec<String>,
 }
 
 /// WinRT names in widl's C header: `__x_ABI_CWindows_CFoundation_CIAsyncAction`.
@@ -113,8 +106,8 @@ pub fn records(model: &Model, diagnostics: &[Diagnostic]) -> FileRecords {
         c_types: HashMap::new(),
     };
     // Items between `cpp_quote("#if 0")` and its `#else`/`#endif` are stand-ins only widl
-    // sees; C compiles another definition (or none), so gcc can't be asked about them.
-    let mut idl_only: std::collections::HashSet<ItemId> = std::collections::HashSet::new();
+    // sees; C compiles another definition.
+    let mut stand_ins: std::collections::HashSet<ItemId> = std::collections::HashSet::new();
     let mut stack: Vec<bool> = Vec::new();
     for (id, item) in model.items_in(main.file) {
         if let ItemKind::CppQuote(text) = &item.kind {
@@ -138,31 +131,37 @@ pub fn records(model: &Model, diagnostics: &[Diagnostic]) -> FileRecords {
             continue;
         }
         if stack.last().copied().unwrap_or(false) {
-            idl_only.insert(id);
+            stand_ins.insert(id);
             if let ItemKind::Typedef(Type::Named(t)) = &item.kind {
-                idl_only.insert(*t);
+                stand_ins.insert(*t);
             }
         }
     }
-    // C names of named records and of those a typedef names.
-    for (id, item) in model.items_in(main.file) {
-        if idl_only.contains(&id) {
-            if !item.name.is_empty()
-                && matches!(
-                    item.kind,
-                    ItemKind::Struct(_)
-                        | ItemKind::Union(_)
-                        | ItemKind::Enum(_)
-                        | ItemKind::Interface(_)
-                )
-            {
-                out.idl_only.push(item.name.clone());
+    // Tags a cpp_quote `#define`s to nothing (objidl's `_STGMEDIUM_UNION`, cordebug's
+    // `_COR_IL_MAP`): C sees those records without a tag.
+    let defined_away: std::collections::HashSet<&str> = model
+        .items_in(main.file)
+        .filter_map(|(_, item)| match &item.kind {
+            ItemKind::CppQuote(text) => {
+                let rest = text.trim().strip_prefix('#')?.trim_start();
+                let name = rest.strip_prefix("define")?.trim();
+                (!name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_'))
+                    .then_some(name)
             }
-            continue;
-        }
+            _ => None,
+        })
+        .collect();
+    // C names of named records and of those a typedef names. A stand-in inside
+    // `cpp_quote("#if 0")` is compared with the definition C compiles instead (from the
+    // header the `#else` branch includes, or the cpp_quote'd C text): the Rust bindings
+    // have only the stand-in, so it must agree with what C programs see. That other
+    // definition may carry another tag, so C is asked by the first typedef name where there
+    // is one; so it is for a record whose tag is defined away.
+    let mut by_typedef: std::collections::HashSet<ItemId> = std::collections::HashSet::new();
+    for (id, item) in model.items_in(main.file) {
         match &item.kind {
             ItemKind::Struct(_) | ItemKind::Union(_) | ItemKind::Enum(_)
-                if !item.name.is_empty() =>
+                if !item.name.is_empty() && !defined_away.contains(item.name.as_str()) =>
             {
                 let tag = match &item.kind {
                     ItemKind::Struct(_) => "struct",
@@ -171,18 +170,21 @@ pub fn records(model: &Model, diagnostics: &[Diagnostic]) -> FileRecords {
                     _ => "enum",
                 };
                 cx.c_types
-                    .insert(id, format!("{tag} {}", c_name(item, &item.name)));
+                    .entry(id)
+                    .or_insert_with(|| format!("{tag} {}", c_name(item, &item.name)));
             }
             ItemKind::Typedef(Type::Named(target)) => {
-                if idl_only.contains(target) {
-                    out.idl_only.push(item.name.clone());
-                } else if let Some(t) = model.item(*target)
-                    && t.name.is_empty()
-                    && t.file == item.file
-                    && !cx.c_types.contains_key(target)
+                let Some(t) = model.item(*target) else {
+                    continue;
+                };
+                let untagged = t.name.is_empty() || defined_away.contains(t.name.as_str());
+                if t.file != item.file
+                    || !(untagged || stand_ins.contains(target))
+                    || !by_typedef.insert(*target)
                 {
-                    cx.c_types.insert(*target, c_name(item, &item.name));
+                    continue;
                 }
+                cx.c_types.insert(*target, c_name(item, &item.name));
             }
             _ => {}
         }
@@ -226,10 +228,10 @@ pub fn records(model: &Model, diagnostics: &[Diagnostic]) -> FileRecords {
                     key,
                     kind: Kind::Record,
                     rust_ty: cx.rust_path(id, ""),
-                    c_ty,
+                    c_ty: c_ty.clone(),
                     entries,
-                    align_exempt: false,
                 });
+                anonymous_switch_unions(&mut cx, &c_ty, &r.fields, &mut out.probes);
             }
             ItemKind::Union(u) if u.defined => {
                 let Some(c_ty) = cx.c_types.get(&id).cloned() else {
@@ -260,7 +262,6 @@ pub fn records(model: &Model, diagnostics: &[Diagnostic]) -> FileRecords {
                             entry(&sw.name, &ident(&sw.name).to_string(), &sw.name),
                             entry(member, &ident(member).to_string(), member),
                         ],
-                        align_exempt: false,
                     });
                     name_anonymous_members(&mut cx, &inner_c, &arms);
                     let mut entries = Vec::new();
@@ -271,7 +272,6 @@ pub fn records(model: &Model, diagnostics: &[Diagnostic]) -> FileRecords {
                         rust_ty: format!("{rust_ty}_{}", sanitize(member)),
                         c_ty: inner_c,
                         entries,
-                        align_exempt: false,
                     });
                     continue;
                 }
@@ -284,7 +284,6 @@ pub fn records(model: &Model, diagnostics: &[Diagnostic]) -> FileRecords {
                     rust_ty,
                     c_ty,
                     entries,
-                    align_exempt: false,
                 });
             }
             ItemKind::Enum(e) if e.defined => {
@@ -325,11 +324,10 @@ pub fn records(model: &Model, diagnostics: &[Diagnostic]) -> FileRecords {
                     rust_ty,
                     c_ty,
                     entries,
-                    align_exempt: false,
                 });
             }
             ItemKind::Interface(i) if i.defined && i.type_params.is_empty() => {
-                if !i.has_vtable(item) || idl_only.contains(&id) {
+                if !i.has_vtable(item) {
                     continue;
                 }
                 let c_ty = format!("{}Vtbl", c_name(item, &item.name));
@@ -345,7 +343,6 @@ pub fn records(model: &Model, diagnostics: &[Diagnostic]) -> FileRecords {
                     rust_ty: vtbl_path(&cx, id),
                     c_ty,
                     entries,
-                    align_exempt: i.pack.is_some_and(|p| p < 8),
                 });
             }
             ItemKind::Delegate(d) if d.type_params.is_empty() => {
@@ -366,7 +363,6 @@ pub fn records(model: &Model, diagnostics: &[Diagnostic]) -> FileRecords {
                     rust_ty: cx.rust_path(id, "_Vtbl"),
                     c_ty,
                     entries,
-                    align_exempt: false,
                 });
             }
             _ => {}
@@ -461,6 +457,7 @@ fn name_anonymous_members(cx: &mut Ctx, parent_c: &str, fields: &[Field]) {
                 name_anonymous_members(cx, parent_c, &fields);
             } else if let Type::Named(t) = ty
                 && let Some(ItemKind::Union(u)) = cx.model.item(*t).map(|i| &i.kind)
+                && u.switch.is_none()
             {
                 let arms: Vec<Field> = u.arms.iter().map(|a| a.field.clone()).collect();
                 name_anonymous_members(cx, parent_c, &arms);
@@ -507,21 +504,79 @@ fn field_entries(cx: &Ctx, fields: &[Field], rust_prefix: &str, out: &mut Vec<En
         let Some(ty) = &f.ty else { continue };
         if f.name.is_empty() || is_dummy(&f.name) {
             let Type::Named(t) = ty else { continue };
-            let inner: Vec<Field> = match cx.model.item(*t).map(|i| &i.kind) {
-                Some(ItemKind::Struct(r)) => r.fields.clone(),
-                Some(ItemKind::Union(u)) => u.arms.iter().map(|a| a.field.clone()).collect(),
-                _ => continue,
-            };
             let member = if f.name.is_empty() {
                 format!("anon{n}")
             } else {
                 ident(&f.name).to_string()
+            };
+            let inner: Vec<Field> = match cx.model.item(*t).map(|i| &i.kind) {
+                Some(ItemKind::Struct(r)) => r.fields.clone(),
+                Some(ItemKind::Union(u)) if u.switch.is_some() => {
+                    // An encapsulated union is a struct of the discriminant and the union.
+                    for m in switch_members(u) {
+                        let rust = format!("{rust_prefix}{member}.{}", ident(&m));
+                        out.push(entry(&rust.replace("r#", ""), &rust, &m));
+                    }
+                    continue;
+                }
+                Some(ItemKind::Union(u)) => u.arms.iter().map(|a| a.field.clone()).collect(),
+                _ => continue,
             };
             field_entries(cx, &inner, &format!("{rust_prefix}{member}."), out);
             continue;
         }
         let rust = format!("{rust_prefix}{}", ident(&f.name));
         out.push(entry(&rust.replace("r#", ""), &rust, &f.name));
+    }
+}
+
+/// The union inside an encapsulated union that C sees only as an anonymous member of
+/// `parent_c` (objidl's `_STGMEDIUM_UNION`, whose tag is defined away): C reaches it
+/// through the parent, as `__typeof__(((parent*)0)->u)`.
+fn anonymous_switch_unions(cx: &mut Ctx, parent_c: &str, fields: &[Field], out: &mut Vec<Probe>) {
+    for f in fields {
+        if !(f.name.is_empty() || is_dummy(&f.name)) {
+            continue;
+        }
+        let Some(Type::Named(t)) = &f.ty else {
+            continue;
+        };
+        if cx.c_types.contains_key(t) {
+            continue;
+        }
+        let Some(ItemKind::Union(u)) = cx.model.item(*t).map(|i| &i.kind) else {
+            continue;
+        };
+        let Some(member) = switch_members(u).pop() else {
+            continue;
+        };
+        let arms: Vec<Field> = u.arms.iter().map(|a| a.field.clone()).collect();
+        let inner_c = format!("__typeof__((({parent_c}*)0)->{member})");
+        name_anonymous_members(cx, &inner_c, &arms);
+        let mut entries = Vec::new();
+        field_entries(cx, &arms, "", &mut entries);
+        out.push(Probe {
+            key: format!("{parent_c}.{member}"),
+            kind: Kind::Record,
+            rust_ty: format!("{}_{}", cx.rust_path(*t, ""), sanitize(&member)),
+            c_ty: inner_c,
+            entries,
+        });
+    }
+}
+
+/// The members of the struct widl makes of an encapsulated union: the discriminant and
+/// the union.
+fn switch_members(u: &comidl::ir::Union) -> Vec<String> {
+    match &u.switch {
+        Some(sw) => vec![
+            sw.name.clone(),
+            sw.union_name
+                .as_deref()
+                .unwrap_or("tagged_union")
+                .to_string(),
+        ],
+        None => Vec::new(),
     }
 }
 

@@ -54,6 +54,20 @@ fn pshpack_headers_pack_like_the_pragma() {
 }
 
 #[test]
+fn packing_under_target_conditionals_follows_win64() {
+    // `#ifdef _WIN64` pshpack8.h `#else` pshpack2.h: 8 on our targets, ULONGLONG at 8.
+    assert_eq!(shape::<tagTARGET_PACK>(), (16, 8));
+    assert_eq!(offset_of!(tagTARGET_PACK, q), 8);
+}
+
+#[test]
+fn vtables_declared_under_pshpack4_have_its_alignment() {
+    // Four pointers (IUnknown's three and Ping), aligned to 4 as gcc packs widl's struct.
+    assert_eq!(shape::<IPacked_Vtbl>(), (32, 4));
+    assert_eq!(offset_of!(IPacked_Vtbl, Ping), 24);
+}
+
+#[test]
 fn the_compilers_layout_model_agrees_with_the_generated_rust() {
     // The same numbers from comidl's own layout module (what the backend uses for
     // bit-fields), so the two cannot drift apart.

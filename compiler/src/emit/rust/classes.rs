@@ -56,6 +56,7 @@ pub(super) fn dispinterface(
         iid: item.uuid().map(|u| guid_tokens(g, &u)),
         is_unknown: false,
         defined: d.defined,
+        pack: None,
     };
     let base = object(g, item, &def);
     if base.is_empty() || !d.defined {

@@ -4,7 +4,7 @@
 //!
 //! Non-object (DCE RPC) interfaces have no vtable: their operations are C functions.
 
-use proc_macro2::{Ident, TokenStream};
+use proc_macro2::{Ident, Literal, TokenStream};
 use quote::quote;
 
 use super::server::Slot;
@@ -28,6 +28,7 @@ pub(super) fn emit(g: &mut Gen, id: ItemId, item: &Item, iface: &Interface) -> T
         iid: item.uuid().map(|u| super::guid_tokens(g, &u)),
         is_unknown: item.uuid().is_some_and(|u| u.to_string() == IUNKNOWN),
         defined: iface.defined,
+        pack: iface.pack,
     };
     object(g, item, &def)
 }
@@ -42,6 +43,8 @@ pub(super) struct Definition {
     pub iid: Option<TokenStream>,
     pub is_unknown: bool,
     pub defined: bool,
+    /// Packing in force where the interface was declared (see [`vtable_repr`]).
+    pub pack: Option<u32>,
 }
 
 pub(super) fn object(g: &mut Gen, item: &Item, def: &Definition) -> TokenStream {
@@ -194,15 +197,30 @@ pub(super) fn object(g: &mut Gen, item: &Item, def: &Definition) -> TokenStream 
             _ => TokenStream::new(),
         }
     };
+    let vtbl_repr = vtable_repr(def.pack);
     quote! {
         #iid_item
         #wrapper
-        #[repr(C)]
+        #vtbl_repr
         pub struct #vtbl { #(#fields),* }
         #interface_impl
         #deref
         #client
         #server
+    }
+}
+
+/// The vtable's representation: C compilers apply the packing in force where the interface
+/// is declared to the vtable struct of widl's header, so a `pshpack4.h` region gives it an
+/// alignment of 4. Its fields are all pointers, so only packing below a pointer's
+/// alignment changes anything.
+fn vtable_repr(pack: Option<u32>) -> TokenStream {
+    match pack {
+        Some(p) if p < 8 => {
+            let p = Literal::u32_unsuffixed(p.max(1));
+            quote! { #[repr(C, packed(#p))] }
+        }
+        _ => quote! { #[repr(C)] },
     }
 }
 

@@ -28,6 +28,7 @@ pub(super) fn delegate(g: &mut Gen, id: ItemId, item: &Item, d: &Delegate) -> To
         iid: item.uuid().map(|u| guid_tokens(g, &u)),
         is_unknown: false,
         defined: true,
+        pack: None,
     };
     object(g, item, &def)
 }
@@ -215,6 +216,7 @@ fn instance(g: &mut Gen, name: &str, generic: ItemId, args: &[Type]) -> TokenStr
         iid,
         is_unknown: false,
         defined: true,
+        pack: None,
     };
     object(g, item, &def)
 }
