@@ -1,37 +1,88 @@
-//! comidl-runtime's bindings (runtime/src/bindings.rs) are generated from
-//! idl/comidl_base.idl and committed, so the runtime builds without the compiler. This test
-//! regenerates them and fails on any difference.
+//! comidl-runtime's bindings are generated from our IDL and committed, so the runtime builds
+//! without the compiler: runtime/src/bindings.rs from idl/comidl_base.idl and
+//! runtime/src/ctypes.rs from idl/comidl_ctypes.idl. This test regenerates both and fails on
+//! any difference.
 //!
 //! To refresh after changing the IDL or the backend:
-//! `cargo run -p comidl -- gen --rust --runtime-path crate -o /tmp idl/comidl_base.idl`
-//! then copy /tmp/comidl_base.rs to runtime/src/bindings.rs.
+//! `cargo run -p comidl -- gen --rust --runtime-path crate -I idl -o /tmp/rt idl/comidl_base.idl idl/comidl_ctypes.idl`
+//! then copy /tmp/rt/comidl_base.rs to runtime/src/bindings.rs and /tmp/rt/comidl_ctypes.rs
+//! to runtime/src/ctypes.rs.
 
 mod common;
 
-use comidl::emit::rust::{Options, generate};
+use comidl::emit::rust::{Options, ctypes, generate};
+use comidl::ir::ItemKind;
 
-#[test]
-fn committed_runtime_bindings_match_a_fresh_generation() {
+fn check(idl: &str) -> comidl::Outcome {
     let root = common::repo_root();
     let mut options = comidl::Options::default();
     options.preprocess.include_dirs.push(root.join("idl"));
-    let outcome = comidl::check(&root.join("idl/comidl_base.idl"), &options);
-    common::assert_clean("comidl_base.idl", &outcome);
+    let outcome = comidl::check(&root.join("idl").join(idl), &options);
+    common::assert_clean(idl, &outcome);
+    outcome
+}
+
+fn assert_committed(idl: &str, committed: &str) {
+    let outcome = check(idl);
     let fresh = generate(&outcome.model, &Options::for_runtime())
         .unwrap_or_else(|d| panic!("{}", comidl::diag::render(&outcome.sources, &d)))
         .code;
-    let committed = std::fs::read_to_string(root.join("runtime/src/bindings.rs"))
-        .expect("runtime/src/bindings.rs is readable");
-    if fresh != committed {
+    let path = common::repo_root().join(committed);
+    let committed_text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{} is not readable: {e}", path.display()));
+    if fresh != committed_text {
         let first = fresh
             .lines()
-            .zip(committed.lines())
+            .zip(committed_text.lines())
             .position(|(a, b)| a != b)
-            .unwrap_or(fresh.lines().count().min(committed.lines().count()));
+            .unwrap_or(fresh.lines().count().min(committed_text.lines().count()));
         panic!(
-            "runtime/src/bindings.rs is stale (first difference at line {}); regenerate it as \
-             this file's header says",
+            "{committed} is stale (first difference at line {}); regenerate it as this file's \
+             header says",
             first + 1
+        );
+    }
+}
+
+#[test]
+fn committed_runtime_bindings_match_a_fresh_generation() {
+    assert_committed("comidl_base.idl", "runtime/src/bindings.rs");
+}
+
+#[test]
+fn committed_c_types_match_a_fresh_generation() {
+    assert_committed("comidl_ctypes.idl", "runtime/src/ctypes.rs");
+}
+
+#[test]
+fn every_c_type_a_stand_in_may_name_is_defined_in_the_idl() {
+    // The backend's list of names and the IDL file must agree: a name without a
+    // definition would make generated code refer to a type the runtime lacks.
+    let outcome = check("comidl_ctypes.idl");
+    let model = &outcome.model;
+    let main = model.files[0].file;
+    let defined: Vec<String> = model
+        .items_in(main)
+        .filter(|(_, item)| {
+            matches!(
+                item.kind,
+                ItemKind::Struct(_) | ItemKind::Union(_) | ItemKind::Typedef(_)
+            )
+        })
+        .map(|(_, item)| item.name.clone())
+        .collect();
+    for name in ctypes::C_TYPES {
+        assert!(
+            defined.iter().any(|d| d == name),
+            "C_TYPES names {name}, which idl/comidl_ctypes.idl does not define"
+        );
+    }
+    // And every record or typedef there except the helpers they use is listed.
+    for name in &defined {
+        let helper = name.is_empty() || name.starts_with('_') || name == "FILETIME";
+        assert!(
+            helper || ctypes::C_TYPES.contains(&name.as_str()),
+            "idl/comidl_ctypes.idl defines {name}, which C_TYPES does not list"
         );
     }
 }

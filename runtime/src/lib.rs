@@ -30,6 +30,19 @@ pub mod unknown;
 #[rustfmt::skip] // Generated: formatted by the generator (prettyplease), not rustfmt.
 mod bindings;
 
+/// The C definitions of Windows types that IDL files declare only as stand-ins (generated
+/// from idl/comidl_ctypes.idl and committed). Generated bindings alias a stand-in such as
+/// `WAVEFORMATEX` to the type here, which has the C headers' layout.
+#[allow(
+    non_snake_case,
+    non_camel_case_types,
+    non_upper_case_globals,
+    clippy::too_many_arguments,
+    clippy::type_complexity
+)]
+#[rustfmt::skip] // Generated: formatted by the generator (prettyplease), not rustfmt.
+pub mod ctypes;
+
 pub use bindings::*;
 pub use malloc::{CoGetMalloc, MEMCTX_TASK, co_get_malloc};
 pub use object::{Class, ComObject};

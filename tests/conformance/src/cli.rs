@@ -17,7 +17,7 @@ options:
                     default with the Wine corpus: its windows and wine dirs)
   --widl PATH       widl binary (default: the one from the Wine packages)
   --comidl PATH     comidl binary (default: the comidl next to this binary)
-  --min-pass N      ratchet: exit 0 iff at least N files (parse) or records (layout) pass
+  --min-pass N      ratchet: parse: exit 0 iff at least N files pass; layout: also fail if fewer than N records pass
   --jobs N          parallel processes (default: number of cores)
   --timeout SECS    limit per tool process (default: 60)
   --repeat N        bench only: timed rounds per tool, median taken (default: 3)

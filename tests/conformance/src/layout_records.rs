@@ -7,6 +7,7 @@ use comidl::emit::rust::names::{ItemNames, ident, sanitize};
 use comidl::emit::rust::{module_name, runtime_interface};
 use comidl::ir::{Field, Item, ItemId, ItemKind, Method, Model, Type};
 use std::collections::HashMap;
+use std::path::Path;
 
 /// One number compared: a field offset, a vtable slot offset or an enumerator value.
 #[derive(Debug, Clone)]
@@ -105,9 +106,12 @@ pub fn records(model: &Model, diagnostics: &[Diagnostic]) -> FileRecords {
         module: format!("crate::{}", module_name(&stem)),
         c_types: HashMap::new(),
     };
+    // Stand-ins the Rust backend replaces with the runtime's C definitions: their fields
+    // are the runtime's (see `c_type_probe`).
+    let stand_ins = comidl::emit::rust::ctypes::stand_ins(model, &cx.names);
     // Items between `cpp_quote("#if 0")` and its `#else`/`#endif` are stand-ins only widl
     // sees; C compiles another definition.
-    let mut stand_ins: std::collections::HashSet<ItemId> = std::collections::HashSet::new();
+    let mut if0: std::collections::HashSet<ItemId> = std::collections::HashSet::new();
     let mut stack: Vec<bool> = Vec::new();
     for (id, item) in model.items_in(main.file) {
         if let ItemKind::CppQuote(text) = &item.kind {
@@ -131,9 +135,9 @@ pub fn records(model: &Model, diagnostics: &[Diagnostic]) -> FileRecords {
             continue;
         }
         if stack.last().copied().unwrap_or(false) {
-            stand_ins.insert(id);
+            if0.insert(id);
             if let ItemKind::Typedef(Type::Named(t)) = &item.kind {
-                stand_ins.insert(*t);
+                if0.insert(*t);
             }
         }
     }
@@ -179,7 +183,7 @@ pub fn records(model: &Model, diagnostics: &[Diagnostic]) -> FileRecords {
                 };
                 let untagged = t.name.is_empty() || defined_away.contains(t.name.as_str());
                 if t.file != item.file
-                    || !(untagged || stand_ins.contains(target))
+                    || !(untagged || if0.contains(target))
                     || !by_typedef.insert(*target)
                 {
                     continue;
@@ -212,8 +216,13 @@ pub fn records(model: &Model, diagnostics: &[Diagnostic]) -> FileRecords {
                 if item.name == "_GUID" || item.name == "GUID" {
                     continue;
                 }
-                name_anonymous_members(&mut cx, &c_ty, &r.fields);
                 let key = c_ty.clone();
+                if let Some(c_name) = stand_ins.get(&id) {
+                    out.probes
+                        .push(c_type_probe(key, cx.rust_path(id, ""), c_ty, c_name));
+                    continue;
+                }
+                name_anonymous_members(&mut cx, &c_ty, &r.fields);
                 if tightens(&r.fields, r.pack) {
                     out.packed.push(key);
                     continue;
@@ -239,6 +248,11 @@ pub fn records(model: &Model, diagnostics: &[Diagnostic]) -> FileRecords {
                 };
                 let arms: Vec<Field> = u.arms.iter().map(|a| a.field.clone()).collect();
                 let key = c_ty.clone();
+                if let Some(c_name) = stand_ins.get(&id) {
+                    out.probes
+                        .push(c_type_probe(key, cx.rust_path(id, ""), c_ty, c_name));
+                    continue;
+                }
                 if tightens(&arms, u.pack) {
                     name_anonymous_members(&mut cx, &c_ty, &arms);
                     out.packed.push(key);
@@ -562,6 +576,58 @@ fn anonymous_switch_unions(cx: &mut Ctx, parent_c: &str, fields: &[Field], out: 
             c_ty: inner_c,
             entries,
         });
+    }
+}
+
+/// idl/comidl_ctypes.idl's model, read once: the runtime's C definitions of stand-ins.
+fn c_types_model() -> Option<&'static Model> {
+    static MODEL: std::sync::OnceLock<Option<Model>> = std::sync::OnceLock::new();
+    MODEL
+        .get_or_init(|| {
+            let idl = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../idl");
+            let mut options = comidl::Options::default();
+            options.preprocess.include_dirs.push(idl.clone());
+            let outcome = comidl::check(&idl.join("comidl_ctypes.idl"), &options);
+            (!outcome.has_errors()).then_some(outcome.model)
+        })
+        .as_ref()
+}
+
+/// The probe of a stand-in the backend aliases to `comidl_runtime::ctypes::{c_name}`: the
+/// fields are the runtime definition's, which is what the Rust type has and what C's
+/// definition should have too.
+fn c_type_probe(key: String, rust_ty: String, c_ty: String, c_name: &str) -> Probe {
+    let mut entries = Vec::new();
+    if let Some(model) = c_types_model() {
+        let cx = Ctx {
+            model,
+            names: ItemNames::new(model),
+            module: "::comidl_runtime::ctypes".to_string(),
+            c_types: HashMap::new(),
+        };
+        let mut id = model.names.get(c_name).copied();
+        // Through typedefs to the record, if there is one.
+        while let Some(ItemKind::Typedef(Type::Named(t))) =
+            id.and_then(|i| model.item(i)).map(|i| &i.kind)
+        {
+            id = Some(*t);
+        }
+        let fields: Vec<Field> = match id.and_then(|i| model.item(i)).map(|i| &i.kind) {
+            Some(ItemKind::Struct(r)) => r.fields.clone(),
+            Some(ItemKind::Union(u)) => u.arms.iter().map(|a| a.field.clone()).collect(),
+            _ => Vec::new(),
+        };
+        field_entries(&cx, &fields, "", &mut entries);
+    } else {
+        // Without the definitions the record cannot agree: an entry neither side has.
+        entries.push(entry("idl/comidl_ctypes.idl unreadable", "_", "_"));
+    }
+    Probe {
+        key,
+        kind: Kind::Record,
+        rust_ty,
+        c_ty,
+        entries,
     }
 }
 

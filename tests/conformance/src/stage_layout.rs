@@ -851,6 +851,7 @@ fn report(
     let mut passed = 0usize;
     let mut failed = 0usize;
     let mut packed = 0usize;
+    let mut packed_names: Vec<String> = Vec::new();
     for (file, why) in file_failures {
         out!("FAIL {file}: {why}");
         failed += 1;
@@ -861,6 +862,7 @@ fn report(
         }
         let file = rel_name(m);
         packed += m.records.packed.len();
+        packed_names.extend(m.records.packed.iter().map(|k| format!("{file}: {k}")));
         for (key, why) in &m.records.left_out {
             out!("FAIL {file}: {key}: not generated: {why}");
             failed += 1;
@@ -899,7 +901,8 @@ fn report(
         }
     }
     out!(
-        "{packed} records skipped: packed (#pragma pack / pshpackN.h in force; widl drops the pragma, so gcc's layout is not the reference)"
+        "{packed} records skipped: packed (#pragma pack / pshpackN.h in force; widl drops the pragma, so gcc's layout is not the reference; packing is checked against hand-computed layouts in tests/generated/tests/packed.rs): {}",
+        packed_names.join(", ")
     );
     if let Some(min) = min_pass {
         if passed < min {
@@ -909,11 +912,8 @@ fn report(
         }
     }
     out!("{passed} passed, {failed} failed");
-    // With a ratchet, success is no fewer passes than the baseline; without one, no
-    // failure at all.
-    let ok = match min_pass {
-        Some(min) => passed >= min,
-        None => failed == 0,
-    };
+    // No failure at all; with `--min-pass`, also no fewer passes than that baseline (so a
+    // change that silently stops generating records is caught too).
+    let ok = failed == 0 && min_pass.is_none_or(|min| passed >= min);
     if ok { 0 } else { 1 }
 }

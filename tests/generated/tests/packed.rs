@@ -98,3 +98,22 @@ fn the_compilers_layout_model_agrees_with_the_generated_rust() {
         );
     }
 }
+
+#[test]
+fn stand_ins_take_the_c_definitions_layout() {
+    use comidl_generated_tests::standins::*;
+    // mmreg.h's WAVEFORMATEX is packed to 1 byte: 18 bytes, not the stand-in's 20.
+    assert_eq!(shape::<WAVEFORMATEX>(), (18, 1));
+    // strmif.h's AM_MEDIA_TYPE, not `{ char dummy; }`: 88 bytes on LP64.
+    assert_eq!(shape::<AM_MEDIA_TYPE>(), (88, 8));
+    assert_eq!(offset_of!(AM_MEDIA_TYPE, pbFormat), 80);
+    // dcommon.h's D2D1_PIXEL_FORMAT is two 32-bit enumerations, not a pointer.
+    assert_eq!(shape::<D2D1_PIXEL_FORMAT>(), (8, 4));
+    // A same-named type outside any conditional stays the file's own.
+    assert_eq!(shape::<DDCOLORKEY>(), (4, 4));
+    // b at 0, format at 1 (align 1), pixels at 20 (align 4), key at 28.
+    assert_eq!(shape::<tagUSES_STAND_INS>(), (32, 4));
+    assert_eq!(offset_of!(tagUSES_STAND_INS, format), 1);
+    assert_eq!(offset_of!(tagUSES_STAND_INS, pixels), 20);
+    assert_eq!(offset_of!(tagUSES_STAND_INS, key), 28);
+}

@@ -16,6 +16,7 @@
 mod classes;
 mod client;
 mod constants;
+pub mod ctypes;
 mod enums;
 mod functions;
 mod interfaces;
@@ -27,7 +28,7 @@ mod typedefs;
 mod types;
 mod winrt;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -219,6 +220,8 @@ pub(crate) struct Gen<'m> {
     /// Names already used in each module, per namespace: types, then values.
     used_types: HashSet<(Vec<String>, String)>,
     used_values: HashSet<(Vec<String>, String)>,
+    /// Stand-ins for C definitions the runtime provides (see [`ctypes`]).
+    stand_ins: HashMap<ItemId, &'static str>,
 }
 
 impl<'m> Gen<'m> {
@@ -235,6 +238,11 @@ impl<'m> Gen<'m> {
             modules: BTreeMap::new(),
             used_types: HashSet::new(),
             used_values: HashSet::new(),
+            stand_ins: if opts.generating_runtime() {
+                HashMap::new()
+            } else {
+                ctypes::stand_ins(model, &ItemNames::new(model))
+            },
         }
     }
 
@@ -242,6 +250,9 @@ impl<'m> Gen<'m> {
         self.ns = namespace_path(&item.namespace);
         if self.well_known(id).is_some() && !self.emits_runtime_item(id) {
             return TokenStream::new();
+        }
+        if let Some(c_name) = self.stand_ins.get(&id).copied() {
+            return self.c_type_alias(id, item, c_name);
         }
         match &item.kind {
             ItemKind::Typedef(ty) => typedefs::emit(self, id, item, ty),
@@ -285,6 +296,22 @@ impl<'m> Gen<'m> {
             ItemKind::Interface(_) => runtime_interface(item).map(WellKnown::RuntimeInterface),
             _ => None,
         }
+    }
+
+    /// `pub type NAME = runtime::ctypes::C_NAME;` for a stand-in (see [`ctypes`]).
+    fn c_type_alias(&mut self, id: ItemId, item: &Item, c_name: &str) -> TokenStream {
+        let rust_name = match &item.kind {
+            ItemKind::Typedef(_) => names::sanitize(&item.name),
+            _ => self.names.get(id).to_string(),
+        };
+        if !self.claim_type(&rust_name, item) {
+            return TokenStream::new();
+        }
+        let name = names::ident(&rust_name);
+        let module = names::ident(ctypes::MODULE);
+        let target = names::ident(c_name);
+        let rt = &self.rt;
+        quote! { pub type #name = #rt::#module::#target; }
     }
 
     /// Reserves a type name in the current module; false (with a warning) if taken.
