@@ -499,6 +499,7 @@ mod tests {
             parent: None,
             file: span.file,
             span,
+            c_visibility: Default::default(),
         }
     }
 

@@ -84,6 +84,23 @@ pub struct Item {
     pub parent: Option<ItemId>,
     pub file: FileId,
     pub span: Span,
+    /// Whether C compiles the declaration in widl's header, as far as the cpp_quote'd
+    /// conditionals around it tell: one inside `cpp_quote("#if 0")` is a stand-in only the
+    /// IDL compiler sees.
+    pub c_visibility: CVisibility,
+}
+
+/// What the cpp_quote'd conditionals around a declaration (`#if 0`, `#ifdef _WIN64`,
+/// `#ifndef _KS_`) say about whether C compiles it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CVisibility {
+    /// Not inside any conditional C might skip.
+    #[default]
+    Always,
+    /// Inside a conditional on macros comidl doesn't know (a C header's include guard).
+    Maybe,
+    /// Inside a branch C skips for certain (`#if 0`, `#ifndef _WIN64` on 64-bit targets).
+    Never,
 }
 
 impl Item {

@@ -1,10 +1,12 @@
 //! Pass 1: give every named declaration an item and a name, before anything is resolved.
 //!
 //! Items are created with an empty kind of the right variant (so "is this a type?" can be
-//! answered during pass 2) and queued in `pending` with the AST they come from. Packing
-//! (`#pragma pack`, `pshpackN.h`) is tracked here because it depends on statement order.
+//! answered during pass 2) and queued in `pending` with the AST they come from. Packing and
+//! cpp_quote'd conditionals ([`CppState`]) are followed here because they depend on
+//! statement order.
 
 use super::attributes::Place;
+use super::cpp_state::CppState;
 use super::{ConstDef, Ctx, Pending, Sema};
 use crate::diag::Diagnostic;
 use crate::ir::{self, ItemId, ItemKind, PointerKind};
@@ -20,15 +22,16 @@ impl<'a> Sema<'a> {
                 file: parsed.file,
                 ..Ctx::default()
             };
-            let mut packs = PackStack::default();
+            let mut packs = CppState::default();
             for item in &ast.items {
                 self.collect_item(item, &mut ctx, &mut packs);
             }
         }
     }
 
-    fn collect_item(&mut self, item: &'a ast::Item, ctx: &mut Ctx, packs: &mut PackStack) {
+    fn collect_item(&mut self, item: &'a ast::Item, ctx: &mut Ctx, packs: &mut CppState) {
         ctx.pack = packs.current();
+        ctx.c_visibility = packs.visibility();
         match &item.kind {
             ast::ItemKind::Import(_) | ast::ItemKind::MidlPragma(..) | ast::ItemKind::Empty => {}
             ast::ItemKind::ImportLib(s) => {
@@ -201,7 +204,7 @@ impl<'a> Sema<'a> {
         item: &'a ast::Item,
         i: &'a ast::Interface,
         ctx: &mut Ctx,
-        packs: &mut PackStack,
+        packs: &mut CppState,
     ) {
         let (ns, name) = split_qualified(&i.name, ctx);
         let outer = Ctx {
@@ -469,256 +472,5 @@ fn pointer_default(attrs: &[ast::Attribute]) -> Option<PointerKind> {
         "unique" => Some(PointerKind::Unique),
         "ptr" => Some(PointerKind::Full),
         _ => None,
-    }
-}
-
-/// `#pragma pack` and `pshpackN.h`/`poppack.h` state, in statement order.
-#[derive(Default)]
-struct PackStack {
-    current: Option<u32>,
-    saved: Vec<(Option<String>, Option<u32>)>,
-    /// The cpp_quote'd conditionals around the current statement, innermost last:
-    /// whether C compiles the current branch, where that is known (see
-    /// [`known_condition`]). A `pshpackN.h` include in a branch C skips packs nothing.
-    branches: Vec<Branch>,
-}
-
-/// One cpp_quote'd `#if` group.
-struct Branch {
-    /// Whether C compiles the current branch (`None`: depends on macros we don't know).
-    taken: Option<bool>,
-    /// Whether an earlier branch of the group was taken for certain.
-    done: bool,
-}
-
-/// The value of a cpp_quote'd `#if`/`#ifdef`/`#ifndef` condition for the target the
-/// bindings are for (LP64: C compiles Wine's and the SDK's headers with `_WIN64`
-/// and `_WIN32` defined), or `None` when it depends on other macros.
-fn known_condition(directive: &str, argument: &str) -> Option<bool> {
-    let defined = |name: &str| match name.trim() {
-        "_WIN64" | "_WIN32" | "WIN32" => Some(true),
-        _ => None,
-    };
-    match directive {
-        "ifdef" => defined(argument),
-        "ifndef" => defined(argument).map(|d| !d),
-        "if" | "elif" => {
-            let a = argument.trim();
-            if let Ok(n) = a.parse::<i64>() {
-                return Some(n != 0);
-            }
-            let (negated, rest) = match a.strip_prefix('!') {
-                Some(r) => (true, r.trim_start()),
-                None => (false, a),
-            };
-            let name = rest.strip_prefix("defined")?.trim();
-            let name = name
-                .strip_prefix('(')
-                .and_then(|n| n.strip_suffix(')'))
-                .unwrap_or(name);
-            defined(name).map(|d| d != negated)
-        }
-        _ => None,
-    }
-}
-
-impl PackStack {
-    fn current(&self) -> Option<u32> {
-        self.current
-    }
-
-    /// `pack(N)`, `pack()`, `pack(push[, id][, N])`, `pack(pop[, id|N])`.
-    fn pragma(&mut self, text: &str) {
-        let Some(rest) = text.trim().strip_prefix("pragma") else {
-            return;
-        };
-        let Some(args) = rest
-            .trim()
-            .strip_prefix("pack")
-            .map(str::trim)
-            .and_then(|a| a.strip_prefix('('))
-            .and_then(|a| a.trim_end().strip_suffix(')'))
-        else {
-            return;
-        };
-        let parts: Vec<&str> = args
-            .split(',')
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-            .collect();
-        match parts.as_slice() {
-            [] => self.current = None,
-            ["push", rest @ ..] => {
-                let id = rest
-                    .iter()
-                    .find(|p| p.parse::<u32>().is_err())
-                    .map(|s| s.to_string());
-                self.saved.push((id, self.current));
-                if let Some(n) = rest.iter().find_map(|p| p.parse::<u32>().ok()) {
-                    self.current = Some(n);
-                }
-            }
-            ["pop", rest @ ..] => {
-                let id = rest.iter().find(|p| p.parse::<u32>().is_err());
-                match id {
-                    Some(id) => {
-                        if let Some(pos) = self
-                            .saved
-                            .iter()
-                            .rposition(|(s, _)| s.as_deref() == Some(*id))
-                        {
-                            self.current = self.saved.get(pos).and_then(|(_, n)| *n);
-                            self.saved.truncate(pos);
-                        }
-                    }
-                    None => {
-                        if let Some((_, n)) = self.saved.pop() {
-                            self.current = n;
-                        }
-                    }
-                }
-                if let Some(n) = rest.iter().find_map(|p| p.parse::<u32>().ok()) {
-                    self.current = Some(n);
-                }
-            }
-            [n] => self.current = n.parse().ok(),
-            _ => {}
-        }
-    }
-
-    /// Whether C compiles the current statement, as far as the conditionals tell.
-    fn active(&self) -> bool {
-        self.branches.iter().all(|b| b.taken != Some(false))
-    }
-
-    /// A cpp_quote'd conditional directive (`#if`, `#ifdef`, `#ifndef`, `#elif`,
-    /// `#else`, `#endif`); anything else is ignored.
-    fn conditional(&mut self, directive: &str) {
-        let (word, argument) = directive
-            .split_once(|c: char| c.is_whitespace() || c == '(' || c == '!')
-            .map(|(w, _)| (w, directive[w.len()..].trim()))
-            .unwrap_or((directive, ""));
-        match word {
-            "if" | "ifdef" | "ifndef" => {
-                let taken = known_condition(word, argument);
-                self.branches.push(Branch {
-                    taken,
-                    done: taken == Some(true),
-                });
-            }
-            "elif" => {
-                if let Some(b) = self.branches.last_mut() {
-                    b.taken = if b.done {
-                        Some(false)
-                    } else {
-                        known_condition("elif", argument)
-                    };
-                    b.done |= b.taken == Some(true);
-                }
-            }
-            "else" => {
-                if let Some(b) = self.branches.last_mut() {
-                    b.taken = match (b.done, b.taken) {
-                        (true, _) => Some(false),
-                        (false, Some(false)) => Some(true),
-                        _ => None,
-                    };
-                }
-            }
-            "endif" => {
-                self.branches.pop();
-            }
-            _ => {}
-        }
-    }
-
-    /// `cpp_quote("#include <pshpack4.h>")` / `cpp_quote("#include <poppack.h>")`, and the
-    /// conditionals around them (`#ifdef _WIN64` picks `pshpack8.h` on our targets).
-    fn cpp_quote(&mut self, text: &str) {
-        let t = text.trim();
-        let Some(directive) = t.strip_prefix('#').map(str::trim_start) else {
-            return;
-        };
-        let Some(header) = directive
-            .strip_prefix("include")
-            .map(|t| t.trim().trim_matches(['<', '>', '"']))
-        else {
-            self.conditional(directive);
-            return;
-        };
-        if !self.active() {
-            return;
-        }
-        if header.eq_ignore_ascii_case("poppack.h") {
-            if let Some((_, n)) = self.saved.pop() {
-                self.current = n;
-            }
-        } else if let Some(n) = header
-            .strip_prefix("pshpack")
-            .and_then(|h| h.strip_suffix(".h"))
-            .and_then(|n| n.parse().ok())
-        {
-            self.saved.push((None, self.current));
-            self.current = Some(n);
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::PackStack;
-
-    #[test]
-    fn pack_pragmas_and_headers_nest() {
-        let mut p = PackStack::default();
-        p.pragma("pragma pack(push, 8)");
-        assert_eq!(p.current(), Some(8));
-        p.cpp_quote("#include <pshpack1.h>");
-        assert_eq!(p.current(), Some(1));
-        p.cpp_quote("#include <poppack.h>");
-        assert_eq!(p.current(), Some(8));
-        p.pragma("pragma pack(pop)");
-        assert_eq!(p.current(), None);
-        p.pragma("pragma pack(2)");
-        assert_eq!(p.current(), Some(2));
-        p.pragma("pragma pack()");
-        assert_eq!(p.current(), None);
-    }
-
-    #[test]
-    fn pack_headers_follow_known_conditionals() {
-        // oledb.idl's form: pshpack8 on 64-bit targets, pshpack2 elsewhere.
-        let mut p = PackStack::default();
-        for line in [
-            "#ifdef _WIN64",
-            "#include <pshpack8.h>",
-            "#else",
-            "#include <pshpack2.h>",
-            "#endif",
-        ] {
-            p.cpp_quote(line);
-        }
-        assert_eq!(p.current(), Some(8));
-        p.cpp_quote("#include <poppack.h>");
-        assert_eq!(p.current(), None);
-        for line in ["#if !defined(_WIN64)", "#include <pshpack1.h>", "#endif"] {
-            p.cpp_quote(line);
-        }
-        assert_eq!(p.current(), None);
-        for line in [
-            "#if 0",
-            "#include <pshpack4.h>",
-            "#elif 1",
-            "#include <pshpack2.h>",
-        ] {
-            p.cpp_quote(line);
-        }
-        assert_eq!(p.current(), Some(2));
-        p.cpp_quote("#endif");
-        // A condition on a macro we can't know: the include counts, as before.
-        for line in ["#ifdef SOME_MACRO", "#include <pshpack1.h>", "#endif"] {
-            p.cpp_quote(line);
-        }
-        assert_eq!(p.current(), Some(1));
     }
 }

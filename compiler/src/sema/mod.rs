@@ -11,6 +11,7 @@ mod attributes;
 mod attrs;
 mod collect;
 pub mod consteval;
+mod cpp_state;
 mod cycles;
 mod loader;
 mod lower;
@@ -45,6 +46,8 @@ pub(crate) struct Ctx {
     pub parent: Option<ItemId>,
     /// Struct packing in force (`#pragma pack`, `pshpackN.h`).
     pub pack: Option<u32>,
+    /// Whether C compiles the declaration (the cpp_quote'd conditionals around it).
+    pub c_visibility: ir::CVisibility,
     /// The enclosing interface's `pointer_default`.
     pub pointer_default: Option<PointerKind>,
     /// Type parameters in scope (inside a parameterized interface or delegate).
@@ -192,6 +195,7 @@ impl<'a> Sema<'a> {
             parent: ctx.parent,
             file: ctx.file,
             span,
+            c_visibility: ctx.c_visibility,
         });
         id
     }

@@ -5,7 +5,7 @@
 use comidl::diag::{Diagnostic, Severity};
 use comidl::emit::rust::names::{ItemNames, ident, sanitize};
 use comidl::emit::rust::{module_name, runtime_interface};
-use comidl::ir::{Field, Item, ItemId, ItemKind, Method, Model, Type};
+use comidl::ir::{CVisibility, Field, Item, ItemId, ItemKind, Method, Model, Type};
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -109,38 +109,6 @@ pub fn records(model: &Model, diagnostics: &[Diagnostic]) -> FileRecords {
     // Stand-ins the Rust backend replaces with the runtime's C definitions: their fields
     // are the runtime's (see `c_type_probe`).
     let stand_ins = comidl::emit::rust::ctypes::stand_ins(model, &cx.names);
-    // Items between `cpp_quote("#if 0")` and its `#else`/`#endif` are stand-ins only widl
-    // sees; C compiles another definition.
-    let mut if0: std::collections::HashSet<ItemId> = std::collections::HashSet::new();
-    let mut stack: Vec<bool> = Vec::new();
-    for (id, item) in model.items_in(main.file) {
-        if let ItemKind::CppQuote(text) = &item.kind {
-            let t = text.trim();
-            let directive = t.trim_start_matches('#').trim_start();
-            if t.starts_with('#') {
-                let inactive = stack.last().copied().unwrap_or(false);
-                if directive.starts_with("if 0") {
-                    stack.push(true);
-                } else if directive.starts_with("if") {
-                    stack.push(inactive);
-                } else if directive.starts_with("else") || directive.starts_with("elif") {
-                    let outer = stack.len() >= 2 && stack[stack.len() - 2];
-                    if let Some(top) = stack.last_mut() {
-                        *top = outer || !*top;
-                    }
-                } else if directive.starts_with("endif") {
-                    stack.pop();
-                }
-            }
-            continue;
-        }
-        if stack.last().copied().unwrap_or(false) {
-            if0.insert(id);
-            if let ItemKind::Typedef(Type::Named(t)) = &item.kind {
-                if0.insert(*t);
-            }
-        }
-    }
     // Tags a cpp_quote `#define`s to nothing (objidl's `_STGMEDIUM_UNION`, cordebug's
     // `_COR_IL_MAP`): C sees those records without a tag.
     let defined_away: std::collections::HashSet<&str> = model
@@ -183,7 +151,7 @@ pub fn records(model: &Model, diagnostics: &[Diagnostic]) -> FileRecords {
                 };
                 let untagged = t.name.is_empty() || defined_away.contains(t.name.as_str());
                 if t.file != item.file
-                    || !(untagged || if0.contains(target))
+                    || !(untagged || t.c_visibility == CVisibility::Never)
                     || !by_typedef.insert(*target)
                 {
                     continue;

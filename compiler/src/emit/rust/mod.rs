@@ -226,11 +226,17 @@ pub(crate) struct Gen<'m> {
 
 impl<'m> Gen<'m> {
     fn new(model: &'m Model, opts: &'m Options, main: FileId) -> Gen<'m> {
+        let names = ItemNames::new(model);
+        let stand_ins = if opts.generating_runtime() {
+            HashMap::new()
+        } else {
+            ctypes::stand_ins(model, &names)
+        };
         Gen {
             model,
             opts,
             main,
-            names: ItemNames::new(model),
+            names,
             layouts: Layouts::new(model),
             diags: Vec::new(),
             rt: path_tokens(&opts.runtime),
@@ -238,11 +244,7 @@ impl<'m> Gen<'m> {
             modules: BTreeMap::new(),
             used_types: HashSet::new(),
             used_values: HashSet::new(),
-            stand_ins: if opts.generating_runtime() {
-                HashMap::new()
-            } else {
-                ctypes::stand_ins(model, &ItemNames::new(model))
-            },
+            stand_ins,
         }
     }
 
