@@ -24,6 +24,35 @@ struct Branch {
     done: bool,
 }
 
+/// The text with C comments removed (`#if 0 /* winnt.h */`); a comment left open runs to
+/// the end.
+fn without_comments(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    loop {
+        let block = rest.find("/*");
+        let line = rest.find("//");
+        match (block, line) {
+            (Some(b), l) if l.is_none_or(|l| b < l) => {
+                out.push_str(&rest[..b]);
+                out.push(' ');
+                match rest[b + 2..].find("*/") {
+                    Some(end) => rest = &rest[b + 2 + end + 2..],
+                    None => return out,
+                }
+            }
+            (_, Some(l)) => {
+                out.push_str(&rest[..l]);
+                return out;
+            }
+            _ => {
+                out.push_str(rest);
+                return out;
+            }
+        }
+    }
+}
+
 /// The value of a cpp_quote'd `#if`/`#ifdef`/`#ifndef` condition for the target the
 /// bindings are for (LP64: C compiles Wine's and the SDK's headers with `_WIN64`
 /// and `_WIN32` defined), or `None` when it depends on other macros.
@@ -134,6 +163,8 @@ impl CppState {
     /// A cpp_quote'd conditional directive (`#if`, `#ifdef`, `#ifndef`, `#elif`,
     /// `#else`, `#endif`); anything else is ignored.
     fn conditional(&mut self, directive: &str) {
+        let directive = without_comments(directive);
+        let directive = directive.trim();
         let (word, argument) = directive
             .split_once(|c: char| c.is_whitespace() || c == '(' || c == '!')
             .map(|(w, _)| (w, directive[w.len()..].trim()))
@@ -261,6 +292,19 @@ mod tests {
             p.cpp_quote(line);
         }
         assert_eq!(p.current(), Some(1));
+    }
+
+    #[test]
+    fn comments_in_directives_are_ignored() {
+        // wtypes.idl: `cpp_quote("#if 0 /* winnt.h */")`.
+        let mut p = CppState::default();
+        p.cpp_quote("#if 0 /* winnt.h */");
+        assert_eq!(p.visibility(), CVisibility::Never);
+        p.cpp_quote("#endif /* winnt.h */");
+        p.cpp_quote("#ifdef _WIN64 // 64-bit");
+        assert_eq!(p.visibility(), CVisibility::Always);
+        p.cpp_quote("#elif /* open comment");
+        assert_eq!(p.visibility(), CVisibility::Never);
     }
 
     #[test]
