@@ -344,6 +344,13 @@ pub struct UnionSwitch {
     pub union_name: Option<String>,
 }
 
+impl UnionSwitch {
+    /// The union member's name in the struct: the given one, or widl's `tagged_union`.
+    pub fn member(&self) -> &str {
+        self.union_name.as_deref().unwrap_or("tagged_union")
+    }
+}
+
 #[derive(Debug)]
 pub struct UnionArm {
     /// The case values (from `case N:` or `[case(N)]`); `None` in the list is `default`.
@@ -421,6 +428,12 @@ pub struct Method {
 impl Method {
     pub fn has_attr(&self, name: &str) -> bool {
         self.attrs.iter().any(|a| a.name == name)
+    }
+
+    /// Whether the method has a vtable slot: a `[call_as]` method is the wire form of a
+    /// `[local]` one and has none.
+    pub fn has_slot(&self) -> bool {
+        !self.has_attr("call_as")
     }
 
     /// The name C gives the method's vtable slot: widl prefixes property and event

@@ -58,46 +58,30 @@ struct InputArgs {
 
 impl InputArgs {
     fn options(&self) -> Options {
-        options(&self.include, &self.define, &self.undefine)
+        let mut options = Options::default();
+        options.preprocess.include_dirs = self.include.clone();
+        options.preprocess.defines = self
+            .define
+            .iter()
+            .map(|d| match d.split_once('=') {
+                Some((name, value)) => (name.to_string(), Some(value.to_string())),
+                None => (d.clone(), None),
+            })
+            .collect();
+        options.preprocess.undefines = self.undefine.clone();
+        options
     }
 }
 
 #[derive(Args)]
 struct CheckArgs {
-    /// Add a directory to the search path for #include and import.
-    #[arg(short = 'I', value_name = "DIR")]
-    include: Vec<PathBuf>,
-    /// Define a preprocessor macro: NAME or NAME=VALUE.
-    #[arg(short = 'D', value_name = "NAME[=VALUE]")]
-    define: Vec<String>,
-    /// Undefine a preprocessor macro.
-    #[arg(short = 'U', value_name = "NAME")]
-    undefine: Vec<String>,
+    #[command(flatten)]
+    input: InputArgs,
     /// Print a one-line summary when the file is valid.
     #[arg(short, long)]
     verbose: bool,
     /// The IDL file to check.
     file: PathBuf,
-}
-
-impl CheckArgs {
-    fn options(&self) -> Options {
-        options(&self.include, &self.define, &self.undefine)
-    }
-}
-
-fn options(include: &[PathBuf], define: &[String], undefine: &[String]) -> Options {
-    let mut options = Options::default();
-    options.preprocess.include_dirs = include.to_vec();
-    options.preprocess.defines = define
-        .iter()
-        .map(|d| match d.split_once('=') {
-            Some((name, value)) => (name.to_string(), Some(value.to_string())),
-            None => (d.clone(), None),
-        })
-        .collect();
-    options.preprocess.undefines = undefine.to_vec();
-    options
 }
 
 fn main() -> ExitCode {
@@ -176,7 +160,7 @@ fn generate(args: &GenArgs) -> ExitCode {
 }
 
 fn check(args: &CheckArgs) -> ExitCode {
-    let outcome = comidl::check(&args.file, &args.options());
+    let outcome = comidl::check(&args.file, &args.input.options());
     diag::write_to(&outcome.sources, &outcome.diagnostics, &mut stderr());
     if outcome.has_errors() {
         return ExitCode::from(1);

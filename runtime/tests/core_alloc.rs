@@ -8,11 +8,8 @@ use std::thread;
 
 use comidl_runtime::{CoTaskMemAlloc, CoTaskMemFree, CoTaskMemRealloc, HEADER_SIZE, task};
 
-/// Blocks allocated minus blocks freed by this thread since `start`, when the
-/// build counts them (debug builds); `None` otherwise.
-fn balance_since(start: Option<isize>) -> Option<isize> {
-    Some(task::thread_balance()? - start?)
-}
+mod common;
+use common::{Rng, balance_since};
 
 fn fill(p: *mut u8, n: usize, seed: u8) {
     for i in 0..n {
@@ -254,26 +251,12 @@ fn freed_on_another_thread() {
 /// A block handed between threads: address, size, fill seed.
 struct Block(usize, usize, u8);
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn size(&mut self) -> usize {
-        if self.below(50) == 0 {
-            self.below(65_537)
-        } else {
-            self.below(4097)
-        }
+/// A block size: mostly up to 4 KiB, one in 50 up to 64 KiB.
+fn random_size(rng: &mut Rng) -> usize {
+    if rng.below(50) == 0 {
+        rng.below(65_537)
+    } else {
+        rng.below(4097)
     }
 }
 
@@ -298,7 +281,7 @@ fn eight_threads_of_random_work() {
                 let seed = op as u8;
                 match rng.below(10) {
                     0..=3 => {
-                        let n = rng.size();
+                        let n = random_size(&mut rng);
                         let p = CoTaskMemAlloc(n).cast::<u8>();
                         assert!(!p.is_null());
                         fill(p, n, seed);
@@ -307,7 +290,7 @@ fn eight_threads_of_random_work() {
                     4..=5 if !live.is_empty() => {
                         let i = rng.below(live.len());
                         let Block(p, old, old_seed) = live.swap_remove(i);
-                        let n = rng.size();
+                        let n = random_size(&mut rng);
                         // SAFETY: p is a live block this thread owns.
                         let q = unsafe { CoTaskMemRealloc(p as *mut c_void, n) }.cast::<u8>();
                         if n == 0 {

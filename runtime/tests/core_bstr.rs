@@ -8,17 +8,15 @@ use comidl_runtime::{
     SysFreeString, SysReAllocString, SysReAllocStringLen, SysStringByteLen, SysStringLen, task,
 };
 
+mod common;
+use common::balance_since;
+
 fn wide(s: &str) -> Vec<u16> {
     s.encode_utf16().collect()
 }
 
 fn wide_z(s: &str) -> Vec<u16> {
     s.encode_utf16().chain([0]).collect()
-}
-
-/// Blocks allocated minus freed by this thread since `start`, when counted.
-fn balance_since(start: Option<isize>) -> Option<isize> {
-    Some(task::thread_balance()? - start?)
 }
 
 /// The string's code units plus the terminator, read through the raw pointer.

@@ -5,6 +5,9 @@ use std::collections::HashSet;
 
 use comidl_runtime::{CLSID, GUID, GUID_NULL, IID, ParseGuidError, guid};
 
+mod common;
+use common::Rng;
+
 const IUNKNOWN_TEXT: &str = "00000000-0000-0000-C000-000000000046";
 const IUNKNOWN: GUID = GUID::from_values(0, 0, 0, [0xC0, 0, 0, 0, 0, 0, 0, 0x46]);
 /// IClassFactory's IID, an asymmetric value that catches byte-order slips.
@@ -268,22 +271,6 @@ fn ordering_and_hashing_are_usable() {
     assert_eq!(v, [IUNKNOWN, ICLASSFACTORY, SAMPLE]);
     let set: HashSet<GUID> = v.into_iter().collect();
     assert!(set.contains(&IUNKNOWN));
-}
-
-/// A tiny deterministic generator (xorshift64*), so failures reproduce.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
 }
 
 /// Checks the parser's contract for one input: never panics, the error (if

@@ -5,7 +5,7 @@
 use comidl::diag::{Diagnostic, Severity};
 use comidl::emit::rust::names::{ItemNames, ident, sanitize};
 use comidl::emit::rust::{module_name, runtime_interface};
-use comidl::ir::{CVisibility, Field, Item, ItemId, ItemKind, Method, Model, Type};
+use comidl::ir::{self, CVisibility, Field, Item, ItemId, ItemKind, Method, Model, Type};
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -233,7 +233,7 @@ pub fn records(model: &Model, diagnostics: &[Diagnostic]) -> FileRecords {
                 let rust_ty = cx.rust_path(id, "");
                 if let Some(sw) = &u.switch {
                     // `struct X { d; union {..} u; }` and the inner union.
-                    let member = sw.union_name.as_deref().unwrap_or("tagged_union");
+                    let member = sw.member();
                     let inner_c = format!("__typeof__((({c_ty}*)0)->{member})");
                     out.probes.push(Probe {
                         key: key.clone(),
@@ -392,11 +392,7 @@ fn vtbl_entries(cx: &Ctx, id: ItemId, prefix: &str, out: &mut Vec<Entry>, depth:
         vtbl_entries(cx, b, &format!("{prefix}base__."), out, depth + 1);
     }
     let inherited: Vec<String> = out.iter().map(|e| e.slot.clone()).collect();
-    let methods: Vec<&Method> = iface
-        .methods
-        .iter()
-        .filter(|m| !m.has_attr("call_as"))
-        .collect();
+    let methods: Vec<&Method> = iface.methods.iter().filter(|m| m.has_slot()).collect();
     let mut own: Vec<String> = methods.iter().map(|m| m.slot_name()).collect();
     let c_names: Vec<String> = methods
         .iter()
@@ -493,11 +489,13 @@ fn field_entries(cx: &Ctx, fields: &[Field], rust_prefix: &str, out: &mut Vec<En
             };
             let inner: Vec<Field> = match cx.model.item(*t).map(|i| &i.kind) {
                 Some(ItemKind::Struct(r)) => r.fields.clone(),
-                Some(ItemKind::Union(u)) if u.switch.is_some() => {
+                Some(ItemKind::Union(ir::Union {
+                    switch: Some(sw), ..
+                })) => {
                     // An encapsulated union is a struct of the discriminant and the union.
-                    for m in switch_members(u) {
-                        let rust = format!("{rust_prefix}{member}.{}", ident(&m));
-                        out.push(entry(&rust.replace("r#", ""), &rust, &m));
+                    for m in [sw.name.as_str(), sw.member()] {
+                        let rust = format!("{rust_prefix}{member}.{}", ident(m));
+                        out.push(entry(&rust.replace("r#", ""), &rust, m));
                     }
                     continue;
                 }
@@ -529,7 +527,7 @@ fn anonymous_switch_unions(cx: &mut Ctx, parent_c: &str, fields: &[Field], out: 
         let Some(ItemKind::Union(u)) = cx.model.item(*t).map(|i| &i.kind) else {
             continue;
         };
-        let Some(member) = switch_members(u).pop() else {
+        let Some(member) = u.switch.as_ref().map(|sw| sw.member().to_string()) else {
             continue;
         };
         let arms: Vec<Field> = u.arms.iter().map(|a| a.field.clone()).collect();
@@ -596,21 +594,6 @@ fn c_type_probe(key: String, rust_ty: String, c_ty: String, c_name: &str) -> Pro
         rust_ty,
         c_ty,
         entries,
-    }
-}
-
-/// The members of the struct widl makes of an encapsulated union: the discriminant and
-/// the union.
-fn switch_members(u: &comidl::ir::Union) -> Vec<String> {
-    match &u.switch {
-        Some(sw) => vec![
-            sw.name.clone(),
-            sw.union_name
-                .as_deref()
-                .unwrap_or("tagged_union")
-                .to_string(),
-        ],
-        None => Vec::new(),
     }
 }
 

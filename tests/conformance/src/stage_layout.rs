@@ -690,6 +690,23 @@ fn prelude_arg(c_dir: &Path, header: &str) -> PathBuf {
     }
 }
 
+/// `gcc -c` for one file's C sources: widl's header directory first, the corpus includes,
+/// the prelude headers and the file's macros (add `-o` and the source).
+fn gcc_compile(setup: &Setup, c_dir: &Path, fname: &str, stem: &str, prelude: &[&str]) -> Command {
+    let mut cmd = Command::new("gcc");
+    cmd.args(["-std=gnu11", "-fshort-wchar", "-w", "-c"])
+        .arg("-I")
+        .arg(c_dir.join("h").join(fname));
+    for inc in &setup.includes {
+        cmd.arg("-isystem").arg(inc);
+    }
+    for h in prelude {
+        cmd.arg("-include").arg(prelude_arg(c_dir, h));
+    }
+    cmd.args(file_defines(stem));
+    cmd
+}
+
 /// The first prelude with which `stem.h` compiles on its own, if any does.
 fn find_prelude(
     setup: &Setup,
@@ -704,17 +721,7 @@ fn find_prelude(
     let stderr_path = c_dir.join(format!("prelude-{worker}.err"));
     std::fs::write(&source, format!("#include \"{stem}.h\"\n")).ok()?;
     for prelude in PRELUDES {
-        let mut cmd = Command::new("gcc");
-        cmd.args(["-std=gnu11", "-fshort-wchar", "-w", "-c"])
-            .arg("-I")
-            .arg(c_dir.join("h").join(fname));
-        for inc in &setup.includes {
-            cmd.arg("-isystem").arg(inc);
-        }
-        for h in prelude.iter() {
-            cmd.arg("-include").arg(prelude_arg(c_dir, h));
-        }
-        cmd.args(file_defines(stem));
+        let mut cmd = gcc_compile(setup, c_dir, fname, stem, prelude);
         cmd.arg("-o").arg(&object).arg(&source);
         if run_with_timeout(&mut cmd, &stderr_path, opts.timeout).exit == Exit::Code(0) {
             return Some(prelude);
@@ -770,18 +777,11 @@ fn compile_c_probe(
         if std::fs::write(&source, &text).is_err() {
             break;
         }
-        let mut cmd = Command::new("gcc");
-        cmd.args(["-std=gnu11", "-fshort-wchar", "-w", "-c", "-fmax-errors=0"])
-            .arg("-I")
-            .arg(c_dir.join("h").join(&fname));
-        for inc in &setup.includes {
-            cmd.arg("-isystem").arg(inc);
-        }
-        for h in prelude.unwrap_or(&[]) {
-            cmd.arg("-include").arg(prelude_arg(c_dir, h));
-        }
-        cmd.args(file_defines(&stem));
-        cmd.arg("-o").arg(&object).arg(&source);
+        let mut cmd = gcc_compile(setup, c_dir, &fname, &stem, prelude.unwrap_or(&[]));
+        cmd.arg("-fmax-errors=0")
+            .arg("-o")
+            .arg(&object)
+            .arg(&source);
         let outcome = run_with_timeout(&mut cmd, &stderr_path, opts.timeout);
         if outcome.exit == Exit::Code(0) {
             return (Some(object), bad.into_iter().collect());

@@ -4,11 +4,11 @@
 //!
 //! Non-object (DCE RPC) interfaces have no vtable: their operations are C functions.
 
-use proc_macro2::{Ident, Literal, TokenStream};
+use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
 use super::server::Slot;
-use super::{Gen, WellKnown, client, functions, names, server};
+use super::{Gen, WellKnown, client, functions, names, records, server};
 use crate::ir::{Interface, Item, ItemId, ItemKind, Method, Type};
 
 const IUNKNOWN: &str = "00000000-0000-0000-c000-000000000046";
@@ -67,13 +67,8 @@ pub(super) fn object(g: &mut Gen, item: &Item, def: &Definition) -> TokenStream 
     let base = def.base.as_ref().and_then(|b| base_interface(g, b));
     let base_is_unknown = base.is_some_and(|b| is_unknown(g, b));
 
-    // Vtable slots: methods in declaration order; a [call_as] method is the wire form of a
-    // [local] one and has no slot.
-    let methods: Vec<&Method> = def
-        .methods
-        .iter()
-        .filter(|m| !m.has_attr("call_as"))
-        .collect();
+    // Vtable slots: methods in declaration order (see `Method::has_slot`).
+    let methods: Vec<&Method> = def.methods.iter().filter(|m| m.has_slot()).collect();
     let mut slot_names: Vec<String> = methods.iter().map(|m| m.slot_name()).collect();
     names::dedup(&mut slot_names);
     let mut rust_names: Vec<String> = slot_names.iter().map(|s| names::snake(s)).collect();
@@ -216,10 +211,7 @@ pub(super) fn object(g: &mut Gen, item: &Item, def: &Definition) -> TokenStream 
 /// alignment changes anything.
 fn vtable_repr(pack: Option<u32>) -> TokenStream {
     match pack {
-        Some(p) if p < 8 => {
-            let p = Literal::u32_unsuffixed(p.max(1));
-            quote! { #[repr(C, packed(#p))] }
-        }
+        Some(p) if p < 8 => records::packed_repr(p),
         _ => quote! { #[repr(C)] },
     }
 }

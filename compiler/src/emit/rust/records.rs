@@ -46,14 +46,11 @@ pub(super) fn emit(g: &mut Gen, id: ItemId, item: &Item) -> TokenStream {
     }
     if let Some(switch) = switch {
         // An encapsulated union: a struct holding the discriminant and the union.
-        let arms_name = format!(
-            "{rust_name}_{}",
-            switch_union_name(switch.union_name.as_deref())
-        );
+        let arms_name = format!("{rust_name}_{}", switch.member());
         let arms = names::ident(&arms_name);
         let disc = names::ident(&switch.name);
         let disc_ty = g.raw(&switch.ty);
-        let member = names::ident(switch_union_name(switch.union_name.as_deref()));
+        let member = names::ident(switch.member());
         let body = union_body(g, &arms, &fields, pack);
         return quote! {
             #[repr(C)]
@@ -68,20 +65,18 @@ pub(super) fn emit(g: &mut Gen, id: ItemId, item: &Item) -> TokenStream {
     struct_body(g, id, &name, &fields, pack, item)
 }
 
-/// widl's name for the union member of an encapsulated union without one.
-pub fn switch_union_name(name: Option<&str>) -> &str {
-    name.unwrap_or("tagged_union")
-}
-
 /// `#[repr(C, packed(N))]` when the packing is tighter than some field needs.
 fn repr(g: &mut Gen, fields: &[&Field], pack: Option<u32>) -> TokenStream {
     match pack {
-        Some(p) if g.layouts.packing_tightens(fields.iter().copied(), pack) => {
-            let p = Literal::u32_unsuffixed(p.max(1));
-            quote! { #[repr(C, packed(#p))] }
-        }
+        Some(p) if g.layouts.packing_tightens(fields.iter().copied(), pack) => packed_repr(p),
         _ => quote! { #[repr(C)] },
     }
+}
+
+/// `#[repr(C, packed(N))]` (`pack(0)` reads as 1).
+pub(super) fn packed_repr(pack: u32) -> TokenStream {
+    let p = Literal::u32_unsuffixed(pack.max(1));
+    quote! { #[repr(C, packed(#p))] }
 }
 
 fn union_body(

@@ -1,0 +1,26 @@
+//! Helpers shared by the runtime's integration tests.
+
+#![allow(dead_code)] // Each test crate uses its own subset.
+
+/// A tiny deterministic generator (xorshift64*), so failures reproduce from the seed.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// A value in `0..n` (`n` > 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// Task-allocator blocks allocated minus blocks freed by this thread since `start`, when
+/// the build counts them (debug builds); `None` otherwise.
+pub fn balance_since(start: Option<isize>) -> Option<isize> {
+    Some(comidl_runtime::task::thread_balance()? - start?)
+}
