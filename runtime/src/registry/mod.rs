@@ -1,0 +1,1 @@
+//! The class registry (see mod docs once written).
