@@ -52,10 +52,13 @@ impl IMalloc_Impl for TaskMalloc {
 /// forever, so callers' AddRef and Release never destroy it.
 fn task_malloc() -> IMalloc {
     static OBJECT: OnceLock<usize> = OnceLock::new();
-    let raw = *OBJECT.get_or_init(|| match ComObject::create::<IMalloc>(TaskMalloc) {
-        Ok(ptr) => ptr.into_raw() as usize,
-        // QueryInterface for the object's own first interface cannot fail.
-        Err(_) => 0,
+    // Not counted as a module object: it lives as long as the process.
+    let raw = *OBJECT.get_or_init(|| {
+        match ComObject::new_class_object(TaskMalloc).cast::<IMalloc>() {
+            Ok(ptr) => ptr.into_raw() as usize,
+            // QueryInterface for the object's own interface cannot fail.
+            Err(_) => 0,
+        }
     });
     // SAFETY: `raw` is the IMalloc pointer leaked above, alive for the whole process.
     match unsafe { IMalloc::from_raw_borrowed(raw as *mut c_void) } {

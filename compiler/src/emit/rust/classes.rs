@@ -6,10 +6,69 @@ use quote::quote;
 
 use super::interfaces::{Definition, object};
 use super::{Gen, guid_tokens, names};
-use crate::ir::{AttrValue, Dispinterface, Item, ItemId, Type};
+use crate::ir::{AttrValue, Dispinterface, Expr, Item, ItemId, ItemKind, Type};
 
+/// `CLSID_<Name>`, and `CLASS_<Name>`: the runtime's `ClassInfo` from the coclass's
+/// attributes (what registration and class objects need).
 pub(super) fn coclass(g: &mut Gen, item: &Item) -> TokenStream {
-    guid_constant(g, "CLSID", item)
+    let clsid = guid_constant(g, "CLSID", item);
+    if clsid.is_empty() {
+        return clsid;
+    }
+    let name = format!("CLASS_{}", names::sanitize(&item.name));
+    if !g.claim_value(&name) {
+        return clsid;
+    }
+    let rt = g.rt.clone();
+    let ident = names::ident(&name);
+    let clsid_ident = names::ident(&format!("CLSID_{}", names::sanitize(&item.name)));
+    let text = |attr: &str| -> TokenStream {
+        match item.attr(attr).and_then(|a| a.args.first()) {
+            Some(AttrValue::Str(s) | AttrValue::Version(s)) => {
+                let s = Literal::string(s);
+                quote! { ::core::option::Option::Some(#s) }
+            }
+            Some(AttrValue::Expr(Expr::Name(s) | Expr::Str(s))) => {
+                let s = Literal::string(s);
+                quote! { ::core::option::Option::Some(#s) }
+            }
+            _ => quote! { ::core::option::Option::None },
+        }
+    };
+    let (helpstring, progid, vi_progid, threading, version) = (
+        text("helpstring"),
+        text("progid"),
+        text("vi_progid"),
+        text("threading"),
+        text("version"),
+    );
+    let library = item
+        .parent
+        .and_then(|p| g.model.item(p))
+        .filter(|p| matches!(p.kind, ItemKind::Library(_)))
+        .and_then(|p| p.uuid());
+    let typelib = match library {
+        Some(uuid) => {
+            let guid = guid_tokens(g, &uuid);
+            quote! { ::core::option::Option::Some(#guid) }
+        }
+        None => quote! { ::core::option::Option::None },
+    };
+    let class_name = Literal::string(&item.name);
+    quote! {
+        #clsid
+        /// The coclass as the runtime registers and serves it.
+        pub const #ident: #rt::ClassInfo = #rt::ClassInfo {
+            clsid: #clsid_ident,
+            name: #class_name,
+            helpstring: #helpstring,
+            progid: #progid,
+            vi_progid: #vi_progid,
+            threading: #threading,
+            version: #version,
+            typelib: #typelib,
+        };
+    }
 }
 
 pub(super) fn library(g: &mut Gen, item: &Item) -> TokenStream {

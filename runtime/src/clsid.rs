@@ -1,0 +1,245 @@
+//! Class identifiers as text and by name: `CoCreateGuid`, `StringFromCLSID`,
+//! `StringFromGUID2`, `CLSIDFromString`, `IIDFromString`, `CLSIDFromProgID` (following
+//! `CurVer`) and `ProgIDFromCLSID`. Strings crossing the C ABI are UTF-16 (`OLECHAR`),
+//! returned ones allocated with the task allocator, as on Windows.
+
+use crate::registry::Registry;
+use crate::{
+    CO_E_CLASSSTRING, CO_E_IIDSTRING, E_INVALIDARG, E_OUTOFMEMORY, E_POINTER, GUID, HRESULT,
+    REGDB_E_CLASSNOTREG, Result, S_OK,
+};
+
+/// `CoCreateGuid`: a new random (version 4) GUID.
+pub fn co_create_guid() -> Result<GUID> {
+    GUID::try_new_v4()
+}
+
+/// The text of a GUID as Windows writes it: `{XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX}`, upper
+/// case.
+pub fn guid_text(guid: &GUID) -> String {
+    format!("{{{}}}", guid.to_string_no_braces().to_ascii_uppercase())
+}
+
+/// `CLSIDFromString`: a braced GUID, or else a ProgID (as Windows accepts both);
+/// CO_E_CLASSSTRING when it is neither.
+pub fn clsid_from_string(text: &str) -> Result<GUID> {
+    if text.starts_with('{') {
+        return parse_braced(text).ok_or(CO_E_CLASSSTRING);
+    }
+    clsid_from_progid(text)
+}
+
+/// `IIDFromString`: a braced GUID; CO_E_IIDSTRING otherwise.
+pub fn iid_from_string(text: &str) -> Result<GUID> {
+    parse_braced(text).ok_or(CO_E_IIDSTRING)
+}
+
+fn parse_braced(text: &str) -> Option<GUID> {
+    let inner = text.strip_prefix('{')?.strip_suffix('}')?;
+    if inner.len() != 36 {
+        return None;
+    }
+    GUID::parse(inner).ok()
+}
+
+/// `CLSIDFromProgID`: the class a ProgID names, following a version-independent ProgID's
+/// `CurVer`; CO_E_CLASSSTRING when no such ProgID is registered.
+pub fn clsid_from_progid(progid: &str) -> Result<GUID> {
+    let snapshot = Registry::open_default()
+        .and_then(|r| r.snapshot())
+        .map_err(|e| {
+            let hr = e.hresult();
+            crate::host::set_error_message(hr, e.to_string());
+            hr
+        })?;
+    snapshot.clsid_from_progid(progid).map_err(|e| {
+        crate::host::set_error_message(CO_E_CLASSSTRING, e.to_string());
+        CO_E_CLASSSTRING
+    })
+}
+
+/// `ProgIDFromCLSID`: the class's ProgID; REGDB_E_CLASSNOTREG when it has none.
+pub fn progid_from_clsid(clsid: &GUID) -> Result<String> {
+    let snapshot = Registry::open_default()
+        .and_then(|r| r.snapshot())
+        .map_err(|e| e.hresult())?;
+    snapshot
+        .progid_from_clsid(clsid)
+        .ok_or(REGDB_E_CLASSNOTREG)
+}
+
+/// Reads a NUL-terminated UTF-16 string (at most 4096 units; longer text is no class
+/// identifier or ProgID).
+///
+/// # Safety
+/// `text` is NULL or NUL-terminated.
+unsafe fn read_wide(text: *const u16) -> Option<String> {
+    if text.is_null() {
+        return None;
+    }
+    let mut len = 0;
+    // SAFETY: NUL-terminated (caller's contract); we stop at the NUL.
+    while len <= 4096 && unsafe { *text.add(len) } != 0 {
+        len += 1;
+    }
+    // SAFETY: `len` units were just read.
+    let units = unsafe { core::slice::from_raw_parts(text, len) };
+    String::from_utf16(units).ok()
+}
+
+/// `text` as a NUL-terminated UTF-16 task-allocator block.
+fn task_wide(text: &str) -> *mut u16 {
+    let units: Vec<u16> = text.encode_utf16().chain(Some(0)).collect();
+    let block = crate::CoTaskMemAlloc(units.len() * 2).cast::<u16>();
+    if !block.is_null() {
+        // SAFETY: the block holds `units.len()` units; no overlap.
+        unsafe { core::ptr::copy_nonoverlapping(units.as_ptr(), block, units.len()) };
+    }
+    block
+}
+
+/// Writes `text` to `out` as a task block; E_OUTOFMEMORY if it cannot be allocated.
+///
+/// # Safety
+/// `out` is NULL or writable.
+unsafe fn write_wide(out: *mut *mut u16, text: &str) -> HRESULT {
+    if out.is_null() {
+        return E_POINTER;
+    }
+    let block = task_wide(text);
+    // SAFETY: non-null and writable (caller's contract).
+    unsafe { out.write(block) };
+    if block.is_null() { E_OUTOFMEMORY } else { S_OK }
+}
+
+/// The C entry points. They need no initialisation, as on Windows.
+pub mod raw {
+    use super::*;
+
+    /// `CoCreateGuid`.
+    ///
+    /// # Safety
+    /// `out` is NULL or writable.
+    #[allow(non_snake_case)]
+    pub unsafe fn CoCreateGuid(out: *mut GUID) -> HRESULT {
+        if out.is_null() {
+            return E_POINTER;
+        }
+        match co_create_guid() {
+            // SAFETY: non-null and writable.
+            Ok(guid) => unsafe { out.write(guid) },
+            Err(hr) => return hr,
+        }
+        S_OK
+    }
+
+    /// `StringFromCLSID` (also `StringFromIID`): the braced text in a task block.
+    ///
+    /// # Safety
+    /// `guid` is NULL or valid; `out` NULL or writable.
+    #[allow(non_snake_case)]
+    pub unsafe fn StringFromCLSID(guid: *const GUID, out: *mut *mut u16) -> HRESULT {
+        // SAFETY: NULL or valid.
+        let Some(guid) = (unsafe { guid.as_ref() }) else {
+            return E_INVALIDARG;
+        };
+        // SAFETY: forwarded.
+        unsafe { write_wide(out, &guid_text(guid)) }
+    }
+
+    /// `StringFromGUID2`: writes the braced text and its NUL into `buffer` of `capacity`
+    /// units; returns the units written including the NUL, or 0 if it does not fit.
+    ///
+    /// # Safety
+    /// `guid` is NULL or valid; `buffer` NULL or `capacity` writable units.
+    #[allow(non_snake_case)]
+    pub unsafe fn StringFromGUID2(guid: *const GUID, buffer: *mut u16, capacity: i32) -> i32 {
+        // SAFETY: NULL or valid.
+        let Some(guid) = (unsafe { guid.as_ref() }) else {
+            return 0;
+        };
+        let units: Vec<u16> = guid_text(guid).encode_utf16().chain(Some(0)).collect();
+        if buffer.is_null() || capacity < 0 || (capacity as usize) < units.len() {
+            return 0;
+        }
+        // SAFETY: `capacity` >= units.len() writable units.
+        unsafe { core::ptr::copy_nonoverlapping(units.as_ptr(), buffer, units.len()) };
+        units.len() as i32
+    }
+
+    /// `CLSIDFromString`.
+    ///
+    /// # Safety
+    /// `text` is NULL or NUL-terminated; `out` NULL or writable.
+    #[allow(non_snake_case)]
+    pub unsafe fn CLSIDFromString(text: *const u16, out: *mut GUID) -> HRESULT {
+        if out.is_null() {
+            return E_POINTER;
+        }
+        // SAFETY: forwarded.
+        let result = unsafe { read_wide(text) }
+            .ok_or(CO_E_CLASSSTRING)
+            .and_then(|t| clsid_from_string(&t));
+        // SAFETY: non-null and writable.
+        unsafe { out.write(result.unwrap_or(GUID::zeroed())) };
+        result.err().unwrap_or(S_OK)
+    }
+
+    /// `IIDFromString`.
+    ///
+    /// # Safety
+    /// As for [`CLSIDFromString`].
+    #[allow(non_snake_case)]
+    pub unsafe fn IIDFromString(text: *const u16, out: *mut GUID) -> HRESULT {
+        if out.is_null() {
+            return E_POINTER;
+        }
+        // SAFETY: forwarded.
+        let result = unsafe { read_wide(text) }
+            .ok_or(CO_E_IIDSTRING)
+            .and_then(|t| iid_from_string(&t));
+        // SAFETY: non-null and writable.
+        unsafe { out.write(result.unwrap_or(GUID::zeroed())) };
+        result.err().unwrap_or(S_OK)
+    }
+
+    /// `CLSIDFromProgID`.
+    ///
+    /// # Safety
+    /// As for [`CLSIDFromString`].
+    #[allow(non_snake_case)]
+    pub unsafe fn CLSIDFromProgID(progid: *const u16, out: *mut GUID) -> HRESULT {
+        if out.is_null() {
+            return E_POINTER;
+        }
+        // SAFETY: forwarded.
+        let result = unsafe { read_wide(progid) }
+            .ok_or(CO_E_CLASSSTRING)
+            .and_then(|t| clsid_from_progid(&t));
+        // SAFETY: non-null and writable.
+        unsafe { out.write(result.unwrap_or(GUID::zeroed())) };
+        result.err().unwrap_or(S_OK)
+    }
+
+    /// `ProgIDFromCLSID`: the ProgID in a task block.
+    ///
+    /// # Safety
+    /// `clsid` is NULL or valid; `out` NULL or writable.
+    #[allow(non_snake_case)]
+    pub unsafe fn ProgIDFromCLSID(clsid: *const GUID, out: *mut *mut u16) -> HRESULT {
+        if out.is_null() {
+            return E_POINTER;
+        }
+        // SAFETY: non-null and writable.
+        unsafe { out.write(core::ptr::null_mut()) };
+        // SAFETY: NULL or valid.
+        let Some(clsid) = (unsafe { clsid.as_ref() }) else {
+            return E_INVALIDARG;
+        };
+        match progid_from_clsid(clsid) {
+            // SAFETY: forwarded.
+            Ok(progid) => unsafe { write_wide(out, &progid) },
+            Err(hr) => hr,
+        }
+    }
+}
