@@ -76,6 +76,9 @@ pub struct Services {
     /// Hands over the calling thread's last error message as a task-allocator block
     /// holding NUL-terminated UTF-8 (NULL if none), and clears it.
     pub take_error: unsafe extern "C" fn(*mut HRESULT) -> *mut c_char,
+    /// The class registry directory the host set with [`set_registry_dir`], as a
+    /// task-allocator block holding NUL-terminated UTF-8, or NULL when it set none.
+    pub registry_dir: unsafe extern "C" fn() -> *mut c_char,
 }
 
 // SAFETY: the table is immutable; its one pointer is to a static string.
@@ -99,6 +102,7 @@ pub(crate) static SERVICES: Services = Services {
     free_unused_libraries: svc::free_unused_libraries,
     set_error: svc::set_error,
     take_error: svc::take_error,
+    registry_dir: svc::registry_dir,
 };
 
 /// The host's table, when this copy lives in an attached module.
@@ -139,6 +143,62 @@ pub unsafe fn attach(host: *const Services, module_abi: *mut u32) -> HRESULT {
     }
     HOST.store(host.cast_mut(), Ordering::Release);
     S_OK
+}
+
+/// The class registry directory chosen by the program, if any (see [`set_registry_dir`]).
+static REGISTRY_DIR: std::sync::RwLock<Option<std::path::PathBuf>> = std::sync::RwLock::new(None);
+
+/// Makes every part of the process, server modules included, use the class registry in
+/// `dir` (its `machine.reg` and `user.reg`), ahead of the `COMIDL_REGISTRY` environment
+/// variable and the XDG locations; `None` goes back to those. For tests and sandboxes
+/// that cannot set the environment before the process starts.
+pub fn set_registry_dir(dir: Option<std::path::PathBuf>) {
+    *REGISTRY_DIR
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner()) = dir;
+}
+
+/// The registry directory set with [`set_registry_dir`] in the process's library.
+pub fn registry_dir() -> Option<std::path::PathBuf> {
+    match attached() {
+        Some(host) => {
+            // SAFETY: the host's table is valid; it hands over a task block or NULL.
+            let raw = unsafe { (host.registry_dir)() };
+            if raw.is_null() {
+                return None;
+            }
+            // SAFETY: a NUL-terminated string in a task block we now own.
+            let text = unsafe { core::ffi::CStr::from_ptr(raw) }
+                .to_string_lossy()
+                .into_owned();
+            // SAFETY: the block came from the task allocator and is ours to free.
+            unsafe { crate::CoTaskMemFree(raw.cast()) };
+            Some(text.into())
+        }
+        None => registry_dir_local(),
+    }
+}
+
+fn registry_dir_local() -> Option<std::path::PathBuf> {
+    REGISTRY_DIR
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .clone()
+}
+
+/// `text` as a NUL-terminated UTF-8 task-allocator block (NULL if out of memory).
+fn task_c_string(text: &str) -> *mut c_char {
+    let bytes = text.as_bytes();
+    let block = crate::CoTaskMemAlloc(bytes.len() + 1).cast::<u8>();
+    if block.is_null() {
+        return core::ptr::null_mut();
+    }
+    // SAFETY: the block holds len + 1 bytes; the text holds len, no overlap.
+    unsafe {
+        core::ptr::copy_nonoverlapping(bytes.as_ptr(), block, bytes.len());
+        block.add(bytes.len()).write(0);
+    }
+    block.cast()
 }
 
 std::thread_local! {
@@ -292,17 +352,15 @@ mod svc {
                 // SAFETY: non-null and writable (the caller's out pointer).
                 unsafe { hr.write(code) };
             }
-            let bytes = text.as_bytes();
-            let block = crate::CoTaskMemAlloc(bytes.len() + 1).cast::<u8>();
-            if block.is_null() {
-                return core::ptr::null_mut();
-            }
-            // SAFETY: the block holds len + 1 bytes; the text holds len, no overlap.
-            unsafe {
-                core::ptr::copy_nonoverlapping(bytes.as_ptr(), block, bytes.len());
-                block.add(bytes.len()).write(0);
-            }
-            block.cast()
+            super::task_c_string(&text)
+        })
+        .unwrap_or(core::ptr::null_mut())
+    }
+
+    pub(super) unsafe extern "C" fn registry_dir() -> *mut c_char {
+        std::panic::catch_unwind(|| match super::registry_dir_local() {
+            Some(dir) => super::task_c_string(&dir.to_string_lossy()),
+            None => core::ptr::null_mut(),
         })
         .unwrap_or(core::ptr::null_mut())
     }
