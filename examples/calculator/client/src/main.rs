@@ -6,10 +6,11 @@
 //!
 //! `--temp-registry` works in a new empty registry under the system's temporary directory
 //! (removed at exit) and implies `--register`; `--register` registers the Adder and
-//! Calculator server modules found in DIR (default: the directory of this program, where
-//! cargo puts them) by calling their DllRegisterServer, as `comidl register` does. Then it
-//! creates a Calculator by its ProgID, uses ICalculator and, through QueryInterface, the
-//! IAdder the Calculator gets by aggregating the Adder, and prints the results.
+//! Calculator server modules found in DIR (default: where cargo puts them, this program's
+//! directory or its `deps`) by calling their DllRegisterServer, as `comidl register` does;
+//! `--register-only` stops after that. Then it creates a Calculator by its ProgID, uses
+//! ICalculator and, through QueryInterface, the IAdder the Calculator gets by aggregating
+//! the Adder, and prints the results.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -35,15 +36,20 @@ fn failed(step: &str, hr: HRESULT) -> String {
 fn run() -> Result<(), String> {
     let mut temp_registry = false;
     let mut register = false;
+    let mut register_only = false;
     let mut servers: Option<PathBuf> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--temp-registry" => temp_registry = true,
             "--register" => register = true,
+            "--register-only" => (register, register_only) = (true, true),
             "--servers" => servers = Some(args.next().ok_or("--servers needs a directory")?.into()),
             "-h" | "--help" => {
-                println!("usage: calculator-client [--temp-registry] [--register] [--servers DIR]");
+                println!(
+                    "usage: calculator-client [--temp-registry] [--register | --register-only] \
+                     [--servers DIR]"
+                );
                 return Ok(());
             }
             other => return Err(format!("unknown argument `{other}` (try --help)")),
@@ -60,19 +66,15 @@ fn run() -> Result<(), String> {
     } else {
         None
     };
-    let servers = match servers {
-        Some(dir) => dir,
-        None => std::env::current_exe()
-            .ok()
-            .and_then(|exe| exe.parent().map(Path::to_path_buf))
-            .ok_or("cannot find this program's directory; pass --servers DIR")?,
-    };
     if register {
         for module in ["libcomidl_adder.so", "libcomidl_calculator.so"] {
-            let path = servers.join(module);
+            let path = find_server(servers.as_deref(), module)?;
             comidl_runtime::loader::register_server(&path)
                 .map_err(|e| format!("registering {}: {e}", path.display()))?;
             println!("registered {}", path.display());
+        }
+        if register_only {
+            return Ok(());
         }
     }
 
@@ -103,6 +105,20 @@ fn run() -> Result<(), String> {
     drop((adder, calculator));
     comidl_runtime::CoFreeUnusedLibraries();
     Ok(())
+}
+
+/// The server module `file` in `dir`, or where cargo puts it: beside this program, or in
+/// `deps` below it when cargo built the module as a dependency.
+fn find_server(dir: Option<&Path>, file: &str) -> Result<PathBuf, String> {
+    if let Some(dir) = dir {
+        return Ok(dir.join(file));
+    }
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
+    let here = exe.parent().ok_or("cannot find this program's directory")?;
+    [here.join(file), here.join("deps").join(file)]
+        .into_iter()
+        .find(|p| p.exists())
+        .ok_or_else(|| format!("{file} is not built; run `cargo build -p calculator-client` or pass --servers DIR"))
 }
 
 /// Removes the temporary registry at exit.

@@ -1,0 +1,90 @@
+/* The calculator example's C client: activates the Rust Calculator through the runtime's
+ * C entry points (libcomidl_runtime_c.so) and calls it through widl's C header of
+ * calculator.idl, as a C program on Windows would through ole32.
+ *
+ * Prints the same results as the Rust client; exit status 0 when every call succeeded. */
+#include <stdio.h>
+
+/* The C call macros (ICalculator_Add(p, ...)) of widl's header. */
+#define COBJMACROS
+
+/* Wine's headers mark imported functions hidden when not building a PE file; ours come
+ * from a normal shared library. */
+#define DECLSPEC_HIDDEN
+#include <windef.h>
+/* comidl's vtables use the platform's C calling convention (DESIGN.md): make widl's
+ * STDMETHODCALLTYPE and WINAPI plain C, not ms_abi. */
+#undef __stdcall
+#define __stdcall
+/* Define (not only declare) the IIDs and CLSIDs the headers name, here in this file. */
+#define INITGUID
+#include <objbase.h>
+
+#include "calculator.h"
+
+static int failed(const char *what, HRESULT hr)
+{
+    fprintf(stderr, "calculator-c-client: %s failed: 0x%08x\n", what, (unsigned)hr);
+    return 1;
+}
+
+int main(void)
+{
+    HRESULT hr = CoInitializeEx(NULL, COINIT_MULTITHREADED);
+    if (FAILED(hr))
+        return failed("CoInitializeEx", hr);
+
+    CLSID clsid;
+    hr = CLSIDFromProgID(L"Comidl.Calculator", &clsid);
+    if (FAILED(hr))
+        return failed("CLSIDFromProgID", hr);
+    if (!IsEqualGUID(&clsid, &CLSID_Calculator))
+        return failed("CLSIDFromProgID gave another class", E_UNEXPECTED);
+
+    ICalculator *calculator = NULL;
+    hr = CoCreateInstance(&clsid, NULL, CLSCTX_INPROC_SERVER, &IID_ICalculator,
+                          (void **)&calculator);
+    if (FAILED(hr))
+        return failed("CoCreateInstance(Calculator)", hr);
+
+    IAdder *adder = NULL;
+    hr = ICalculator_QueryInterface(calculator, &IID_IAdder, (void **)&adder);
+    if (FAILED(hr))
+        return failed("QueryInterface(IAdder)", hr);
+
+    LONG sum = 0, difference = 0, product = 0, quotient = 0, remainder = 0;
+    if (FAILED(hr = IAdder_Add(adder, 40, 2, &sum)))
+        return failed("IAdder::Add", hr);
+    if (FAILED(hr = ICalculator_Subtract(calculator, 50, 8, &difference)))
+        return failed("ICalculator::Subtract", hr);
+    if (FAILED(hr = ICalculator_Multiply(calculator, 6, 7, &product)))
+        return failed("ICalculator::Multiply", hr);
+    if (FAILED(hr = ICalculator_Divide(calculator, 85, 2, &quotient, &remainder)))
+        return failed("ICalculator::Divide", hr);
+    LONG unused_quotient, unused_remainder;
+    hr = ICalculator_Divide(calculator, 1, 0, &unused_quotient, &unused_remainder);
+    if (hr != E_INVALIDARG)
+        return failed("Divide(1, 0) should fail with E_INVALIDARG, but the call", hr);
+
+    IUnknown *a = NULL, *b = NULL;
+    ICalculator_QueryInterface(calculator, &IID_IUnknown, (void **)&a);
+    IAdder_QueryInterface(adder, &IID_IUnknown, (void **)&b);
+    int same = a != NULL && a == b;
+    if (a)
+        IUnknown_Release(a);
+    if (b)
+        IUnknown_Release(b);
+
+    printf("IAdder::Add(40, 2) = %d\n", (int)sum);
+    printf("ICalculator::Subtract(50, 8) = %d\n", (int)difference);
+    printf("ICalculator::Multiply(6, 7) = %d\n", (int)product);
+    printf("ICalculator::Divide(85, 2) = %d remainder %d\n", (int)quotient, (int)remainder);
+    printf("ICalculator::Divide(1, 0) fails: 0x%08x\n", (unsigned)hr);
+    printf("IAdder and ICalculator are one object: %s\n", same ? "true" : "false");
+
+    IAdder_Release(adder);
+    ICalculator_Release(calculator);
+    CoFreeUnusedLibraries();
+    CoUninitialize();
+    return same ? 0 : 1;
+}

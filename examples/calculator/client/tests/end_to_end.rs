@@ -1,0 +1,117 @@
+//! The calculator example end to end, as its README runs it: the Rust client and the C
+//! client each activate the Rust Calculator (which aggregates the Adder) from a temporary
+//! class registry; both also run under valgrind's leak check.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const CLIENT: &str = env!("CARGO_BIN_EXE_calculator-client");
+
+/// What both clients print about the calculations.
+const RESULTS: &[&str] = &[
+    "IAdder::Add(40, 2) = 42",
+    "ICalculator::Subtract(50, 8) = 42",
+    "ICalculator::Multiply(6, 7) = 42",
+    "ICalculator::Divide(85, 2) = 42 remainder 1",
+    "IAdder and ICalculator are one object: true",
+];
+
+fn run(command: &mut Command) -> (Output, String) {
+    let output = command.output().expect("the program starts");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    (output, stdout)
+}
+
+fn assert_success(output: &Output, what: &str) {
+    assert!(
+        output.status.success(),
+        "{what} failed ({}):\n{}{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn assert_results(stdout: &str) {
+    for line in RESULTS {
+        assert!(stdout.lines().any(|l| l == *line), "missing `{line}` in:\n{stdout}");
+    }
+}
+
+#[test]
+fn the_rust_client_runs_in_a_temporary_registry() {
+    let (output, stdout) = run(Command::new(CLIENT).arg("--temp-registry"));
+    assert_success(&output, "calculator-client --temp-registry");
+    assert_results(&stdout);
+    assert!(stdout.contains("ICalculator::Divide(1, 0) fails:"), "{stdout}");
+    assert!(stdout.contains("E_INVALIDARG"), "{stdout}");
+    // The temporary registry is gone afterwards.
+    let line = stdout.lines().next().unwrap_or_default();
+    let dir = line.trim_start_matches("using the temporary registry ");
+    assert!(line != dir && !Path::new(dir).exists(), "{line}");
+}
+
+#[test]
+fn without_registration_the_client_says_what_is_missing() {
+    let empty = tempfile::tempdir().unwrap();
+    let (output, stdout) = run(Command::new(CLIENT).env("COMIDL_REGISTRY", empty.path()));
+    assert!(!output.status.success(), "{stdout}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("CLSIDFromProgID(\"Comidl.Calculator\")"), "{stderr}");
+    assert!(stderr.contains("CO_E_CLASSSTRING"), "{stderr}");
+}
+
+/// The directory cargo built the client (and, in `deps`, the libraries) into.
+fn target_dir() -> PathBuf {
+    Path::new(CLIENT).parent().expect("a directory").to_path_buf()
+}
+
+fn c_client(valgrind: bool) -> Command {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../c-client/run.sh");
+    let mut command = Command::new("bash");
+    command
+        .arg(script)
+        .arg("--no-build")
+        .env("TARGET_DIR", target_dir())
+        .env("VALGRIND", if valgrind { "1" } else { "0" });
+    command
+}
+
+#[test]
+fn the_c_client_activates_the_rust_calculator() {
+    let (output, stdout) = run(&mut c_client(false));
+    assert_success(&output, "c-client/run.sh");
+    assert_results(&stdout);
+    assert!(stdout.contains("ICalculator::Divide(1, 0) fails: 0x80070057"), "{stdout}");
+}
+
+fn valgrind_present() {
+    let found = Command::new("valgrind").arg("--version").output();
+    assert!(
+        found.is_ok_and(|o| o.status.success()),
+        "valgrind is needed for the leak checks (apt-get install valgrind)"
+    );
+}
+
+#[test]
+fn no_leak_in_the_rust_client() {
+    valgrind_present();
+    let (output, stdout) = run(Command::new("valgrind").args([
+        "--quiet",
+        "--leak-check=full",
+        "--errors-for-leak-kinds=definite,indirect",
+        "--error-exitcode=9",
+        CLIENT,
+        "--temp-registry",
+    ]));
+    assert_success(&output, "valgrind calculator-client");
+    assert_results(&stdout);
+}
+
+#[test]
+fn no_leak_in_the_c_client() {
+    valgrind_present();
+    let (output, stdout) = run(&mut c_client(true));
+    assert_success(&output, "VALGRIND=1 c-client/run.sh");
+    assert_results(&stdout);
+}
