@@ -74,7 +74,9 @@ impl Config {
             Some(dir) => dir.clone(),
             None => std::env::var_os("OUT_DIR")
                 .map(PathBuf::from)
-                .ok_or_else(|| Error("OUT_DIR is not set: call from a build script or set out_dir".into()))?,
+                .ok_or_else(|| {
+                    Error("OUT_DIR is not set: call from a build script or set out_dir".into())
+                })?,
         };
         std::fs::create_dir_all(&out_dir)
             .map_err(|e| Error(format!("{}: {e}", out_dir.display())))?;
@@ -86,23 +88,35 @@ impl Config {
 
     fn compile_one(&self, idl: &Path, out_dir: &Path) -> Result<(), Error> {
         let mut options = comidl::Options::default();
-        options.preprocess.include_dirs.extend(self.include_dirs.iter().cloned());
+        options
+            .preprocess
+            .include_dirs
+            .extend(self.include_dirs.iter().cloned());
         options
             .preprocess
             .include_dirs
             .push(Path::new(env!("CARGO_MANIFEST_DIR")).join("../idl"));
         for (name, value) in &self.defines {
-            options.preprocess.defines.push((name.clone(), value.clone()));
+            options
+                .preprocess
+                .defines
+                .push((name.clone(), value.clone()));
         }
         let outcome = comidl::check(idl, &options);
         println!("cargo:rerun-if-changed={}", idl.display());
         for file in &outcome.model.files {
             for read in &file.read {
-                println!("cargo:rerun-if-changed={}", outcome.sources.path(*read).display());
+                println!(
+                    "cargo:rerun-if-changed={}",
+                    outcome.sources.path(*read).display()
+                );
             }
         }
         if outcome.has_errors() {
-            return Err(Error(comidl::diag::render(&outcome.sources, &outcome.diagnostics)));
+            return Err(Error(comidl::diag::render(
+                &outcome.sources,
+                &outcome.diagnostics,
+            )));
         }
         let generated = comidl::emit::rust::generate(&outcome.model, &Default::default())
             .map_err(|d| Error(comidl::diag::render(&outcome.sources, &d)))?;

@@ -9,6 +9,8 @@ use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
 
 use comidl::{Options, diag};
 
+mod registry_cli;
+
 #[derive(Parser)]
 #[command(name = "comidl", version, about = "MIDL-dialect IDL compiler for Rust")]
 struct Cli {
@@ -22,6 +24,12 @@ enum Command {
     Check(CheckArgs),
     /// Generate code from IDL files (one output file per IDL file and kind).
     Gen(GenArgs),
+    /// Register an in-process server module: load it and call its DllRegisterServer.
+    Register(registry_cli::RegisterArgs),
+    /// Unregister an in-process server module: call its DllUnregisterServer.
+    Unregister(registry_cli::RegisterArgs),
+    /// Read or change the class registry: export, import, query.
+    Registry(registry_cli::RegistryArgs),
 }
 
 #[derive(Args)]
@@ -100,6 +108,9 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check(args) => check(&args),
         Command::Gen(args) => generate(&args),
+        Command::Register(args) => registry_cli::register(&args, true),
+        Command::Unregister(args) => registry_cli::register(&args, false),
+        Command::Registry(args) => registry_cli::registry(&args),
     }
 }
 

@@ -118,7 +118,9 @@ static TABLE: Mutex<Table> = Mutex::new(Table {
 
 fn table() -> MutexGuard<'static, Table> {
     // Every update leaves the table consistent, so a poisoned lock is still usable.
-    TABLE.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    TABLE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// `this->AddRef()` / `this->Release()` / `this->QueryInterface()` on a raw IUnknown.
@@ -191,7 +193,10 @@ pub(crate) unsafe fn get_class_object_local(
         return crate::CO_E_NOTINITIALIZED;
     }
     if context & CLSCTX_PLACES == 0 {
-        set_error_message(E_INVALIDARG, format!("no server context in CLSCTX {context:#x}"));
+        set_error_message(
+            E_INVALIDARG,
+            format!("no server context in CLSCTX {context:#x}"),
+        );
         return E_INVALIDARG;
     }
     // 1. A class object registered in this process.
@@ -518,7 +523,9 @@ pub unsafe fn CoRegisterClassObject(
 ) -> HRESULT {
     match crate::host::attached() {
         // SAFETY: forwarded as given.
-        Some(host) => unsafe { (host.register_class_object)(clsid, object, context, flags, cookie) },
+        Some(host) => unsafe {
+            (host.register_class_object)(clsid, object, context, flags, cookie)
+        },
         // SAFETY: forwarded caller guarantees.
         None => unsafe { register_class_object_local(clsid, object, context, flags, cookie) },
     }
@@ -558,9 +565,7 @@ pub fn get_class_object<I: Interface>(clsid: &GUID, context: u32) -> Result<ComP
 pub fn create_instance<I: Interface>(clsid: &GUID, context: u32) -> Result<ComPtr<I>> {
     let mut out = core::ptr::null_mut();
     // SAFETY: valid pointers throughout.
-    let hr = unsafe {
-        CoCreateInstance(clsid, core::ptr::null_mut(), context, &I::IID, &mut out)
-    };
+    let hr = unsafe { CoCreateInstance(clsid, core::ptr::null_mut(), context, &I::IID, &mut out) };
     hr.ok()?;
     // SAFETY: success hands over an `I` reference.
     unsafe { ComPtr::from_raw(out) }.ok_or(E_POINTER)

@@ -63,9 +63,7 @@ pub fn progid_from_clsid(clsid: &GUID) -> Result<String> {
     let snapshot = Registry::open_default()
         .and_then(|r| r.snapshot())
         .map_err(|e| e.hresult())?;
-    snapshot
-        .progid_from_clsid(clsid)
-        .ok_or(REGDB_E_CLASSNOTREG)
+    snapshot.progid_from_clsid(clsid).ok_or(REGDB_E_CLASSNOTREG)
 }
 
 /// Reads a NUL-terminated UTF-16 string (at most 4096 units; longer text is no class

@@ -245,7 +245,10 @@ pub fn take_error_message() -> Option<(HRESULT, String)> {
 }
 
 fn take_error_local() -> Option<(HRESULT, String)> {
-    LAST_ERROR.try_with(|slot| slot.borrow_mut().take()).ok().flatten()
+    LAST_ERROR
+        .try_with(|slot| slot.borrow_mut().take())
+        .ok()
+        .flatten()
 }
 
 /// An HRESULT with the message recorded for it, if the last recorded failure was this one.

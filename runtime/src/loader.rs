@@ -41,12 +41,17 @@ static UNLOADS: AtomicUsize = AtomicUsize::new(0);
 
 fn cache() -> MutexGuard<'static, Vec<Arc<Module>>> {
     // A panic while holding the lock leaves a consistent Vec: keep using it.
-    CACHE.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    CACHE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// How many times this process's runtime has loaded and unloaded server modules.
 pub fn load_counts() -> (usize, usize) {
-    (LOADS.load(Ordering::Acquire), UNLOADS.load(Ordering::Acquire))
+    (
+        LOADS.load(Ordering::Acquire),
+        UNLOADS.load(Ordering::Acquire),
+    )
 }
 
 /// The modules loaded now, by path.

@@ -14,8 +14,7 @@ use crate::class::{ClassFactory, ClassInfo, Creatable};
 use crate::registry::{ClassEntry, Registry, RegistryError, Scope};
 use crate::unknown::{ComPtr, Interface};
 use crate::{
-    CLASS_E_CLASSNOTAVAILABLE, E_POINTER, GUID, HRESULT, IUnknown, S_FALSE, S_OK,
-    SELFREG_E_CLASS,
+    CLASS_E_CLASSNOTAVAILABLE, E_POINTER, GUID, HRESULT, IUnknown, S_FALSE, S_OK, SELFREG_E_CLASS,
 };
 
 static OBJECTS: AtomicUsize = AtomicUsize::new(0);

@@ -95,9 +95,8 @@ impl<C: Class> ComObject<C> {
         let raw = ComObject::allocate(value, outer, true);
         // SAFETY: `raw` is a live object; its `inner` field is an IUnknown whose one
         // reference (the count starts at 1) we own.
-        let unknown = unsafe {
-            ComPtr::<IUnknown>::from_raw(core::ptr::addr_of_mut!((*raw).inner).cast())
-        };
+        let unknown =
+            unsafe { ComPtr::<IUnknown>::from_raw(core::ptr::addr_of_mut!((*raw).inner).cast()) };
         let Some(unknown) = unknown else {
             unreachable!("a field of a live box is never NULL")
         };
@@ -120,9 +119,8 @@ impl<C: Class> ComObject<C> {
     pub fn new_class_object(value: C) -> ComPtr<IUnknown> {
         let raw = ComObject::allocate(value, None, false);
         // SAFETY: as in `new_aggregated`.
-        let unknown = unsafe {
-            ComPtr::<IUnknown>::from_raw(core::ptr::addr_of_mut!((*raw).inner).cast())
-        };
+        let unknown =
+            unsafe { ComPtr::<IUnknown>::from_raw(core::ptr::addr_of_mut!((*raw).inner).cast()) };
         match unknown {
             Some(unknown) => unknown,
             None => unreachable!("a field of a live box is never NULL"),

@@ -287,7 +287,8 @@ impl Parser {
         let outside = "the key is outside the classes root: use HKEY_CLASSES_ROOT, \
                        HKEY_LOCAL_MACHINE\\Software\\Classes or HKEY_CURRENT_USER\\Software\\Classes";
         let (root_at, root) = parts.first().copied().unwrap_or((at, ""));
-        let skip = if root.eq_ignore_ascii_case("HKEY_CLASSES_ROOT") || root.eq_ignore_ascii_case("HKCR")
+        let skip = if root.eq_ignore_ascii_case("HKEY_CLASSES_ROOT")
+            || root.eq_ignore_ascii_case("HKCR")
         {
             1
         } else if ["HKEY_LOCAL_MACHINE", "HKLM", "HKEY_CURRENT_USER", "HKCU"]
@@ -303,10 +304,7 @@ impl Parser {
             }
             3
         } else if root.is_empty() {
-            return Err(line.error(
-                root_at,
-                "missing root key: expected HKEY_CLASSES_ROOT\\...",
-            ));
+            return Err(line.error(root_at, "missing root key: expected HKEY_CLASSES_ROOT\\..."));
         } else {
             return Err(line.error(root_at, format!("unknown root key `{root}`: {outside}")));
         };
@@ -416,10 +414,7 @@ impl Parser {
                     return Err(line.error(digits_at, "expected 1 to 8 hex digits after `dword:`"));
                 }
                 if count > 8 {
-                    return Err(line.error(
-                        digits_at + 8,
-                        "a dword value has at most 8 hex digits",
-                    ));
+                    return Err(line.error(digits_at + 8, "a dword value has at most 8 hex digits"));
                 }
                 let digits = digits_rest.get(..count).unwrap_or("");
                 let number = u32::from_str_radix(digits, 16)

@@ -225,6 +225,11 @@ impl Registry {
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from)
         }
+        // The directory the program chose (`host::set_registry_dir`), asked of the host
+        // when this is a server module: the whole process uses one registry.
+        if let Some(dir) = crate::host::registry_dir() {
+            return Ok(Registry::in_dir(dir));
+        }
         if let Some(dir) = var(REGISTRY_ENV) {
             return Ok(Registry::in_dir(dir));
         }

@@ -358,8 +358,7 @@ impl Tree {
     /// A tree holding what a REGEDIT4 text describes (see
     /// [`RegFile::parse`](super::RegFile::parse)).
     pub fn parse(text: &[u8]) -> Result<Tree, RegistryError> {
-        let file =
-            regfile::RegFile::parse(text).map_err(|e| RegistryError::from_parse(None, e))?;
+        let file = regfile::RegFile::parse(text).map_err(|e| RegistryError::from_parse(None, e))?;
         let mut tree = Tree::new();
         file.apply(&mut tree)?;
         Ok(tree)

@@ -15,7 +15,9 @@ pub fn serial() -> MutexGuard<'static, ()> {
 /// The directory cargo put this test binary in (`target/<profile>/deps`).
 fn deps_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary knows its path");
-    exe.parent().expect("the binary is in a directory").to_path_buf()
+    exe.parent()
+        .expect("the binary is in a directory")
+        .to_path_buf()
 }
 
 /// A server module cargo built with the tests (`libcomidl_probe.so`, ...): in `deps` when
@@ -25,7 +27,9 @@ pub fn module(file: &str) -> PathBuf {
     let candidates = [deps.join(file), deps.join("..").join(file)];
     for candidate in &candidates {
         if candidate.exists() {
-            return candidate.canonicalize().expect("an existing path canonicalizes");
+            return candidate
+                .canonicalize()
+                .expect("an existing path canonicalizes");
         }
     }
     panic!("cargo did not build {file} (looked in {candidates:?})");
@@ -56,7 +60,9 @@ pub fn gcc(sources: &[&str], output: &str, args: &[&str]) -> PathBuf {
     let c = Path::new(env!("CARGO_MANIFEST_DIR")).join("c");
     let out = scratch().join(output);
     let mut command = Command::new("gcc");
-    command.args(["-std=gnu11", "-O1", "-Wall", "-Werror", "-o"]).arg(&out);
+    command
+        .args(["-std=gnu11", "-O1", "-Wall", "-Werror", "-o"])
+        .arg(&out);
     for source in sources {
         command.arg(c.join(source));
     }

@@ -6,13 +6,13 @@
 
 use std::path::Path;
 
-use comidl_probe::bindings::{CLSID_LicensedProbe, CLSID_Probe, IProbe};
 use comidl_activation_tests::{gcc, is_mapped, module, private_registry, serial};
+use comidl_probe::bindings::{CLSID_LicensedProbe, CLSID_Probe, IProbe};
 use comidl_runtime::registry::{ClassEntry, Registry, Scope};
 use comidl_runtime::{
     BSTR, CLASS_E_NOTLICENSED, CLSCTX_INPROC_SERVER, CO_E_CLASSSTRING, CO_E_ERRORINDLL,
-    CoFreeUnusedLibraries, ComInit, GUID, HRESULT, IClassFactory, IClassFactory2,
-    IUnknown, Interface, create_instance, get_class_object, host, loader,
+    CoFreeUnusedLibraries, ComInit, GUID, HRESULT, IClassFactory, IClassFactory2, IUnknown,
+    Interface, create_instance, get_class_object, host, loader,
 };
 
 const PROBE: &str = "libcomidl_probe.so";
@@ -78,7 +78,9 @@ fn registration_writes_the_keys_from_the_idl() {
     let _serial = serial();
     let _com = setup();
     let snapshot = Registry::open_default().unwrap().snapshot().unwrap();
-    let server = snapshot.inproc_server(&CLSID_Probe).expect("InprocServer32");
+    let server = snapshot
+        .inproc_server(&CLSID_Probe)
+        .expect("InprocServer32");
     assert_eq!(Path::new(&server.path), module(PROBE));
     assert_eq!(server.threading_model.as_deref(), Some("Both"));
     assert_eq!(
@@ -86,8 +88,14 @@ fn registration_writes_the_keys_from_the_idl() {
         Some("Comidl.Probe.1")
     );
     // The version-independent ProgID leads through CurVer to the class.
-    assert_eq!(comidl_runtime::clsid_from_progid("Comidl.Probe"), Ok(CLSID_Probe));
-    assert_eq!(comidl_runtime::clsid_from_progid("comidl.probe.1"), Ok(CLSID_Probe));
+    assert_eq!(
+        comidl_runtime::clsid_from_progid("Comidl.Probe"),
+        Ok(CLSID_Probe)
+    );
+    assert_eq!(
+        comidl_runtime::clsid_from_progid("comidl.probe.1"),
+        Ok(CLSID_Probe)
+    );
     assert_eq!(
         comidl_runtime::progid_from_clsid(&CLSID_LicensedProbe).as_deref(),
         Ok("Comidl.LicensedProbe.1")
@@ -158,7 +166,11 @@ fn the_module_unloads_exactly_when_no_object_and_no_lock_remains() {
     // Two objects: the module stays until both are gone, in either order.
     let first = create_instance::<IProbe>(&CLSID_Probe, CLSCTX_INPROC_SERVER).unwrap();
     let second = create_instance::<IProbe>(&CLSID_Probe, CLSCTX_INPROC_SERVER).unwrap();
-    assert_eq!(loader::load_counts().0, loads_before + 1, "one load serves both");
+    assert_eq!(
+        loader::load_counts().0,
+        loads_before + 1,
+        "one load serves both"
+    );
     CoFreeUnusedLibraries();
     assert_eq!(loader::loaded_modules(), vec![path.clone()]);
     drop(second);
@@ -207,7 +219,10 @@ fn a_module_opened_twice_is_released_twice() {
     let probe = create_instance::<IProbe>(&CLSID_Probe, CLSCTX_INPROC_SERVER).unwrap();
     drop(probe);
     CoFreeUnusedLibraries();
-    assert!(loader::loaded_modules().is_empty(), "the runtime let its load go");
+    assert!(
+        loader::loaded_modules().is_empty(),
+        "the runtime let its load go"
+    );
     assert!(is_mapped(&path), "the program's own load keeps it mapped");
     drop(own);
     assert!(!is_mapped(&path), "unmapped after the second release");
@@ -246,7 +261,9 @@ fn a_licensed_class_needs_a_licensed_machine_or_the_key() {
         Some(CLASS_E_NOTLICENSED)
     );
     let key = BSTR::from(comidl_probe::KEY);
-    let probe = factory.create_instance_lic::<IProbe>(None, None, &key).unwrap();
+    let probe = factory
+        .create_instance_lic::<IProbe>(None, None, &key)
+        .unwrap();
     assert_eq!(probe.apartment(), Ok(2));
 
     set_machine_licensed(true);
@@ -274,7 +291,10 @@ fn refused(clsid: &GUID, hr: HRESULT, words: &[&str]) {
     let (recorded, message) = host::take_error_message().expect("a message says why");
     assert_eq!(recorded, hr);
     for word in words {
-        assert!(message.contains(word), "`{message}` should mention `{word}`");
+        assert!(
+            message.contains(word),
+            "`{message}` should mention `{word}`"
+        );
     }
     all_unloaded();
 }
@@ -305,7 +325,11 @@ fn a_module_built_for_another_runtime_abi_is_refused() {
 fn bad_servers_are_clear_errors() {
     let _serial = serial();
     let _com = setup();
-    let not_a_server = gcc(&["not_a_server.c"], "libnot_a_server.so", &["-shared", "-fPIC"]);
+    let not_a_server = gcc(
+        &["not_a_server.c"],
+        "libnot_a_server.so",
+        &["-shared", "-fPIC"],
+    );
     refused(
         &register_path(&not_a_server),
         CO_E_ERRORINDLL,
@@ -358,7 +382,11 @@ fn the_calculator_aggregates_the_adder_across_modules() {
     assert!(alone.cast::<ICalculator>().is_err());
     drop((calculator, alone));
     CoFreeUnusedLibraries();
-    assert_eq!(loader::loaded_modules().len(), 2, "the aggregate still holds both modules");
+    assert_eq!(
+        loader::loaded_modules().len(),
+        2,
+        "the aggregate still holds both modules"
+    );
     drop(adder);
     all_unloaded();
 }
@@ -378,4 +406,3 @@ fn a_plain_c_host_uses_a_server_module_stand_alone() {
     );
     assert_eq!(String::from_utf8_lossy(&output.stdout), "plain_host: ok\n");
 }
-

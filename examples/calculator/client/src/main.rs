@@ -81,7 +81,10 @@ fn run() -> Result<(), String> {
     let _com = ComInit::multithreaded().map_err(|hr| failed("CoInitializeEx", hr))?;
     let clsid = comidl_runtime::clsid_from_progid("Comidl.Calculator")
         .map_err(|hr| failed("CLSIDFromProgID(\"Comidl.Calculator\")", hr))?;
-    println!("Comidl.Calculator is {}", comidl_runtime::clsid::guid_text(&clsid));
+    println!(
+        "Comidl.Calculator is {}",
+        comidl_runtime::clsid::guid_text(&clsid)
+    );
     let calculator = comidl_runtime::create_instance::<ICalculator>(&clsid, CLSCTX_INPROC_SERVER)
         .map_err(|hr| failed("CoCreateInstance(Calculator)", hr))?;
     let adder = calculator
@@ -90,9 +93,15 @@ fn run() -> Result<(), String> {
     let same_object = calculator.identity().ok() == adder.identity().ok();
 
     let sum = adder.add(40, 2).map_err(|hr| failed("IAdder::Add", hr))?;
-    let difference = calculator.subtract(50, 8).map_err(|hr| failed("Subtract", hr))?;
-    let product = calculator.multiply(6, 7).map_err(|hr| failed("Multiply", hr))?;
-    let (quotient, remainder) = calculator.divide(85, 2).map_err(|hr| failed("Divide", hr))?;
+    let difference = calculator
+        .subtract(50, 8)
+        .map_err(|hr| failed("Subtract", hr))?;
+    let product = calculator
+        .multiply(6, 7)
+        .map_err(|hr| failed("Multiply", hr))?;
+    let (quotient, remainder) = calculator
+        .divide(85, 2)
+        .map_err(|hr| failed("Divide", hr))?;
     println!("IAdder::Add(40, 2) = {sum}");
     println!("ICalculator::Subtract(50, 8) = {difference}");
     println!("ICalculator::Multiply(6, 7) = {product}");
@@ -118,7 +127,11 @@ fn find_server(dir: Option<&Path>, file: &str) -> Result<PathBuf, String> {
     [here.join(file), here.join("deps").join(file)]
         .into_iter()
         .find(|p| p.exists())
-        .ok_or_else(|| format!("{file} is not built; run `cargo build -p calculator-client` or pass --servers DIR"))
+        .ok_or_else(|| {
+            format!(
+                "{file} is not built; run `cargo build -p calculator-client` or pass --servers DIR"
+            )
+        })
 }
 
 /// Removes the temporary registry at exit.

@@ -34,7 +34,10 @@ fn assert_success(output: &Output, what: &str) {
 
 fn assert_results(stdout: &str) {
     for line in RESULTS {
-        assert!(stdout.lines().any(|l| l == *line), "missing `{line}` in:\n{stdout}");
+        assert!(
+            stdout.lines().any(|l| l == *line),
+            "missing `{line}` in:\n{stdout}"
+        );
     }
 }
 
@@ -43,7 +46,10 @@ fn the_rust_client_runs_in_a_temporary_registry() {
     let (output, stdout) = run(Command::new(CLIENT).arg("--temp-registry"));
     assert_success(&output, "calculator-client --temp-registry");
     assert_results(&stdout);
-    assert!(stdout.contains("ICalculator::Divide(1, 0) fails:"), "{stdout}");
+    assert!(
+        stdout.contains("ICalculator::Divide(1, 0) fails:"),
+        "{stdout}"
+    );
     assert!(stdout.contains("E_INVALIDARG"), "{stdout}");
     // The temporary registry is gone afterwards.
     let line = stdout.lines().next().unwrap_or_default();
@@ -57,13 +63,19 @@ fn without_registration_the_client_says_what_is_missing() {
     let (output, stdout) = run(Command::new(CLIENT).env("COMIDL_REGISTRY", empty.path()));
     assert!(!output.status.success(), "{stdout}");
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("CLSIDFromProgID(\"Comidl.Calculator\")"), "{stderr}");
+    assert!(
+        stderr.contains("CLSIDFromProgID(\"Comidl.Calculator\")"),
+        "{stderr}"
+    );
     assert!(stderr.contains("CO_E_CLASSSTRING"), "{stderr}");
 }
 
 /// The directory cargo built the client (and, in `deps`, the libraries) into.
 fn target_dir() -> PathBuf {
-    Path::new(CLIENT).parent().expect("a directory").to_path_buf()
+    Path::new(CLIENT)
+        .parent()
+        .expect("a directory")
+        .to_path_buf()
 }
 
 fn c_client(valgrind: bool) -> Command {
@@ -82,7 +94,10 @@ fn the_c_client_activates_the_rust_calculator() {
     let (output, stdout) = run(&mut c_client(false));
     assert_success(&output, "c-client/run.sh");
     assert_results(&stdout);
-    assert!(stdout.contains("ICalculator::Divide(1, 0) fails: 0x80070057"), "{stdout}");
+    assert!(
+        stdout.contains("ICalculator::Divide(1, 0) fails: 0x80070057"),
+        "{stdout}"
+    );
 }
 
 fn valgrind_present() {
