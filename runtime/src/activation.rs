@@ -46,6 +46,10 @@ pub const REGCLS_MULTIPLEUSE: u32 = 1;
 pub const REGCLS_MULTI_SEPARATE: u32 = 2;
 /// `REGCLS_SUSPENDED`: not found until `CoResumeClassObjects`.
 pub const REGCLS_SUSPENDED: u32 = 4;
+/// `REGCLS_SURROGATE`: registered by a surrogate process; accepted, no effect in process.
+pub const REGCLS_SURROGATE: u32 = 8;
+/// `REGCLS_AGILE`: callable from any apartment; accepted (no apartments are enforced yet).
+pub const REGCLS_AGILE: u32 = 0x10;
 
 /// `CO_S_NOTALLINTERFACES`: `CoCreateInstanceEx` got some of the interfaces asked for.
 pub const CO_S_NOTALLINTERFACES: HRESULT = HRESULT::from_u32(0x0008_0012);
@@ -452,7 +456,13 @@ pub(crate) unsafe fn register_class_object_local(
         return crate::CO_E_NOTINITIALIZED;
     }
     if context & CLSCTX_PLACES == 0
-        || flags & !(REGCLS_MULTIPLEUSE | REGCLS_MULTI_SEPARATE | REGCLS_SUSPENDED) != 0
+        || flags
+            & !(REGCLS_MULTIPLEUSE
+                | REGCLS_MULTI_SEPARATE
+                | REGCLS_SUSPENDED
+                | REGCLS_SURROGATE
+                | REGCLS_AGILE)
+            != 0
     {
         return E_INVALIDARG;
     }

@@ -133,7 +133,8 @@ pub(crate) fn current_local() -> Option<Apartment> {
 /// `CoInitializeEx`: S_OK the first time on this thread, S_FALSE when already initialised
 /// with the same model, RPC_E_CHANGED_MODE for the other model, E_INVALIDARG for a
 /// non-NULL `reserved` or unknown flags. Every success needs a `CoUninitialize`.
-#[allow(non_snake_case)]
+// The pointer is only compared with NULL, never read, so the function is safe to call.
+#[allow(non_snake_case, clippy::not_unsafe_ptr_arg_deref)]
 pub fn CoInitializeEx(reserved: *mut c_void, coinit: u32) -> HRESULT {
     match crate::host::attached() {
         // SAFETY: the host's table stays valid for the life of the process.

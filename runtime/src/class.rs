@@ -98,6 +98,8 @@ pub struct ClassFactory<C>(PhantomData<fn() -> C>);
 
 impl<C: Creatable> ClassFactory<C> {
     /// A new class object for `C`, as its IUnknown.
+    // Class objects are only ever seen through interface pointers.
+    #[allow(clippy::new_ret_no_self)]
     pub fn new() -> ComPtr<IUnknown> {
         ComObject::new_class_object(ClassFactory::<C>(PhantomData))
     }

@@ -165,7 +165,7 @@ pub mod raw {
         units.len() as i32
     }
 
-    /// `CLSIDFromString`.
+    /// `CLSIDFromString`. A NULL string is CLSID_NULL, as on Windows.
     ///
     /// # Safety
     /// `text` is NULL or NUL-terminated; `out` NULL or writable.
@@ -173,6 +173,11 @@ pub mod raw {
     pub unsafe fn CLSIDFromString(text: *const u16, out: *mut GUID) -> HRESULT {
         if out.is_null() {
             return E_POINTER;
+        }
+        if text.is_null() {
+            // SAFETY: non-null and writable.
+            unsafe { out.write(GUID::zeroed()) };
+            return S_OK;
         }
         // SAFETY: forwarded.
         let result = unsafe { read_wide(text) }

@@ -106,6 +106,8 @@ pub unsafe fn get_class_object(
 }
 
 /// The file the code at `anchor` was loaded from (the module's own path).
+// `anchor` is only an address to look up, never read, so the function is safe to call.
+#[allow(clippy::not_unsafe_ptr_arg_deref)]
 pub fn module_path(anchor: *const c_void) -> Option<std::path::PathBuf> {
     use std::os::unix::ffi::OsStrExt;
     // SAFETY: dladdr only reads `anchor` as an address and fills the zeroed struct.
@@ -211,7 +213,7 @@ fn report(result: Result<(), RegistryError>) -> HRESULT {
 /// `DllUnregisterServer` and the runtime handshake `comidl_module_attach`. Build the crate
 /// with `crate-type = ["cdylib"]`.
 ///
-/// ```ignore
+/// ```text
 /// comidl_runtime::inproc_server!(Adder, Multiplier);
 /// ```
 #[macro_export]

@@ -79,6 +79,8 @@ impl<C: Class> Inner<C> {
 impl<C: Class> ComObject<C> {
     /// Moves `value` into a new stand-alone object and returns its IUnknown (its identity)
     /// with one reference. Fails if the class's [`Class::construct`] fails.
+    // A COM object is only ever seen through interface pointers, so `new` hands out one.
+    #[allow(clippy::new_ret_no_self)]
     pub fn new(value: C) -> Result<ComPtr<IUnknown>> {
         ComObject::new_aggregated(value, None)
     }

@@ -254,8 +254,17 @@ fn counting_in_a_single_threaded_apartment() {
     let reserved = core::ptr::from_mut(&mut reserved).cast::<c_void>();
     assert_eq!(CoInitialize(reserved), E_INVALIDARG);
     assert_activation_works();
-    // No MTA exists: another thread that never initialised may not use COM.
-    on_new_thread(|| assert_refused(0));
+    // No MTA exists: another thread that never initialised may not use COM, and its
+    // refused CoRevokeClassObject leaves this thread's registration alone.
+    let factory = ClassFactory::<Thing>::new();
+    let (hr, cookie) = raw_register(&factory);
+    assert_eq!(hr, S_OK);
+    drop(factory);
+    on_new_thread(move || assert_refused(cookie));
+    let (hr, out) = raw_create_instance();
+    assert_eq!(hr, S_OK, "the registration survived the refused revoke");
+    release(out);
+    assert_eq!(CoRevokeClassObject(cookie), S_OK);
     CoUninitialize();
     assert_eq!(current_apartment(), Some(Apartment::SingleThreaded));
     CoUninitialize();
@@ -293,6 +302,9 @@ fn the_implicit_multithreaded_apartment() {
         assert_eq!(current_apartment(), Some(Apartment::ImplicitMultiThreaded));
         assert_activation_works();
     });
+    // A CoUninitialize it never earned takes nobody out of the MTA.
+    CoUninitialize();
+    assert_eq!(current_apartment(), Some(Apartment::ImplicitMultiThreaded));
     // A thread in the implicit MTA may still make itself an STA; its own model wins.
     assert_eq!(CoInitialize(core::ptr::null_mut()), S_OK);
     assert_eq!(current_apartment(), Some(Apartment::SingleThreaded));
@@ -307,26 +319,10 @@ fn the_implicit_multithreaded_apartment() {
     CoUninitialize();
     assert_eq!(current_apartment(), Some(Apartment::ImplicitMultiThreaded));
 
-    // A registration made from the implicit MTA, alive when A leaves.
-    let factory = ClassFactory::<Thing>::new();
-    let (hr, cookie) = raw_register(&factory);
-    assert_eq!(hr, S_OK);
-    drop(factory);
-
     to_a.send(()).unwrap();
     assert_eq!(from_a.recv().unwrap(), None, "A left");
     a.join().unwrap();
-    assert_refused(cookie);
-
-    // The refused revocation left the registration alone: initialised again, this thread
-    // still finds it, and revokes it.
-    let com = ComInit::multithreaded().unwrap();
-    let (hr, out) = raw_create_instance();
-    assert_eq!(hr, S_OK, "the registration survived");
-    release(out);
-    assert_eq!(CoRevokeClassObject(cookie), S_OK);
-    drop(com);
-    assert_eq!(current_apartment(), None);
+    assert_refused(0);
 }
 
 /// A thread that ends without `CoUninitialize` leaves its apartment (its thread-local state

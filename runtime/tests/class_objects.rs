@@ -845,28 +845,22 @@ fn clsid_strings() {
     let bad = wide("{nope}");
     let mut parsed = IUnknown::IID;
     // SAFETY: NUL-terminated text and a writable GUID.
-    assert_eq!(
-        unsafe { raw::CLSIDFromString(bad.as_ptr(), &mut parsed) },
-        CO_E_CLASSSTRING
-    );
+    let hr = unsafe { raw::CLSIDFromString(bad.as_ptr(), &mut parsed) };
+    assert_eq!(hr, CO_E_CLASSSTRING);
     assert!(parsed.is_zero(), "a failure writes GUID_NULL");
     let mut buffer = [0u16; 39];
-    // SAFETY: a valid GUID; the buffer holds the capacity given.
-    assert_eq!(
-        unsafe { raw::StringFromGUID2(&guid, buffer.as_mut_ptr(), 38) },
-        0,
-        "too small for the NUL"
-    );
+    // SAFETY: a valid GUID; the buffer holds at least the capacity given.
+    let written = unsafe { raw::StringFromGUID2(&guid, buffer.as_mut_ptr(), 38) };
+    assert_eq!(written, 0, "too small for the NUL");
     // SAFETY: as above.
-    assert_eq!(
-        unsafe { raw::StringFromGUID2(&guid, buffer.as_mut_ptr(), 39) },
-        39
-    );
+    let written = unsafe { raw::StringFromGUID2(&guid, buffer.as_mut_ptr(), 39) };
+    assert_eq!(written, 39);
     assert_eq!(buffer.to_vec(), wide(&guid_text(&guid)));
 }
 
 #[test]
 fn co_create_guid_makes_distinct_version_4_guids() {
+    let _com = setup();
     let mut seen = HashSet::new();
     for i in 0..2000 {
         let guid = if i % 2 == 0 {
@@ -882,8 +876,6 @@ fn co_create_guid_makes_distinct_version_4_guids() {
         assert!(seen.insert(guid), "{guid} came twice");
     }
     // SAFETY: NULL is rejected, not written.
-    assert_eq!(
-        unsafe { raw::CoCreateGuid(core::ptr::null_mut()) },
-        E_POINTER
-    );
+    let hr = unsafe { raw::CoCreateGuid(core::ptr::null_mut()) };
+    assert_eq!(hr, E_POINTER);
 }
