@@ -174,20 +174,19 @@ pub fn register_class(tree: &mut Tree, entry: &ClassEntry) -> Result<(), Registr
     }
     // Everything that could fail has been checked: from here on `tree` only
     // receives valid names and strings.
-    let work = tree;
-    unregister_class(work, &entry.clsid)?;
-    work.create_key(&key)?;
+    unregister_class(tree, &entry.clsid)?;
+    tree.create_key(&key)?;
     if let Some(name) = &entry.name {
-        work.set_value(&key, "", name)?;
+        tree.set_value(&key, "", name)?;
     }
     if let Some(app_id) = &entry.app_id {
-        work.set_value(&key, "AppID", app_id.to_string())?;
+        tree.set_value(&key, "AppID", app_id.to_string())?;
     }
     if let Some(path) = &entry.inproc_server {
         let sub = format!("{key}\\InprocServer32");
-        work.set_value(&sub, "", path)?;
+        tree.set_value(&sub, "", path)?;
         if let Some(model) = &entry.threading_model {
-            work.set_value(&sub, "ThreadingModel", model)?;
+            tree.set_value(&sub, "ThreadingModel", model)?;
         }
     }
     let subkeys = [
@@ -199,20 +198,20 @@ pub fn register_class(tree: &mut Tree, entry: &ClassEntry) -> Result<(), Registr
     ];
     for (sub, data) in subkeys {
         if let Some(data) = data {
-            work.set_value(&format!("{key}\\{sub}"), "", data)?;
+            tree.set_value(&format!("{key}\\{sub}"), "", data)?;
         }
     }
     let clsid_text = entry.clsid.to_string();
     for progid in entry.progid.iter().chain(&entry.vi_progid) {
-        work.delete_key(progid)?;
-        work.create_key(progid)?;
+        tree.delete_key(progid)?;
+        tree.create_key(progid)?;
         if let Some(name) = &entry.name {
-            work.set_value(progid, "", name)?;
+            tree.set_value(progid, "", name)?;
         }
-        work.set_value(&format!("{progid}\\CLSID"), "", clsid_text.as_str())?;
+        tree.set_value(&format!("{progid}\\CLSID"), "", clsid_text.as_str())?;
     }
     if let (Some(vi), Some(progid)) = (&entry.vi_progid, &entry.progid) {
-        work.set_value(&format!("{vi}\\CurVer"), "", progid)?;
+        tree.set_value(&format!("{vi}\\CurVer"), "", progid)?;
     }
     Ok(())
 }
@@ -248,19 +247,18 @@ pub fn register_interface(tree: &mut Tree, entry: &InterfaceEntry) -> Result<(),
             return Err(RegistryError::invalid_value(&key, field, problem));
         }
     }
-    let work = tree;
-    work.delete_key(&key)?;
-    work.set_value(&key, "", entry.name.as_str())?;
+    tree.delete_key(&key)?;
+    tree.set_value(&key, "", entry.name.as_str())?;
     if let Some(ps) = &entry.proxy_stub_clsid {
-        work.set_value(&format!("{key}\\ProxyStubClsid32"), "", ps.to_string())?;
+        tree.set_value(&format!("{key}\\ProxyStubClsid32"), "", ps.to_string())?;
     }
     if let Some((libid, version)) = &entry.typelib {
         let sub = format!("{key}\\TypeLib");
-        work.set_value(&sub, "", libid.to_string())?;
-        work.set_value(&sub, "Version", version)?;
+        tree.set_value(&sub, "", libid.to_string())?;
+        tree.set_value(&sub, "Version", version)?;
     }
     if let Some(n) = entry.num_methods {
-        work.set_value(&format!("{key}\\NumMethods"), "", n.to_string())?;
+        tree.set_value(&format!("{key}\\NumMethods"), "", n.to_string())?;
     }
     Ok(())
 }

@@ -15,7 +15,7 @@
 //! the old or the new file.
 //!
 //! - [`Tree`], [`Key`], [`Value`]: the key tree in memory.
-//! - [`RegFile`], [`parse`], [`format`]: REGEDIT4 text.
+//! - [`RegFile`], [`parse`], [`format()`]: REGEDIT4 text.
 //! - [`Registry`], [`Scope`], [`Snapshot`]: the files, locking and layers.
 //! - [`register_class`], [`register_interface`] and the lookups on
 //!   [`Tree`] ([`Tree::inproc_server`], [`Tree::clsid_from_progid`], ...):

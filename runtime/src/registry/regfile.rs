@@ -26,9 +26,10 @@
 //! writing that again gives the same bytes.
 
 use core::fmt;
+use core::fmt::Write as _;
 
 use super::error::RegistryError;
-use super::tree::{MAX_DEPTH, Tree, Value, is_forbidden_char, key_name_problem};
+use super::tree::{MAX_DEPTH, MAX_KEY_NAME, Tree, Value, find_byte, is_control_byte};
 
 /// Where and why REGEDIT4 text could not be read.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -134,6 +135,37 @@ impl RegFile {
         }
         Ok(())
     }
+
+    /// The tree the operations build from nothing, moving the parsed
+    /// strings into it (how layer files are loaded).
+    pub(crate) fn into_tree(self) -> Result<Tree, RegistryError> {
+        let mut tree = Tree::new();
+        let mut current = None;
+        for op in self.operations {
+            match op {
+                Operation::CreateKey { key } => {
+                    current = Some(tree.key_mut_creating_checked(&key));
+                }
+                Operation::DeleteKey { key } => {
+                    current = None;
+                    tree.delete_key(&key)?;
+                }
+                // Checked by the reader, which is the only maker of a
+                // `RegFile`.
+                Operation::SetValue { name, value } => match current.as_mut() {
+                    Some(node) => node.put_value_owned(name, value),
+                    None => return Err(value_outside_section()),
+                },
+                Operation::DeleteValue { name } => match current.as_mut() {
+                    Some(node) => {
+                        node.remove_value(&name);
+                    }
+                    None => return Err(value_outside_section()),
+                },
+            }
+        }
+        Ok(tree)
+    }
 }
 
 /// The reader never produces this; `apply` reports it rather than guess.
@@ -146,13 +178,29 @@ pub fn parse(text: &[u8]) -> Result<RegFile, RegParseError> {
     RegFile::parse(text)
 }
 
-/// One line of input, for locating errors.
+// The reader scans bytes with plain indexed loops (each index is below the
+// length it is checked against). Every byte it looks for is ASCII, and in
+// UTF-8 an ASCII byte only ever stands for itself, so every offset where it
+// cuts the text is a character boundary. Plain loops keep unoptimised
+// (test) builds fast: the registry re-reads its file on every update.
+
+/// One line of input (without its line end), for scanning and for locating
+/// errors.
 struct Line<'a> {
     text: &'a str,
+    bytes: &'a [u8],
     number: usize,
 }
 
-impl Line<'_> {
+impl<'a> Line<'a> {
+    fn new(text: &'a str, number: usize) -> Line<'a> {
+        Line {
+            text,
+            bytes: text.as_bytes(),
+            number,
+        }
+    }
+
     /// An error at byte offset `at` of the line.
     fn error(&self, at: usize, message: impl Into<String>) -> RegParseError {
         let column = self
@@ -167,21 +215,35 @@ impl Line<'_> {
         }
     }
 
-    /// The character at byte offset `at`.
+    /// The byte at offset `at`.
+    fn byte(&self, at: usize) -> Option<u8> {
+        self.bytes.get(at).copied()
+    }
+
+    /// The character at byte offset `at` (for messages).
     fn char_at(&self, at: usize) -> Option<char> {
         self.text.get(at..).and_then(|rest| rest.chars().next())
     }
 
+    /// The text between two offsets found by scanning.
+    fn slice(&self, from: usize, to: usize) -> &'a str {
+        self.text.get(from..to).unwrap_or("")
+    }
+
     /// The first offset at or after `at` that is not a space or tab.
-    fn skip_blanks(&self, at: usize) -> usize {
-        let rest = self.text.get(at..).unwrap_or("");
-        at + (rest.len() - rest.trim_start_matches([' ', '\t']).len())
+    fn skip_blanks(&self, mut at: usize) -> usize {
+        let b = self.bytes;
+        let len = b.len();
+        while at < len && (b[at] == b' ' || b[at] == b'\t') {
+            at += 1;
+        }
+        at
     }
 
     /// Fails unless only blanks follow offset `at`.
     fn expect_end(&self, at: usize, what: &str) -> Result<(), RegParseError> {
         let at = self.skip_blanks(at);
-        if at < self.text.len() {
+        if at < self.bytes.len() {
             Err(self.error(at, format!("unexpected text after {what}")))
         } else {
             Ok(())
@@ -191,11 +253,62 @@ impl Line<'_> {
 
 const HEADERS: [&str; 2] = ["REGEDIT4", "Windows Registry Editor Version 5.00"];
 
+const OUTSIDE: &str = "the key is outside the classes root: use HKEY_CLASSES_ROOT, \
+                       HKEY_LOCAL_MACHINE\\Software\\Classes or HKEY_CURRENT_USER\\Software\\Classes";
+
+/// The names of a section, as (start, end) offsets: the text between
+/// `next` and `close` split at each '\\'.
+struct Names<'l, 'a> {
+    line: &'l Line<'a>,
+    next: Option<usize>,
+    close: usize,
+}
+
+impl Iterator for Names<'_, '_> {
+    type Item = (usize, usize);
+
+    fn next(&mut self) -> Option<(usize, usize)> {
+        let start = self.next?;
+        let close = self.close;
+        let i = find_byte(self.line.bytes, start, close, b'\\');
+        self.next = if i < close { Some(i + 1) } else { None };
+        Some((start, i))
+    }
+}
+
 /// Where values go: the current section.
 enum Section {
     None,
     Key,
     Deleted,
+}
+
+/// The offset of the first `\n` at or after `from`, or the length of `b`.
+fn find_newline(b: &[u8], from: usize) -> usize {
+    find_byte(b, from, b.len(), b'\n')
+}
+
+/// The error for text that is not UTF-8: the line and column of the first
+/// bad byte.
+fn utf8_error(text: &[u8], valid: usize) -> RegParseError {
+    let before = text.get(..valid).unwrap_or_default();
+    let mut line = 1;
+    let mut line_start = 0;
+    for (i, &b) in before.iter().enumerate() {
+        if b == b'\n' {
+            line += 1;
+            line_start = i + 1;
+        }
+    }
+    let column = before
+        .get(line_start..)
+        .map_or(0, |l| String::from_utf8_lossy(l).chars().count())
+        + 1;
+    RegParseError {
+        line,
+        column,
+        message: "invalid UTF-8".into(),
+    }
 }
 
 #[derive(Default)]
@@ -213,123 +326,139 @@ impl Parser {
             });
         }
         let text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
+        let text = std::str::from_utf8(text).map_err(|e| utf8_error(text, e.valid_up_to()))?;
+        let b = text.as_bytes();
+        let len = b.len();
         let mut section = Section::None;
-        for (index, raw) in text.split(|&b| b == b'\n').enumerate() {
-            let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-            let number = index + 1;
-            let line_text = match std::str::from_utf8(raw) {
-                Ok(s) => s,
-                Err(e) => {
-                    let valid = raw.get(..e.valid_up_to()).unwrap_or_default();
-                    let column = String::from_utf8_lossy(valid).chars().count() + 1;
-                    return Err(RegParseError {
-                        line: number,
-                        column,
-                        message: "invalid UTF-8".into(),
-                    });
-                }
-            };
-            let line = Line {
-                text: line_text,
-                number,
-            };
-            if number == 1 {
-                let header = line_text.trim_end_matches([' ', '\t']);
-                if !HEADERS.contains(&header) {
-                    return Err(line.error(
-                        0,
-                        "expected the header `REGEDIT4` (or `Windows Registry Editor Version 5.00`) on the first line",
-                    ));
-                }
-                continue;
+        let mut start = 0;
+        let mut number = 0;
+        loop {
+            number += 1;
+            let end = find_newline(b, start);
+            let mut line_end = end;
+            if line_end > start && b[line_end - 1] == b'\r' {
+                line_end -= 1;
             }
-            let start = line.skip_blanks(0);
-            match line.char_at(start) {
-                None | Some(';') => {}
-                Some('[') => section = self.section(&line, start)?,
-                Some('@' | '"') => self.value(&line, start, &section)?,
-                Some(_) => {
-                    return Err(line.error(
-                        start,
-                        "expected a [key] section, a value line, a ';' comment or a blank line",
-                    ));
-                }
+            let line = Line::new(text.get(start..line_end).unwrap_or(""), number);
+            self.line(&line, &mut section)?;
+            if end >= len {
+                break;
             }
+            start = end + 1;
         }
         Ok(RegFile {
             operations: self.operations,
         })
     }
 
+    fn line(&mut self, line: &Line<'_>, section: &mut Section) -> Result<(), RegParseError> {
+        if line.number == 1 {
+            let header = line.text.trim_end_matches([' ', '\t']);
+            if !HEADERS.contains(&header) {
+                return Err(line.error(
+                    0,
+                    "expected the header `REGEDIT4` (or `Windows Registry Editor Version 5.00`) on the first line",
+                ));
+            }
+            return Ok(());
+        }
+        let start = line.skip_blanks(0);
+        match line.byte(start) {
+            None | Some(b';') => {}
+            Some(b'[') => *section = self.section(line, start)?,
+            Some(b'@' | b'"') => self.value(line, start, section)?,
+            Some(_) => {
+                return Err(line.error(
+                    start,
+                    "expected a [key] section, a value line, a ';' comment or a blank line",
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// `[ROOT\path]` or `[-ROOT\path]`, `open` being the offset of `[`.
     fn section(&mut self, line: &Line<'_>, open: usize) -> Result<Section, RegParseError> {
-        let text = line.text;
-        let close = match text.rfind(']') {
-            Some(close) if close > open => close,
-            _ => {
-                return Err(line.error(text.len(), "missing ']' at the end of the key section"));
+        let b = line.bytes;
+        // The section ends at the last ']' of the line (a key name may hold
+        // a ']').
+        let mut close = None;
+        let mut i = b.len();
+        while i > open + 1 {
+            i -= 1;
+            if b[i] == b']' {
+                close = Some(i);
+                break;
             }
+        }
+        let Some(close) = close else {
+            return Err(line.error(b.len(), "missing ']' at the end of the key section"));
         };
         line.expect_end(close + 1, "the key section's ']'")?;
         let mut at = open + 1;
-        let delete = line.char_at(at) == Some('-');
+        let delete = line.byte(at) == Some(b'-');
         if delete {
             at += 1;
         }
-        let body = text.get(at..close).unwrap_or("");
-        // (offset in the line, name)
-        let mut parts = Vec::new();
-        let mut offset = at;
-        for name in body.split('\\') {
-            parts.push((offset, name));
-            offset += name.len() + 1;
-        }
-        let outside = "the key is outside the classes root: use HKEY_CLASSES_ROOT, \
-                       HKEY_LOCAL_MACHINE\\Software\\Classes or HKEY_CURRENT_USER\\Software\\Classes";
-        let (root_at, root) = parts.first().copied().unwrap_or((at, ""));
-        let skip = if root.eq_ignore_ascii_case("HKEY_CLASSES_ROOT")
+        // The names, separated by '\\', each checked once; the first one is
+        // the root.
+        let names = Names {
+            line,
+            next: Some(at),
+            close,
+        };
+        let mut names = names.peekable();
+        let root_at = at;
+        let root_end = names.next().map_or(close, |(_, e)| e);
+        let root = line.slice(root_at, root_end);
+        // The exact spelling the writer uses first: a cheap comparison.
+        if root == "HKEY_CLASSES_ROOT"
+            || root.eq_ignore_ascii_case("HKEY_CLASSES_ROOT")
             || root.eq_ignore_ascii_case("HKCR")
         {
-            1
         } else if ["HKEY_LOCAL_MACHINE", "HKLM", "HKEY_CURRENT_USER", "HKCU"]
             .iter()
             .any(|r| root.eq_ignore_ascii_case(r))
         {
-            for (i, expected) in [(1, "Software"), (2, "Classes")] {
-                match parts.get(i) {
-                    Some((_, name)) if name.eq_ignore_ascii_case(expected) => {}
-                    Some((name_at, _)) => return Err(line.error(*name_at, outside)),
-                    None => return Err(line.error(close, outside)),
+            for expected in ["Software", "Classes"] {
+                match names.next() {
+                    Some((s, e)) if line.slice(s, e).eq_ignore_ascii_case(expected) => {}
+                    Some((s, _)) => return Err(line.error(s, OUTSIDE)),
+                    None => return Err(line.error(close, OUTSIDE)),
                 }
             }
-            3
         } else if root.is_empty() {
             return Err(line.error(root_at, "missing root key: expected HKEY_CLASSES_ROOT\\..."));
         } else {
-            return Err(line.error(root_at, format!("unknown root key `{root}`: {outside}")));
-        };
-        let mut key = String::new();
-        for (depth, (name_at, name)) in parts.iter().skip(skip).enumerate() {
-            if let Some(problem) = key_name_problem(name) {
-                let at = name
-                    .char_indices()
-                    .find(|&(_, c)| is_forbidden_char(c))
-                    .map_or(*name_at, |(i, _)| name_at + i);
-                let message = if name.is_empty() {
-                    "empty key name (two '\\' in a row, or a '\\' at the end)"
-                } else {
-                    problem
-                };
-                return Err(line.error(at, message));
-            }
-            if depth >= MAX_DEPTH {
-                return Err(line.error(*name_at, "a key path has at most 512 levels"));
-            }
-            if !key.is_empty() {
-                key.push('\\');
-            }
-            key.push_str(name);
+            return Err(line.error(root_at, format!("unknown root key `{root}`: {OUTSIDE}")));
         }
+        // The key path is the rest of the section, checked name by name.
+        let key_start = names.peek().map(|&(s, _)| s);
+        let mut depth = 0;
+        for (s, e) in names {
+            if s == e {
+                return Err(line.error(
+                    s,
+                    "empty key name (two '\\' in a row, or a '\\' at the end)",
+                ));
+            }
+            let b = line.bytes;
+            let mut i = s;
+            while i < e {
+                if is_control_byte(b[i]) {
+                    return Err(line.error(i, "a key name cannot contain control characters"));
+                }
+                i += 1;
+            }
+            if e - s > MAX_KEY_NAME && line.slice(s, e).chars().count() > MAX_KEY_NAME {
+                return Err(line.error(s, "a key name has at most 255 characters"));
+            }
+            depth += 1;
+            if depth > MAX_DEPTH {
+                return Err(line.error(s, "a key path has at most 512 levels"));
+            }
+        }
+        let key = key_start.map_or("", |s| line.slice(s, close)).to_owned();
         if delete {
             if key.is_empty() {
                 return Err(line.error(open + 1, "the classes root cannot be deleted"));
@@ -361,124 +490,125 @@ impl Parser {
                 ));
             }
         }
-        let (name, after_name) = if line.char_at(start) == Some('@') {
+        let (name, after_name) = if line.byte(start) == Some(b'@') {
             (String::new(), start + 1)
         } else {
             quoted(line, start)?
         };
         let eq = line.skip_blanks(after_name);
-        if line.char_at(eq) != Some('=') {
+        if line.byte(eq) != Some(b'=') {
             return Err(line.error(eq, "expected '=' after the value name"));
         }
         let at = line.skip_blanks(eq + 1);
-        match line.char_at(at) {
-            Some('"') => {
+        let operation = match line.byte(at) {
+            Some(b'"') => {
                 let (text, end) = quoted(line, at)?;
                 line.expect_end(end, "the value")?;
-                self.operations.push(Operation::SetValue {
+                Operation::SetValue {
                     name,
                     value: Value::String(text),
-                });
+                }
             }
-            Some('-') => {
+            Some(b'-') => {
                 line.expect_end(at + 1, "'-'")?;
-                self.operations.push(Operation::DeleteValue { name });
+                Operation::DeleteValue { name }
             }
-            _ => {
-                let rest = line.text.get(at..).unwrap_or("");
-                let word_len = rest
-                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '(' || c == ')'))
-                    .unwrap_or(rest.len());
-                let word = rest.get(..word_len).unwrap_or("");
-                let colon = at + word_len;
-                if line.char_at(colon) != Some(':') || word.is_empty() {
-                    return Err(line.error(
-                        at,
-                        "expected a value: \"text\", dword:XXXXXXXX, or - to delete",
-                    ));
-                }
-                if !word.eq_ignore_ascii_case("dword") {
-                    return Err(line.error(
-                        at,
-                        format!(
-                            "unsupported value type `{word}`: only \"strings\" and dword: values are supported"
-                        ),
-                    ));
-                }
-                let digits_at = colon + 1;
-                let digits_rest = line.text.get(digits_at..).unwrap_or("");
-                let count = digits_rest
-                    .find(|c: char| !c.is_ascii_hexdigit())
-                    .unwrap_or(digits_rest.len());
-                if count == 0 {
-                    return Err(line.error(digits_at, "expected 1 to 8 hex digits after `dword:`"));
-                }
-                if count > 8 {
-                    return Err(line.error(digits_at + 8, "a dword value has at most 8 hex digits"));
-                }
-                let digits = digits_rest.get(..count).unwrap_or("");
-                let number = u32::from_str_radix(digits, 16)
-                    .map_err(|_| line.error(digits_at, "invalid dword value"))?;
-                line.expect_end(digits_at + count, "the value")?;
-                self.operations.push(Operation::SetValue {
-                    name,
-                    value: Value::Dword(number),
-                });
-            }
-        }
+            _ => Operation::SetValue {
+                name,
+                value: Value::Dword(dword(line, at)?),
+            },
+        };
+        self.operations.push(operation);
         Ok(())
     }
+}
+
+/// `dword:XXXXXXXX` at offset `at` (the only typed value supported), up to
+/// the end of the line.
+fn dword(line: &Line<'_>, at: usize) -> Result<u32, RegParseError> {
+    let b = line.bytes;
+    let len = b.len();
+    let mut word_end = at;
+    while word_end < len
+        && (b[word_end].is_ascii_alphanumeric() || b[word_end] == b'(' || b[word_end] == b')')
+    {
+        word_end += 1;
+    }
+    if word_end == at || line.byte(word_end) != Some(b':') {
+        return Err(line.error(
+            at,
+            "expected a value: \"text\", dword:XXXXXXXX, or - to delete",
+        ));
+    }
+    let word = line.slice(at, word_end);
+    if !word.eq_ignore_ascii_case("dword") {
+        return Err(line.error(
+            at,
+            format!(
+                "unsupported value type `{word}`: only \"strings\" and dword: values are supported"
+            ),
+        ));
+    }
+    let digits_at = word_end + 1;
+    let mut digits_end = digits_at;
+    while digits_end < len && b[digits_end].is_ascii_hexdigit() {
+        digits_end += 1;
+    }
+    match digits_end - digits_at {
+        0 => {
+            return Err(line.error(digits_at, "expected 1 to 8 hex digits after `dword:`"));
+        }
+        9.. => {
+            return Err(line.error(digits_at + 8, "a dword value has at most 8 hex digits"));
+        }
+        _ => {}
+    }
+    let number = u32::from_str_radix(line.slice(digits_at, digits_end), 16)
+        .map_err(|_| line.error(digits_at, "invalid dword value"))?;
+    line.expect_end(digits_end, "the value")?;
+    Ok(number)
 }
 
 /// The quoted string whose opening `"` is at offset `open`: its text with
 /// escapes resolved, and the offset just past the closing quote.
 fn quoted(line: &Line<'_>, open: usize) -> Result<(String, usize), RegParseError> {
-    let body_at = open + 1;
-    let rest = line.text.get(body_at..).unwrap_or("");
-    let bytes = rest.as_bytes();
+    const CONTROL: &str = "control character in a string (not representable in REGEDIT4)";
+    let b = line.bytes;
+    let len = b.len();
     let mut out = String::new();
-    // Scan bytes: every byte that matters here is ASCII, and in UTF-8 an
-    // ASCII byte is never part of a longer character, so each cut below
-    // falls on a character boundary.
-    let mut copied = 0;
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        match b {
-            b'"' => {
-                out.push_str(rest.get(copied..i).unwrap_or(""));
-                return Ok((out, body_at + i + 1));
-            }
-            b'\\' => {
-                out.push_str(rest.get(copied..i).unwrap_or(""));
-                match line.char_at(body_at + i + 1) {
-                    Some(c @ ('\\' | '"')) => out.push(c),
-                    Some(c) if is_forbidden_char(c) => {
-                        return Err(line.error(
-                            body_at + i + 1,
-                            "control character in a string (not representable in REGEDIT4)",
-                        ));
-                    }
-                    Some(other) => {
-                        return Err(line.error(
-                            body_at + i,
-                            format!(
-                                "unknown escape `\\{other}` in a string: write `\\\\` for a backslash and `\\\"` for a quote"
-                            ),
-                        ));
-                    }
-                    None => break,
-                }
-                i += 2;
-                copied = i;
-            }
-            b if (b < 0x20 && b != b'\t') || b == 0x7F => {
-                return Err(line.error(
-                    body_at + i,
-                    "control character in a string (not representable in REGEDIT4)",
-                ));
-            }
-            _ => i += 1,
+    let mut copied = open + 1;
+    let mut i = open + 1;
+    while i < len {
+        let c = b[i];
+        if c == b'"' {
+            out.push_str(line.slice(copied, i));
+            return Ok((out, i + 1));
         }
+        if c == b'\\' {
+            out.push_str(line.slice(copied, i));
+            match line.byte(i + 1) {
+                Some(b'\\') => out.push('\\'),
+                Some(b'"') => out.push('"'),
+                Some(n) if is_control_byte(n) => return Err(line.error(i + 1, CONTROL)),
+                Some(_) => {
+                    let other = line.char_at(i + 1).unwrap_or(char::REPLACEMENT_CHARACTER);
+                    return Err(line.error(
+                        i,
+                        format!(
+                            "unknown escape `\\{other}` in a string: write `\\\\` for a backslash and `\\\"` for a quote"
+                        ),
+                    ));
+                }
+                None => break,
+            }
+            i += 2;
+            copied = i;
+            continue;
+        }
+        if is_control_byte(c) {
+            return Err(line.error(i, CONTROL));
+        }
+        i += 1;
     }
     Err(line.error(open, "unterminated string: no closing '\"' on this line"))
 }
@@ -486,12 +616,19 @@ fn quoted(line: &Line<'_>, open: usize) -> Result<(String, usize), RegParseError
 /// Writes `text` between quotes, escaping backslashes and quotes.
 fn push_quoted(out: &mut String, text: &str) {
     out.push('"');
-    for c in text.chars() {
-        if c == '\\' || c == '"' {
+    let b = text.as_bytes();
+    let len = b.len();
+    let mut copied = 0;
+    let mut i = 0;
+    while i < len {
+        if b[i] == b'\\' || b[i] == b'"' {
+            out.push_str(text.get(copied..i).unwrap_or(""));
             out.push('\\');
+            copied = i;
         }
-        out.push(c);
+        i += 1;
     }
+    out.push_str(text.get(copied..).unwrap_or(""));
     out.push('"');
 }
 
@@ -513,7 +650,10 @@ fn push_key(out: &mut String, path: &mut String, key: &super::tree::Key) {
             out.push('=');
             match value {
                 Value::String(s) => push_quoted(out, s),
-                Value::Dword(n) => out.push_str(&format!("dword:{n:08x}")),
+                Value::Dword(n) => {
+                    // Writing to a String cannot fail.
+                    let _ = write!(out, "dword:{n:08x}");
+                }
             }
             out.push('\n');
         }

@@ -119,27 +119,35 @@ fn directory_of(path: &Path) -> &Path {
     }
 }
 
-/// Reads one layer file; a missing or zero-length file is an empty layer.
-pub(crate) fn read_layer(path: &Path) -> Result<Tree, RegistryError> {
-    let bytes = match fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Tree::new()),
-        Err(source) => {
-            return Err(RegistryError::Io {
-                path: path.to_path_buf(),
-                action: IoAction::Read,
-                source,
-            });
-        }
-    };
+/// The bytes of one layer file, `None` when it does not exist.
+fn read_layer_bytes(path: &Path) -> Result<Option<Vec<u8>>, RegistryError> {
+    match fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(RegistryError::Io {
+            path: path.to_path_buf(),
+            action: IoAction::Read,
+            source,
+        }),
+    }
+}
+
+/// The tree of a layer file's contents; a zero-length file is empty.
+fn layer_tree(path: &Path, bytes: &[u8]) -> Result<Tree, RegistryError> {
     if bytes.is_empty() {
         return Ok(Tree::new());
     }
-    let file = RegFile::parse(&bytes)
-        .map_err(|e| RegistryError::from_parse(Some(path.to_path_buf()), e))?;
-    let mut tree = Tree::new();
-    file.apply(&mut tree)?;
-    Ok(tree)
+    RegFile::parse(bytes)
+        .map_err(|e| RegistryError::from_parse(Some(path.to_path_buf()), e))?
+        .into_tree()
+}
+
+/// Reads one layer file; a missing or zero-length file is an empty layer.
+pub(crate) fn read_layer(path: &Path) -> Result<Tree, RegistryError> {
+    match read_layer_bytes(path)? {
+        Some(bytes) => layer_tree(path, &bytes),
+        None => Ok(Tree::new()),
+    }
 }
 
 /// Blocks until this process holds an exclusive `flock` on `file`.
@@ -212,7 +220,8 @@ impl Registry {
 
     /// The registry of this process's environment.
     ///
-    /// When `COMIDL_REGISTRY` is set (and not empty) it names a directory
+    /// A directory set with [`crate::host::set_registry_dir`] comes first (the host's,
+    /// in a server module). Then, when `COMIDL_REGISTRY` is set (and not empty) it names a directory
     /// holding `machine.reg` and `user.reg`. Otherwise the machine layer is
     /// `comidl/machine.reg` under the first absolute entry of
     /// `$XDG_DATA_DIRS` (default `/usr/local/share`), and the user layer is
@@ -298,12 +307,16 @@ impl Registry {
     /// Changes one layer safely against concurrent writers and crashes.
     ///
     /// Takes the layer's lock (waiting for other writers), reads the layer
-    /// as it is now, runs `change` on a copy, and — if `change` succeeds and
-    /// the copy differs — replaces the file atomically with the copy's
-    /// REGEDIT4 text. If `change` fails, nothing is written and its error is
-    /// returned. The layer's directory is created if missing. A layer file
-    /// that does not parse is reported ([`RegistryError::Parse`], with its
-    /// path) and left untouched.
+    /// as it is now, runs `change` on it, and — if `change` succeeds and the
+    /// resulting REGEDIT4 text differs from the file — replaces the file
+    /// atomically with that text (so a file written by hand is rewritten in
+    /// the canonical layout). If `change` fails, nothing is written and its
+    /// error is returned.
+    ///
+    /// The layer's directory is created if missing. A layer file that does
+    /// not parse is reported ([`RegistryError::Parse`], with its path) and
+    /// left untouched. If only the final sync of the directory fails, the
+    /// error is reported although the new file is already in place.
     pub fn update<T>(
         &self,
         scope: Scope,
@@ -322,11 +335,19 @@ impl Registry {
             .open(&lock_path)
             .map_err(|e| write_error(layer, &lock_path, e))?;
         lock_exclusive(&lock).map_err(|e| write_error(layer, &lock_path, e))?;
-        let current = read_layer(layer)?;
-        let mut next = current.clone();
-        let out = change(&mut next)?;
-        if next != current {
-            write_atomically(layer, &next.export(None))?;
+        let old = read_layer_bytes(layer)?;
+        let old = old.as_deref();
+        let mut tree = layer_tree(layer, old.unwrap_or_default())?;
+        let out = change(&mut tree)?;
+        let text = tree.export(None);
+        // Skip writing when nothing changed: same text, or still nothing in
+        // a missing or empty file.
+        let unchanged = match old {
+            Some(old) if !old.is_empty() => old == text.as_bytes(),
+            _ => tree.is_empty(),
+        };
+        if !unchanged {
+            write_atomically(layer, &text)?;
         }
         // Dropping `lock` closes the descriptor, which releases the lock.
         drop(lock);

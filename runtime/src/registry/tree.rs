@@ -76,11 +76,16 @@ impl From<u32> for Value {
 /// building those forms. Two names compare equal exactly when they differ
 /// only in ASCII case.
 pub(crate) fn cmp_folded(a: &str, b: &str) -> Ordering {
+    if a == b {
+        return Ordering::Equal;
+    }
     let (a, b) = (a.as_bytes(), b.as_bytes());
-    // A plain loop: this runs for every step of every lookup, and iterator
-    // adaptors are slow in unoptimised builds.
+    // A plain indexed loop (both indexes are below `n`): this runs for every
+    // step of every lookup, and iterators are slow in unoptimised builds.
+    let n = a.len().min(b.len());
     let mut i = 0;
-    while let (Some(&x), Some(&y)) = (a.get(i), b.get(i)) {
+    while i < n {
+        let (x, y) = (a[i], b[i]);
         if x != y {
             let (x, y) = (x.to_ascii_lowercase(), y.to_ascii_lowercase());
             if x != y {
@@ -92,19 +97,38 @@ pub(crate) fn cmp_folded(a: &str, b: &str) -> Ordering {
     a.len().cmp(&b.len())
 }
 
-/// Characters no name or string may contain: ASCII control characters other
-/// than tab. (REGEDIT4 is line-based and has no escapes for them.)
-pub(crate) fn is_forbidden_char(c: char) -> bool {
-    c.is_ascii_control() && c != '\t'
+/// True for the bytes of the characters no name or string may contain:
+/// ASCII control characters other than tab (REGEDIT4 is line-based and has
+/// no escapes for them). In UTF-8 these bytes only ever stand for
+/// themselves.
+#[inline(always)] // Called per byte; keep unoptimised builds fast too.
+pub(crate) fn is_control_byte(b: u8) -> bool {
+    (b < 0x20 && b != b'\t') || b == 0x7F
 }
 
-/// True when `text` holds a character [`is_forbidden_char`] refuses. Works
-/// on bytes: in UTF-8 an ASCII byte only ever stands for itself.
+/// The offset of the first `byte` in `b[from..to]`, or `to` (clamped to
+/// the length of `b`) when there is none. A plain indexed loop (the index
+/// stays below the clamped end): lookups and the reader split on every
+/// call, and iterator adaptors are slow in unoptimised builds.
+pub(crate) fn find_byte(b: &[u8], from: usize, to: usize, byte: u8) -> usize {
+    let to = to.min(b.len());
+    if from >= to {
+        return to;
+    }
+    let mut i = from;
+    while i < to && b[i] != byte {
+        i += 1;
+    }
+    i
+}
+
+/// True when `text` holds a character [`is_control_byte`] refuses.
 fn has_forbidden_char(text: &str) -> bool {
     let bytes = text.as_bytes();
+    let len = bytes.len();
     let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        if (b < 0x20 && b != b'\t') || b == 0x7F {
+    while i < len {
+        if is_control_byte(bytes[i]) {
             return true;
         }
         i += 1;
@@ -137,8 +161,29 @@ pub(crate) fn text_problem(text: &str) -> Option<&'static str> {
 }
 
 /// Splits a path into names; the empty path is the root (no names).
-fn names(path: &str) -> impl Iterator<Item = &str> {
-    path.split('\\').filter(move |_| !path.is_empty())
+fn names(path: &str) -> Names<'_> {
+    Names {
+        rest: (!path.is_empty()).then_some(path),
+    }
+}
+
+/// The names of a path (a plain byte scan: paths are split on every
+/// lookup).
+struct Names<'a> {
+    rest: Option<&'a str>,
+}
+
+impl<'a> Iterator for Names<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let rest = self.rest?;
+        let len = rest.len();
+        let i = find_byte(rest.as_bytes(), 0, len, b'\\');
+        // '\\' is ASCII, so `i` and `i + 1` are character boundaries.
+        self.rest = rest.get(i + 1..).filter(|_| i < len);
+        Some(rest.get(..i).unwrap_or(rest))
+    }
 }
 
 /// Checks every name of a path that is about to be written.
@@ -283,13 +328,19 @@ impl Key {
     /// Sets a value, replacing one of the same name in any case (the new
     /// spelling wins).
     fn put_value(&mut self, name: &str, value: Value) {
-        match self.value_index(name) {
+        self.put_value_owned(name.to_owned(), value);
+    }
+
+    /// [`Key::put_value`] taking the name by value, for a name already
+    /// checked.
+    pub(crate) fn put_value_owned(&mut self, name: String, value: Value) {
+        match self.value_index(&name) {
             Ok(i) => {
                 if let Some(slot) = self.values.get_mut(i) {
-                    *slot = (name.to_owned(), value);
+                    *slot = (name, value);
                 }
             }
-            Err(i) => self.values.insert(i, (name.to_owned(), value)),
+            Err(i) => self.values.insert(i, (name, value)),
         }
     }
 
@@ -358,10 +409,9 @@ impl Tree {
     /// A tree holding what a REGEDIT4 text describes (see
     /// [`RegFile::parse`](super::RegFile::parse)).
     pub fn parse(text: &[u8]) -> Result<Tree, RegistryError> {
-        let file = regfile::RegFile::parse(text).map_err(|e| RegistryError::from_parse(None, e))?;
-        let mut tree = Tree::new();
-        file.apply(&mut tree)?;
-        Ok(tree)
+        regfile::RegFile::parse(text)
+            .map_err(|e| RegistryError::from_parse(None, e))?
+            .into_tree()
     }
 
     /// The root key.
@@ -534,7 +584,7 @@ impl Tree {
     }
 
     /// The tree, or the subtree at `key`, as REGEDIT4 text (see
-    /// [`format`](super::format)).
+    /// [`format()`](super::format())).
     #[must_use]
     pub fn export(&self, key: Option<&str>) -> String {
         regfile::format(self, key)

@@ -1,0 +1,454 @@
+//! The registry on disk: the two layers and their merge, all-or-nothing
+//! imports, refused writes, corrupt files, leftovers of killed writers, and
+//! the error type's messages and HRESULTs.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use comidl_runtime::registry::{IoAction, Registry, RegistryError, Scope, Tree, Value};
+use comidl_runtime::{
+    E_ACCESSDENIED, E_INVALIDARG, REGDB_E_INVALIDVALUE, REGDB_E_KEYMISSING, REGDB_E_READREGDB,
+    REGDB_E_WRITEREGDB,
+};
+
+fn registry() -> (tempfile::TempDir, Registry) {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = Registry::in_dir(dir.path());
+    (dir, registry)
+}
+
+fn dir_listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn missing_files_are_empty_layers() {
+    let (dir, registry) = registry();
+    assert!(registry.snapshot().unwrap().is_empty());
+    assert!(registry.layer(Scope::Machine).unwrap().is_empty());
+    assert_eq!(registry.path(Scope::User), dir.path().join("user.reg"));
+    assert_eq!(
+        registry.path(Scope::Machine),
+        dir.path().join("machine.reg")
+    );
+    // Reading creates nothing, and neither does an update that changes
+    // nothing.
+    registry.update(Scope::User, |_| Ok(())).unwrap();
+    assert!(dir_listing(dir.path()).iter().all(|n| !n.ends_with(".reg")));
+    // A zero-length file is empty too.
+    fs::write(registry.path(Scope::User), b"").unwrap();
+    assert!(registry.snapshot().unwrap().is_empty());
+}
+
+#[test]
+fn user_layer_overrides_machine_and_keys_merge() {
+    let (_dir, registry) = registry();
+    registry
+        .import(
+            Scope::Machine,
+            "REGEDIT4\n\n[HKEY_CLASSES_ROOT\\Shared]\n@=\"machine default\"\n\"Both\"=\"machine\"\n\"MachineOnly\"=dword:1\n\n[HKEY_CLASSES_ROOT\\Shared\\FromMachine]\n\n[HKEY_CLASSES_ROOT\\MachineKey]\n",
+        )
+        .unwrap();
+    let machine_bytes = fs::read(registry.path(Scope::Machine)).unwrap();
+    registry
+        .import(
+            Scope::User,
+            "REGEDIT4\n\n[HKEY_CLASSES_ROOT\\shared]\n\"BOTH\"=\"user\"\n\n[HKEY_CLASSES_ROOT\\Shared\\FromUser]\n\n[HKEY_CLASSES_ROOT\\UserKey]\n@=\"u\"\n",
+        )
+        .unwrap();
+    // Writes went to the user layer only.
+    assert_eq!(
+        fs::read(registry.path(Scope::Machine)).unwrap(),
+        machine_bytes
+    );
+    let user = registry.layer(Scope::User).unwrap();
+    assert!(!user.key_exists("MachineKey"));
+    assert_eq!(user.value("Shared", "MachineOnly"), None);
+    let machine = registry.layer(Scope::Machine).unwrap();
+    assert!(!machine.key_exists("UserKey"));
+
+    let view = registry.snapshot().unwrap();
+    assert_eq!(view.string("Shared", "Both"), Some("user"));
+    assert_eq!(view.string("Shared", ""), Some("machine default"));
+    assert_eq!(view.dword("Shared", "MachineOnly"), Some(1));
+    assert!(view.key_exists("MachineKey"));
+    assert!(view.key_exists("UserKey"));
+    assert_eq!(view.subkeys("shared"), ["FromMachine", "FromUser"]);
+    // Merged export: machine spelling of the key, user spelling and data of
+    // the overridden value.
+    let text = view.export(Some("Shared"));
+    assert!(
+        text.contains("[HKEY_CLASSES_ROOT\\Shared]\n@=\"machine default\"\n\"BOTH\"=\"user\"\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn user_layer_cannot_hide_machine_keys() {
+    let (_dir, registry) = registry();
+    registry
+        .import(Scope::Machine, "REGEDIT4\n[HKCR\\Kept]\n@=\"m\"\n")
+        .unwrap();
+    registry
+        .import(
+            Scope::User,
+            "REGEDIT4\n[HKCR\\Kept]\n@=\"u\"\n[-HKCR\\Kept]\n",
+        )
+        .unwrap();
+    assert!(!registry.layer(Scope::User).unwrap().key_exists("Kept"));
+    assert_eq!(registry.snapshot().unwrap().string("Kept", ""), Some("m"));
+}
+
+#[test]
+fn failed_import_leaves_the_file_byte_identical() {
+    let (dir, registry) = registry();
+    registry
+        .import(Scope::User, "REGEDIT4\n[HKCR\\Existing]\n@=\"old\"\n")
+        .unwrap();
+    let before = fs::read(registry.path(Scope::User)).unwrap();
+    let listing = dir_listing(dir.path());
+    // Many good lines, then an error on the very last line.
+    let mut text = String::from("REGEDIT4\n\n[-HKCR\\Existing]\n");
+    for i in 0..50 {
+        text.push_str(&format!("[HKCR\\New{i}]\n@=\"value {i}\"\n"));
+    }
+    text.push_str("\"bad\"=hex:00");
+    let last_line = text.lines().count();
+    let err = registry.import(Scope::User, &text).unwrap_err();
+    match &err {
+        RegistryError::Parse {
+            path: None,
+            line,
+            column,
+            message,
+        } => {
+            assert_eq!((*line, *column), (last_line, 7));
+            assert!(message.contains("hex"), "{message}");
+        }
+        other => panic!("expected a parse error, got {other:?}"),
+    }
+    assert_eq!(err.hresult(), REGDB_E_READREGDB);
+    assert_eq!(fs::read(registry.path(Scope::User)).unwrap(), before);
+    assert_eq!(dir_listing(dir.path()), listing);
+
+    // From a file, the error names it, compiler style.
+    let bad = dir.path().join("bad.reg");
+    fs::write(&bad, "REGEDIT4\n[HKCR\\A]\n@=\"unterminated\n").unwrap();
+    let err = registry.import_file(Scope::User, &bad).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}:3:3: unterminated string: no closing '\"' on this line",
+            bad.display()
+        )
+    );
+    assert_eq!(fs::read(registry.path(Scope::User)).unwrap(), before);
+    // A file that does not exist is a read error naming it.
+    let missing = dir.path().join("missing.reg");
+    let err = registry.import_file(Scope::User, &missing).unwrap_err();
+    assert!(matches!(
+        &err,
+        RegistryError::Io { path, action: IoAction::Read, .. } if *path == missing
+    ));
+    assert!(
+        err.to_string()
+            .starts_with(&format!("cannot read {}", missing.display()))
+    );
+}
+
+#[test]
+fn failed_update_closure_writes_nothing() {
+    let (_dir, registry) = registry();
+    registry
+        .update(Scope::User, |t| t.set_value("A", "", "1"))
+        .unwrap();
+    let before = fs::read(registry.path(Scope::User)).unwrap();
+    let err = registry
+        .update(Scope::User, |t| {
+            t.set_value("A", "", "2")?;
+            t.create_key("B")?;
+            Err::<(), _>(RegistryError::KeyMissing { key: "C".into() })
+        })
+        .unwrap_err();
+    assert!(matches!(err, RegistryError::KeyMissing { .. }));
+    assert_eq!(fs::read(registry.path(Scope::User)).unwrap(), before);
+    // The closure's value comes back on success.
+    let n = registry
+        .update(Scope::User, |t| {
+            t.set_value("A", "n", 7u32)?;
+            Ok(t.subkeys("").len())
+        })
+        .unwrap();
+    assert_eq!(n, 1);
+    assert_eq!(registry.snapshot().unwrap().dword("a", "N"), Some(7));
+}
+
+#[test]
+fn corrupt_layer_is_a_located_error_not_a_panic() {
+    let (_dir, registry) = registry();
+    let user = registry.path(Scope::User).to_path_buf();
+    for (bytes, line, column) in [
+        (&b"REGEDIT4\n[HKCR\\A]\n@=\"ok\"\n\"x\"=oops\n"[..], 4, 5),
+        (&b"not a registry"[..], 1, 1),
+        (&b"REGEDIT4\n[HKCR\\\xFF]\n"[..], 2, 7),
+    ] {
+        fs::write(&user, bytes).unwrap();
+        let err = registry.snapshot().unwrap_err();
+        match &err {
+            RegistryError::Parse {
+                path: Some(path),
+                line: l,
+                column: c,
+                ..
+            } => {
+                assert_eq!(path, &user);
+                assert_eq!((*l, *c), (line, column), "{err}");
+            }
+            other => panic!("expected a parse error, got {other:?}"),
+        }
+        assert!(
+            err.to_string()
+                .starts_with(&format!("{}:{line}:{column}: ", user.display())),
+            "{err}"
+        );
+        // Writers refuse to build on it, and leave it for a person to fix.
+        let update = registry.update(Scope::User, |t| t.create_key("B"));
+        assert!(matches!(update, Err(RegistryError::Parse { .. })));
+        assert_eq!(fs::read(&user).unwrap(), bytes);
+    }
+}
+
+#[test]
+fn leftover_temp_file_breaks_nothing() {
+    let (dir, registry) = registry();
+    registry
+        .import(Scope::User, "REGEDIT4\n[HKCR\\A]\n@=\"1\"\n")
+        .unwrap();
+    let tmp = registry.temp_path(Scope::User);
+    assert_eq!(tmp, dir.path().join("user.reg.tmp"));
+    fs::write(&tmp, b"REGEDIT4\n[HKCR\\Half").unwrap();
+    assert_eq!(registry.snapshot().unwrap().string("A", ""), Some("1"));
+    registry
+        .update(Scope::User, |t| t.set_value("A", "", "2"))
+        .unwrap();
+    assert!(!tmp.exists());
+    assert_eq!(registry.snapshot().unwrap().string("A", ""), Some("2"));
+    assert_eq!(
+        dir_listing(dir.path()),
+        ["user.reg", "user.reg.lock"],
+        "only the layer and its lock file remain"
+    );
+}
+
+#[test]
+fn update_creates_the_directory_and_keeps_the_file_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let nested = dir.path().join("a/b/comidl");
+    let registry = Registry::with_files(nested.join("m.reg"), nested.join("u.reg"));
+    registry
+        .update(Scope::Machine, |t| t.set_value("K", "", "v"))
+        .unwrap();
+    let machine = registry.path(Scope::Machine);
+    assert_eq!(
+        fs::read_to_string(machine).unwrap(),
+        "REGEDIT4\n\n[HKEY_CLASSES_ROOT\\K]\n@=\"v\"\n\n"
+    );
+    fs::set_permissions(machine, fs::Permissions::from_mode(0o600)).unwrap();
+    registry
+        .update(Scope::Machine, |t| t.set_value("K", "", "w"))
+        .unwrap();
+    assert_eq!(
+        fs::metadata(machine).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert!(!registry.path(Scope::User).exists());
+}
+
+/// True when this process can create a file in `dir` (it can despite the
+/// permissions when running as root).
+fn can_write_in(dir: &Path) -> bool {
+    let probe = dir.join("probe");
+    match fs::File::create(&probe) {
+        Ok(_) => {
+            let _ = fs::remove_file(&probe);
+            true
+        }
+        Err(_) => false,
+    }
+}
+
+#[test]
+fn read_only_registry_gives_a_clear_error_and_no_partial_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let ro = dir.path().join("ro");
+    fs::create_dir(&ro).unwrap();
+    let registry = Registry::in_dir(&ro);
+    registry
+        .import(Scope::User, "REGEDIT4\n[HKCR\\A]\n@=\"before\"\n")
+        .unwrap();
+    let before = fs::read(registry.path(Scope::User)).unwrap();
+    fs::set_permissions(&ro, fs::Permissions::from_mode(0o555)).unwrap();
+    let permissions_apply = !can_write_in(&ro);
+    let mut checked = 0;
+    if permissions_apply {
+        let listing = dir_listing(&ro);
+        let err = registry
+            .update(Scope::User, |t| t.set_value("A", "", "after"))
+            .unwrap_err();
+        assert_read_only(&err, registry.path(Scope::User));
+        assert_eq!(fs::read(registry.path(Scope::User)).unwrap(), before);
+        assert_eq!(dir_listing(&ro), listing, "no temporary file left");
+        // Reading still works.
+        assert_eq!(registry.snapshot().unwrap().string("A", ""), Some("before"));
+        checked += 1;
+    }
+    fs::set_permissions(&ro, fs::Permissions::from_mode(0o755)).unwrap();
+
+    if !permissions_apply {
+        // Root ignores permission bits. sysfs refuses new files even to root
+        // (EACCES, or EROFS when mounted read-only), so a layer there is
+        // read-only for everybody.
+        let sys = Path::new("/sys/kernel");
+        if sys.is_dir() && !can_write_in(sys) {
+            let layer = sys.join("comidl-registry-test-user.reg");
+            let registry = Registry::with_files(dir.path().join("m.reg"), &layer);
+            let err = registry
+                .update(Scope::User, |t| t.set_value("A", "", "after"))
+                .unwrap_err();
+            assert_read_only(&err, &layer);
+            assert!(!layer.exists());
+            assert!(!registry.temp_path(Scope::User).exists());
+            checked += 1;
+        }
+    }
+
+    // Whoever runs the test: a layer whose "directory" is a regular file
+    // cannot be written either, and the error names the path.
+    let file = dir.path().join("plain-file");
+    fs::write(&file, b"not a directory").unwrap();
+    let layer = file.join("comidl").join("user.reg");
+    let registry = Registry::with_files(dir.path().join("m.reg"), &layer);
+    let err = registry
+        .update(Scope::User, |t| t.set_value("A", "", "after"))
+        .unwrap_err();
+    match &err {
+        RegistryError::Io {
+            path,
+            action: IoAction::Write,
+            ..
+        } => assert!(layer.starts_with(path), "{err}"),
+        other => panic!("expected an I/O error, got {other:?}"),
+    }
+    assert!(err.to_string().starts_with("cannot write "), "{err}");
+    assert!(err.to_string().contains(&*file.to_string_lossy()), "{err}");
+    assert_eq!(err.hresult(), REGDB_E_WRITEREGDB);
+    assert_eq!(fs::read(&file).unwrap(), b"not a directory");
+    if checked == 0 {
+        // Root without a sysfs that refuses writes: only the case above ran.
+        eprintln!("note: no read-only directory available to this user; checked ENOTDIR only");
+    }
+}
+
+fn assert_read_only(err: &RegistryError, layer: &Path) {
+    match err {
+        RegistryError::ReadOnly { path } => assert_eq!(path, layer),
+        other => panic!("expected ReadOnly, got {other:?}"),
+    }
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "cannot write the class registry {}: permission denied or read-only file system",
+            layer.display()
+        )
+    );
+    assert_eq!(err.hresult(), E_ACCESSDENIED);
+}
+
+#[test]
+fn errors_map_to_hresults_and_read_well() {
+    let cases: Vec<(RegistryError, _, &str)> = vec![
+        (
+            RegistryError::KeyMissing {
+                key: "Foo.Bar".into(),
+            },
+            REGDB_E_KEYMISSING,
+            "registry key HKEY_CLASSES_ROOT\\Foo.Bar does not exist",
+        ),
+        (
+            RegistryError::InvalidValue {
+                key: "A".into(),
+                name: String::new(),
+                message: "bad".into(),
+            },
+            REGDB_E_INVALIDVALUE,
+            "invalid default value of registry key HKEY_CLASSES_ROOT\\A: bad",
+        ),
+        (
+            RegistryError::InvalidValue {
+                key: "A".into(),
+                name: "N".into(),
+                message: "bad".into(),
+            },
+            REGDB_E_INVALIDVALUE,
+            "invalid value \"N\" of registry key HKEY_CLASSES_ROOT\\A: bad",
+        ),
+        (
+            RegistryError::InvalidKey {
+                key: "A\\\\B".into(),
+                message: "a key name cannot be empty".into(),
+            },
+            E_INVALIDARG,
+            "invalid registry key \"A\\\\\\\\B\": a key name cannot be empty",
+        ),
+        (
+            RegistryError::Parse {
+                path: Some(PathBuf::from("/x/user.reg")),
+                line: 3,
+                column: 9,
+                message: "oops".into(),
+            },
+            REGDB_E_READREGDB,
+            "/x/user.reg:3:9: oops",
+        ),
+        (
+            RegistryError::Parse {
+                path: None,
+                line: 3,
+                column: 9,
+                message: "oops".into(),
+            },
+            REGDB_E_READREGDB,
+            "line 3, column 9: oops",
+        ),
+    ];
+    for (err, hr, text) in cases {
+        assert_eq!(err.hresult(), hr, "{err}");
+        assert_eq!(err.to_string(), text);
+        assert_eq!(comidl_runtime::HRESULT::from(err), hr);
+    }
+}
+
+#[test]
+fn tree_values_survive_the_store() {
+    let (_dir, registry) = registry();
+    registry
+        .update(Scope::User, |t| {
+            t.set_value("K", "s", "text")?;
+            t.set_value("K", "d", 0xDEAD_BEEFu32)?;
+            Ok(())
+        })
+        .unwrap();
+    let layer = registry.layer(Scope::User).unwrap();
+    assert_eq!(layer.value("K", "s"), Some(&Value::String("text".into())));
+    assert_eq!(layer.value("K", "d"), Some(&Value::Dword(0xDEAD_BEEF)));
+    let mut expected = Tree::new();
+    expected.set_value("K", "d", 0xDEAD_BEEFu32).unwrap();
+    expected.set_value("K", "s", "text").unwrap();
+    assert_eq!(layer, expected);
+}
