@@ -323,13 +323,30 @@ pub unsafe fn CoCreateInstance(
     if iid.is_null() {
         return E_POINTER;
     }
+    // SAFETY: forwarded caller guarantees.
+    unsafe { instantiate(clsid, outer, context, core::ptr::null_mut(), iid, out) }
+}
+
+/// What `CoCreateInstance` and `CoCreateInstanceEx` share: the class object of `clsid`,
+/// asked for an instance as `iid`.
+///
+/// # Safety
+/// As for [`CoCreateInstanceEx`]; `iid` valid and `out` writable.
+unsafe fn instantiate(
+    clsid: *const GUID,
+    outer: *mut c_void,
+    context: u32,
+    server_info: *mut c_void,
+    iid: *const GUID,
+    out: *mut *mut c_void,
+) -> HRESULT {
     let mut factory = core::ptr::null_mut();
     // SAFETY: forwarded caller guarantees; `factory` is writable.
     let hr = unsafe {
         CoGetClassObject(
             clsid,
             context,
-            core::ptr::null_mut(),
+            server_info,
             &IClassFactory::IID,
             &mut factory,
         )
@@ -378,31 +395,14 @@ pub unsafe fn CoCreateInstanceEx(
         entry.pItf = core::ptr::null_mut();
         entry.hr = E_NOINTERFACE;
     }
-    let mut factory = core::ptr::null_mut();
-    // SAFETY: forwarded caller guarantees.
+    let mut unknown = core::ptr::null_mut();
+    // SAFETY: forwarded caller guarantees; `unknown` is writable.
     let hr = unsafe {
-        CoGetClassObject(
+        instantiate(
             clsid,
+            outer,
             context,
             server_info.cast(),
-            &IClassFactory::IID,
-            &mut factory,
-        )
-    };
-    if hr.is_err() {
-        results.iter_mut().for_each(|e| e.hr = hr);
-        return hr;
-    }
-    // SAFETY: success hands over an IClassFactory reference.
-    let Some(factory) = (unsafe { ComPtr::<IClassFactory>::from_raw(factory) }) else {
-        return E_POINTER;
-    };
-    let mut unknown = core::ptr::null_mut();
-    // SAFETY: CreateInstance with valid pointers.
-    let hr = unsafe {
-        (factory.vtable().CreateInstance)(
-            factory.as_raw(),
-            as_unknown(outer),
             &IUnknown::IID,
             &mut unknown,
         )

@@ -110,6 +110,26 @@ unsafe fn write_wide(out: *mut *mut u16, text: &str) -> HRESULT {
     if block.is_null() { E_OUTOFMEMORY } else { S_OK }
 }
 
+/// Reads `text`, turns it into a GUID with `parse` and writes the result (GUID_NULL on
+/// failure) to `out`; `unreadable` when the text is not UTF-16.
+///
+/// # Safety
+/// `text` is NULL or NUL-terminated; `out` is writable.
+unsafe fn parse_into(
+    text: *const u16,
+    out: *mut GUID,
+    unreadable: HRESULT,
+    parse: fn(&str) -> Result<GUID>,
+) -> HRESULT {
+    // SAFETY: forwarded.
+    let result = unsafe { read_wide(text) }
+        .ok_or(unreadable)
+        .and_then(|t| parse(&t));
+    // SAFETY: writable (caller's contract).
+    unsafe { out.write(result.unwrap_or(GUID::zeroed())) };
+    result.err().unwrap_or(S_OK)
+}
+
 /// The C entry points. They need no initialisation, as on Windows.
 pub mod raw {
     use super::*;
@@ -180,12 +200,7 @@ pub mod raw {
             return S_OK;
         }
         // SAFETY: forwarded.
-        let result = unsafe { read_wide(text) }
-            .ok_or(CO_E_CLASSSTRING)
-            .and_then(|t| clsid_from_string(&t));
-        // SAFETY: non-null and writable.
-        unsafe { out.write(result.unwrap_or(GUID::zeroed())) };
-        result.err().unwrap_or(S_OK)
+        unsafe { parse_into(text, out, CO_E_CLASSSTRING, clsid_from_string) }
     }
 
     /// `IIDFromString`.
@@ -198,12 +213,7 @@ pub mod raw {
             return E_POINTER;
         }
         // SAFETY: forwarded.
-        let result = unsafe { read_wide(text) }
-            .ok_or(CO_E_IIDSTRING)
-            .and_then(|t| iid_from_string(&t));
-        // SAFETY: non-null and writable.
-        unsafe { out.write(result.unwrap_or(GUID::zeroed())) };
-        result.err().unwrap_or(S_OK)
+        unsafe { parse_into(text, out, CO_E_IIDSTRING, iid_from_string) }
     }
 
     /// `CLSIDFromProgID`.
@@ -216,12 +226,7 @@ pub mod raw {
             return E_POINTER;
         }
         // SAFETY: forwarded.
-        let result = unsafe { read_wide(progid) }
-            .ok_or(CO_E_CLASSSTRING)
-            .and_then(|t| clsid_from_progid(&t));
-        // SAFETY: non-null and writable.
-        unsafe { out.write(result.unwrap_or(GUID::zeroed())) };
-        result.err().unwrap_or(S_OK)
+        unsafe { parse_into(progid, out, CO_E_CLASSSTRING, clsid_from_progid) }
     }
 
     /// `ProgIDFromCLSID`: the ProgID in a task block.

@@ -163,17 +163,7 @@ pub fn registry_dir() -> Option<std::path::PathBuf> {
     match attached() {
         Some(host) => {
             // SAFETY: the host's table is valid; it hands over a task block or NULL.
-            let raw = unsafe { (host.registry_dir)() };
-            if raw.is_null() {
-                return None;
-            }
-            // SAFETY: a NUL-terminated string in a task block we now own.
-            let text = unsafe { core::ffi::CStr::from_ptr(raw) }
-                .to_string_lossy()
-                .into_owned();
-            // SAFETY: the block came from the task allocator and is ours to free.
-            unsafe { crate::CoTaskMemFree(raw.cast()) };
-            Some(text.into())
+            unsafe { take_task_c_string((host.registry_dir)()) }.map(Into::into)
         }
         None => registry_dir_local(),
     }
@@ -184,6 +174,24 @@ fn registry_dir_local() -> Option<std::path::PathBuf> {
         .read()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
         .clone()
+}
+
+/// The text of a NUL-terminated UTF-8 task-allocator block handed over by the host, which
+/// this frees; `None` for NULL.
+///
+/// # Safety
+/// `raw` is NULL or such a block, owned by the caller.
+unsafe fn take_task_c_string(raw: *mut c_char) -> Option<String> {
+    if raw.is_null() {
+        return None;
+    }
+    // SAFETY: a NUL-terminated string (the caller's contract).
+    let text = unsafe { core::ffi::CStr::from_ptr(raw) }
+        .to_string_lossy()
+        .into_owned();
+    // SAFETY: the block came from the task allocator and is ours to free.
+    unsafe { crate::CoTaskMemFree(raw.cast()) };
+    Some(text)
 }
 
 /// `text` as a NUL-terminated UTF-8 task-allocator block (NULL if out of memory).
@@ -228,16 +236,7 @@ pub fn take_error_message() -> Option<(HRESULT, String)> {
         Some(host) => {
             let mut hr = S_OK;
             // SAFETY: the host's table is valid; it hands over a task block or NULL.
-            let raw = unsafe { (host.take_error)(&mut hr) };
-            if raw.is_null() {
-                return None;
-            }
-            // SAFETY: a NUL-terminated string in a task block we now own.
-            let text = unsafe { core::ffi::CStr::from_ptr(raw) }
-                .to_string_lossy()
-                .into_owned();
-            // SAFETY: the block came from the task allocator and is ours to free.
-            unsafe { crate::CoTaskMemFree(raw.cast()) };
+            let text = unsafe { take_task_c_string((host.take_error)(&mut hr)) }?;
             Some((hr, text))
         }
         None => take_error_local(),

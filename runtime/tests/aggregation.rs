@@ -11,8 +11,6 @@
 //! thread: every object of a test lives and dies on that test's thread.
 
 use core::ffi::c_void;
-use std::cell::RefCell;
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
@@ -46,33 +44,8 @@ static CLASS_ORPHAN: ClassInfo = ClassInfo::new(
     "Orphan",
 );
 
-// ---------------------------------------------------------------------------------------
-// Counting live objects (per thread).
-
-std::thread_local! {
-    static LIVE: RefCell<HashMap<&'static str, isize>> = RefCell::new(HashMap::new());
-}
-
-/// The live objects of class `name` on this thread.
-fn live(name: &'static str) -> isize {
-    LIVE.with(|live| live.borrow().get(name).copied().unwrap_or(0))
-}
-
-/// A field that counts its object as live from creation to drop.
-struct Tracker(&'static str);
-
-impl Tracker {
-    fn new(name: &'static str) -> Tracker {
-        LIVE.with(|live| *live.borrow_mut().entry(name).or_insert(0) += 1);
-        Tracker(name)
-    }
-}
-
-impl Drop for Tracker {
-    fn drop(&mut self) {
-        LIVE.with(|live| *live.borrow_mut().entry(self.0).or_insert(0) -= 1);
-    }
-}
+mod common;
+use common::{Tracker, live};
 
 /// The live counts of every class, to compare a test's end with its start.
 fn live_all() -> [isize; 8] {

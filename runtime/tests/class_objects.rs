@@ -10,8 +10,7 @@
 //! every object of a test lives and dies on that test's thread.
 
 use core::ffi::c_void;
-use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -34,33 +33,8 @@ use comidl_runtime::{
 /// An interface nothing here implements.
 const IID_NOBODY: GUID = GUID::from_u128(0x3b0d_9c2e_77a4_4e51_b6d2_0c5e_0000_1111);
 
-// ---------------------------------------------------------------------------------------
-// Counting live objects (per thread).
-
-std::thread_local! {
-    static LIVE: RefCell<HashMap<&'static str, isize>> = RefCell::new(HashMap::new());
-}
-
-/// The live objects of class `name` on this thread.
-fn live(name: &'static str) -> isize {
-    LIVE.with(|live| live.borrow().get(name).copied().unwrap_or(0))
-}
-
-/// A field that counts its object as live from creation to drop.
-struct Tracker(&'static str);
-
-impl Tracker {
-    fn new(name: &'static str) -> Tracker {
-        LIVE.with(|live| *live.borrow_mut().entry(name).or_insert(0) += 1);
-        Tracker(name)
-    }
-}
-
-impl Drop for Tracker {
-    fn drop(&mut self) {
-        LIVE.with(|live| *live.borrow_mut().entry(self.0).or_insert(0) -= 1);
-    }
-}
+mod common;
+use common::{Tracker, live};
 
 // ---------------------------------------------------------------------------------------
 // Classes.

@@ -24,3 +24,29 @@ impl Rng {
 pub fn balance_since(start: Option<isize>) -> Option<isize> {
     Some(comidl_runtime::task::thread_balance()? - start?)
 }
+
+std::thread_local! {
+    static LIVE: std::cell::RefCell<std::collections::HashMap<&'static str, isize>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// The live objects of class `name` on this thread (see [`Tracker`]).
+pub fn live(name: &'static str) -> isize {
+    LIVE.with(|live| live.borrow().get(name).copied().unwrap_or(0))
+}
+
+/// A field that counts its object as live from creation to drop.
+pub struct Tracker(&'static str);
+
+impl Tracker {
+    pub fn new(name: &'static str) -> Tracker {
+        LIVE.with(|live| *live.borrow_mut().entry(name).or_insert(0) += 1);
+        Tracker(name)
+    }
+}
+
+impl Drop for Tracker {
+    fn drop(&mut self) {
+        LIVE.with(|live| *live.borrow_mut().entry(self.0).or_insert(0) -= 1);
+    }
+}
