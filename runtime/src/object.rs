@@ -291,9 +291,14 @@ unsafe extern "system" fn inner_query_interface<C: Class>(
             let base = core::ptr::from_ref(object).cast::<*const c_void>();
             // SAFETY: `slot_of` answers an index inside the slots array.
             let target = unsafe { base.add(slot) }.cast_mut().cast::<c_void>();
-            // The new pointer's AddRef is the controlling unknown's, as its Release will be.
-            // SAFETY: `target` is an interface pointer of this live object.
-            unsafe { (unknown_vtbl(target).AddRef)(target) };
+            // The reference belongs to the controlling unknown, as the new pointer's
+            // Release will: this object's count, or the outer's.
+            if object.outer.is_null() {
+                object.refs.fetch_add(1, Ordering::Relaxed);
+            } else {
+                // SAFETY: the outer object outlives its inner objects.
+                unsafe { (unknown_vtbl(object.outer).AddRef)(object.outer) };
+            }
             return Some(target);
         }
         object.value.query_aggregate(iid)
