@@ -162,14 +162,8 @@ unsafe fn server_name(info: *const COSERVERINFO) -> Option<String> {
     if info.pwszName.is_null() {
         return None;
     }
-    let mut len = 0;
-    // SAFETY: NUL-terminated (caller's contract); bounded for safety against junk.
-    while len < 1024 && unsafe { *info.pwszName.add(len) } != 0 {
-        len += 1;
-    }
-    // SAFETY: `len` units were just read.
-    let units = unsafe { core::slice::from_raw_parts(info.pwszName, len) };
-    let name = String::from_utf16_lossy(units);
+    // SAFETY: NUL-terminated (caller's contract).
+    let name = String::from_utf16_lossy(unsafe { crate::bstr::wide_units(info.pwszName) });
     (!name.is_empty()).then_some(name)
 }
 

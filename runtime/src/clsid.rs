@@ -14,12 +14,6 @@ pub fn co_create_guid() -> Result<GUID> {
     GUID::try_new_v4()
 }
 
-/// The text of a GUID as Windows writes it: `{XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX}`, upper
-/// case.
-pub fn guid_text(guid: &GUID) -> String {
-    format!("{{{}}}", guid.to_string_no_braces().to_ascii_uppercase())
-}
-
 /// `CLSIDFromString`: a braced GUID, or else a ProgID (as Windows accepts both);
 /// CO_E_CLASSSTRING when it is neither.
 pub fn clsid_from_string(text: &str) -> Result<GUID> {
@@ -66,8 +60,7 @@ pub fn progid_from_clsid(clsid: &GUID) -> Result<String> {
     snapshot.progid_from_clsid(clsid).ok_or(REGDB_E_CLASSNOTREG)
 }
 
-/// Reads a NUL-terminated UTF-16 string (at most 4096 units; longer text is no class
-/// identifier or ProgID).
+/// Reads a NUL-terminated UTF-16 string; `None` for NULL or invalid UTF-16.
 ///
 /// # Safety
 /// `text` is NULL or NUL-terminated.
@@ -75,14 +68,8 @@ unsafe fn read_wide(text: *const u16) -> Option<String> {
     if text.is_null() {
         return None;
     }
-    let mut len = 0;
-    // SAFETY: NUL-terminated (caller's contract); we stop at the NUL.
-    while len <= 4096 && unsafe { *text.add(len) } != 0 {
-        len += 1;
-    }
-    // SAFETY: `len` units were just read.
-    let units = unsafe { core::slice::from_raw_parts(text, len) };
-    String::from_utf16(units).ok()
+    // SAFETY: NUL-terminated (caller's contract).
+    String::from_utf16(unsafe { crate::bstr::wide_units(text) }).ok()
 }
 
 /// `text` as a NUL-terminated UTF-16 task-allocator block.
@@ -162,7 +149,7 @@ pub mod raw {
             return E_INVALIDARG;
         };
         // SAFETY: forwarded.
-        unsafe { write_wide(out, &guid_text(guid)) }
+        unsafe { write_wide(out, &guid.to_string()) }
     }
 
     /// `StringFromGUID2`: writes the braced text and its NUL into `buffer` of `capacity`
@@ -176,7 +163,7 @@ pub mod raw {
         let Some(guid) = (unsafe { guid.as_ref() }) else {
             return 0;
         };
-        let units: Vec<u16> = guid_text(guid).encode_utf16().chain(Some(0)).collect();
+        let units: Vec<u16> = guid.to_string().encode_utf16().chain(Some(0)).collect();
         if buffer.is_null() || capacity < 0 || (capacity as usize) < units.len() {
             return 0;
         }

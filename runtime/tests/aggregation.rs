@@ -11,10 +11,8 @@
 //! thread: every object of a test lives and dies on that test's thread.
 
 use core::ffi::c_void;
-use std::path::PathBuf;
-use std::sync::OnceLock;
 
-use comidl_runtime::host::{set_registry_dir, take_error_message};
+use comidl_runtime::host::take_error_message;
 use comidl_runtime::{
     Aggregate, BOOL, BSTR, CLASS_E_NOAGGREGATION, CLSCTX_INPROC_SERVER, ClassFactory, ClassInfo,
     CoCreateInstance, CoRegisterClassObject, CoRevokeClassObject, ComInit, ComObject, ComPtr,
@@ -288,19 +286,7 @@ struct Servers {
 }
 
 fn servers() -> Servers {
-    static EMPTY_REGISTRY: OnceLock<PathBuf> = OnceLock::new();
-    let dir = EMPTY_REGISTRY.get_or_init(|| {
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("aggregation-empty-registry");
-        std::fs::create_dir_all(&dir).expect("create the registry directory");
-        for file in [
-            comidl_runtime::registry::MACHINE_FILE,
-            comidl_runtime::registry::USER_FILE,
-        ] {
-            let _ = std::fs::remove_file(dir.join(file));
-        }
-        dir
-    });
-    set_registry_dir(Some(dir.clone()));
+    common::use_empty_registry("aggregation");
     let com = ComInit::multithreaded().expect("COM initialises");
     let objects = [
         (CLSID_INNER, ClassFactory::<Inner>::new()),

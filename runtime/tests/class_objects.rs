@@ -11,13 +11,11 @@
 
 use core::ffi::c_void;
 use std::collections::HashSet;
-use std::path::PathBuf;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use comidl_runtime::activation::CO_S_NOTALLINTERFACES;
-use comidl_runtime::clsid::{guid_text, raw};
-use comidl_runtime::host::{set_registry_dir, take_error_message};
+use comidl_runtime::clsid::raw;
+use comidl_runtime::host::take_error_message;
 use comidl_runtime::{
     BOOL, BSTR, CLASS_E_NOAGGREGATION, CLASS_E_NOTLICENSED, CLSCTX_ALL, CLSCTX_INPROC_SERVER,
     CLSCTX_LOCAL_SERVER, CLSCTX_REMOTE_SERVER, CO_E_CLASSSTRING, CO_E_OBJNOTREG, ClassFactory,
@@ -148,19 +146,7 @@ fn counting_factory() -> ComPtr<IUnknown> {
 /// Makes the process use one empty class registry directory (set once, the same for every
 /// test of this file) and initialises COM on this thread.
 fn setup() -> ComInit {
-    static EMPTY_REGISTRY: OnceLock<PathBuf> = OnceLock::new();
-    let dir = EMPTY_REGISTRY.get_or_init(|| {
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("class_objects-empty-registry");
-        std::fs::create_dir_all(&dir).expect("create the registry directory");
-        for file in [
-            comidl_runtime::registry::MACHINE_FILE,
-            comidl_runtime::registry::USER_FILE,
-        ] {
-            let _ = std::fs::remove_file(dir.join(file));
-        }
-        dir
-    });
-    set_registry_dir(Some(dir.clone()));
+    common::use_empty_registry("class_objects");
     ComInit::multithreaded().expect("COM initialises")
 }
 
@@ -789,7 +775,7 @@ fn clsid_strings() {
     // Round trips.
     for _ in 0..100 {
         let guid = fresh_clsid();
-        let text = guid_text(&guid);
+        let text = guid.to_string();
         assert_eq!(text.len(), 38);
         assert_eq!(text, guid.to_string());
         assert_eq!(text, text.to_ascii_uppercase());
@@ -829,7 +815,7 @@ fn clsid_strings() {
     // SAFETY: as above.
     let written = unsafe { raw::StringFromGUID2(&guid, buffer.as_mut_ptr(), 39) };
     assert_eq!(written, 39);
-    assert_eq!(buffer.to_vec(), wide(&guid_text(&guid)));
+    assert_eq!(buffer.to_vec(), wide(&guid.to_string()));
 }
 
 #[test]

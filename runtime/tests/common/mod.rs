@@ -50,3 +50,22 @@ impl Drop for Tracker {
         LIVE.with(|live| *live.borrow_mut().entry(self.0).or_insert(0) -= 1);
     }
 }
+
+/// Makes the process use an empty class registry directory of its own, named after the test
+/// file (emptied the first time this binary asks, the same directory afterwards).
+pub fn use_empty_registry(name: &str) {
+    static EMPTY_REGISTRY: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    let dir = EMPTY_REGISTRY.get_or_init(|| {
+        let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("{name}-empty-registry"));
+        std::fs::create_dir_all(&dir).expect("create the registry directory");
+        for file in [
+            comidl_runtime::registry::MACHINE_FILE,
+            comidl_runtime::registry::USER_FILE,
+        ] {
+            let _ = std::fs::remove_file(dir.join(file));
+        }
+        dir
+    });
+    comidl_runtime::host::set_registry_dir(Some(dir.clone()));
+}

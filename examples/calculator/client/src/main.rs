@@ -81,10 +81,7 @@ fn run() -> Result<(), String> {
     let _com = ComInit::multithreaded().map_err(|hr| failed("CoInitializeEx", hr))?;
     let clsid = comidl_runtime::clsid_from_progid("Comidl.Calculator")
         .map_err(|hr| failed("CLSIDFromProgID(\"Comidl.Calculator\")", hr))?;
-    println!(
-        "Comidl.Calculator is {}",
-        comidl_runtime::clsid::guid_text(&clsid)
-    );
+    println!("Comidl.Calculator is {}", clsid);
     let calculator = comidl_runtime::create_instance::<ICalculator>(&clsid, CLSCTX_INPROC_SERVER)
         .map_err(|hr| failed("CoCreateInstance(Calculator)", hr))?;
     let adder = calculator
