@@ -44,13 +44,8 @@ fn main() {
             .to_string();
         let file = Path::new(&out).join(format!("{name}.rs"));
         std::fs::write(&file, body).expect("OUT_DIR is writable");
-        writeln!(
-            all,
-            "#[allow(non_snake_case, non_camel_case_types, non_upper_case_globals, \
-             clippy::too_many_arguments, clippy::type_complexity)]\n\
-             pub mod {name} {{ include!(concat!(env!(\"OUT_DIR\"), \"/{name}.rs\")); }}"
-        )
-        .expect("writing to a String");
+        writeln!(all, "comidl_runtime::include_idl!(pub mod {name});")
+            .expect("writing to a String");
     }
     std::fs::write(Path::new(&out).join("all.rs"), all).expect("OUT_DIR is writable");
 }

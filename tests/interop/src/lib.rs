@@ -11,17 +11,10 @@ pub mod wine_types {
     pub type REFIID = *const IID;
 }
 
-/// The generated bindings.
-#[allow(
-    non_snake_case,
-    non_camel_case_types,
-    non_upper_case_globals,
-    clippy::too_many_arguments,
-    clippy::type_complexity
-)]
-pub mod interop {
-    include!(concat!(env!("OUT_DIR"), "/interop.rs"));
-}
+comidl_runtime::include_idl!(
+    /// The generated bindings.
+    pub mod interop
+);
 
 use core::ffi::c_void;
 

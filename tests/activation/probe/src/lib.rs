@@ -8,16 +8,10 @@ use comidl_runtime::{
     CLSCTX_INPROC_SERVER, ClassInfo, Creatable, E_OUTOFMEMORY, License, Result, create_instance,
 };
 
-#[allow(
-    non_snake_case,
-    non_camel_case_types,
-    non_upper_case_globals,
-    clippy::too_many_arguments,
-    clippy::type_complexity
-)]
-pub mod bindings {
-    include!(concat!(env!("OUT_DIR"), "/probe.rs"));
-}
+comidl_runtime::include_idl!(
+    /// The bindings of probe.idl.
+    pub mod bindings = "probe"
+);
 
 use bindings::{CLASS_LicensedProbe, CLASS_Probe, CLSID_Probe, IProbe, IProbe_Impl};
 
