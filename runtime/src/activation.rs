@@ -167,6 +167,18 @@ unsafe fn server_name(info: *const COSERVERINFO) -> Option<String> {
     (!name.is_empty()).then_some(name)
 }
 
+/// The process's class registry as it is now (re-read only when a file changed); a failure
+/// to read it is its HRESULT, with the reason recorded as the error message.
+pub(crate) fn registry_view() -> Result<std::sync::Arc<crate::registry::Snapshot>> {
+    Registry::open_default()
+        .and_then(|r| r.shared_snapshot())
+        .map_err(|error| {
+            let hr = error.hresult();
+            set_error_message(hr, error.to_string());
+            hr
+        })
+}
+
 /// The local implementation of `CoGetClassObject` (the host's, or a stand-alone module's).
 ///
 /// # Safety
@@ -226,13 +238,9 @@ pub(crate) unsafe fn get_class_object_local(
         return unsafe { (vtbl(object.as_raw()).QueryInterface)(object.as_raw(), iid, out) };
     }
     // 2. The class registry.
-    let snapshot = match Registry::open_default().and_then(|r| r.snapshot()) {
+    let snapshot = match registry_view() {
         Ok(snapshot) => snapshot,
-        Err(error) => {
-            let hr = error.hresult();
-            set_error_message(hr, error.to_string());
-            return hr;
-        }
+        Err(hr) => return hr,
     };
     if context & CLSCTX_INPROC_SERVER != 0 {
         if let Some(server) = snapshot.inproc_server(clsid) {

@@ -3,7 +3,6 @@
 //! `CurVer`) and `ProgIDFromCLSID`. Strings crossing the C ABI are UTF-16 (`OLECHAR`),
 //! returned ones allocated with the task allocator, as on Windows.
 
-use crate::registry::Registry;
 use crate::{
     CO_E_CLASSSTRING, CO_E_IIDSTRING, E_INVALIDARG, E_OUTOFMEMORY, E_POINTER, GUID, HRESULT,
     REGDB_E_CLASSNOTREG, Result, S_OK,
@@ -39,13 +38,7 @@ fn parse_braced(text: &str) -> Option<GUID> {
 /// `CLSIDFromProgID`: the class a ProgID names, following a version-independent ProgID's
 /// `CurVer`; CO_E_CLASSSTRING when no such ProgID is registered.
 pub fn clsid_from_progid(progid: &str) -> Result<GUID> {
-    let snapshot = Registry::open_default()
-        .and_then(|r| r.snapshot())
-        .map_err(|e| {
-            let hr = e.hresult();
-            crate::host::set_error_message(hr, e.to_string());
-            hr
-        })?;
+    let snapshot = crate::activation::registry_view()?;
     snapshot.clsid_from_progid(progid).map_err(|e| {
         crate::host::set_error_message(CO_E_CLASSSTRING, e.to_string());
         CO_E_CLASSSTRING
@@ -54,9 +47,7 @@ pub fn clsid_from_progid(progid: &str) -> Result<GUID> {
 
 /// `ProgIDFromCLSID`: the class's ProgID; REGDB_E_CLASSNOTREG when it has none.
 pub fn progid_from_clsid(clsid: &GUID) -> Result<String> {
-    let snapshot = Registry::open_default()
-        .and_then(|r| r.snapshot())
-        .map_err(|e| e.hresult())?;
+    let snapshot = crate::activation::registry_view()?;
     snapshot.progid_from_clsid(clsid).ok_or(REGDB_E_CLASSNOTREG)
 }
 

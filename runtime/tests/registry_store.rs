@@ -452,3 +452,38 @@ fn tree_values_survive_the_store() {
     expected.set_value("K", "s", "text").unwrap();
     assert_eq!(layer, expected);
 }
+
+#[test]
+fn the_shared_snapshot_is_read_again_only_after_a_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = Registry::in_dir(dir.path());
+    let empty = registry.shared_snapshot().unwrap();
+    assert!(empty.is_empty());
+    registry
+        .update(Scope::User, |t| t.set_value("A", "", "one"))
+        .unwrap();
+    let first = registry.shared_snapshot().unwrap();
+    assert_eq!(first.string("A", ""), Some("one"));
+    let again = registry.shared_snapshot().unwrap();
+    assert!(
+        std::sync::Arc::ptr_eq(&first, &again),
+        "unchanged files are not re-read"
+    );
+    registry
+        .update(Scope::Machine, |t| t.set_value("B", "", "two"))
+        .unwrap();
+    let second = registry.shared_snapshot().unwrap();
+    assert_eq!(second.string("B", ""), Some("two"));
+    assert_eq!(second.string("A", ""), Some("one"));
+    fs::remove_file(registry.path(Scope::User)).unwrap();
+    let third = registry.shared_snapshot().unwrap();
+    assert_eq!(third.string("A", ""), None, "a removed layer is seen");
+    // Another registry's files are not confused with these.
+    let other = tempfile::tempdir().unwrap();
+    assert!(
+        Registry::in_dir(other.path())
+            .shared_snapshot()
+            .unwrap()
+            .is_empty()
+    );
+}

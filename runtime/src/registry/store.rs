@@ -15,8 +15,9 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::ops::Deref;
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use super::error::{IoAction, RegistryError};
 use super::regfile::RegFile;
@@ -140,6 +141,29 @@ fn layer_tree(path: &Path, bytes: &[u8]) -> Result<Tree, RegistryError> {
     RegFile::parse(bytes)
         .map_err(|e| RegistryError::from_parse(Some(path.to_path_buf()), e))?
         .into_tree()
+}
+
+/// What tells one version of a layer file from another; `None` for a missing file.
+type Stamp = Option<(u64, u64, u64, i64, i64, i64, i64)>;
+
+fn stamp(path: &Path) -> Result<Stamp, RegistryError> {
+    match fs::metadata(path) {
+        Ok(m) => Ok(Some((
+            m.dev(),
+            m.ino(),
+            m.len(),
+            m.mtime(),
+            m.mtime_nsec(),
+            m.ctime(),
+            m.ctime_nsec(),
+        ))),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(RegistryError::Io {
+            path: path.to_path_buf(),
+            action: IoAction::Read,
+            source,
+        }),
+    }
 }
 
 /// Reads one layer file; a missing or zero-length file is an empty layer.
@@ -302,6 +326,35 @@ impl Registry {
         let machine = read_layer(&self.machine)?;
         let user = read_layer(&self.user)?;
         Ok(Snapshot::merge(&machine, &user))
+    }
+
+    /// [`Registry::snapshot`], read again only when a layer file changed since the last
+    /// call in this process. Activation asks the registry on every call; this keeps it
+    /// from re-reading and re-parsing unchanged files each time. A file counts as changed
+    /// when its identity (device, inode: every `update` renames a new file in), length,
+    /// modification or status-change time differs.
+    pub fn shared_snapshot(&self) -> Result<Arc<Snapshot>, RegistryError> {
+        type Cached = (PathBuf, PathBuf, [Stamp; 2], Arc<Snapshot>);
+        static LAST: Mutex<Option<Cached>> = Mutex::new(None);
+        // Stamped before reading: a file replaced in between is read anew next time,
+        // never cached under the newer stamp with older contents.
+        let stamps = [stamp(&self.machine)?, stamp(&self.user)?];
+        {
+            let last = LAST.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if let Some((machine, user, seen, snapshot)) = last.as_ref() {
+                if *machine == self.machine && *user == self.user && *seen == stamps {
+                    return Ok(snapshot.clone());
+                }
+            }
+        }
+        let snapshot = Arc::new(self.snapshot()?);
+        *LAST.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some((
+            self.machine.clone(),
+            self.user.clone(),
+            stamps,
+            snapshot.clone(),
+        ));
+        Ok(snapshot)
     }
 
     /// Changes one layer safely against concurrent writers and crashes.
