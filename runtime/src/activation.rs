@@ -15,6 +15,7 @@ use core::ffi::c_void;
 use std::sync::{Mutex, MutexGuard};
 
 use crate::host::set_error_message;
+use crate::object::unknown_vtbl;
 use crate::registry::Registry;
 use crate::unknown::{ComPtr, Interface};
 use crate::{
@@ -127,15 +128,6 @@ fn table() -> MutexGuard<'static, Table> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// `this->AddRef()` / `this->Release()` / `this->QueryInterface()` on a raw IUnknown.
-///
-/// # Safety
-/// `this` is a live interface pointer.
-unsafe fn vtbl<'a>(this: *mut c_void) -> &'a crate::IUnknown_Vtbl {
-    // SAFETY: every interface pointer points at a vtable starting with IUnknown's.
-    unsafe { &**this.cast::<*const crate::IUnknown_Vtbl>() }
-}
-
 /// Names the contexts in `context`, for messages.
 fn describe_context(context: u32) -> String {
     let names = [
@@ -224,7 +216,7 @@ pub(crate) unsafe fn get_class_object_local(
                 let object = r.object as *mut c_void;
                 // SAFETY: the table holds a reference, so the object is alive; this one is
                 // for the call below.
-                unsafe { (vtbl(object).AddRef)(object) };
+                unsafe { (unknown_vtbl(object).AddRef)(object) };
                 object
             })
     };
@@ -235,7 +227,9 @@ pub(crate) unsafe fn get_class_object_local(
             return E_POINTER;
         };
         // SAFETY: QueryInterface with valid pointers.
-        return unsafe { (vtbl(object.as_raw()).QueryInterface)(object.as_raw(), iid, out) };
+        return unsafe {
+            (unknown_vtbl(object.as_raw()).QueryInterface)(object.as_raw(), iid, out)
+        };
     }
     // 2. The class registry.
     let snapshot = match registry_view() {
@@ -470,7 +464,7 @@ pub(crate) unsafe fn register_class_object_local(
     }
     // The table's reference.
     // SAFETY: `object` is a live IUnknown (caller's contract).
-    unsafe { (vtbl(object).AddRef)(object) };
+    unsafe { (unknown_vtbl(object).AddRef)(object) };
     let mut table = table();
     let id = table.next_cookie;
     table.next_cookie = table.next_cookie.wrapping_add(1).max(1);
@@ -502,7 +496,7 @@ pub(crate) fn revoke_class_object_local(cookie: u32) -> HRESULT {
         Some(registration) => {
             let object = registration.object as *mut c_void;
             // SAFETY: the table's reference, given back outside the lock.
-            unsafe { (vtbl(object).Release)(object) };
+            unsafe { (unknown_vtbl(object).Release)(object) };
             S_OK
         }
         None => CO_E_OBJNOTREG,

@@ -27,12 +27,10 @@ pub fn iid_from_string(text: &str) -> Result<GUID> {
     parse_braced(text).ok_or(CO_E_IIDSTRING)
 }
 
+/// A GUID written with its braces, as the string functions require.
 fn parse_braced(text: &str) -> Option<GUID> {
-    let inner = text.strip_prefix('{')?.strip_suffix('}')?;
-    if inner.len() != 36 {
-        return None;
-    }
-    GUID::parse(inner).ok()
+    let braced = text.starts_with('{') && text.ends_with('}');
+    braced.then(|| GUID::parse(text).ok()).flatten()
 }
 
 /// `CLSIDFromProgID`: the class a ProgID names, following a version-independent ProgID's

@@ -11,7 +11,7 @@ use core::ffi::c_void;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::class::{ClassFactory, ClassInfo, Creatable};
-use crate::registry::{ClassEntry, Registry, RegistryError, Scope};
+use crate::registry::{ClassEntry, Registry, RegistryError, Scope, Tree};
 use crate::unknown::{ComPtr, Interface};
 use crate::{
     CLASS_E_CLASSNOTAVAILABLE, E_POINTER, GUID, HRESULT, IUnknown, S_FALSE, S_OK, SELFREG_E_CLASS,
@@ -170,34 +170,32 @@ pub fn register_server(classes: &[ServerClass], anchor: *const c_void) -> HRESUL
             return SELFREG_E_CLASS;
         };
         let path = path.to_string_lossy().into_owned();
-        let result = Registry::open_default().and_then(|registry| {
-            registry.update(registration_scope(), |tree| {
-                for class in classes {
-                    crate::registry::register_class(tree, &class_entry(class.info, &path))?;
-                }
-                Ok(())
-            })
-        });
-        report(result)
+        update_each(classes, |tree, class| {
+            crate::registry::register_class(tree, &class_entry(class.info, &path))
+        })
     })
 }
 
 /// `DllUnregisterServer`: removes the keys of every class.
 pub fn unregister_server(classes: &[ServerClass]) -> HRESULT {
     crate::object::guard(|| {
-        let result = Registry::open_default().and_then(|registry| {
-            registry.update(registration_scope(), |tree| {
-                for class in classes {
-                    crate::registry::unregister_class(tree, &class.info.clsid)?;
-                }
-                Ok(())
-            })
-        });
-        report(result)
+        update_each(classes, |tree, class| {
+            crate::registry::unregister_class(tree, &class.info.clsid).map(|_| ())
+        })
     })
 }
 
-fn report(result: Result<(), RegistryError>) -> HRESULT {
+/// Applies `change` for every class in one update of the registration layer; the
+/// HRESULT, with the reason recorded as the error message on failure.
+fn update_each(
+    classes: &[ServerClass],
+    change: impl Fn(&mut Tree, &ServerClass) -> Result<(), RegistryError>,
+) -> HRESULT {
+    let result = Registry::open_default().and_then(|registry| {
+        registry.update(registration_scope(), |tree| {
+            classes.iter().try_for_each(|class| change(tree, class))
+        })
+    });
     match result {
         Ok(()) => S_OK,
         Err(error) => {

@@ -228,7 +228,7 @@ unsafe fn inner_header<'a, C: Class>(this: *mut c_void) -> &'a ComObject<C> {
 ///
 /// # Safety
 /// `this` is a live interface pointer.
-unsafe fn unknown_vtbl<'a>(this: *mut c_void) -> &'a IUnknown_Vtbl {
+pub(crate) unsafe fn unknown_vtbl<'a>(this: *mut c_void) -> &'a IUnknown_Vtbl {
     // SAFETY: every interface pointer points at a vtable beginning with IUnknown's slots.
     unsafe { &**this.cast::<*const IUnknown_Vtbl>() }
 }
