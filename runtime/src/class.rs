@@ -10,8 +10,8 @@ use crate::object::{Class, ComObject};
 use crate::unknown::{ComPtr, Interface};
 use crate::{
     BOOL, BSTR, CLASS_E_NOAGGREGATION, CLASS_E_NOTLICENSED, DWORD, E_INVALIDARG, GUID,
-    IClassFactory, IClassFactory_Impl, IClassFactory2, IClassFactory2_Impl, IClassFactory2_Vtbl,
-    IID, IUnknown, LICINFO, Result,
+    IClassFactory_Impl, IClassFactory2, IClassFactory2_Impl, IClassFactory2_Vtbl, IID, IUnknown,
+    LICINFO, Result,
 };
 
 /// What the IDL says about a coclass (comidl generates one `CLASS_<Name>` constant per
@@ -174,9 +174,4 @@ impl<C: Creatable> IClassFactory2_Impl for ClassFactory<C> {
         }
         create_instance::<C>(outer, riid)
     }
-}
-
-/// The class object of `C` as `IClassFactory` (a convenience for in-process use).
-pub fn class_factory<C: Creatable>() -> Result<ComPtr<IClassFactory>> {
-    ClassFactory::<C>::new().cast()
 }

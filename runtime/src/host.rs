@@ -113,11 +113,6 @@ pub(crate) fn attached() -> Option<&'static Services> {
     unsafe { host.as_ref() }
 }
 
-/// Whether this copy forwards to a host (it lives in an attached server module).
-pub fn is_attached() -> bool {
-    attached().is_some()
-}
-
 /// The module side of the handshake (what `comidl_module_attach` runs): reports this
 /// copy's ABI version and, if the host speaks the same one, forwards to it from now on.
 ///
