@@ -121,6 +121,16 @@ impl Item {
         self.attr(name).is_some()
     }
 
+    /// The text of a one-argument attribute: a string (`progid("A.B.1")`), a version
+    /// (`version(1.0)`) or a bare word (`threading(both)`).
+    pub fn attr_text(&self, name: &str) -> Option<&str> {
+        match self.attr(name)?.args.first()? {
+            AttrValue::Str(s) | AttrValue::Version(s) => Some(s),
+            AttrValue::Expr(Expr::Name(s) | Expr::Str(s)) => Some(s),
+            _ => None,
+        }
+    }
+
     /// The `uuid` attribute's value.
     pub fn uuid(&self) -> Option<Guid> {
         self.attr("uuid").and_then(|a| match a.args.first() {

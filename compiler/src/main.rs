@@ -1,28 +1,63 @@
 //! The `comidl` command line.
 
+use std::ffi::OsString;
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgAction, Args, Parser, Subcommand};
 use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
 
 use comidl::{Options, diag};
+use outputs::{Kind, Settings};
 
+mod outputs;
 mod registry_cli;
 
+const EXIT_CODES: &str = "\
+Exit status: 0 when everything was written (warnings are printed), 1 when an IDL file has
+errors or an output cannot be written, 2 for a usage error (including -p, not available yet).
+
+widl-compatible mode: `comidl [FLAGS] FILE.idl` with no subcommand takes widl's flags, so a
+build script calling `widl -h -o x.h -I inc x.idl` works with `comidl` in its place. With no
+output flag it writes the header and the _i.c file, and the .winmd when FILE has a library.";
+
 #[derive(Parser)]
-#[command(name = "comidl", version, about = "MIDL-dialect IDL compiler for Rust")]
+#[command(
+    name = "comidl",
+    version,
+    about = "MIDL-dialect IDL compiler for Rust: Rust bindings, C headers, .winmd type \
+             libraries and registration scripts",
+    after_help = EXIT_CODES,
+    // `-h` is widl's "generate a header"; help is `--help`.
+    disable_help_flag = true,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
 struct Cli {
+    /// Print help (`comidl gen --help` for a subcommand's).
+    #[arg(long, action = ArgAction::Help)]
+    help: Option<bool>,
+    #[command(flatten)]
+    widl: WidlArgs,
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
+}
+
+/// `-h`/`--help` for the subcommands: disabling clap's help flag at the top level (where
+/// `-h` is widl's "header") disables it below too, so each subcommand adds it back.
+#[derive(Args)]
+pub struct HelpFlag {
+    /// Print help.
+    #[arg(short = 'h', long, action = ArgAction::Help, global = true)]
+    help: Option<bool>,
 }
 
 #[derive(Subcommand)]
 enum Command {
     /// Check an IDL file and everything it imports; print diagnostics, write nothing.
     Check(CheckArgs),
-    /// Generate code from IDL files (one output file per IDL file and kind).
+    /// Generate code from IDL files: one file per IDL file and kind, in one directory.
     Gen(GenArgs),
     /// Register an in-process server module: load it and call its DllRegisterServer.
     Register(registry_cli::RegisterArgs),
@@ -32,25 +67,109 @@ enum Command {
     Registry(registry_cli::RegistryArgs),
 }
 
+/// widl's command line (used when no subcommand is given).
+#[derive(Args)]
+struct WidlArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    /// Generate a C/C++ header (FILE.h).
+    #[arg(short = 'h', help_heading = "widl-compatible outputs")]
+    header: bool,
+    /// Name of the header (implies -h).
+    #[arg(
+        short = 'H',
+        value_name = "FILE",
+        help_heading = "widl-compatible outputs"
+    )]
+    header_name: Option<PathBuf>,
+    /// Generate the IID/CLSID/LIBID definitions (FILE_i.c).
+    #[arg(short = 'u', help_heading = "widl-compatible outputs")]
+    iids: bool,
+    /// Generate the type library, as ECMA-335 metadata (FILE.winmd).
+    #[arg(short = 't', help_heading = "widl-compatible outputs")]
+    typelib: bool,
+    /// Name of the type library (implies -t).
+    #[arg(
+        short = 'T',
+        value_name = "FILE",
+        help_heading = "widl-compatible outputs"
+    )]
+    typelib_name: Option<PathBuf>,
+    /// Generate a REGEDIT4 registration script (FILE.reg).
+    #[arg(short = 'r', help_heading = "widl-compatible outputs")]
+    regscript: bool,
+    /// Generate proxy/stub code: not available yet (comes with out-of-process COM); exit 2.
+    #[arg(short = 'p', help_heading = "widl-compatible outputs")]
+    proxy: bool,
+    /// Generate Rust bindings (FILE.rs): comidl's own addition.
+    #[arg(long, help_heading = "widl-compatible outputs")]
+    rust: bool,
+    /// Output file name; with several outputs, their base name (NAME.h, NAME_i.c, ...).
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "NAME",
+        help_heading = "widl-compatible outputs"
+    )]
+    output: Option<PathBuf>,
+    /// Accepted for widl compatibility: comidl has no standard include path to skip.
+    #[arg(long, help_heading = "widl-compatible outputs")]
+    nostdinc: bool,
+    #[command(flatten)]
+    emit: EmitArgs,
+    /// The IDL file.
+    file: Option<PathBuf>,
+}
+
 #[derive(Args)]
 struct GenArgs {
+    #[command(flatten)]
+    help: HelpFlag,
     #[command(flatten)]
     input: InputArgs,
     /// Generate Rust bindings (`<stem>.rs`).
     #[arg(long)]
     rust: bool,
-    /// Directory for the generated files.
+    /// Generate a C/C++ header (`<stem>.h`).
+    #[arg(long)]
+    c_header: bool,
+    /// Generate the IID/CLSID/LIBID definitions for C (`<stem>_i.c`).
+    #[arg(long)]
+    iids: bool,
+    /// Generate the type library as ECMA-335 metadata (`<stem>.winmd`).
+    #[arg(long)]
+    winmd: bool,
+    /// Generate a REGEDIT4 registration script for the coclasses (`<stem>.reg`).
+    #[arg(long)]
+    reg: bool,
+    /// Generate proxy/stub code: not available yet (comes with out-of-process COM); exit 2.
+    #[arg(long)]
+    proxy: bool,
+    /// Directory for the generated files (created if missing).
     #[arg(short = 'o', long = "out-dir", value_name = "DIR", default_value = ".")]
     out_dir: PathBuf,
-    /// Path of the runtime crate in generated Rust (`crate` for the runtime's own bindings).
-    #[arg(long, value_name = "PATH", default_value = "::comidl_runtime")]
-    runtime_path: String,
+    #[command(flatten)]
+    emit: EmitArgs,
     /// The IDL files.
     #[arg(required = true)]
     files: Vec<PathBuf>,
 }
 
-/// Preprocessor flags shared by every subcommand that reads IDL.
+/// Settings of particular outputs, shared by `gen` and the widl-style flags.
+#[derive(Args)]
+struct EmitArgs {
+    /// Path of the runtime crate in generated Rust (`crate` for the runtime's own bindings).
+    #[arg(long, value_name = "PATH", default_value = "::comidl_runtime")]
+    runtime_path: String,
+    /// Namespace of the .winmd's types (default: the library's name, else the file's stem).
+    #[arg(long, value_name = "NAME")]
+    namespace: Option<String>,
+    /// InprocServer32 path written by the registration script (default: %MODULE%).
+    #[arg(long, value_name = "PATH")]
+    server_path: Option<String>,
+}
+
+/// Preprocessor and target flags shared by every subcommand that reads IDL.
 #[derive(Args)]
 struct InputArgs {
     /// Add a directory to the search path for #include and import.
@@ -62,6 +181,13 @@ struct InputArgs {
     /// Undefine a preprocessor macro.
     #[arg(short = 'U', value_name = "NAME")]
     undefine: Vec<String>,
+    /// Target 32-bit Windows (also spelled -m32): `_WIN64` is not defined, and the C
+    /// header is laid out for 32-bit pointers.
+    #[arg(long, conflicts_with = "win64")]
+    win32: bool,
+    /// Target 64-bit (also spelled -m64): the default.
+    #[arg(long)]
+    win64: bool,
 }
 
 impl InputArgs {
@@ -77,12 +203,28 @@ impl InputArgs {
             })
             .collect();
         options.preprocess.undefines = self.undefine.clone();
+        if self.win32 {
+            options.preprocess.undefines.push("_WIN64".into());
+        }
         options
+    }
+}
+
+impl EmitArgs {
+    fn settings(&self, input: &InputArgs) -> Settings {
+        Settings {
+            runtime_path: self.runtime_path.clone(),
+            namespace: self.namespace.clone(),
+            server_path: self.server_path.clone(),
+            win32: input.win32,
+        }
     }
 }
 
 #[derive(Args)]
 struct CheckArgs {
+    #[command(flatten)]
+    help: HelpFlag,
     #[command(flatten)]
     input: InputArgs,
     /// Print a one-line summary when the file is valid.
@@ -92,8 +234,26 @@ struct CheckArgs {
     file: PathBuf,
 }
 
+/// widl and gcc spell the target `-m32`/`-m64`; clap's short flags are one letter, so
+/// those two words become `--win32`/`--win64` before parsing.
+fn widl_spellings(args: impl Iterator<Item = OsString>) -> Vec<OsString> {
+    let mut out = Vec::new();
+    let mut rest = false;
+    for arg in args {
+        if !rest && arg == "-m32" {
+            out.push("--win32".into());
+        } else if !rest && arg == "-m64" {
+            out.push("--win64".into());
+        } else {
+            rest |= arg == "--";
+            out.push(arg);
+        }
+    }
+    out
+}
+
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse_from(widl_spellings(std::env::args_os())) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -106,11 +266,12 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Check(args) => check(&args),
-        Command::Gen(args) => generate(&args),
-        Command::Register(args) => registry_cli::register(&args, true),
-        Command::Unregister(args) => registry_cli::register(&args, false),
-        Command::Registry(args) => registry_cli::registry(&args),
+        Some(Command::Check(args)) => check(&args),
+        Some(Command::Gen(args)) => generate(&args),
+        Some(Command::Register(args)) => registry_cli::register(&args, true),
+        Some(Command::Unregister(args)) => registry_cli::register(&args, false),
+        Some(Command::Registry(args)) => registry_cli::registry(&args),
+        None => widl(&cli.widl),
     }
 }
 
@@ -123,51 +284,173 @@ fn stderr() -> StandardStream {
     StandardStream::stderr(color)
 }
 
+/// The "not yet" answer to `-p`/`--proxy`.
+fn proxy_not_yet() -> ExitCode {
+    eprintln!(
+        "error: proxy/stub generation (-p, --proxy) is not available yet: it comes with \
+         comidl's out-of-process COM (NDR marshalling)"
+    );
+    ExitCode::from(2)
+}
+
 fn generate(args: &GenArgs) -> ExitCode {
-    if !args.rust {
-        eprintln!("error: nothing to generate: pass --rust");
+    if args.proxy {
+        return proxy_not_yet();
+    }
+    let kinds: Vec<Kind> = [
+        (args.rust, Kind::Rust),
+        (args.c_header, Kind::Header),
+        (args.iids, Kind::Iids),
+        (args.winmd, Kind::Winmd),
+        (args.reg, Kind::Reg),
+    ]
+    .into_iter()
+    .filter_map(|(on, kind)| on.then_some(kind))
+    .collect();
+    if kinds.is_empty() {
+        eprintln!("error: nothing to generate: pass --rust, --c-header, --iids, --winmd or --reg");
         return ExitCode::from(2);
     }
+    let settings = args.emit.settings(&args.input);
     let mut failed = false;
     for file in &args.files {
-        let outcome = comidl::check(file, &args.input.options());
-        let mut err = stderr();
-        diag::write_to(&outcome.sources, &outcome.diagnostics, &mut err);
-        if outcome.has_errors() {
-            failed = true;
-            continue;
-        }
-        let options = comidl::emit::rust::Options {
-            runtime: args.runtime_path.clone(),
-            ..Default::default()
-        };
-        let generated = match comidl::emit::rust::generate(&outcome.model, &options) {
-            Ok(g) => g,
-            Err(diagnostics) => {
-                diag::write_to(&outcome.sources, &diagnostics, &mut err);
-                failed = true;
-                continue;
-            }
-        };
-        diag::write_to(&outcome.sources, &generated.diagnostics, &mut err);
-        let stem = file
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let out = args.out_dir.join(format!("{stem}.rs"));
-        // Like widl and MIDL, a missing output directory is created.
-        let written = std::fs::create_dir_all(&args.out_dir)
-            .and_then(|()| std::fs::write(&out, generated.code));
-        if let Err(e) = written {
-            eprintln!("error: cannot write {}: {e}", out.display());
-            failed = true;
-        }
+        let base = outputs::stem(file);
+        let targets: Vec<(Kind, PathBuf)> = kinds
+            .iter()
+            .map(|&kind| (kind, args.out_dir.join(kind.file_name(&base))))
+            .collect();
+        failed |= !compile(file, &args.input.options(), &settings, &targets);
     }
     if failed {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// widl-compatible mode: `comidl -h -u -o NAME -I DIR FILE.idl`.
+fn widl(args: &WidlArgs) -> ExitCode {
+    let Some(file) = &args.file else {
+        eprintln!("error: no IDL file given (see comidl --help)");
+        return ExitCode::from(2);
+    };
+    if args.proxy {
+        return proxy_not_yet();
+    }
+    let options = args.input.options();
+    let outcome = comidl::check(file, &options);
+    let mut err = stderr();
+    diag::write_to(&outcome.sources, &outcome.diagnostics, &mut err);
+    if outcome.has_errors() {
+        return ExitCode::from(1);
+    }
+    let mut kinds: Vec<Kind> = [
+        (args.header || args.header_name.is_some(), Kind::Header),
+        (args.iids, Kind::Iids),
+        (args.typelib || args.typelib_name.is_some(), Kind::Winmd),
+        (args.regscript, Kind::Reg),
+        (args.rust, Kind::Rust),
+    ]
+    .into_iter()
+    .filter_map(|(on, kind)| on.then_some(kind))
+    .collect();
+    if kinds.is_empty() {
+        // widl with no output flag writes what the file calls for.
+        kinds = vec![Kind::Header, Kind::Iids];
+        if has_library(&outcome) {
+            kinds.push(Kind::Winmd);
+        }
+    }
+    let single = kinds.len() == 1;
+    // With one output, -o names it; with several, -o (less any extension) is their base.
+    let base = match &args.output {
+        Some(o) if !single => o.with_extension(""),
+        _ => PathBuf::from(outputs::stem(file)),
+    };
+    let targets: Vec<(Kind, PathBuf)> = kinds
+        .iter()
+        .map(|&kind| {
+            let named = match kind {
+                Kind::Header => args.header_name.clone(),
+                Kind::Winmd => args.typelib_name.clone(),
+                _ => None,
+            };
+            let path = named
+                .or_else(|| args.output.clone().filter(|_| single))
+                .unwrap_or_else(|| with_file_name(&base, kind));
+            (kind, path)
+        })
+        .collect();
+    let settings = args.emit.settings(&args.input);
+    if write_outputs(&outcome, &settings, &targets) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// `base` (a path without extension) with `kind`'s file name in place of its last part.
+fn with_file_name(base: &Path, kind: Kind) -> PathBuf {
+    let name = base
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    base.with_file_name(kind.file_name(&name))
+}
+
+fn has_library(outcome: &comidl::Outcome) -> bool {
+    let model = &outcome.model;
+    model.files.first().is_some_and(|main| {
+        model
+            .items_in(main.file)
+            .any(|(_, item)| matches!(item.kind, comidl::ir::ItemKind::Library(_)))
+    })
+}
+
+/// Checks `file` and writes each target; false if anything failed (already reported).
+fn compile(
+    file: &Path,
+    options: &Options,
+    settings: &Settings,
+    targets: &[(Kind, PathBuf)],
+) -> bool {
+    let outcome = comidl::check(file, options);
+    diag::write_to(&outcome.sources, &outcome.diagnostics, &mut stderr());
+    !outcome.has_errors() && write_outputs(&outcome, settings, targets)
+}
+
+/// Renders every target before writing any, so a file with an error in one output kind
+/// leaves no fresh outputs of the other kinds beside stale ones.
+fn write_outputs(
+    outcome: &comidl::Outcome,
+    settings: &Settings,
+    targets: &[(Kind, PathBuf)],
+) -> bool {
+    let mut err = stderr();
+    let mut rendered = Vec::new();
+    let mut failed = false;
+    for (kind, path) in targets {
+        match outputs::render(*kind, outcome, settings) {
+            Ok(r) => {
+                diag::write_to(&outcome.sources, &r.warnings, &mut err);
+                rendered.push((path, r.bytes));
+            }
+            Err(diagnostics) => {
+                diag::write_to(&outcome.sources, &diagnostics, &mut err);
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        return false;
+    }
+    for (path, bytes) in rendered {
+        if let Err(e) = outputs::write(path, &bytes) {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            failed = true;
+        }
+    }
+    !failed
 }
 
 fn check(args: &CheckArgs) -> ExitCode {

@@ -24,6 +24,8 @@ pub struct Location {
 #[derive(Args)]
 pub struct RegisterArgs {
     #[command(flatten)]
+    help: crate::HelpFlag,
+    #[command(flatten)]
     location: Location,
     /// The in-process server module (a shared library exporting DllRegisterServer).
     module: PathBuf,
@@ -31,6 +33,8 @@ pub struct RegisterArgs {
 
 #[derive(Args)]
 pub struct RegistryArgs {
+    #[command(flatten)]
+    help: crate::HelpFlag,
     #[command(flatten)]
     location: Location,
     #[command(subcommand)]

@@ -138,7 +138,7 @@ pub fn class_entry(info: &ClassInfo, path: &str) -> ClassEntry {
         clsid: info.clsid,
         name: Some(info.helpstring.unwrap_or(info.name).to_string()),
         inproc_server: Some(path.to_string()),
-        threading_model: info.threading.map(threading_model),
+        threading_model: info.threading.map(crate::registry::threading_model),
         local_server: None,
         progid: info.progid.map(str::to_string),
         vi_progid: info.vi_progid.map(str::to_string),
@@ -146,19 +146,6 @@ pub fn class_entry(info: &ClassInfo, path: &str) -> ClassEntry {
         typelib: info.typelib,
         app_id: None,
     }
-}
-
-/// The registry's spelling of an IDL `threading(...)` value.
-fn threading_model(idl: &str) -> String {
-    match idl.to_ascii_lowercase().as_str() {
-        "apartment" => "Apartment",
-        "free" => "Free",
-        "both" => "Both",
-        "neutral" => "Neutral",
-        "single" => "Single",
-        _ => idl,
-    }
-    .to_string()
 }
 
 /// `DllRegisterServer`: writes the keys of every class, with this module (found from

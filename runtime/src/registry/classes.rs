@@ -57,6 +57,21 @@ pub struct ClassEntry {
     pub app_id: Option<GUID>,
 }
 
+/// The registry's spelling (`ThreadingModel`) of an IDL `threading(...)` value:
+/// `apartment` → `Apartment`, `free` → `Free`, `both` → `Both`, `neutral` → `Neutral`,
+/// `single` → `Single`; any other word is kept as written.
+pub fn threading_model(idl: &str) -> String {
+    match idl.to_ascii_lowercase().as_str() {
+        "apartment" => "Apartment",
+        "free" => "Free",
+        "both" => "Both",
+        "neutral" => "Neutral",
+        "single" => "Single",
+        _ => idl,
+    }
+    .to_string()
+}
+
 /// What the registry records about one interface.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct InterfaceEntry {

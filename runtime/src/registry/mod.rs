@@ -55,7 +55,8 @@ mod tree;
 
 pub use classes::{
     ClassEntry, InprocServer, InterfaceEntry, MAX_CURVER_HOPS, MAX_PROGID, check_progid, clsid_key,
-    interface_key, register_class, register_interface, unregister_class, unregister_interface,
+    interface_key, register_class, register_interface, threading_model, unregister_class,
+    unregister_interface,
 };
 pub use error::{IoAction, RegistryError};
 pub use regfile::{Operation, RegFile, RegParseError, format, parse};

@@ -6,7 +6,7 @@ use quote::quote;
 
 use super::interfaces::{Definition, object};
 use super::{Gen, guid_tokens, names};
-use crate::ir::{AttrValue, Dispinterface, Expr, Item, ItemId, ItemKind, Type};
+use crate::ir::{AttrValue, Dispinterface, Item, ItemId, ItemKind, Type};
 
 /// `CLSID_<Name>`, and `CLASS_<Name>`: the runtime's `ClassInfo` from the coclass's
 /// attributes (what registration and class objects need).
@@ -23,16 +23,12 @@ pub(super) fn coclass(g: &mut Gen, item: &Item) -> TokenStream {
     let ident = names::ident(&name);
     let clsid_ident = names::ident(&format!("CLSID_{}", names::sanitize(&item.name)));
     let text = |attr: &str| -> TokenStream {
-        match item.attr(attr).and_then(|a| a.args.first()) {
-            Some(AttrValue::Str(s) | AttrValue::Version(s)) => {
+        match item.attr_text(attr) {
+            Some(s) => {
                 let s = Literal::string(s);
                 quote! { ::core::option::Option::Some(#s) }
             }
-            Some(AttrValue::Expr(Expr::Name(s) | Expr::Str(s))) => {
-                let s = Literal::string(s);
-                quote! { ::core::option::Option::Some(#s) }
-            }
-            _ => quote! { ::core::option::Option::None },
+            None => quote! { ::core::option::Option::None },
         }
     };
     let (helpstring, progid, vi_progid, threading, version) = (
