@@ -17,6 +17,7 @@ pub mod preprocess;
 pub mod search;
 pub mod sema;
 pub mod source;
+pub mod stdidl;
 pub mod syntax;
 
 mod frontend;
