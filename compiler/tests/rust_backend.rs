@@ -82,7 +82,9 @@ fn interfaces_have_vtables_in_slot_order_with_the_base_first() {
         ]
     );
     assert!(code.contains("pub base__: ::comidl_runtime::IUnknown_Vtbl"));
-    assert!(code.contains("pub struct IShape_Vtbl {\n    pub base__: IDrawable_Vtbl,"));
+    assert!(code.contains(
+        "pub struct IShape_Vtbl {\n    /// The slots of `IDrawable`, the base interface.\n    pub base__: IDrawable_Vtbl,"
+    ));
 }
 
 /// The code with every run of white space made one space, and none after `(` or before

@@ -5,11 +5,18 @@ use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
 use super::shape::{MethodShape, Shape};
-use super::{Gen, names};
+use super::{Gen, docs, names};
 use crate::ir::Method;
 
-/// One safe method. `slot` is the vtable field, `rust_name` the snake_case method name.
-pub(super) fn method(g: &mut Gen, m: &Method, slot: &Ident, rust_name: &str) -> TokenStream {
+/// One safe method. `slot` is the vtable field, `rust_name` the snake_case method name,
+/// `doc` what the method's doc says before any safety section.
+pub(super) fn method(
+    g: &mut Gen,
+    m: &Method,
+    slot: &Ident,
+    rust_name: &str,
+    doc: &str,
+) -> TokenStream {
     let shape = super::shape::method(g, &m.signature, false);
     let rt = g.rt.clone();
     let name = names::ident(rust_name);
@@ -126,7 +133,7 @@ pub(super) fn method(g: &mut Gen, m: &Method, slot: &Ident, rust_name: &str) -> 
     } else {
         TokenStream::new()
     };
-    let (unsafety, doc) = safety(&shape);
+    let (unsafety, doc) = safety(&shape, doc);
     if !shape.hresult {
         let ret = &shape.raw_ret;
         return quote! {
@@ -168,17 +175,21 @@ pub(super) fn method(g: &mut Gen, m: &Method, slot: &Ident, rust_name: &str) -> 
     }
 }
 
-fn safety(shape: &MethodShape) -> (TokenStream, TokenStream) {
+/// The method's `unsafe`, and its doc: `doc`, then a safety section if it is unsafe.
+fn safety(shape: &MethodShape, doc: &str) -> (TokenStream, TokenStream) {
     if shape.is_unsafe {
+        let doc = docs::attrs(doc);
         (
             quote! { unsafe },
             quote! {
+                #doc
+                ///
                 /// # Safety
                 /// Raw pointer arguments must be valid for what the IDL declares: arrays
                 /// as long as their size attributes say, strings NUL-terminated.
             },
         )
     } else {
-        (TokenStream::new(), TokenStream::new())
+        (TokenStream::new(), docs::attrs(doc))
     }
 }

@@ -4,7 +4,7 @@ use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
 use super::types::{Resolved, int_kind};
-use super::{Gen, names};
+use super::{Gen, docs, names};
 use crate::ir::{Base, Const, Item, Type, Value};
 
 pub(super) fn emit(g: &mut Gen, item: &Item, c: &Const) -> TokenStream {
@@ -16,7 +16,8 @@ pub(super) fn emit(g: &mut Gen, item: &Item, c: &Const) -> TokenStream {
         // An address or a pointer cast: only a C compiler can give it a value.
         return TokenStream::new();
     };
-    quote! { pub const #name: #ty = #value; }
+    let doc = docs::attrs(&g.item_doc(item));
+    quote! { #doc pub const #name: #ty = #value; }
 }
 
 /// The Rust type and value expression of a constant, if Rust can state it.

@@ -6,23 +6,48 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::constants::int_literal;
-use super::{Gen, names};
-use crate::ir::{Base, Enum, Item, ItemId};
+use super::{Gen, docs, names};
+use crate::ir::{Base, Enum, Item, ItemId, Value, Variant};
 
 pub(super) fn emit(g: &mut Gen, id: ItemId, item: &Item, e: &Enum) -> TokenStream {
     let rust_name = g.names.get(id).to_string();
     let anonymous = item.name.is_empty() && rust_name.starts_with("__Anonymous");
     let i32_ty = Base::Int32 { signed: true };
+    let idl = g.idl();
+    // `RED = 1{suffix}`, with the variant's helpstring.
+    let variant_doc = |v: &Variant, suffix: &str| {
+        docs::with_help(
+            format!(
+                "{}{suffix}",
+                docs::code(&format!(
+                    "{}{} = {}",
+                    idl.attrs_prefix(&v.attrs),
+                    v.name,
+                    idl.value(&Value::Int(v.value))
+                ))
+            ),
+            &v.attrs,
+        )
+    };
     if anonymous {
         // `enum { A = 1, B };` names constants only: plain i32 constants.
-        let consts = e.variants.iter().filter_map(|v| {
-            if !g.claim_value(&names::sanitize(&v.name)) {
-                return None;
-            }
-            let name = names::ident(&v.name);
-            let value = int_literal(v.value, i32_ty);
-            Some(quote! { pub const #name: i32 = #value; })
-        });
+        let file = g.file_name(item);
+        let consts: Vec<TokenStream> = e
+            .variants
+            .iter()
+            .filter_map(|v| {
+                if !g.claim_value(&names::sanitize(&v.name)) {
+                    return None;
+                }
+                let name = names::ident(&v.name);
+                let value = int_literal(v.value, i32_ty);
+                let doc = docs::attrs(&variant_doc(
+                    v,
+                    &format!(", of an anonymous {} ({file})", docs::code("enum")),
+                ));
+                Some(quote! { #doc pub const #name: i32 = #value; })
+            })
+            .collect();
         return quote! { #(#consts)* };
     }
     if !g.claim_type(&rust_name, item) {
@@ -30,11 +55,27 @@ pub(super) fn emit(g: &mut Gen, id: ItemId, item: &Item, e: &Enum) -> TokenStrea
     }
     g.claim_value(&rust_name);
     let name = names::ident(&rust_name);
-    let assoc = e.variants.iter().map(|v| {
-        let vname = names::ident(&v.name);
-        let value = int_literal(v.value, i32_ty);
-        quote! { pub const #vname: Self = Self(#value); }
-    });
+    let doc = if item.name.is_empty() {
+        g.anonymous_doc(id, item)
+    } else {
+        g.item_doc(item)
+    };
+    let doc = docs::attrs(&doc);
+    let owner = if item.name.is_empty() {
+        docs::code(&rust_name)
+    } else {
+        docs::code(&idl.item(item))
+    };
+    let assoc: Vec<TokenStream> = e
+        .variants
+        .iter()
+        .map(|v| {
+            let vname = names::ident(&v.name);
+            let value = int_literal(v.value, i32_ty);
+            let doc = docs::attrs(&variant_doc(v, ""));
+            quote! { #doc pub const #vname: Self = Self(#value); }
+        })
+        .collect();
     let globals: Vec<TokenStream> = e
         .variants
         .iter()
@@ -43,7 +84,8 @@ pub(super) fn emit(g: &mut Gen, id: ItemId, item: &Item, e: &Enum) -> TokenStrea
                 return None;
             }
             let vname = names::ident(&v.name);
-            Some(quote! { pub const #vname: #name = #name::#vname; })
+            let doc = docs::attrs(&variant_doc(v, &format!(", of {owner}")));
+            Some(quote! { #doc pub const #vname: #name = #name::#vname; })
         })
         .collect();
     let assoc_block = if e.variants.is_empty() {
@@ -52,6 +94,7 @@ pub(super) fn emit(g: &mut Gen, id: ItemId, item: &Item, e: &Enum) -> TokenStrea
         quote! { impl #name { #(#assoc)* } }
     };
     quote! {
+        #doc
         #[repr(transparent)]
         #[derive(Copy, Clone, Default, PartialEq, Eq, Hash, Debug)]
         pub struct #name(pub i32);

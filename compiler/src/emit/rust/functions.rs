@@ -5,28 +5,36 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::{Gen, names};
+use super::{Gen, docs, names};
 use crate::ir::{Function, Interface, Item, Signature};
 
 pub(super) fn emit(g: &mut Gen, item: &Item, f: &Function) -> TokenStream {
-    let decl = declaration(g, &item.name, &f.signature);
+    let doc = g.item_doc(item);
+    let decl = declaration(g, &item.name, &f.signature, &doc);
     wrap(&f.signature, decl)
 }
 
 /// The operations of a non-object interface.
-pub(super) fn rpc_interface(g: &mut Gen, _item: &Item, iface: &Interface) -> TokenStream {
+pub(super) fn rpc_interface(g: &mut Gen, item: &Item, iface: &Interface) -> TokenStream {
+    let idl = g.idl();
+    let owner = format!(
+        "an operation of interface {} ({})",
+        docs::code(&item.full_name()),
+        g.file_name(item)
+    );
     let decls: Vec<TokenStream> = iface
         .methods
         .iter()
         .map(|m| {
-            let decl = declaration(g, &m.name, &m.signature);
+            let doc = docs::with_help(format!("{}, {owner}", docs::code(&idl.method(m))), &m.attrs);
+            let decl = declaration(g, &m.name, &m.signature, &doc);
             wrap(&m.signature, decl)
         })
         .collect();
     quote! { #(#decls)* }
 }
 
-fn declaration(g: &mut Gen, name: &str, sig: &Signature) -> TokenStream {
+fn declaration(g: &mut Gen, name: &str, sig: &Signature, doc: &str) -> TokenStream {
     if !g.claim_value(&names::sanitize(name)) {
         return TokenStream::new();
     }
@@ -48,7 +56,8 @@ fn declaration(g: &mut Gen, name: &str, sig: &Signature) -> TokenStream {
     } else {
         TokenStream::new()
     };
-    quote! { pub fn #ident(#(#params),* #varargs) #ret; }
+    let doc = docs::attrs(doc);
+    quote! { #doc pub fn #ident(#(#params),* #varargs) #ret; }
 }
 
 fn wrap(sig: &Signature, decl: TokenStream) -> TokenStream {

@@ -8,8 +8,8 @@ use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
 use super::server::Slot;
-use super::{Gen, WellKnown, client, functions, names, records, server};
-use crate::ir::{Interface, Item, ItemId, ItemKind, Method, Type};
+use super::{Gen, WellKnown, client, docs, functions, names, records, server};
+use crate::ir::{Guid, Interface, Item, ItemId, ItemKind, Method, Type};
 
 const IUNKNOWN: &str = "00000000-0000-0000-c000-000000000046";
 
@@ -21,11 +21,13 @@ pub(super) fn emit(g: &mut Gen, id: ItemId, item: &Item, iface: &Interface) -> T
     if !iface.has_vtable(item) {
         return functions::rpc_interface(g, item, iface);
     }
+    let head = g.idl().item(item);
     let def = Definition {
         rust_name: g.names.get(id).to_string(),
+        doc: wrapper_doc(g, "Interface", head.trim_start_matches("interface "), item),
         base: iface.base.clone(),
         methods: iface.methods.clone(),
-        iid: item.uuid().map(|u| super::guid_tokens(g, &u)),
+        iid: item.uuid(),
         is_unknown: item.uuid().is_some_and(|u| u.to_string() == IUNKNOWN),
         defined: iface.defined,
         pack: iface.pack,
@@ -37,14 +39,34 @@ pub(super) fn emit(g: &mut Gen, id: ItemId, item: &Item, iface: &Interface) -> T
 /// arguments substituted.
 pub(super) struct Definition {
     pub rust_name: String,
+    /// The wrapper's doc (see [`wrapper_doc`]).
+    pub doc: String,
     pub base: Option<Type>,
     pub methods: Vec<Method>,
-    /// The IID expression, if the interface has one.
-    pub iid: Option<TokenStream>,
+    /// The IID, if the interface has one.
+    pub iid: Option<Guid>,
     pub is_unknown: bool,
     pub defined: bool,
     /// Packing in force where the interface was declared (see [`vtable_repr`]).
     pub pack: Option<u32>,
+}
+
+/// `{kind} `{head}` (`{iid}`, file.idl): {helpstring}`: the doc of an interface's wrapper.
+pub(super) fn wrapper_doc(g: &Gen, kind: &str, head: &str, item: &Item) -> String {
+    let file = g.file_name(item);
+    let whence = match item.uuid() {
+        Some(iid) => format!("{}, {file}", docs::code(&format!("{{{iid}}}"))),
+        None => file,
+    };
+    docs::with_help(
+        format!("{kind} {} ({whence})", docs::code(head)),
+        &item.attrs,
+    )
+}
+
+/// A method's doc: its IDL declaration and helpstring.
+pub(super) fn method_doc(g: &Gen, m: &Method) -> String {
+    docs::with_help(docs::code(&g.idl().method(m)), &m.attrs)
 }
 
 pub(super) fn object(g: &mut Gen, item: &Item, def: &Definition) -> TokenStream {
@@ -53,7 +75,18 @@ pub(super) fn object(g: &mut Gen, item: &Item, def: &Definition) -> TokenStream 
         return TokenStream::new();
     }
     let name = names::ident(&def.rust_name);
+    let wrapper_doc = if def.defined {
+        def.doc.clone()
+    } else {
+        format!(
+            "{}\n\nDeclared but not defined here: it has no methods, and only pointers to it \
+             can be used.",
+            def.doc
+        )
+    };
+    let wrapper_doc = docs::attrs(&wrapper_doc);
     let wrapper = quote! {
+        #wrapper_doc
         #[repr(transparent)]
         #[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
         pub struct #name { ptr: ::core::ptr::NonNull<::core::ffi::c_void> }
@@ -66,6 +99,8 @@ pub(super) fn object(g: &mut Gen, item: &Item, def: &Definition) -> TokenStream 
 
     let base = def.base.as_ref().and_then(|b| base_interface(g, b));
     let base_is_unknown = base.is_some_and(|b| is_unknown(g, b));
+    // The interface as the docs name it.
+    let own = docs::code(&def.rust_name);
 
     // Vtable slots: methods in declaration order (see `Method::has_slot`).
     let methods: Vec<&Method> = def.methods.iter().filter(|m| m.has_slot()).collect();
@@ -84,12 +119,27 @@ pub(super) fn object(g: &mut Gen, item: &Item, def: &Definition) -> TokenStream 
         .collect();
 
     let mut fields = Vec::new();
-    if let Some(b) = base {
-        let base_vtbl = g.path_with_suffix(b, "_Vtbl");
-        fields.push(quote! { pub base__: #base_vtbl });
-    }
+    let vtbl_doc = match base {
+        Some(b) => {
+            let base_name = docs::code(&g.idl().name_of(b));
+            let base_vtbl = g.path_with_suffix(b, "_Vtbl");
+            let doc = docs::attrs(&format!("The slots of {base_name}, the base interface."));
+            fields.push(quote! { #doc pub base__: #base_vtbl });
+            if slots.is_empty() {
+                format!("The vtable of {own}: the slots of {base_name} (`base__`), and no others.")
+            } else {
+                format!(
+                    "The vtable of {own}: the slots of {base_name} (`base__`), then one per \
+                     method in declaration order."
+                )
+            }
+        }
+        None => format!("The vtable of {own}: one slot per method, in declaration order."),
+    };
+    let vtbl_doc = docs::attrs(&vtbl_doc);
     for s in &slots {
         let slot = &s.slot;
+        let doc = docs::attrs(&method_doc(g, s.method));
         let params: Vec<TokenStream> = s
             .method
             .signature
@@ -100,12 +150,14 @@ pub(super) fn object(g: &mut Gen, item: &Item, def: &Definition) -> TokenStream 
         let ret = g.ret(&s.method.signature.ret);
         let abi = super::types::abi(&s.method.signature.callconv);
         fields.push(quote! {
+            #doc
             pub #slot: unsafe extern #abi fn(this: *mut ::core::ffi::c_void, #(#params),*) #ret
         });
     }
     let iid_const = names::ident(&format!("IID_{}", def.rust_name));
     let (iid_item, interface_impl) = match &def.iid {
-        Some(iid) => {
+        Some(guid) => {
+            let iid = &super::guid_tokens(g, guid);
             let base_check = match base {
                 Some(b) => {
                     let bp = g.path(b);
@@ -115,7 +167,11 @@ pub(super) fn object(g: &mut Gen, item: &Item, def: &Definition) -> TokenStream 
             };
             let claimed = g.claim_value(&iid_const.to_string());
             let iid_item = if claimed {
-                quote! { pub const #iid_const: #rt::GUID = #iid; }
+                let doc = docs::attrs(&format!(
+                    "The IID of {own}: {}.",
+                    docs::code(&format!("{{{guid}}}"))
+                ));
+                quote! { #doc pub const #iid_const: #rt::GUID = #iid; }
             } else {
                 TokenStream::new()
             };
@@ -163,7 +219,10 @@ pub(super) fn object(g: &mut Gen, item: &Item, def: &Definition) -> TokenStream 
             .filter(|s| {
                 !(def.is_unknown && matches!(s.slot.to_string().as_str(), "AddRef" | "Release"))
             })
-            .map(|s| client::method(g, s.method, &s.slot, &s.rust_name))
+            .map(|s| {
+                let doc = method_doc(g, s.method);
+                client::method(g, s.method, &s.slot, &s.rust_name, &doc)
+            })
             .collect();
         quote! { impl #name { #(#methods)* } }
     } else {
@@ -185,7 +244,27 @@ pub(super) fn object(g: &mut Gen, item: &Item, def: &Definition) -> TokenStream 
                     g.path_with_suffix(b, "_Impl")
                 };
                 let base_vtbl = g.path_with_suffix(b, "_Vtbl");
-                server::emit(g, &impl_trait, &vtbl, base_trait, Some(base_vtbl), &slots)
+                let vtbl_new = docs::code(&format!("{}_Vtbl::new", def.rust_name));
+                let trait_doc = if slots.is_empty() {
+                    format!(
+                        "Implements {own} in Rust: it adds no methods to its base's; {vtbl_new} \
+                         builds its vtable."
+                    )
+                } else {
+                    format!(
+                        "Implements {own} in Rust: one method per vtable slot, which {vtbl_new} \
+                         forwards calls to."
+                    )
+                };
+                server::emit(
+                    g,
+                    &impl_trait,
+                    &trait_doc,
+                    &vtbl,
+                    base_trait,
+                    Some(base_vtbl),
+                    &slots,
+                )
             }
             // An object interface with no base and not IUnknown (or a base without an IID):
             // nothing to fill its first slots from, so it can't be implemented here.
@@ -196,6 +275,7 @@ pub(super) fn object(g: &mut Gen, item: &Item, def: &Definition) -> TokenStream 
     quote! {
         #iid_item
         #wrapper
+        #vtbl_doc
         #vtbl_repr
         pub struct #vtbl { #(#fields),* }
         #interface_impl

@@ -17,6 +17,7 @@ mod classes;
 mod client;
 mod constants;
 pub mod ctypes;
+mod docs;
 mod enums;
 mod functions;
 mod interfaces;
@@ -188,7 +189,8 @@ fn assemble(modules: &BTreeMap<Vec<String>, Vec<TokenStream>>, at: &[String]) ->
         path.push(child.clone());
         let body = assemble(modules, &path);
         let name = names::ident(child);
-        quote! { pub mod #name { #body } }
+        let doc = docs::attrs(&format!("Namespace {}.", docs::code(&path.join("."))));
+        quote! { #doc pub mod #name { #body } }
     });
     quote! { #(#own)* #(#nested)* }
 }
@@ -313,7 +315,14 @@ impl<'m> Gen<'m> {
         let module = names::ident(ctypes::MODULE);
         let target = names::ident(c_name);
         let rt = &self.rt;
-        quote! { pub type #name = #rt::#module::#target; }
+        let doc = docs::attrs(&format!(
+            "{} ({}) is declared for the IDL compiler only: C takes its definition from a C \
+             header, and so does this alias ({}).",
+            docs::code(&rust_name),
+            self.file_name(item),
+            docs::code(&format!("{}::{c_name}", ctypes::MODULE))
+        ));
+        quote! { #doc pub type #name = #rt::#module::#target; }
     }
 
     /// Reserves a type name in the current module; false (with a warning) if taken.

@@ -10,7 +10,7 @@ use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
 use super::types::{Resolved, int_kind};
-use super::{Gen, names};
+use super::{Gen, docs, names};
 use crate::ir::{Field, Item, ItemId, ItemKind, Type, UnionArm};
 use crate::layout::{NoLayout, Placement};
 
@@ -37,13 +37,34 @@ pub(super) fn emit(g: &mut Gen, id: ItemId, item: &Item) -> TokenStream {
         return TokenStream::new();
     }
     let name = names::ident(&rust_name);
+    let doc = if item.name.is_empty() {
+        g.anonymous_doc(id, item)
+    } else {
+        g.item_doc(item)
+    };
     if !defined {
         // Only ever named through pointers: an opaque type C code can't size either.
+        let doc = docs::attrs(&format!(
+            "{doc}\n\nDeclared but not defined: only pointers to it can be used."
+        ));
         return quote! {
+            #doc
             #[repr(C)]
             pub struct #name { _opaque: [u8; 0] }
         };
     }
+    let idl = g.idl();
+    let field_docs: Vec<String> = match &item.kind {
+        ItemKind::Union(u) => u
+            .arms
+            .iter()
+            .map(|a| docs::with_help(docs::code(&idl.arm(a)), &a.field.attrs))
+            .collect(),
+        _ => fields
+            .iter()
+            .map(|f| docs::with_help(docs::code(&idl.field(f)), &f.attrs))
+            .collect(),
+    };
     if let Some(switch) = switch {
         // An encapsulated union: a struct holding the discriminant and the union.
         let arms_name = format!("{rust_name}_{}", switch.member());
@@ -51,18 +72,35 @@ pub(super) fn emit(g: &mut Gen, id: ItemId, item: &Item) -> TokenStream {
         let disc = names::ident(&switch.name);
         let disc_ty = g.raw(&switch.ty);
         let member = names::ident(switch.member());
-        let body = union_body(g, &arms, &fields, pack);
+        let union_doc = docs::attrs(&format!(
+            "The arms of {}, selected by {}.",
+            docs::code(&idl.item(item)),
+            docs::code(&switch.name)
+        ));
+        let body = union_body(g, &arms, &fields, &field_docs, pack, union_doc);
+        let doc = docs::attrs(&doc);
+        let disc_doc = docs::attrs(&format!(
+            "{}: the discriminant, which selects the arm of {}.",
+            docs::code(&idl.declaration(&switch.ty, &switch.name)),
+            docs::code(switch.member())
+        ));
+        let member_doc = docs::attrs(&format!(
+            "The union of the arms; {} says which one holds a value.",
+            docs::code(&switch.name)
+        ));
         return quote! {
+            #doc
             #[repr(C)]
             #[derive(Copy, Clone)]
-            pub struct #name { pub #disc: #disc_ty, pub #member: #arms }
+            pub struct #name { #disc_doc pub #disc: #disc_ty, #member_doc pub #member: #arms }
             #body
         };
     }
+    let doc = docs::attrs(&doc);
     if is_union {
-        return union_body(g, &name, &fields, pack);
+        return union_body(g, &name, &fields, &field_docs, pack, doc);
     }
-    struct_body(g, id, &name, &fields, pack, item)
+    struct_body(g, id, &name, &fields, &field_docs, pack, item, doc)
 }
 
 /// `#[repr(C, packed(N))]` when the packing is tighter than some field needs.
@@ -83,31 +121,37 @@ fn union_body(
     g: &mut Gen,
     name: &proc_macro2::Ident,
     fields: &[&Field],
+    field_docs: &[String],
     pack: Option<u32>,
+    doc: TokenStream,
 ) -> TokenStream {
     let repr = repr(g, fields, pack);
-    let members = plain_members(g, fields);
+    let members = plain_members(g, fields, field_docs);
     if members.is_empty() {
         // An empty union (only empty arms) still has a size of zero in C with gcc.
-        return quote! { #repr #[derive(Copy, Clone)] pub struct #name { _empty: [u8; 0] } };
+        return quote! { #doc #repr #[derive(Copy, Clone)] pub struct #name { _empty: [u8; 0] } };
     }
     quote! {
+        #doc
         #repr
         #[derive(Copy, Clone)]
         pub union #name { #(#members),* }
     }
 }
 
-/// `pub name: Type` for each field that has a type (empty union arms have none).
-fn plain_members(g: &mut Gen, fields: &[&Field]) -> Vec<TokenStream> {
+/// `pub name: Type` for each field that has a type (empty union arms have none), with its
+/// doc.
+fn plain_members(g: &mut Gen, fields: &[&Field], field_docs: &[String]) -> Vec<TokenStream> {
     fields
         .iter()
+        .zip(field_docs)
         .enumerate()
-        .filter_map(|(n, f)| {
+        .filter_map(|(n, (f, doc))| {
             let ty = f.ty.as_ref()?;
             let fname = field_name(f, n);
             let t = g.raw_field(ty);
-            Some(quote! { pub #fname: #t })
+            let doc = docs::attrs(doc);
+            Some(quote! { #doc pub #fname: #t })
         })
         .collect()
 }
@@ -128,19 +172,23 @@ struct Run {
     end_byte: u64,
 }
 
+#[allow(clippy::too_many_arguments)]
 fn struct_body(
     g: &mut Gen,
     id: ItemId,
     name: &proc_macro2::Ident,
     fields: &[&Field],
+    field_docs: &[String],
     pack: Option<u32>,
     item: &Item,
+    doc: TokenStream,
 ) -> TokenStream {
     let repr = repr(g, fields, pack);
     let has_bits = fields.iter().any(|f| f.bits.is_some());
     if !has_bits {
-        let members = plain_members(g, fields);
+        let members = plain_members(g, fields, field_docs);
         return quote! {
+            #doc
             #repr
             #[derive(Copy, Clone)]
             pub struct #name { #(#members),* }
@@ -185,6 +233,7 @@ fn struct_body(
             prev_bitfield = false;
         }
     }
+    let idl = g.idl();
     let mut members: Vec<TokenStream> = Vec::new();
     // Alignment the bit-fields' declared types give the struct, from offset 0.
     let mut aligners: Vec<i64> = Vec::new();
@@ -205,7 +254,11 @@ fn struct_body(
             4 => quote! { u32 },
             _ => quote! { u64 },
         };
-        members.push(quote! { pub #marker: [#t; 0] });
+        members.push(quote! {
+            /// Zero-sized: gives the struct the alignment C gives it for its bit-fields'
+            /// declared types.
+            pub #marker: [#t; 0]
+        });
     }
     let mut accessors: Vec<TokenStream> = Vec::new();
     let mut end_byte = 0u64;
@@ -220,7 +273,8 @@ fn struct_body(
         if f.bits.is_none() {
             let fname = field_name(f, n);
             let t = g.raw_field(f.ty.as_ref().unwrap_or(&Type::Base(crate::ir::Base::Byte)));
-            members.push(quote! { pub #fname: #t });
+            let doc = docs::attrs(&field_docs[n]);
+            members.push(quote! { #doc pub #fname: #t });
             end_byte = p.bit_offset / 8 + p.layout.size;
             n += 1;
             continue;
@@ -232,15 +286,28 @@ fn struct_body(
         if run.start_byte > end_byte {
             let pad = names::ident(&format!("_bitfield_pad_{run_index}"));
             let len = Literal::u64_unsuffixed(run.start_byte - end_byte);
-            members.push(quote! { pub #pad: [u8; #len] });
+            members.push(quote! {
+                /// Padding: C starts the next bit-fields in a new unit of their type.
+                pub #pad: [u8; #len]
+            });
         }
         let storage = names::ident(&format!("_bitfield_{run_index}"));
         let len = Literal::u64_unsuffixed(run.end_byte - run.start_byte);
-        members.push(quote! { pub #storage: [u8; #len] });
+        let held: Vec<String> = run
+            .members
+            .iter()
+            .map(|&m| docs::code(&idl.field(fields[m])))
+            .collect();
+        let storage_doc = docs::attrs(&format!(
+            "The bytes of bit-fields {} (read and written by the accessors of their names).",
+            held.join(", ")
+        ));
+        members.push(quote! { #storage_doc pub #storage: [u8; #len] });
         for &m in &run.members {
             if let Some(acc) = accessor(
                 g,
                 fields[m],
+                &field_docs[m],
                 placements[m].as_ref(),
                 &storage,
                 run.start_byte,
@@ -252,6 +319,7 @@ fn struct_body(
         n = run.members.last().map_or(n + 1, |last| last + 1);
     }
     quote! {
+        #doc
         #repr
         #[derive(Copy, Clone)]
         pub struct #name { #(#members),* }
@@ -263,6 +331,7 @@ fn struct_body(
 fn accessor(
     g: &mut Gen,
     f: &Field,
+    doc: &str,
     p: Option<&Placement>,
     storage: &proc_macro2::Ident,
     run_start: u64,
@@ -296,8 +365,12 @@ fn accessor(
         }
         _ => return None,
     };
+    let get_doc = docs::attrs(&format!("Reads bit-field {doc}"));
+    let set_doc = docs::attrs(&format!("Writes bit-field {doc}"));
     Some(quote! {
+        #get_doc
         pub fn #getter(&self) -> #t { #read }
+        #set_doc
         pub fn #setter(&mut self, value: #t) {
             #rt::bitfield::set(&mut self.#storage, #bit, #width, #write)
         }

@@ -10,7 +10,7 @@ use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
 use super::shape::Shape;
-use super::{Gen, names};
+use super::{Gen, docs, names};
 use crate::ir::Method;
 
 /// A method of the interface being emitted, with its vtable slot name and Rust name.
@@ -24,6 +24,7 @@ pub(super) struct Slot<'a> {
 pub(super) fn emit(
     g: &mut Gen,
     trait_name: &Ident,
+    trait_doc: &str,
     vtbl_name: &Ident,
     base_trait: TokenStream,
     base_vtbl: Option<TokenStream>,
@@ -40,7 +41,9 @@ pub(super) fn emit(
         fields.push(quote! { #slot: #slot::<C, K> });
     }
     let base_field = base_vtbl.map(|b| quote! { base__: #b::new::<C, K>(), });
+    let trait_doc = docs::attrs(trait_doc);
     quote! {
+        #trait_doc
         pub trait #trait_name: #base_trait {
             #(#trait_methods)*
         }
@@ -89,10 +92,11 @@ fn method(g: &mut Gen, trait_name: &Ident, s: &Slot) -> (TokenStream, TokenStrea
         })
         .collect();
     let raw_ret = &shape.raw_ret;
+    let doc = docs::attrs(&super::interfaces::method_doc(g, s.method));
     if !shape.hresult {
         let params: Vec<TokenStream> = raw_params.clone();
         let args = shape.params.iter().map(|p| &p.name);
-        let decl = quote! { fn #name(&self, #(#params),*) #raw_ret; };
+        let decl = quote! { #doc fn #name(&self, #(#params),*) #raw_ret; };
         let thunk = quote! {
             unsafe extern "system" fn #slot<C: #trait_name, const K: usize>(
                 this__: *mut ::core::ffi::c_void, #(#raw_params),*
@@ -196,7 +200,7 @@ fn method(g: &mut Gen, trait_name: &Ident, s: &Slot) -> (TokenStream, TokenStrea
         }
         _ => quote! { (#(#values),*) },
     };
-    let decl = quote! { fn #name(&self, #(#params),*) -> #rt::Result<#ret_ty>; };
+    let decl = quote! { #doc fn #name(&self, #(#params),*) -> #rt::Result<#ret_ty>; };
     let thunk = quote! {
         unsafe extern "system" fn #slot<C: #trait_name, const K: usize>(
             this__: *mut ::core::ffi::c_void, #(#raw_params),*

@@ -3,7 +3,7 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::{Gen, names};
+use super::{Gen, docs, names};
 use crate::ir::{Item, ItemId, ItemKind, Type};
 
 pub(super) fn emit(g: &mut Gen, id: ItemId, item: &Item, ty: &Type) -> TokenStream {
@@ -34,5 +34,6 @@ pub(super) fn emit(g: &mut Gen, id: ItemId, item: &Item, ty: &Type) -> TokenStre
         _ if g.is_interface(ty) && !matches!(ty, Type::Pointer { .. }) => g.interface_type(ty),
         _ => g.raw(ty),
     };
-    quote! { pub type #name = #target; }
+    let doc = docs::attrs(&g.item_doc(item));
+    quote! { #doc pub type #name = #target; }
 }

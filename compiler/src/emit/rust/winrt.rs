@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::interfaces::{Definition, object};
-use super::{Gen, guid_tokens, names};
+use super::interfaces::{Definition, object, wrapper_doc};
+use super::{Gen, docs, names};
 use crate::ir::{Base, Delegate, Guid, Item, ItemId, ItemKind, Method, Signature, Type};
 
 pub(super) fn delegate(g: &mut Gen, id: ItemId, item: &Item, d: &Delegate) -> TokenStream {
@@ -23,9 +23,15 @@ pub(super) fn delegate(g: &mut Gen, id: ItemId, item: &Item, d: &Delegate) -> To
     let iunknown = g.model.names.get("IUnknown").copied();
     let def = Definition {
         rust_name: g.names.get(id).to_string(),
+        doc: wrapper_doc(
+            g,
+            "Delegate",
+            g.idl().item(item).trim_start_matches("delegate "),
+            item,
+        ),
         base: iunknown.map(Type::Named),
         methods: vec![invoke(&d.signature, item)],
-        iid: item.uuid().map(|u| guid_tokens(g, &u)),
+        iid: item.uuid(),
         is_unknown: false,
         defined: true,
         pack: None,
@@ -188,7 +194,24 @@ fn instance(g: &mut Gen, name: &str, generic: ItemId, args: &[Type]) -> TokenStr
         generic,
         args: args.to_vec(),
     };
-    let iid = signature(g, &ty).map(|s| guid_tokens(g, &iid_from_signature(&s)));
+    let iid = signature(g, &ty).map(|s| iid_from_signature(&s));
+    let what = match &item.kind {
+        ItemKind::Delegate(_) => "delegate",
+        _ => "interface",
+    };
+    let mut doc = format!(
+        "Instance {} of the parameterized {what} {} ({})",
+        docs::code(&g.idl().ty(&ty)),
+        docs::code(&g.idl().item(item)),
+        g.file_name(item)
+    );
+    if let Some(iid) = iid {
+        doc.push_str(&format!(
+            ", with the IID WinRT derives from its type signature, {}",
+            docs::code(&format!("{{{iid}}}"))
+        ));
+    }
+    let doc = docs::with_help(doc, &item.attrs);
     let (base, methods) = match &item.kind {
         ItemKind::Interface(i) => (
             i.base.clone(),
@@ -211,6 +234,7 @@ fn instance(g: &mut Gen, name: &str, generic: ItemId, args: &[Type]) -> TokenStr
     };
     let def = Definition {
         rust_name: name.to_string(),
+        doc,
         base,
         methods,
         iid,
