@@ -26,6 +26,8 @@
 //!   command prints (file:line:col, the source line, a caret), so a bad IDL file fails
 //!   `cargo build` with a located message. Warnings become `cargo:warning=` lines.
 
+#![warn(missing_docs)]
+
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -278,12 +280,22 @@ impl Config {
         let generated = emit::rust::generate(model, &rust).map_err(|d| failed(&d))?;
         warn(sources, &generated.diagnostics);
         files.push((format!("{stem}.rs"), generated.code.into_bytes()));
-        if self.winmd || self.c_header {
-            // TEMPORARY until the winmd and C backends land in this tree.
-            return Err(Error {
-                kind: ErrorKind::Io,
-                message: "error: winmd and C header output are not wired yet".into(),
-            });
+        if self.winmd {
+            let options = emit::winmd::Options {
+                namespace: self.namespace.clone(),
+            };
+            let generated = emit::winmd::generate(model, &options).map_err(|d| failed(&d))?;
+            warn(sources, &generated.diagnostics);
+            files.push((format!("{stem}.winmd"), generated.bytes));
+        }
+        if self.c_header {
+            let options = emit::c::Options::default();
+            let header = emit::c::header(model, &options).map_err(|d| failed(&d))?;
+            warn(sources, &header.diagnostics);
+            files.push((format!("{stem}.h"), header.code.into_bytes()));
+            let iids = emit::c::iids(model, &options).map_err(|d| failed(&d))?;
+            warn(sources, &iids.diagnostics);
+            files.push((format!("{stem}_i.c"), iids.code.into_bytes()));
         }
         for (name, bytes) in files {
             write_if_changed(&out_dir.join(name), &bytes)?;

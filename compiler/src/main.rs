@@ -181,8 +181,8 @@ struct InputArgs {
     /// Undefine a preprocessor macro.
     #[arg(short = 'U', value_name = "NAME")]
     undefine: Vec<String>,
-    /// Target 32-bit Windows (also spelled -m32): `_WIN64` is not defined, and the C
-    /// header is laid out for 32-bit pointers.
+    /// Target 32-bit Windows (also spelled -m32): `_WIN64` is not defined for the IDL's
+    /// `#ifdef`s. Generated Rust and C take the pointer width of the target they compile for.
     #[arg(long, conflicts_with = "win64")]
     win32: bool,
     /// Target 64-bit (also spelled -m64): the default.
@@ -211,12 +211,11 @@ impl InputArgs {
 }
 
 impl EmitArgs {
-    fn settings(&self, input: &InputArgs) -> Settings {
+    fn settings(&self) -> Settings {
         Settings {
             runtime_path: self.runtime_path.clone(),
             namespace: self.namespace.clone(),
             server_path: self.server_path.clone(),
-            win32: input.win32,
         }
     }
 }
@@ -311,7 +310,7 @@ fn generate(args: &GenArgs) -> ExitCode {
         eprintln!("error: nothing to generate: pass --rust, --c-header, --iids, --winmd or --reg");
         return ExitCode::from(2);
     }
-    let settings = args.emit.settings(&args.input);
+    let settings = args.emit.settings();
     let mut failed = false;
     for file in &args.files {
         let base = outputs::stem(file);
@@ -336,6 +335,15 @@ fn widl(args: &WidlArgs) -> ExitCode {
     };
     if args.proxy {
         return proxy_not_yet();
+    }
+    // A bare word that is no file is a mistyped subcommand more likely than an IDL file.
+    let bare_word = file.extension().is_none() && file.components().count() == 1;
+    if bare_word && !file.exists() {
+        eprintln!(
+            "error: `{}` is neither a subcommand nor an IDL file (see comidl --help)",
+            file.display()
+        );
+        return ExitCode::from(2);
     }
     let options = args.input.options();
     let outcome = comidl::check(file, &options);
@@ -381,7 +389,7 @@ fn widl(args: &WidlArgs) -> ExitCode {
             (kind, path)
         })
         .collect();
-    let settings = args.emit.settings(&args.input);
+    let settings = args.emit.settings();
     if write_outputs(&outcome, &settings, &targets) {
         ExitCode::SUCCESS
     } else {

@@ -43,8 +43,6 @@ pub struct Settings {
     pub namespace: Option<String>,
     /// `InprocServer32` in registration scripts (default: a placeholder).
     pub server_path: Option<String>,
-    /// The C header's target is 32-bit (`--win32`).
-    pub win32: bool,
 }
 
 /// One generated file's contents and the warnings met making it.
@@ -69,8 +67,20 @@ pub fn render(
             let g = emit::rust::generate(model, &options)?;
             (g.code.into_bytes(), g.diagnostics)
         }
-        Kind::Header | Kind::Iids | Kind::Winmd => {
-            return Err(vec![Diagnostic::error("this output is not wired yet")]);
+        Kind::Header => {
+            let g = emit::c::header(model, &emit::c::Options::default())?;
+            (g.code.into_bytes(), g.diagnostics)
+        }
+        Kind::Iids => {
+            let g = emit::c::iids(model, &emit::c::Options::default())?;
+            (g.code.into_bytes(), g.diagnostics)
+        }
+        Kind::Winmd => {
+            let options = emit::winmd::Options {
+                namespace: settings.namespace.clone(),
+            };
+            let g = emit::winmd::generate(model, &options)?;
+            (g.bytes, g.diagnostics)
         }
         Kind::Reg => {
             let options = emit::reg::Options {

@@ -1,4 +1,6 @@
 //! Backends: each turns the IR into one kind of output.
 
+pub mod c;
 pub mod reg;
 pub mod rust;
+pub mod winmd;

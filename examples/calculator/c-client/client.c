@@ -1,26 +1,15 @@
 /* The calculator example's C client: activates the Rust Calculator through the runtime's
- * C entry points (libcomidl_runtime_c.so) and calls it through widl's C header of
+ * C entry points (libcomidl_runtime_c.so) and calls it through comidl's C header of
  * calculator.idl, as a C program on Windows would through ole32.
  *
  * Prints the same results as the Rust client; exit status 0 when every call succeeded. */
 #include <stdio.h>
+#include <string.h>
 
-/* The C call macros (ICalculator_Add(p, ...)) of widl's header. */
+/* The C call macros (ICalculator_Add(p, ...)) of the header. */
 #define COBJMACROS
-
-/* Wine's headers mark imported functions hidden when not building a PE file; ours come
- * from a normal shared library. */
-#define DECLSPEC_HIDDEN
-#include <windef.h>
-/* comidl's vtables use the platform's C calling convention (DESIGN.md): make widl's
- * STDMETHODCALLTYPE and WINAPI plain C, not ms_abi. */
-#undef __stdcall
-#define __stdcall
-/* Define (not only declare) the IIDs and CLSIDs the headers name, here in this file. */
-#define INITGUID
-#include <objbase.h>
-
 #include "calculator.h"
+#include "comidl_runtime.h"
 
 static int failed(const char *what, HRESULT hr)
 {
@@ -35,10 +24,10 @@ int main(void)
         return failed("CoInitializeEx", hr);
 
     CLSID clsid;
-    hr = CLSIDFromProgID(L"Comidl.Calculator", &clsid);
+    hr = CLSIDFromProgID(COMIDL_WSTR("Comidl.Calculator"), &clsid);
     if (FAILED(hr))
         return failed("CLSIDFromProgID", hr);
-    if (!IsEqualGUID(&clsid, &CLSID_Calculator))
+    if (memcmp(&clsid, &CLSID_Calculator, sizeof clsid) != 0)
         return failed("CLSIDFromProgID gave another class", E_UNEXPECTED);
 
     ICalculator *calculator = NULL;

@@ -2,9 +2,9 @@
 # Builds and runs the calculator example's C client against a temporary class registry:
 #   1. builds the Rust side (the runtime's C library, the two server modules) with cargo,
 #      unless --no-build is given (then TARGET_DIR must hold them);
-#   2. fetches Wine's widl and headers (tests/fetch-wine.sh; nothing is installed) and
-#      writes widl's C header of calculator.idl;
-#   3. compiles client.c with gcc against that header and libcomidl_runtime_c.so;
+#   2. writes comidl's C headers of comidl_base.idl and calculator.idl and the _i.c files
+#      defining their GUIDs (`comidl gen --c-header --iids`); no Windows or Wine headers;
+#   3. compiles client.c with gcc against those headers and libcomidl_runtime_c.so;
 #   4. registers the Adder and the Calculator in a new temporary registry and runs the
 #      client there (under valgrind's leak check when VALGRIND=1).
 # usage: examples/calculator/c-client/run.sh [--no-build]
@@ -30,20 +30,15 @@ client=$(artifact calculator-client)
 adder=$(artifact libcomidl_adder.so)
 calculator=$(artifact libcomidl_calculator.so)
 
-wine=$root/target/conformance/wine
-bash "$root/tests/fetch-wine.sh" "$wine" >/dev/null
-windows=$wine/usr/include/wine/wine/windows
-widl=$wine/usr/lib/wine/widl
-
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-# calculator.idl imports comidl_base.idl: for widl, widl/comidl_base.idl stands for it.
-for idl in "$here/widl/comidl_base.idl" "$here/../calculator.idl"; do
-    (cd "$work" && "$widl" --nostdinc -m64 -I "$here/widl" -I "$windows" -h \
-        -o "$work/$(basename "${idl%.idl}").h" "$idl")
-done
-gcc -std=gnu11 -fshort-wchar -Wall -Werror -I "$work" -isystem "$windows" \
-    "$here/client.c" -L "$(dirname "$runtime_lib")" -lcomidl_runtime_c \
+# The headers of calculator.idl and of what it imports, and their GUID definitions.
+cargo run --quiet --manifest-path "$root/Cargo.toml" -p comidl -- \
+    gen --c-header --iids -I "$root/idl" -o "$work" \
+    "$root/idl/comidl_base.idl" "$root/examples/calculator/calculator.idl"
+gcc -std=c11 -Wall -Wextra -Werror -I "$work" -I "$here" \
+    "$here/client.c" "$work/calculator_i.c" "$work/comidl_base_i.c" \
+    -L "$(dirname "$runtime_lib")" -lcomidl_runtime_c \
     -Wl,-rpath,"$(dirname "$runtime_lib")" -o "$work/calculator-c-client"
 
 export COMIDL_REGISTRY=$work/registry

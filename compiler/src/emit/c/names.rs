@@ -1,0 +1,298 @@
+//! C names: what the header calls each declaration, WinRT's mangled C names, the typedefs
+//! that name anonymous structs, and identifiers C or C++ would reject.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::ir::{Item, ItemId, ItemKind, Model, Signature, Type};
+
+/// Names for every item of a model (imports included, since the header refers to them).
+pub(crate) struct CNames {
+    names: HashMap<ItemId, String>,
+    /// Anonymous struct/union/enum → the typedef that names it (and defines it inline).
+    absorbers: HashMap<ItemId, ItemId>,
+    /// Anonymous structs, unions and enums some declaration uses (and so defines).
+    referenced: HashSet<ItemId>,
+}
+
+impl CNames {
+    pub fn new(model: &Model) -> CNames {
+        let mut names = HashMap::new();
+        for (i, item) in model.items.iter().enumerate() {
+            if !item.name.is_empty() {
+                names.insert(ItemId(i as u32), c_name(item));
+            }
+        }
+        // `typedef struct { ... } FOO;`: the first typedef naming an anonymous type of its
+        // own file directly defines it, and everything else refers to it by that name.
+        let mut absorbers = HashMap::new();
+        for (i, item) in model.items.iter().enumerate() {
+            let ItemKind::Typedef(Type::Named(target)) = &item.kind else {
+                continue;
+            };
+            let Some(t) = model.item(*target) else {
+                continue;
+            };
+            if is_anonymous_type(t) && t.file == item.file && !absorbers.contains_key(target) {
+                absorbers.insert(*target, ItemId(i as u32));
+            }
+        }
+        let mut referenced = HashSet::new();
+        for item in &model.items {
+            for_each_type(&item.kind, &mut |ty| {
+                mark_anonymous(model, ty, &mut referenced)
+            });
+        }
+        CNames {
+            names,
+            absorbers,
+            referenced,
+        }
+    }
+
+    /// Whether an anonymous struct, union or enum is used by some declaration.
+    pub fn is_referenced(&self, id: ItemId) -> bool {
+        self.referenced.contains(&id)
+    }
+
+    /// The C name of a named item (empty for anonymous ones).
+    pub fn get(&self, id: ItemId) -> &str {
+        self.names.get(&id).map(String::as_str).unwrap_or("")
+    }
+
+    /// The typedef naming an anonymous struct, union or enum, if one does.
+    pub fn absorber(&self, id: ItemId) -> Option<ItemId> {
+        self.absorbers.get(&id).copied()
+    }
+}
+
+/// Calls `f` with every type written in a declaration (members, typedef targets, method
+/// signatures).
+fn for_each_type(kind: &ItemKind, f: &mut dyn FnMut(&Type)) {
+    let sig = |s: &Signature, f: &mut dyn FnMut(&Type)| {
+        f(&s.ret);
+        s.params.iter().for_each(|p| f(&p.ty));
+    };
+    match kind {
+        ItemKind::Typedef(t) => f(t),
+        ItemKind::Struct(r) => r.fields.iter().filter_map(|x| x.ty.as_ref()).for_each(f),
+        ItemKind::Union(u) => {
+            if let Some(s) = &u.switch {
+                f(&s.ty);
+            }
+            u.arms
+                .iter()
+                .filter_map(|a| a.field.ty.as_ref())
+                .for_each(f);
+        }
+        ItemKind::Interface(i) => i.methods.iter().for_each(|m| sig(&m.signature, f)),
+        ItemKind::Dispinterface(d) => {
+            d.methods.iter().for_each(|m| sig(&m.signature, f));
+            d.properties
+                .iter()
+                .filter_map(|x| x.ty.as_ref())
+                .for_each(f);
+        }
+        ItemKind::Delegate(d) => sig(&d.signature, f),
+        ItemKind::Function(func) => sig(&func.signature, f),
+        ItemKind::Const(c) => f(&c.ty),
+        _ => {}
+    }
+}
+
+/// Whether an item is a struct, union or enum without a name.
+fn is_anonymous_type(item: &Item) -> bool {
+    item.name.is_empty()
+        && matches!(
+            item.kind,
+            ItemKind::Struct(_) | ItemKind::Union(_) | ItemKind::Enum(_)
+        )
+}
+
+/// Adds the anonymous struct, union or enum a type uses, if any.
+fn mark_anonymous(model: &Model, ty: &Type, out: &mut HashSet<ItemId>) {
+    match ty {
+        Type::Named(id) if model.item(*id).is_some_and(is_anonymous_type) => {
+            out.insert(*id);
+        }
+        Type::Pointer { pointee, .. } | Type::Const(pointee) => mark_anonymous(model, pointee, out),
+        Type::Array { element, .. } => mark_anonymous(model, element, out),
+        Type::Function(s) => {
+            mark_anonymous(model, &s.ret, out);
+            s.params
+                .iter()
+                .for_each(|p| mark_anonymous(model, &p.ty, out));
+        }
+        _ => {}
+    }
+}
+
+/// The C name of one item: its IDL name, or for a declaration inside a WinRT namespace the
+/// name widl gives it in C, `__x_ABI_C` + the namespace with `_C` for dots + `_C` + the name
+/// (delegates gain an `I`, as their C++ names do).
+fn c_name(item: &Item) -> String {
+    if item.namespace.is_empty() {
+        return sanitize(&item.name);
+    }
+    let delegate = matches!(item.kind, ItemKind::Delegate(_));
+    format!(
+        "__x_ABI_C{}_C{}{}",
+        item.namespace.replace('.', "_C"),
+        if delegate { "I" } else { "" },
+        sanitize(&item.name)
+    )
+}
+
+/// `name` reduced to a C identifier (`[A-Za-z_][A-Za-z0-9_]*`).
+pub fn sanitize(name: &str) -> String {
+    let mut out: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
+        out.insert(0, '_');
+    }
+    out
+}
+
+/// Words C or C++ reserve that IDL allows as names.
+const KEYWORDS: &[&str] = &[
+    "alignas",
+    "alignof",
+    "and",
+    "and_eq",
+    "asm",
+    "auto",
+    "bitand",
+    "bitor",
+    "bool",
+    "catch",
+    "char16_t",
+    "char32_t",
+    "class",
+    "compl",
+    "concept",
+    "const_cast",
+    "constexpr",
+    "decltype",
+    "delete",
+    "dynamic_cast",
+    "explicit",
+    "export",
+    "extern",
+    "false",
+    "friend",
+    "goto",
+    "inline",
+    "mutable",
+    "namespace",
+    "new",
+    "noexcept",
+    "not",
+    "not_eq",
+    "nullptr",
+    "operator",
+    "or",
+    "or_eq",
+    "private",
+    "protected",
+    "public",
+    "register",
+    "reinterpret_cast",
+    "requires",
+    "restrict",
+    "static",
+    "static_assert",
+    "static_cast",
+    "template",
+    "this",
+    "thread_local",
+    "throw",
+    "true",
+    "try",
+    "typeid",
+    "typename",
+    "using",
+    "virtual",
+    "volatile",
+    "wchar_t",
+    "xor",
+    "xor_eq",
+    // Names the header itself defines or uses as macro parameters.
+    "interface",
+    "This",
+    "lpVtbl",
+];
+
+/// Whether C or C++ would reject `name` as an identifier (or the header uses it).
+pub fn is_reserved(name: &str) -> bool {
+    KEYWORDS.contains(&name)
+}
+
+/// A member or parameter name C and C++ accept: reserved words gain a trailing `_`.
+pub fn member(name: &str) -> String {
+    let clean = sanitize(name);
+    if is_reserved(&clean) {
+        format!("{clean}_")
+    } else {
+        clean
+    }
+}
+
+/// One distinct identifier per parameter (`paramN` for unnamed ones), none equal to
+/// `avoid` (a macro argument named like the slot it calls would replace the slot's name).
+pub fn param_names(params: &[crate::ir::Param], avoid: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(params.len());
+    for (i, p) in params.iter().enumerate() {
+        let mut name = if p.name.is_empty() {
+            format!("param{i}")
+        } else {
+            member(&p.name)
+        };
+        while name == avoid || out.contains(&name) {
+            name.push('_');
+        }
+        out.push(name);
+    }
+    out
+}
+
+/// Gives each of a list of names a unique spelling by appending `_2`, `_3`, ...
+pub fn dedup(names: &mut [String]) {
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+    for name in names.iter_mut() {
+        if seen.insert(name.clone()) {
+            continue;
+        }
+        let mut n = 2;
+        while !seen.insert(format!("{name}_{n}")) {
+            n += 1;
+        }
+        *name = format!("{name}_{n}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reserved_words_gain_an_underscore() {
+        assert_eq!(member("class"), "class_");
+        assert_eq!(member("This"), "This_");
+        assert_eq!(member("value"), "value");
+        assert_eq!(sanitize("9lives"), "_9lives");
+    }
+
+    #[test]
+    fn dedup_appends_counters() {
+        let mut v = vec!["a".to_string(), "a".into(), "b".into(), "a".into()];
+        dedup(&mut v);
+        assert_eq!(v, ["a", "a_2", "b", "a_3"]);
+    }
+}

@@ -1,0 +1,33 @@
+/* The entry points of libcomidl_runtime_c.so (runtime/capi) this client calls, and the
+ * constants it needs, declared here until the runtime ships a C header of its own. Types
+ * come from comidl_base.h, the header comidl writes for idl/comidl_base.idl. The functions
+ * use the C calling convention (Rust's extern "system" on Unix), like COM methods. */
+#ifndef CALCULATOR_COMIDL_RUNTIME_H
+#define CALCULATOR_COMIDL_RUNTIME_H
+
+#include "comidl_base.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define COINIT_MULTITHREADED 0x0
+#define CLSCTX_INPROC_SERVER 0x1
+
+#define SUCCEEDED(hr) ((HRESULT)(hr) >= 0)
+#define FAILED(hr) ((HRESULT)(hr) < 0)
+#define E_UNEXPECTED ((HRESULT)0x8000FFFF)
+#define E_INVALIDARG ((HRESULT)0x80070057)
+
+HRESULT STDMETHODCALLTYPE CoInitializeEx(void *reserved, DWORD coinit);
+void STDMETHODCALLTYPE CoUninitialize(void);
+HRESULT STDMETHODCALLTYPE CLSIDFromProgID(LPCWSTR progid, CLSID *clsid);
+HRESULT STDMETHODCALLTYPE CoCreateInstance(REFCLSID clsid, IUnknown *outer, DWORD context,
+                                           REFIID iid, void **object);
+void STDMETHODCALLTYPE CoFreeUnusedLibraries(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
