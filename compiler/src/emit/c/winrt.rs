@@ -13,6 +13,9 @@ use std::collections::BTreeMap;
 
 use super::Gen;
 use super::interfaces::{Definition, Slot, SlotGroup, base_interface, invoke, object, slot_groups};
+use crate::emit::generics::{
+    has_param, iid_from_signature, signature, substitute_signature, type_params,
+};
 use crate::ir::{Base, Guid, Item, ItemId, ItemKind, Signature, Type};
 use crate::source::FileId;
 
@@ -130,7 +133,7 @@ pub(crate) fn instance_iid(g: &Gen, generic: ItemId, args: &[Type]) -> Option<Gu
         generic,
         args: args.to_vec(),
     };
-    signature(g, &ty).map(|s| iid_from_signature(&s))
+    signature(g.model, &ty).map(|s| iid_from_signature(&s))
 }
 
 /// The C name of an instance (or `IInspectable` for one the header cannot name).
@@ -181,65 +184,6 @@ fn add(g: &Gen, ty: &Type, found: &mut Instances) {
     }
 }
 
-fn has_param(ty: &Type) -> bool {
-    match ty {
-        Type::Param(_) => true,
-        Type::Pointer { pointee, .. } | Type::Const(pointee) => has_param(pointee),
-        Type::Array { element, .. } => has_param(element),
-        Type::Instance { args, .. } => args.iter().any(has_param),
-        _ => false,
-    }
-}
-
-fn type_params(item: &Item) -> Vec<String> {
-    match &item.kind {
-        ItemKind::Interface(i) => i.type_params.clone(),
-        ItemKind::Delegate(d) => d.type_params.clone(),
-        _ => Vec::new(),
-    }
-}
-
-fn substitute(ty: &Type, params: &[String], args: &[Type]) -> Type {
-    match ty {
-        Type::Param(name) => params
-            .iter()
-            .position(|p| p == name)
-            .and_then(|i| args.get(i).cloned())
-            .unwrap_or_else(|| ty.clone()),
-        Type::Pointer {
-            pointee,
-            kind,
-            is_const,
-        } => Type::Pointer {
-            pointee: Box::new(substitute(pointee, params, args)),
-            kind: *kind,
-            is_const: *is_const,
-        },
-        Type::Const(inner) => Type::Const(Box::new(substitute(inner, params, args))),
-        Type::Array { element, len } => Type::Array {
-            element: Box::new(substitute(element, params, args)),
-            len: *len,
-        },
-        Type::Instance {
-            generic,
-            args: inner,
-        } => Type::Instance {
-            generic: *generic,
-            args: inner.iter().map(|a| substitute(a, params, args)).collect(),
-        },
-        other => other.clone(),
-    }
-}
-
-fn substitute_signature(sig: &Signature, params: &[String], args: &[Type]) -> Signature {
-    let mut sig = sig.clone();
-    sig.ret = substitute(&sig.ret, params, args);
-    for p in &mut sig.params {
-        p.ty = substitute(&p.ty, params, args);
-    }
-    sig
-}
-
 /// widl's C name of an instance: `<generic's C name>_<argument count>_<arguments>`.
 fn mangle(g: &Gen, ty: &Type) -> Option<String> {
     let Type::Instance { generic, args } = ty else {
@@ -288,105 +232,6 @@ fn arg_name(g: &Gen, ty: &Type) -> Option<String> {
             .to_string(),
         ),
         _ => None,
-    }
-}
-
-/// The WinRT type signature of a type, which instance IIDs are computed from.
-fn signature(g: &Gen, ty: &Type) -> Option<String> {
-    match ty {
-        Type::Pointer { pointee, .. } | Type::Const(pointee) => signature(g, pointee),
-        Type::Base(b) => base_signature(*b).map(str::to_string),
-        Type::Instance { generic, args } => {
-            let item = g.model.item(*generic)?;
-            let iid = item.uuid()?;
-            let mut s = format!("pinterface({{{iid}}}");
-            for a in args {
-                s.push(';');
-                s.push_str(&signature(g, a)?);
-            }
-            s.push(')');
-            Some(s)
-        }
-        Type::Named(id) => {
-            let item = g.model.item(*id)?;
-            match (&item.kind, item.name.as_str()) {
-                (_, "HSTRING") => Some("string".into()),
-                (_, "IInspectable") => Some("cinterface(IInspectable)".into()),
-                (_, "GUID") => Some("g16".into()),
-                (ItemKind::Typedef(inner), _) => signature(g, inner),
-                (ItemKind::Interface(_), _) => Some(format!("{{{}}}", item.uuid()?)),
-                (ItemKind::Delegate(_), _) => Some(format!("delegate({{{}}})", item.uuid()?)),
-                (ItemKind::Enum(_), _) => {
-                    let under = if item.has_attr("flags") { "u4" } else { "i4" };
-                    Some(format!("enum({};{under})", item.full_name()))
-                }
-                (ItemKind::Struct(r), _) => {
-                    let mut s = format!("struct({}", item.full_name());
-                    for f in &r.fields {
-                        s.push(';');
-                        s.push_str(&signature(g, f.ty.as_ref()?)?);
-                    }
-                    s.push(')');
-                    Some(s)
-                }
-                (ItemKind::RuntimeClass(members), _) => {
-                    let default = members
-                        .iter()
-                        .find(|m| m.attrs.iter().any(|a| a.name == "default"))
-                        .or(members.first())?;
-                    Some(format!(
-                        "rc({};{})",
-                        item.full_name(),
-                        signature(g, &default.ty)?
-                    ))
-                }
-                _ => None,
-            }
-        }
-        _ => None,
-    }
-}
-
-fn base_signature(b: Base) -> Option<&'static str> {
-    Some(match b {
-        Base::Boolean => "b1",
-        Base::Byte | Base::Char { signed: false } | Base::Int8 { signed: false } => "u1",
-        Base::Char { signed: true } | Base::Int8 { signed: true } => "i1",
-        Base::Int16 { signed: true } => "i2",
-        Base::Int16 { signed: false } => "u2",
-        Base::Int32 { signed: true } => "i4",
-        Base::Int32 { signed: false } => "u4",
-        Base::Int64 { signed: true } => "i8",
-        Base::Int64 { signed: false } => "u8",
-        Base::Float => "f4",
-        Base::Double => "f8",
-        Base::WChar => "c2",
-        _ => return None,
-    })
-}
-
-/// The namespace WinRT hashes instance signatures under.
-const PINTERFACE_NAMESPACE: [u8; 16] = [
-    0x11, 0xf4, 0x7a, 0xd5, 0x7b, 0x73, 0x42, 0xc0, 0xab, 0xae, 0x87, 0x8b, 0x1e, 0x16, 0xad, 0xee,
-];
-
-/// A version-5 (SHA-1, name-based) UUID of `signature` under the WinRT namespace.
-fn iid_from_signature(signature: &str) -> Guid {
-    let mut hasher = sha1_smol::Sha1::new();
-    hasher.update(&PINTERFACE_NAMESPACE);
-    hasher.update(signature.as_bytes());
-    let hash = hasher.digest().bytes();
-    let data1 = u32::from_be_bytes([hash[0], hash[1], hash[2], hash[3]]);
-    let data2 = u16::from_be_bytes([hash[4], hash[5]]);
-    let data3 = (u16::from_be_bytes([hash[6], hash[7]]) & 0x0fff) | 0x5000;
-    let mut data4 = [0u8; 8];
-    data4.copy_from_slice(&hash[8..16]);
-    data4[0] = (data4[0] & 0x3f) | 0x80;
-    Guid {
-        data1,
-        data2,
-        data3,
-        data4,
     }
 }
 
