@@ -149,26 +149,54 @@ pub fn class_entry(info: &ClassInfo, path: &str) -> ClassEntry {
 }
 
 /// `DllRegisterServer`: writes the keys of every class, with this module (found from
-/// `anchor`, the address of one of its functions) as the InprocServer32.
-pub fn register_server(classes: &[ServerClass], anchor: *const c_void) -> HRESULT {
+/// `anchor`, the address of one of its functions) as the InprocServer32, and registers the
+/// module's type library (the bytes of its .winmd), if it carries one.
+pub fn register_server(
+    classes: &[ServerClass],
+    type_library: Option<&[u8]>,
+    anchor: *const c_void,
+) -> HRESULT {
     crate::object::guard(|| {
         let Some(path) = module_path(anchor) else {
             crate::host::set_error_message(SELFREG_E_CLASS, "cannot find this module's own file");
             return SELFREG_E_CLASS;
         };
         let path = path.to_string_lossy().into_owned();
-        update_each(classes, |tree, class| {
+        let hr = update_each(classes, |tree, class| {
             crate::registry::register_class(tree, &class_entry(class.info, &path))
-        })
+        });
+        if hr.is_err() {
+            return hr;
+        }
+        match type_library.map(|bytes| crate::typelib::register(bytes, registration_scope())) {
+            Some(Err(hr)) => hr,
+            _ => S_OK,
+        }
     })
 }
 
-/// `DllUnregisterServer`: removes the keys of every class.
-pub fn unregister_server(classes: &[ServerClass]) -> HRESULT {
+/// `DllUnregisterServer`: removes the keys of every class, and the module's type library.
+pub fn unregister_server(classes: &[ServerClass], type_library: Option<&[u8]>) -> HRESULT {
     crate::object::guard(|| {
-        update_each(classes, |tree, class| {
+        let hr = update_each(classes, |tree, class| {
             crate::registry::unregister_class(tree, &class.info.clsid).map(|_| ())
-        })
+        });
+        if hr.is_err() {
+            return hr;
+        }
+        let Some(bytes) = type_library else {
+            return S_OK;
+        };
+        let info = match crate::typelib::LibraryInfo::parse(bytes) {
+            Ok(info) => info,
+            Err(hr) => return hr,
+        };
+        let scope = registration_scope();
+        match crate::typelib::unregister(&info.libid, info.major, info.minor, scope) {
+            // Already gone is what unregistering asks for.
+            Ok(()) | Err(crate::typelib::TYPE_E_LIBNOTREGISTERED) => S_OK,
+            Err(hr) => hr,
+        }
     })
 }
 
@@ -201,10 +229,26 @@ fn update_each(
 /// ```text
 /// comidl_runtime::inproc_server!(Adder, Multiplier);
 /// ```
+///
+/// A module can carry its type library (the .winmd comidl writes for its IDL), which
+/// DllRegisterServer then registers ([`typelib::register`](crate::typelib::register)) and
+/// DllUnregisterServer removes:
+///
+/// ```text
+/// comidl_runtime::inproc_server!(Adder, Multiplier;
+///     type_library = include_bytes!(concat!(env!("OUT_DIR"), "/calc.winmd")));
+/// ```
 #[macro_export]
 macro_rules! inproc_server {
+    ($($class:ty),+ ; type_library = $type_library:expr $(,)?) => {
+        $crate::inproc_server!(@module [$($class),+] ::core::option::Option::Some($type_library));
+    };
     ($($class:ty),+ $(,)?) => {
+        $crate::inproc_server!(@module [$($class),+] ::core::option::Option::None);
+    };
+    (@module [$($class:ty),+] $type_library:expr) => {
         const _: () = {
+            const TYPE_LIBRARY: ::core::option::Option<&'static [u8]> = $type_library;
             const CLASSES: &[$crate::module::ServerClass] =
                 &[$($crate::module::ServerClass::of::<$class>()),+];
 
@@ -227,12 +271,16 @@ macro_rules! inproc_server {
 
             #[unsafe(no_mangle)]
             pub extern "system" fn DllRegisterServer() -> $crate::HRESULT {
-                $crate::module::register_server(CLASSES, DllRegisterServer as *const ::core::ffi::c_void)
+                $crate::module::register_server(
+                    CLASSES,
+                    TYPE_LIBRARY,
+                    DllRegisterServer as *const ::core::ffi::c_void,
+                )
             }
 
             #[unsafe(no_mangle)]
             pub extern "system" fn DllUnregisterServer() -> $crate::HRESULT {
-                $crate::module::unregister_server(CLASSES)
+                $crate::module::unregister_server(CLASSES, TYPE_LIBRARY)
             }
 
             /// # Safety

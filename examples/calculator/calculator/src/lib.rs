@@ -40,4 +40,4 @@ impl Creatable for Calculator {
     }
 }
 
-comidl_runtime::inproc_server!(Calculator);
+comidl_runtime::inproc_server!(Calculator; type_library = calculator_bindings::TYPE_LIBRARY);
