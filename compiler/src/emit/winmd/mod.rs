@@ -2,11 +2,11 @@
 //! `windows-metadata` crate in the shapes the Win32 metadata uses, so that windows-bindgen
 //! turns it into windows-rs bindings and the runtime can read the library back.
 //!
-//! One module per emitted kind: [`interfaces`] (interfaces and dispinterfaces),
-//! [`records`] (structs and unions), [`enums`], [`constants`] (constants and module
-//! functions, in the `Apis` class), [`typedefs`] (aliases and function-pointer
-//! delegates), [`classes`] (coclasses and the library). [`types`] maps IR types to
-//! metadata types; [`attributes`] writes the custom attributes.
+//! One module per emitted kind: `interfaces` (interfaces and dispinterfaces),
+//! `records` (structs and unions), `enums`, `constants` (constants and module
+//! functions, in the `Apis` class), `typedefs` (aliases and function-pointer
+//! delegates), `classes` (coclasses and the library). `types` maps IR types to
+//! metadata types; `attributes` writes the custom attributes.
 //!
 //! # The encoding
 //!

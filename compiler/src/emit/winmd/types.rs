@@ -338,7 +338,7 @@ impl Gen<'_> {
 
     /// A pointer to `pointee`.
     fn pointer(&mut self, pointee: &Type, depth: u32) -> MdType {
-        if let Some(absorbed) = self.absorbed(pointee, depth) {
+        if let Some(absorbed) = self.absorbed(pointee) {
             return absorbed;
         }
         let is_const = matches!(pointee, Type::Const(_));
@@ -354,7 +354,7 @@ impl Gen<'_> {
     /// The type of a pointer to `pointee` when the pointer is part of what the pointee is
     /// in metadata: interfaces (`IFoo*` is `IFoo`), function types (the delegate), and
     /// things written as `void*`.
-    fn absorbed(&mut self, pointee: &Type, depth: u32) -> Option<MdType> {
+    fn absorbed(&mut self, pointee: &Type) -> Option<MdType> {
         let mut ty = strip_const(pointee).clone();
         for _ in 0..MAX_DEPTH {
             match ty {
@@ -394,7 +394,6 @@ impl Gen<'_> {
                 _ => return None,
             }
         }
-        let _ = depth;
         None
     }
 
