@@ -170,10 +170,10 @@ fn export(registry: &Registry, key: Option<&str>, user_only: bool, machine_only:
         Err(error) => return fail(error),
     };
     let key = key.map(key_path).filter(|k| !k.is_empty());
-    if let Some(key) = key {
-        if !tree.key_exists(key) {
-            return fail(format!("the key HKEY_CLASSES_ROOT\\{key} does not exist"));
-        }
+    if let Some(key) = key
+        && !tree.key_exists(key)
+    {
+        return fail(format!("the key HKEY_CLASSES_ROOT\\{key} does not exist"));
     }
     print!("{}", tree.export(key));
     ExitCode::SUCCESS

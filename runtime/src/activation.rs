@@ -236,23 +236,23 @@ pub(crate) unsafe fn get_class_object_local(
         Ok(snapshot) => snapshot,
         Err(hr) => return hr,
     };
-    if context & CLSCTX_INPROC_SERVER != 0 {
-        if let Some(server) = snapshot.inproc_server(clsid) {
-            // SAFETY: `out` is writable (checked above).
-            return unsafe { crate::loader::get_class_object(&server.path, clsid, iid, out) };
-        }
+    if context & CLSCTX_INPROC_SERVER != 0
+        && let Some(server) = snapshot.inproc_server(clsid)
+    {
+        // SAFETY: `out` is writable (checked above).
+        return unsafe { crate::loader::get_class_object(&server.path, clsid, iid, out) };
     }
-    if context & CLSCTX_LOCAL_SERVER != 0 {
-        if let Some(command) = snapshot.local_server(clsid) {
-            set_error_message(
-                CO_E_SERVER_EXEC_FAILURE,
-                format!(
-                    "class {clsid} is served by the executable `{command}`, and out-of-process \
+    if context & CLSCTX_LOCAL_SERVER != 0
+        && let Some(command) = snapshot.local_server(clsid)
+    {
+        set_error_message(
+            CO_E_SERVER_EXEC_FAILURE,
+            format!(
+                "class {clsid} is served by the executable `{command}`, and out-of-process \
                      activation is not supported yet"
-                ),
-            );
-            return CO_E_SERVER_EXEC_FAILURE;
-        }
+            ),
+        );
+        return CO_E_SERVER_EXEC_FAILURE;
     }
     if context & CLSCTX_REMOTE_SERVER != 0 {
         // SAFETY: NULL or a valid COSERVERINFO (caller's contract).

@@ -173,10 +173,10 @@ fn describe(index: &metadata::reader::Index) -> Option<LibraryInfo> {
             continue;
         };
         for ty in index.get(&name.namespace, &name.name) {
-            if ty.category() == TypeCategory::Interface {
-                if let Some(iid) = guid_attribute(ty.attributes()) {
-                    interfaces.push((iid, ty.name().to_string()));
-                }
+            if ty.category() == TypeCategory::Interface
+                && let Some(iid) = guid_attribute(ty.attributes())
+            {
+                interfaces.push((iid, ty.name().to_string()));
             }
         }
     }

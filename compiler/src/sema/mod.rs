@@ -232,10 +232,10 @@ impl<'a> Sema<'a> {
             return NameValue::Value(v.clone());
         }
         let Some(def) = self.consts.get(name).cloned() else {
-            if let Some(id) = self.lookup_name(name, "") {
-                if self.item(id).is_some_and(|it| it.kind.is_type()) {
-                    return NameValue::Type(self.integer_typedef(id));
-                }
+            if let Some(id) = self.lookup_name(name, "")
+                && self.item(id).is_some_and(|it| it.kind.is_type())
+            {
+                return NameValue::Type(self.integer_typedef(id));
             }
             // widl and MIDL know these without a declaration.
             return match name {

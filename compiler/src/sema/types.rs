@@ -391,13 +391,12 @@ impl<'a> Sema<'a> {
     /// A reference to an interface from a coclass, runtimeclass, `declare` block or
     /// `requires`: unknown names are declared implicitly only where widl does so.
     pub(crate) fn class_member_type(&mut self, ty: &'a ast::TypeRef, ctx: &Ctx) -> Type {
-        if let TypeSpec::Named(name, args) = &ty.spec.ty {
-            if args.is_empty()
-                && ty.ops.is_empty()
-                && self.lookup_name(&name.dotted(), &ctx.namespace).is_none()
-            {
-                return self.resolve_tagged(ast::TagKind::Interface, name, ctx);
-            }
+        if let TypeSpec::Named(name, args) = &ty.spec.ty
+            && args.is_empty()
+            && ty.ops.is_empty()
+            && self.lookup_name(&name.dotted(), &ctx.namespace).is_none()
+        {
+            return self.resolve_tagged(ast::TagKind::Interface, name, ctx);
         }
         self.lower_type(&ty.spec, &ty.ops, ctx)
     }

@@ -257,10 +257,10 @@ impl<'a> Builder<'a> {
             span: self.span(p),
         });
         let body = self.child(p, Rule::dispinterface_body).map(|b| {
-            if let Some(form) = self.child(&b, Rule::disp_interface_form) {
-                if let Some(t) = self.child(&form, Rule::type_ref) {
-                    return DispBody::Interface(self.type_ref(&t));
-                }
+            if let Some(form) = self.child(&b, Rule::disp_interface_form)
+                && let Some(t) = self.child(&form, Rule::type_ref)
+            {
+                return DispBody::Interface(self.type_ref(&t));
             }
             let properties = self
                 .child(&b, Rule::disp_properties)

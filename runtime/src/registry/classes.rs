@@ -160,14 +160,14 @@ pub fn register_class(tree: &mut Tree, entry: &ClassEntry) -> Result<(), Registr
                 .map_err(|problem| RegistryError::invalid_value(&key, field, problem))?;
         }
     }
-    if let (Some(p), Some(vi)) = (&entry.progid, &entry.vi_progid) {
-        if p.eq_ignore_ascii_case(vi) {
-            return Err(RegistryError::invalid_value(
-                &key,
-                "VersionIndependentProgID",
-                "must differ from the versioned ProgID",
-            ));
-        }
+    if let (Some(p), Some(vi)) = (&entry.progid, &entry.vi_progid)
+        && p.eq_ignore_ascii_case(vi)
+    {
+        return Err(RegistryError::invalid_value(
+            &key,
+            "VersionIndependentProgID",
+            "must differ from the versioned ProgID",
+        ));
     }
     if entry.threading_model.is_some() && entry.inproc_server.is_none() {
         return Err(RegistryError::invalid_value(

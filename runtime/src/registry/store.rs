@@ -341,10 +341,12 @@ impl Registry {
         let stamps = [stamp(&self.machine)?, stamp(&self.user)?];
         {
             let last = LAST.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            if let Some((machine, user, seen, snapshot)) = last.as_ref() {
-                if *machine == self.machine && *user == self.user && *seen == stamps {
-                    return Ok(snapshot.clone());
-                }
+            if let Some((machine, user, seen, snapshot)) = last.as_ref()
+                && *machine == self.machine
+                && *user == self.user
+                && *seen == stamps
+            {
+                return Ok(snapshot.clone());
             }
         }
         let snapshot = Arc::new(self.snapshot()?);

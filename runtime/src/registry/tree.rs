@@ -316,10 +316,10 @@ impl Key {
         if let Some(problem) = text_problem(name) {
             return Err(RegistryError::invalid_value(path, name, problem));
         }
-        if let Value::String(s) = &value {
-            if let Some(problem) = text_problem(s) {
-                return Err(RegistryError::invalid_value(path, name, problem));
-            }
+        if let Value::String(s) = &value
+            && let Some(problem) = text_problem(s)
+        {
+            return Err(RegistryError::invalid_value(path, name, problem));
         }
         self.put_value(name, value);
         Ok(())

@@ -77,10 +77,10 @@ pub fn run(opts: &Options, setup: &Setup) -> Result<u8, Fatal> {
         for (key, why) in &m.records.left_out {
             failures.insert((file.clone(), key.clone()), format!("not generated: {why}"));
         }
-        if let Err(e) = &m.code {
-            if m.records.probes.is_empty() {
-                file_failures.push((file.clone(), e.clone()));
-            }
+        if let Err(e) = &m.code
+            && m.records.probes.is_empty()
+        {
+            file_failures.push((file.clone(), e.clone()));
         }
     }
 
