@@ -1,9 +1,92 @@
 //! WinRT parameterized types as every backend needs them: substituting an instance's type
 //! arguments into its generic's declarations, and the IID WinRT derives from an instance's
 //! type signature (a version-5 UUID, SHA-1, of `pinterface({iid};string)` and the like,
-//! under WinRT's namespace GUID).
+//! under WinRT's namespace GUID). Also the walk that finds the instances a file uses,
+//! which each backend names in its own way.
 
-use crate::ir::{Base, Guid, Item, ItemKind, Model, Signature, Type};
+use std::collections::BTreeMap;
+
+use crate::ir::{Base, Guid, Item, ItemId, ItemKind, Model, Signature, Type};
+
+/// Instances found, by the backend's name for each: the generic and its type arguments.
+pub(crate) type Instances = BTreeMap<String, (ItemId, Vec<Type>)>;
+
+/// Adds the instances in a signature's return and parameter types (see [`add_instances`]).
+pub(crate) fn add_signature_instances(
+    model: &Model,
+    sig: &Signature,
+    name: &dyn Fn(&Type) -> Option<String>,
+    found: &mut Instances,
+) {
+    add_instances(model, &sig.ret, name, found);
+    for p in &sig.params {
+        add_instances(model, &p.ty, name, found);
+    }
+}
+
+/// Adds every concrete instance in `ty`, its arguments first, and the instances the
+/// generic's own methods use with those arguments (IIterable<T> returns IIterator<T>).
+/// `name` is the backend's name for an instance; one it cannot name is skipped.
+pub(crate) fn add_instances(
+    model: &Model,
+    ty: &Type,
+    name: &dyn Fn(&Type) -> Option<String>,
+    found: &mut Instances,
+) {
+    match ty {
+        Type::Pointer { pointee, .. } | Type::Const(pointee) => {
+            add_instances(model, pointee, name, found)
+        }
+        Type::Array { element, .. } => add_instances(model, element, name, found),
+        Type::Instance { generic, args } => {
+            if args.iter().any(has_param) {
+                return;
+            }
+            for a in args {
+                add_instances(model, a, name, found);
+            }
+            let Some(key) = name(ty) else {
+                return;
+            };
+            if found.contains_key(&key) {
+                return;
+            }
+            found.insert(key, (*generic, args.clone()));
+            let Some(item) = model.item(*generic) else {
+                return;
+            };
+            let params = type_params(item);
+            let sigs: Vec<Signature> = match &item.kind {
+                ItemKind::Interface(i) => i.methods.iter().map(|m| m.signature.clone()).collect(),
+                ItemKind::Delegate(d) => vec![d.signature.clone()],
+                _ => Vec::new(),
+            };
+            for sig in sigs {
+                let sig = substitute_signature(&sig, &params, args);
+                add_signature_instances(model, &sig, name, found);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// widl's name for a scalar type argument in an instance's C name (`IVector_1_UINT32`).
+pub(crate) fn scalar_arg_name(b: Base) -> Option<&'static str> {
+    Some(match b {
+        Base::Boolean => "boolean",
+        Base::Double => "DOUBLE",
+        Base::Float => "FLOAT",
+        Base::Int8 { .. } | Base::Char { .. } | Base::Byte => "BYTE",
+        Base::Int16 { signed: true } => "INT16",
+        Base::Int16 { signed: false } => "UINT16",
+        Base::Int32 { signed: true } => "INT32",
+        Base::Int32 { signed: false } => "UINT32",
+        Base::Int64 { signed: true } => "INT64",
+        Base::Int64 { signed: false } => "UINT64",
+        Base::WChar => "WCHAR",
+        _ => return None,
+    })
+}
 
 /// Whether a type mentions a type parameter (is not a concrete instance).
 pub(crate) fn has_param(ty: &Type) -> bool {
@@ -167,3 +250,16 @@ pub(crate) fn iid_from_signature(signature: &str) -> Guid {
 const PINTERFACE_NAMESPACE: [u8; 16] = [
     0x11, 0xf4, 0x7a, 0xd5, 0x7b, 0x73, 0x42, 0xc0, 0xab, 0xae, 0x87, 0x8b, 0x1e, 0x16, 0xad, 0xee,
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instance_iids_follow_the_winrt_derivation() {
+        // IVector<HSTRING>: IVector's IID and the string signature give the IID Windows
+        // publishes for it (98b9acc1-4b56-532e-ac73-03d5291cca90).
+        let g = iid_from_signature("pinterface({913337e9-11a1-4345-a3a2-4e7f956e222d};string)");
+        assert_eq!(g.to_string(), "98b9acc1-4b56-532e-ac73-03d5291cca90");
+    }
+}

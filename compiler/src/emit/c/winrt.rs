@@ -9,43 +9,44 @@
 //! The C++ side uses the same C names (widl's `ABI::` namespaces and templates are not
 //! written); the layout and the names C code sees are widl's.
 
-use std::collections::BTreeMap;
-
 use super::Gen;
 use super::interfaces::{Definition, Slot, SlotGroup, base_interface, invoke, object, slot_groups};
 use crate::emit::generics::{
-    has_param, iid_from_signature, signature, substitute_signature, type_params,
+    Instances, add_instances, add_signature_instances, iid_from_signature, scalar_arg_name,
+    signature, substitute_signature, type_params,
 };
-use crate::ir::{Base, Guid, Item, ItemId, ItemKind, Signature, Type};
+use crate::ir::{Guid, Item, ItemId, ItemKind, Signature, Type};
 use crate::source::FileId;
-
-/// The instances one file uses, by C name.
-pub(crate) type Instances = BTreeMap<String, (ItemId, Vec<Type>)>;
 
 /// The instances the items of `file` use (with those their methods use in turn).
 pub(crate) fn collect(g: &Gen, file: FileId) -> Instances {
     let mut found = Instances::new();
-    for (_, item) in g.model.items_in(file) {
+    let model = g.model;
+    let name = |ty: &Type| mangle(g, ty);
+    let add = |ty: &Type, found: &mut Instances| add_instances(model, ty, &name, found);
+    let add_sig =
+        |sig: &Signature, found: &mut Instances| add_signature_instances(model, sig, &name, found);
+    for (_, item) in model.items_in(file) {
         match &item.kind {
-            ItemKind::Declare(types) => types.iter().for_each(|t| add(g, t, &mut found)),
+            ItemKind::Declare(types) => types.iter().for_each(|t| add(t, &mut found)),
             ItemKind::Interface(i) if i.type_params.is_empty() => {
                 for m in &i.methods {
-                    add_signature(g, &m.signature, &mut found);
+                    add_sig(&m.signature, &mut found);
                 }
                 if let Some(base) = &i.base {
-                    add(g, base, &mut found);
+                    add(base, &mut found);
                 }
             }
             ItemKind::Delegate(d) if d.type_params.is_empty() => {
-                add_signature(g, &d.signature, &mut found);
+                add_sig(&d.signature, &mut found);
             }
             ItemKind::Struct(r) => {
                 for f in r.fields.iter().filter_map(|f| f.ty.as_ref()) {
-                    add(g, f, &mut found);
+                    add(f, &mut found);
                 }
             }
-            ItemKind::Typedef(t) => add(g, t, &mut found),
-            ItemKind::Function(f) => add_signature(g, &f.signature, &mut found),
+            ItemKind::Typedef(t) => add(t, &mut found),
+            ItemKind::Function(f) => add_sig(&f.signature, &mut found),
             _ => {}
         }
     }
@@ -141,49 +142,6 @@ pub(crate) fn instance_name(g: &Gen, ty: &Type) -> String {
     mangle(g, ty).unwrap_or_else(|| "IInspectable".into())
 }
 
-fn add_signature(g: &Gen, sig: &Signature, found: &mut Instances) {
-    add(g, &sig.ret, found);
-    for p in &sig.params {
-        add(g, &p.ty, found);
-    }
-}
-
-/// Every instance in a type, arguments first, and those the generic's methods use.
-fn add(g: &Gen, ty: &Type, found: &mut Instances) {
-    match ty {
-        Type::Pointer { pointee, .. } | Type::Const(pointee) => add(g, pointee, found),
-        Type::Array { element, .. } => add(g, element, found),
-        Type::Instance { generic, args } => {
-            if args.iter().any(has_param) {
-                return;
-            }
-            for a in args {
-                add(g, a, found);
-            }
-            let Some(name) = mangle(g, ty) else {
-                return;
-            };
-            if found.contains_key(&name) {
-                return;
-            }
-            found.insert(name, (*generic, args.clone()));
-            let Some(item) = g.model.item(*generic) else {
-                return;
-            };
-            let params = type_params(item);
-            let sigs: Vec<Signature> = match &item.kind {
-                ItemKind::Interface(i) => i.methods.iter().map(|m| m.signature.clone()).collect(),
-                ItemKind::Delegate(d) => vec![d.signature.clone()],
-                _ => Vec::new(),
-            };
-            for sig in sigs {
-                add_signature(g, &substitute_signature(&sig, &params, args), found);
-            }
-        }
-        _ => {}
-    }
-}
-
 /// widl's C name of an instance: `<generic's C name>_<argument count>_<arguments>`.
 fn mangle(g: &Gen, ty: &Type) -> Option<String> {
     let Type::Instance { generic, args } = ty else {
@@ -214,35 +172,7 @@ fn arg_name(g: &Gen, ty: &Type) -> Option<String> {
                 item.name
             ))
         }
-        Type::Base(b) => Some(
-            match b {
-                Base::Boolean => "boolean",
-                Base::Double => "DOUBLE",
-                Base::Float => "FLOAT",
-                Base::Int8 { .. } | Base::Char { .. } | Base::Byte => "BYTE",
-                Base::Int16 { signed: true } => "INT16",
-                Base::Int16 { signed: false } => "UINT16",
-                Base::Int32 { signed: true } => "INT32",
-                Base::Int32 { signed: false } => "UINT32",
-                Base::Int64 { signed: true } => "INT64",
-                Base::Int64 { signed: false } => "UINT64",
-                Base::WChar => "WCHAR",
-                _ => return None,
-            }
-            .to_string(),
-        ),
+        Type::Base(b) => scalar_arg_name(*b).map(str::to_string),
         _ => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn instance_iids_follow_the_winrt_derivation() {
-        // IVector<HSTRING>: the IID Windows publishes for it.
-        let g = iid_from_signature("pinterface({913337e9-11a1-4345-a3a2-4e7f956e222d};string)");
-        assert_eq!(g.to_string(), "98b9acc1-4b56-532e-ac73-03d5291cca90");
     }
 }

@@ -7,17 +7,16 @@
 //! namespace GUID and the instance's type signature (`pinterface({iid};string)`), made a
 //! version-5 UUID.
 
-use std::collections::BTreeMap;
-
 use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::interfaces::{Definition, object, wrapper_doc};
 use super::{Gen, docs, names};
 use crate::emit::generics::{
-    has_param, iid_from_signature, signature, substitute_signature, type_params,
+    Instances, add_instances, add_signature_instances, has_param, iid_from_signature,
+    scalar_arg_name, signature, substitute_signature, type_params,
 };
-use crate::ir::{Base, Delegate, Item, ItemId, ItemKind, Method, Signature, Type};
+use crate::ir::{Delegate, Item, ItemId, ItemKind, Method, Signature, Type};
 
 pub(super) fn delegate(g: &mut Gen, id: ItemId, item: &Item, d: &Delegate) -> TokenStream {
     if !d.type_params.is_empty() {
@@ -53,21 +52,24 @@ fn invoke(signature: &Signature, item: &Item) -> Method {
 
 /// The instances the main file uses, as items of the root module.
 pub(super) fn instances(g: &mut Gen) -> Vec<(Vec<String>, TokenStream)> {
-    let mut found: BTreeMap<String, (ItemId, Vec<Type>)> = BTreeMap::new();
-    let main = g.main;
-    for (_, item) in g.model.items_in(main) {
+    let mut found = Instances::new();
+    let (model, main) = (g.model, g.main);
+    let name = |ty: &Type| mangle(g, ty);
+    for (_, item) in model.items_in(main) {
         match &item.kind {
-            ItemKind::Declare(types) => types.iter().for_each(|t| collect(g, t, &mut found)),
+            ItemKind::Declare(types) => types
+                .iter()
+                .for_each(|t| add_instances(model, t, &name, &mut found)),
             ItemKind::Interface(i) if i.type_params.is_empty() => {
                 for m in &i.methods {
-                    collect_signature(g, &m.signature, &mut found);
+                    add_signature_instances(model, &m.signature, &name, &mut found);
                 }
                 if let Some(base) = &i.base {
-                    collect(g, base, &mut found);
+                    add_instances(model, base, &name, &mut found);
                 }
             }
             ItemKind::Delegate(d) if d.type_params.is_empty() => {
-                collect_signature(g, &d.signature, &mut found);
+                add_signature_instances(model, &d.signature, &name, &mut found);
             }
             _ => {}
         }
@@ -81,52 +83,6 @@ pub(super) fn instances(g: &mut Gen) -> Vec<(Vec<String>, TokenStream)> {
         }
     }
     out
-}
-
-fn collect_signature(g: &Gen, sig: &Signature, found: &mut BTreeMap<String, (ItemId, Vec<Type>)>) {
-    collect(g, &sig.ret, found);
-    for p in &sig.params {
-        collect(g, &p.ty, found);
-    }
-}
-
-/// Every instance in a type, arguments first.
-fn collect(g: &Gen, ty: &Type, found: &mut BTreeMap<String, (ItemId, Vec<Type>)>) {
-    match ty {
-        Type::Pointer { pointee, .. } | Type::Const(pointee) => collect(g, pointee, found),
-        Type::Array { element, .. } => collect(g, element, found),
-        Type::Instance { generic, args } => {
-            if args.iter().any(has_param) {
-                return;
-            }
-            for a in args {
-                collect(g, a, found);
-            }
-            // Instances the generic's own methods use (IIterable<T> returns IIterator<T>).
-            let generic_item = g.model.item(*generic);
-            if let Some(name) = mangle(g, ty) {
-                if found.contains_key(&name) {
-                    return;
-                }
-                found.insert(name, (*generic, args.clone()));
-                if let Some(item) = generic_item {
-                    let params = type_params(item);
-                    let methods: Vec<Signature> = match &item.kind {
-                        ItemKind::Interface(i) => {
-                            i.methods.iter().map(|m| m.signature.clone()).collect()
-                        }
-                        ItemKind::Delegate(d) => vec![d.signature.clone()],
-                        _ => Vec::new(),
-                    };
-                    for sig in methods {
-                        let sig = substitute_signature(&sig, &params, args);
-                        collect_signature(g, &sig, found);
-                    }
-                }
-            }
-        }
-        _ => {}
-    }
 }
 
 fn instance(g: &mut Gen, name: &str, generic: ItemId, args: &[Type]) -> TokenStream {
@@ -237,36 +193,7 @@ fn arg_name(g: &Gen, ty: &Type) -> Option<String> {
                 ))
             }
         }
-        Type::Base(b) => Some(
-            match b {
-                Base::Boolean => "boolean",
-                Base::Double => "DOUBLE",
-                Base::Float => "FLOAT",
-                Base::Int8 { .. } | Base::Char { .. } | Base::Byte => "BYTE",
-                Base::Int16 { signed: true } => "INT16",
-                Base::Int16 { signed: false } => "UINT16",
-                Base::Int32 { signed: true } => "INT32",
-                Base::Int32 { signed: false } => "UINT32",
-                Base::Int64 { signed: true } => "INT64",
-                Base::Int64 { signed: false } => "UINT64",
-                Base::WChar => "WCHAR",
-                _ => return None,
-            }
-            .to_string(),
-        ),
+        Type::Base(b) => scalar_arg_name(*b).map(str::to_string),
         _ => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn instance_iids_follow_the_winrt_derivation() {
-        // IVector<HSTRING>: IVector's IID and the string signature give the IID Windows
-        // publishes for it (98b9acc1-4b56-532e-ac73-03d5291cca90).
-        let g = iid_from_signature("pinterface({913337e9-11a1-4345-a3a2-4e7f956e222d};string)");
-        assert_eq!(g.to_string(), "98b9acc1-4b56-532e-ac73-03d5291cca90");
     }
 }
