@@ -110,16 +110,8 @@ pub(super) fn emit(g: &mut Gen, id: ItemId, item: &Item, iface: &Interface) {
     if !iface.defined {
         return;
     }
-    let groups = match slot_groups(g, id, item) {
-        Ok(groups) => groups,
-        Err(why) => {
-            g.warn_item(
-                item,
-                "vtable",
-                &format!("{why}, so its vtable is unknown; the C header only declares the name"),
-            );
-            return;
-        }
+    let Some(groups) = groups_or_warn(g, id, item, ", so its vtable is unknown") else {
+        return;
     };
     let own = groups.last().map_or(0, |grp| grp.slots.len());
     let base = iface
@@ -145,20 +137,33 @@ pub(super) fn emit(g: &mut Gen, id: ItemId, item: &Item, iface: &Interface) {
     object(g, item, &def);
 }
 
-pub(super) fn dispinterface(g: &mut Gen, id: ItemId, item: &Item, d: &Dispinterface) {
-    if !d.defined {
-        return;
-    }
-    let groups = match slot_groups(g, id, item) {
-        Ok(groups) => groups,
+/// The slot groups of `item`'s vtable, or `None` after a warning that the header only
+/// declares the name (`consequence` follows the reason in the message).
+fn groups_or_warn(
+    g: &mut Gen,
+    id: ItemId,
+    item: &Item,
+    consequence: &str,
+) -> Option<Vec<SlotGroup>> {
+    match slot_groups(g, id, item) {
+        Ok(groups) => Some(groups),
         Err(why) => {
             g.warn_item(
                 item,
                 "vtable",
-                &format!("{why}; the C header only declares the name"),
+                &format!("{why}{consequence}; the C header only declares the name"),
             );
-            return;
+            None
         }
+    }
+}
+
+pub(super) fn dispinterface(g: &mut Gen, id: ItemId, item: &Item, d: &Dispinterface) {
+    if !d.defined {
+        return;
+    }
+    let Some(groups) = groups_or_warn(g, id, item, "") else {
+        return;
     };
     let def = Definition {
         c_name: g.names.get(id).to_string(),
@@ -177,16 +182,8 @@ pub(super) fn delegate(g: &mut Gen, id: ItemId, item: &Item, d: &Delegate) {
     if !d.type_params.is_empty() {
         return;
     }
-    let groups = match slot_groups(g, id, item) {
-        Ok(groups) => groups,
-        Err(why) => {
-            g.warn_item(
-                item,
-                "vtable",
-                &format!("{why}; the C header only declares the name"),
-            );
-            return;
-        }
+    let Some(groups) = groups_or_warn(g, id, item, "") else {
+        return;
     };
     let def = Definition {
         c_name: g.names.get(id).to_string(),
@@ -232,7 +229,7 @@ pub(crate) fn slot_groups(g: &Gen, id: ItemId, item: &Item) -> Result<Vec<SlotGr
         .iter()
         .flat_map(|grp| grp.slots.iter().map(|s| s.name.clone()))
         .collect();
-    names::dedup(&mut all);
+    crate::emit::rust::names::dedup(&mut all);
     let mut it = all.into_iter();
     for grp in &mut groups {
         for s in &mut grp.slots {

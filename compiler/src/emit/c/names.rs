@@ -262,21 +262,6 @@ pub fn param_names(params: &[crate::ir::Param], avoid: &str) -> Vec<String> {
     out
 }
 
-/// Gives each of a list of names a unique spelling by appending `_2`, `_3`, ...
-pub fn dedup(names: &mut [String]) {
-    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
-    for name in names.iter_mut() {
-        if seen.insert(name.clone()) {
-            continue;
-        }
-        let mut n = 2;
-        while !seen.insert(format!("{name}_{n}")) {
-            n += 1;
-        }
-        *name = format!("{name}_{n}");
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -287,12 +272,5 @@ mod tests {
         assert_eq!(member("This"), "This_");
         assert_eq!(member("value"), "value");
         assert_eq!(sanitize("9lives"), "_9lives");
-    }
-
-    #[test]
-    fn dedup_appends_counters() {
-        let mut v = vec!["a".to_string(), "a".into(), "b".into(), "a".into()];
-        dedup(&mut v);
-        assert_eq!(v, ["a", "a_2", "b", "a_3"]);
     }
 }

@@ -58,15 +58,9 @@ pub(super) fn stand_in(g: &mut Gen, id: ItemId, item: &Item, c_name: &str) {
     if !g.claim(&ns, &name, item.span, item.kind.describe()) {
         return;
     }
-    let def = g.type_def(
-        &ns,
-        &name,
-        Some(("System", "ValueType")),
-        TypeAttributes::Public | TypeAttributes::SequentialLayout | TypeAttributes::Sealed,
-    );
-    let target = MdType::ValueName(TypeName::named(CTYPES_NAMESPACE, c_name));
-    g.file.Field("Value", &target, FieldAttributes::Public);
-    g.marker(HasAttribute::TypeDef(def), WIN32, "NativeTypedefAttribute");
+    native_typedef(g, &ns, &name, |_| {
+        MdType::ValueName(TypeName::named(CTYPES_NAMESPACE, c_name))
+    });
 }
 
 fn alias(g: &mut Gen, id: ItemId, item: &Item, ty: &Type) {
@@ -78,14 +72,24 @@ fn alias(g: &mut Gen, id: ItemId, item: &Item, ty: &Type) {
     if !g.claim(&ns, &name, item.span, "typedef") {
         return;
     }
+    native_typedef(g, &ns, &name, |g| {
+        let md = g.ty(ty, Pos::Field);
+        g.flush(item.span, &format!("typedef `{}`", item.name));
+        md
+    });
+}
+
+/// A typedef as the Win32 metadata writes one: a sealed struct with the single field
+/// `Value`, of the type `value` maps (after the TypeDef row exists, so the field is its),
+/// marked `NativeTypedefAttribute`.
+fn native_typedef(g: &mut Gen, ns: &str, name: &str, value: impl FnOnce(&mut Gen) -> MdType) {
     let def = g.type_def(
-        &ns,
-        &name,
+        ns,
+        name,
         Some(("System", "ValueType")),
         TypeAttributes::Public | TypeAttributes::SequentialLayout | TypeAttributes::Sealed,
     );
-    let md = g.ty(ty, Pos::Field);
-    g.flush(item.span, &format!("typedef `{}`", item.name));
+    let md = value(g);
     g.file.Field("Value", &md, FieldAttributes::Public);
     g.marker(HasAttribute::TypeDef(def), WIN32, "NativeTypedefAttribute");
 }
