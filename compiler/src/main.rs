@@ -318,7 +318,8 @@ fn generate(args: &GenArgs) -> ExitCode {
             .iter()
             .map(|&kind| (kind, args.out_dir.join(kind.file_name(&base))))
             .collect();
-        failed |= !compile(file, &args.input.options(), &settings, &targets);
+        failed |= !checked(file, &args.input.options())
+            .is_some_and(|outcome| write_outputs(&outcome, &settings, &targets));
     }
     if failed {
         ExitCode::from(1)
@@ -345,13 +346,9 @@ fn widl(args: &WidlArgs) -> ExitCode {
         );
         return ExitCode::from(2);
     }
-    let options = args.input.options();
-    let outcome = comidl::check(file, &options);
-    let mut err = stderr();
-    diag::write_to(&outcome.sources, &outcome.diagnostics, &mut err);
-    if outcome.has_errors() {
+    let Some(outcome) = checked(file, &args.input.options()) else {
         return ExitCode::from(1);
-    }
+    };
     let mut kinds: Vec<Kind> = [
         (args.header || args.header_name.is_some(), Kind::Header),
         (args.iids, Kind::Iids),
@@ -415,16 +412,12 @@ fn has_library(outcome: &comidl::Outcome) -> bool {
     })
 }
 
-/// Checks `file` and writes each target; false if anything failed (already reported).
-fn compile(
-    file: &Path,
-    options: &Options,
-    settings: &Settings,
-    targets: &[(Kind, PathBuf)],
-) -> bool {
+/// Checks `file` and everything it imports, printing the diagnostics; the outcome when
+/// there are no errors.
+fn checked(file: &Path, options: &Options) -> Option<comidl::Outcome> {
     let outcome = comidl::check(file, options);
     diag::write_to(&outcome.sources, &outcome.diagnostics, &mut stderr());
-    !outcome.has_errors() && write_outputs(&outcome, settings, targets)
+    (!outcome.has_errors()).then_some(outcome)
 }
 
 /// Renders every target before writing any, so a file with an error in one output kind
@@ -462,11 +455,9 @@ fn write_outputs(
 }
 
 fn check(args: &CheckArgs) -> ExitCode {
-    let outcome = comidl::check(&args.file, &args.input.options());
-    diag::write_to(&outcome.sources, &outcome.diagnostics, &mut stderr());
-    if outcome.has_errors() {
+    let Some(outcome) = checked(&args.file, &args.input.options()) else {
         return ExitCode::from(1);
-    }
+    };
     if args.verbose {
         println!("{}", outcome.summary());
     }
