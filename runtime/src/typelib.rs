@@ -245,14 +245,17 @@ pub fn register(winmd: &[u8], scope: Scope) -> Result<LibraryInfo> {
         .unwrap_or(Path::new("."))
         .join("typelib");
     let path = dir.join(format!("{}-{}.winmd", info.libid, info.version()));
-    write_atomically(&path, winmd).map_err(|e| {
-        fail(
-            TYPE_E_CANTLOADLIBRARY,
-            format!("cannot store the type library at {}: {e}", path.display()),
-        )
-    })?;
     registry
-        .update(scope, |tree| write_keys(tree, &info, &path, &sha1(winmd)))
+        .update(scope, |tree| {
+            // Under the layer's lock: the file and the keys naming it change together.
+            std::fs::create_dir_all(&dir).map_err(|source| RegistryError::Io {
+                path: dir.clone(),
+                action: registry::IoAction::Write,
+                source,
+            })?;
+            registry::write_atomically(&path, winmd)?;
+            write_keys(tree, &info, &path, &sha1(winmd))
+        })
         .map_err(registry_failure)?;
     Ok(info)
 }
@@ -431,19 +434,4 @@ pub fn load_registered(libid: &GUID, major: u16, minor: u16) -> Result<TypeLibra
         ));
     }
     Ok(TypeLibrary { info, path, index })
-}
-
-/// Writes `bytes` to `path` through a temporary file and a rename, so a reader never sees
-/// half a type library.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let temp = path.with_extension(format!("winmd.{}.tmp", std::process::id()));
-    let mut file = std::fs::File::create(&temp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    std::fs::rename(&temp, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&temp);
-    })
 }

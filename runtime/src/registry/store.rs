@@ -190,9 +190,11 @@ fn lock_exclusive(file: &File) -> io::Result<()> {
     }
 }
 
-/// Replaces `layer` with `text`: temporary file, sync, rename, directory
-/// sync. On failure before the rename, the temporary file is removed.
-fn write_atomically(layer: &Path, text: &str) -> Result<(), RegistryError> {
+/// Replaces `layer` (a layer file, or a file stored beside one, such as a type
+/// library) with `text`: temporary file, sync, rename, directory sync. On failure
+/// before the rename, the temporary file is removed. The caller holds the layer's
+/// lock, which makes the fixed temporary name safe.
+pub(crate) fn write_atomically(layer: &Path, text: &[u8]) -> Result<(), RegistryError> {
     let dir = directory_of(layer);
     let tmp = sibling(layer, ".tmp");
     // A previous writer may have been killed before its rename. We hold the
@@ -210,7 +212,7 @@ fn write_atomically(layer: &Path, text: &str) -> Result<(), RegistryError> {
             .create_new(true)
             .mode(mode)
             .open(&tmp)?;
-        file.write_all(text.as_bytes())?;
+        file.write_all(text)?;
         file.sync_all()?;
         drop(file);
         fs::rename(&tmp, layer)
@@ -402,7 +404,7 @@ impl Registry {
             _ => tree.is_empty(),
         };
         if !unchanged {
-            write_atomically(layer, &text)?;
+            write_atomically(layer, text.as_bytes())?;
         }
         // Dropping `lock` closes the descriptor, which releases the lock.
         drop(lock);
