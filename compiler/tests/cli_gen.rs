@@ -2,8 +2,12 @@
 //! binary, real files. The registration script is checked against what the server
 //! module's own DllRegisterServer writes, and a class registered from it is activated.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+use common::probe_module;
 
 use comidl_probe::bindings::{CLSID_Probe, IProbe};
 use comidl_runtime::{CLSCTX_INPROC_SERVER, ComInit, create_instance, host};
@@ -41,21 +45,6 @@ fn ok(out: &Output) {
         out.status,
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-/// The probe server module cargo built for these tests.
-fn probe_module() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let deps = exe.parent().unwrap();
-    [
-        deps.join("libcomidl_probe.so"),
-        deps.join("../libcomidl_probe.so"),
-    ]
-    .into_iter()
-    .find(|p| p.exists())
-    .expect("cargo built libcomidl_probe.so")
-    .canonicalize()
-    .unwrap()
 }
 
 fn idl_dir() -> String {

@@ -1,8 +1,12 @@
 //! `comidl register`, `comidl unregister` and `comidl registry export|import|query`, run as
 //! a user would: the real binary, a real server module, a private registry directory.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+use common::probe_module;
 
 fn comidl(registry: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_comidl"))
@@ -20,27 +24,12 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// The probe server module cargo built for these tests.
-fn probe() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let deps = exe.parent().unwrap();
-    [
-        deps.join("libcomidl_probe.so"),
-        deps.join("../libcomidl_probe.so"),
-    ]
-    .into_iter()
-    .find(|p| p.exists())
-    .expect("cargo built libcomidl_probe.so")
-    .canonicalize()
-    .unwrap()
-}
-
 const PROBE_CLSID: &str = "{3B6F2A10-8C4D-4E7A-9F21-6D5C4B3A2F10}";
 
 #[test]
 fn register_query_export_import_unregister() {
     let dir = tempfile::tempdir().unwrap();
-    let module = probe();
+    let module = probe_module();
     let module_arg = module.to_str().unwrap();
 
     let out = comidl(dir.path(), &["register", module_arg]);

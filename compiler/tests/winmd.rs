@@ -1210,16 +1210,7 @@ fn calculator_values_are_the_known_ones() {
         sig.types,
         vec![Md::I32, Md::I32, Md::PtrMut(Box::new(Md::I32), 1)]
     );
-    let params: Vec<_> = add
-        .params()
-        .map(|p| {
-            (
-                p.name().to_string(),
-                p.flags(),
-                p.has_attribute("RetValAttribute"),
-            )
-        })
-        .collect();
+    let params = param_summary(&add);
     assert_eq!(
         params,
         vec![
@@ -1237,16 +1228,7 @@ fn calculator_values_are_the_known_ones() {
     let names: Vec<_> = calculator.methods().map(|m| m.name().to_string()).collect();
     assert_eq!(names, ["Subtract", "Multiply", "Divide"]);
     let divide = calculator.methods().nth(2).expect("Divide");
-    let params: Vec<_> = divide
-        .params()
-        .map(|p| {
-            (
-                p.name().to_string(),
-                p.flags(),
-                p.has_attribute("RetValAttribute"),
-            )
-        })
-        .collect();
+    let params = param_summary(&divide);
     assert_eq!(
         params,
         vec![
@@ -1455,4 +1437,20 @@ fn broken_models_do_not_break_the_backend() {
     }
     let empty = Model::default();
     assert!(winmd::generate(&empty, &winmd::Options::default()).is_err());
+}
+
+/// Each parameter's name, flags and whether it is `[retval]`.
+fn param_summary(
+    method: &windows_metadata::reader::MethodDef,
+) -> Vec<(String, ParamAttributes, bool)> {
+    method
+        .params()
+        .map(|p| {
+            (
+                p.name().to_string(),
+                p.flags(),
+                p.has_attribute("RetValAttribute"),
+            )
+        })
+        .collect()
 }

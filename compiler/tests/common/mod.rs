@@ -82,3 +82,18 @@ pub fn assert_clean(name: &str, outcome: &Outcome) {
         render(outcome)
     );
 }
+
+/// The probe server module cargo built for these tests (tests/activation/probe).
+pub fn probe_module() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let deps = exe.parent().unwrap();
+    [
+        deps.join("libcomidl_probe.so"),
+        deps.join("../libcomidl_probe.so"),
+    ]
+    .into_iter()
+    .find(|p| p.exists())
+    .expect("cargo built libcomidl_probe.so")
+    .canonicalize()
+    .unwrap()
+}
