@@ -12,6 +12,14 @@ pub const FILES: &[(&str, &str)] = &[
         "comidl_ctypes.idl",
         include_str!("../../idl/comidl_ctypes.idl"),
     ),
+    (
+        "comidl_dispenser.idl",
+        include_str!("../../idl/comidl_dispenser.idl"),
+    ),
+    (
+        "comidl_provider.idl",
+        include_str!("../../idl/comidl_provider.idl"),
+    ),
 ];
 
 /// Writes [`FILES`] into `dir` (created if missing). A file already holding the same text

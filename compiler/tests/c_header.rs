@@ -33,8 +33,7 @@ fn cases() -> Vec<PathBuf> {
     let mut files = idl_files(&fixtures_dir());
     assert!(files.len() >= 15, "the fixtures are missing");
     let root = repo_root();
-    files.push(root.join("idl/comidl_base.idl"));
-    files.push(root.join("idl/comidl_ctypes.idl"));
+    files.extend(idl_files(&root.join("idl")));
     files.push(root.join("examples/calculator/calculator.idl"));
     files
 }

@@ -1,12 +1,10 @@
 //! comidl-runtime's bindings are generated from our IDL and committed, so the runtime builds
-//! without the compiler: runtime/src/bindings.rs from idl/comidl_base.idl and
-//! runtime/src/ctypes.rs from idl/comidl_ctypes.idl. This test regenerates both and fails on
-//! any difference.
+//! without the compiler (the table `COMMITTED` below says which file comes from which).
+//! This test regenerates each and fails on any difference.
 //!
 //! To refresh after changing the IDL or the backend:
-//! `cargo run -p comidl -- gen --rust --runtime-path crate -I idl -o /tmp/rt idl/comidl_base.idl idl/comidl_ctypes.idl`
-//! then copy /tmp/rt/comidl_base.rs to runtime/src/bindings.rs and /tmp/rt/comidl_ctypes.rs
-//! to runtime/src/ctypes.rs.
+//! `cargo run -p comidl -- gen --rust --runtime-path crate -I idl -o /tmp/rt idl/*.idl`
+//! then copy each /tmp/rt/<stem>.rs to the file `COMMITTED` names for it.
 
 mod common;
 
@@ -44,14 +42,33 @@ fn assert_committed(idl: &str, committed: &str) {
     }
 }
 
+/// Every committed generation: (IDL file in idl/, generated file).
+const COMMITTED: &[(&str, &str)] = &[
+    ("comidl_base.idl", "runtime/src/bindings.rs"),
+    ("comidl_ctypes.idl", "runtime/src/ctypes.rs"),
+    ("comidl_dispenser.idl", "runtime/src/dispenser/bindings.rs"),
+    ("comidl_provider.idl", "runtime/src/provider/bindings.rs"),
+];
+
 #[test]
 fn committed_runtime_bindings_match_a_fresh_generation() {
-    assert_committed("comidl_base.idl", "runtime/src/bindings.rs");
+    for (idl, committed) in COMMITTED {
+        assert_committed(idl, committed);
+    }
 }
 
 #[test]
-fn committed_c_types_match_a_fresh_generation() {
-    assert_committed("comidl_ctypes.idl", "runtime/src/ctypes.rs");
+fn every_idl_file_has_committed_bindings() {
+    let dir = common::repo_root().join("idl");
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        if name.ends_with(".idl") {
+            assert!(
+                COMMITTED.iter().any(|(idl, _)| *idl == name),
+                "idl/{name} has no committed bindings in the runtime; add it to COMMITTED"
+            );
+        }
+    }
 }
 
 #[test]

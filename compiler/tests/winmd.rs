@@ -48,8 +48,7 @@ fn calculator_idl() -> std::path::PathBuf {
 fn all_files() -> Vec<std::path::PathBuf> {
     let mut files = idl_files(&fixtures_dir());
     files.push(calculator_idl());
-    files.push(repo_root().join("idl/comidl_base.idl"));
-    files.push(repo_root().join("idl/comidl_ctypes.idl"));
+    files.extend(idl_files(&repo_root().join("idl")));
     files
 }
 

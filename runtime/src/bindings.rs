@@ -31,8 +31,16 @@ pub type PVOID = *mut ::core::ffi::c_void;
 pub type ULONG_PTR = usize;
 /// `typedef ULONG_PTR SIZE_T;` (comidl_base.idl)
 pub type SIZE_T = ULONG_PTR;
+/// `typedef ULONG_PTR DWORD_PTR;` (comidl_base.idl)
+pub type DWORD_PTR = ULONG_PTR;
+/// `typedef unsigned __int64 ULONGLONG;` (comidl_base.idl)
+pub type ULONGLONG = u64;
 /// `typedef WCHAR OLECHAR;` (comidl_base.idl)
 pub type OLECHAR = WCHAR;
+/// `typedef OLECHAR *LPOLESTR;` (comidl_base.idl)
+pub type LPOLESTR = *mut OLECHAR;
+/// `typedef const OLECHAR *LPCOLESTR;` (comidl_base.idl)
+pub type LPCOLESTR = *const OLECHAR;
 /// `typedef GUID IID;` (comidl_base.idl)
 pub type IID = crate::GUID;
 /// `typedef GUID CLSID;` (comidl_base.idl)

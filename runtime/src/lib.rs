@@ -32,9 +32,11 @@ pub mod apartment;
 mod capi;
 pub mod class;
 pub mod clsid;
+pub mod dispenser;
 pub mod host;
 pub mod loader;
 pub mod module;
+pub mod provider;
 pub mod registry;
 pub mod typelib;
 

@@ -186,10 +186,7 @@ fn generate_one(rel: Option<PathBuf>, path: &Path, options: &comidl::Options) ->
             continue;
         };
         let stem = stem.to_string_lossy();
-        if backend::RUNTIME_IDL
-            .iter()
-            .any(|s| s.eq_ignore_ascii_case(&stem))
-        {
+        if backend::runtime_module(&stem).is_some() {
             continue;
         }
         m.deps.push(module_name(&stem));

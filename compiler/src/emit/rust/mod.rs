@@ -91,8 +91,22 @@ pub struct Generated {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-/// The IDL files whose items live in the runtime crate.
-pub const RUNTIME_IDL: &[&str] = &["comidl_base"];
+/// The IDL files whose items live in the runtime crate, by file stem, with the module of
+/// the runtime that holds them (`""`: the crate root).
+pub const RUNTIME_IDL: &[(&str, &str)] = &[
+    ("comidl_base", ""),
+    ("comidl_dispenser", "dispenser"),
+    ("comidl_provider", "provider"),
+];
+
+/// The runtime module holding the items of the IDL file with this stem, if the runtime
+/// owns that file (see [`RUNTIME_IDL`]).
+pub fn runtime_module(stem: &str) -> Option<&'static str> {
+    RUNTIME_IDL
+        .iter()
+        .find(|(s, _)| s.eq_ignore_ascii_case(stem))
+        .map(|(_, module)| *module)
+}
 
 /// Interfaces the runtime defines (generated from our idl/), by IID, with their names.
 const RUNTIME_INTERFACES: &[(&str, &str)] = &[
@@ -423,8 +437,11 @@ impl<'m> Gen<'m> {
         {
             return path.clone();
         }
-        if RUNTIME_IDL.iter().any(|s| s.eq_ignore_ascii_case(&stem)) {
-            return self.opts.runtime.clone();
+        if let Some(module) = runtime_module(&stem) {
+            return match module {
+                "" => self.opts.runtime.clone(),
+                module => format!("{}::{module}", self.opts.runtime),
+            };
         }
         format!("{}::{}", self.opts.import_prefix, module_name(&stem))
     }
