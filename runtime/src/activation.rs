@@ -3,7 +3,8 @@
 //! `CoRegisterClassObject`.
 //!
 //! Where a class object comes from, in order: a class object registered in this process
-//! for a matching context; then, for `CLSCTX_INPROC_SERVER`, the InprocServer32 module of
+//! for a matching context; then, for `CLSCTX_INPROC_SERVER`, a class the runtime serves
+//! itself (the dispenser manager, [`crate::dispenser`]) and the InprocServer32 module of
 //! the class registry, loaded by [`crate::loader`]. Contexts not served yet answer as
 //! Windows does when the server cannot be reached: a class registered only with a
 //! LocalServer32 gives CO_E_SERVER_EXEC_FAILURE, a remote machine gives
@@ -231,7 +232,16 @@ pub(crate) unsafe fn get_class_object_local(
             (unknown_vtbl(object.as_raw()).QueryInterface)(object.as_raw(), iid, out)
         };
     }
-    // 2. The class registry.
+    // 2. A class the runtime serves itself (the dispenser manager).
+    if context & CLSCTX_INPROC_SERVER != 0
+        && let Some(object) = crate::dispenser::class_object(clsid)
+    {
+        // SAFETY: QueryInterface with valid pointers on a live object.
+        return unsafe {
+            (unknown_vtbl(object.as_raw()).QueryInterface)(object.as_raw(), iid, out)
+        };
+    }
+    // 3. The class registry.
     let snapshot = match registry_view() {
         Ok(snapshot) => snapshot,
         Err(hr) => return hr,

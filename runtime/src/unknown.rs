@@ -90,6 +90,18 @@ impl<I: Interface> ComPtr<I> {
         iface.map(|i| unsafe { ComPtr::from_interface(i) })
     }
 
+    /// A new reference to the object `iface` points at (AddRef), for keeping an interface
+    /// pointer received as an `[in]` parameter beyond the call.
+    pub fn from_borrowed(iface: &I) -> ComPtr<I> {
+        // SAFETY: an `I` is a valid interface pointer while it is used (the `Interface`
+        // contract, and `from_raw_borrowed`'s), so the object is alive for this AddRef.
+        unsafe { (unknown_vtbl_of(iface).AddRef)(iface.as_raw()) };
+        ComPtr {
+            iface: *iface,
+            _not_send: PhantomData,
+        }
+    }
+
     /// Gives the reference up as a raw wrapper (for an `[out]` parameter).
     pub fn into_interface(self) -> I {
         let iface = self.iface;
@@ -109,8 +121,7 @@ impl<I: Interface> ComPtr<I> {
 
     /// The object's IUnknown, borrowed through this pointer (not the identity pointer).
     fn unknown(&self) -> &IUnknown_Vtbl {
-        // SAFETY: every interface's vtable begins with IUnknown's (trait contract).
-        unsafe { &**(self.as_raw() as *const *const IUnknown_Vtbl) }
+        unknown_vtbl_of(&self.iface)
     }
 
     /// QueryInterface: the same object seen through interface `J`.
@@ -167,6 +178,12 @@ impl<I: Interface> core::fmt::Debug for ComPtr<I> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(f, "ComPtr({}, {:p})", I::IID, self.as_raw())
     }
+}
+
+/// The IUnknown part of the vtable behind any interface pointer.
+fn unknown_vtbl_of<I: Interface>(iface: &I) -> &IUnknown_Vtbl {
+    // SAFETY: every interface's vtable begins with IUnknown's (trait contract).
+    unsafe { &**(iface.as_raw() as *const *const IUnknown_Vtbl) }
 }
 
 /// `NonNull` re-exported for generated wrappers.
