@@ -169,3 +169,11 @@ unsafe extern "system" fn progid_from_clsid(clsid: *const GUID, out: *mut *mut u
     // SAFETY: forwarded caller guarantees.
     guard(|| unsafe { crate::clsid::raw::ProgIDFromCLSID(clsid, out) })
 }
+
+/// # Safety
+/// As for [`crate::dispenser::GetDispenserManager`] (`HRESULT GetDispenserManager(IDispenserManager **)`, mtxdm.h).
+#[unsafe(export_name = "GetDispenserManager")]
+unsafe extern "C" fn get_dispenser_manager(out: *mut *mut c_void) -> HRESULT {
+    // SAFETY: forwarded caller guarantees.
+    unsafe { crate::dispenser::GetDispenserManager(out) }
+}

@@ -15,7 +15,13 @@ fn main() {
     let root = manifest.join("../..");
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     let idl = manifest.join("idl/interop.idl");
-    for watched in ["idl/interop.idl", "c/common.h", "c/object.c", "c/client.c"] {
+    for watched in [
+        "idl/interop.idl",
+        "c/common.h",
+        "c/object.c",
+        "c/client.c",
+        "c/dispenser.c",
+    ] {
         println!(
             "cargo:rerun-if-changed={}",
             manifest.join(watched).display()
@@ -50,7 +56,11 @@ fn main() {
     assert!(status.success(), "widl rejected {}", idl.display());
 
     cc::Build::new()
-        .files([manifest.join("c/object.c"), manifest.join("c/client.c")])
+        .files([
+            manifest.join("c/object.c"),
+            manifest.join("c/client.c"),
+            manifest.join("c/dispenser.c"),
+        ])
         .include(&out)
         .include(manifest.join("c"))
         .flag("-isystem")

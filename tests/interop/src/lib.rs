@@ -29,4 +29,10 @@ unsafe extern "C" {
     pub fn c_objects_alive() -> i32;
     /// Runs the C client (c/client.c) against an object: 0, or the failed check's number.
     pub fn c_client_exercise(calc: *mut c_void) -> i32;
+    /// Runs the C dispenser client (c/dispenser.c): 0, or the failed check's number.
+    pub fn c_dispenser_exercise() -> i32;
+    /// The calls comidl's pool made on the C driver, one letter each (NUL-terminated).
+    pub fn c_dispenser_calls() -> *const core::ffi::c_char;
+    /// The C driver's reference count.
+    pub fn c_dispenser_driver_refs() -> i32;
 }
