@@ -1,5 +1,5 @@
 //! The windows-bindgen round trip: compiles the calculator's IDL and every fixture (and
-//! idl/comidl_base.idl and idl/comidl_ctypes.idl) to .winmd with comidl's winmd backend, runs windows-bindgen on each
+//! the files of idl/) to .winmd with comidl's winmd backend, runs windows-bindgen on each
 //! (with the winmds of the files it imports), and writes the Rust into OUT_DIR for
 //! src/lib.rs to include.
 //!
@@ -36,7 +36,7 @@ enum Why {
     FloatTypedef,
 }
 
-/// Every fixture of tests/fixtures, the calculator and comidl's own base IDL.
+/// Every fixture of tests/fixtures, the calculator and comidl's own IDL.
 const UNITS: &[Unit] = &[
     unit("calculator", "examples/calculator/calculator.idl", &[], &[]),
     unit(
@@ -91,6 +91,18 @@ const UNITS: &[Unit] = &[
     unit("preproc", "tests/fixtures/preproc.idl", &[], &[]),
     unit("rpc", "tests/fixtures/rpc.idl", &[], &[]),
     unit("comidl_ctypes", "idl/comidl_ctypes.idl", &[], &[]),
+    unit(
+        "comidl_dispenser",
+        "idl/comidl_dispenser.idl",
+        &["comidl_base"],
+        &[("comidl_base.IClassFactory2", Why::Bstr)],
+    ),
+    unit(
+        "comidl_provider",
+        "idl/comidl_provider.idl",
+        &["comidl_base"],
+        &[("comidl_base.IClassFactory2", Why::Bstr)],
+    ),
     // Stand-ins are aliases of idl/comidl_ctypes.idl's C definitions.
     unit(
         "standins",

@@ -121,12 +121,39 @@ struct Lease {
 #[derive(Default)]
 struct IdleList(Mutex<Vec<IdleResource>>);
 
+/// The list changes together with the pool's idle counter, under the list's lock, so the
+/// counter never runs below what the lists hold.
 impl IdleList {
     fn lock(&self) -> MutexGuard<'_, Vec<IdleResource>> {
-        // The vector is consistent at every unlock: keep using it after a panic.
-        self.0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        relock(&self.0)
+    }
+
+    /// Adds `resources`, the last one on top.
+    fn push(&self, count: &AtomicU64, resources: impl IntoIterator<Item = IdleResource>) {
+        let mut idle = self.lock();
+        let before = idle.len();
+        idle.extend(resources);
+        count.fetch_add((idle.len() - before) as u64, Ordering::Relaxed);
+    }
+
+    /// The most recently freed resource.
+    fn pop(&self, count: &AtomicU64) -> Option<IdleResource> {
+        let top = self.lock().pop()?;
+        count.fetch_sub(1, Ordering::Relaxed);
+        Some(top)
+    }
+
+    /// Takes out every resource `goes` picks.
+    fn take(
+        &self,
+        count: &AtomicU64,
+        mut goes: impl FnMut(&IdleResource) -> bool,
+    ) -> Vec<IdleResource> {
+        let mut idle = self.lock();
+        let (gone, kept): (Vec<_>, Vec<_>) = idle.drain(..).partition(|r| goes(r));
+        *idle = kept;
+        count.fetch_sub(gone.len() as u64, Ordering::Relaxed);
+        gone
     }
 }
 
@@ -261,10 +288,9 @@ impl Pool {
         let mut passed_over = Vec::new();
         let mut expired = Vec::new();
         for _ in 0..MAX_CANDIDATES {
-            let Some(candidate) = list.lock().pop() else {
+            let Some(candidate) = list.pop(&self.counters.idle) else {
                 break;
             };
-            self.counters.idle.fetch_sub(1, Ordering::Relaxed);
             if candidate.deadline <= now {
                 expired.push(candidate.id);
                 continue;
@@ -287,13 +313,8 @@ impl Pool {
                 break;
             }
         }
-        if !passed_over.is_empty() {
-            self.counters
-                .idle
-                .fetch_add(passed_over.len() as u64, Ordering::Relaxed);
-            // Back in the order they were taken out, most recently freed on top.
-            list.lock().extend(passed_over.into_iter().rev());
-        }
+        // Back in the order they were taken out, most recently freed on top.
+        list.push(&self.counters.idle, passed_over.into_iter().rev());
         for id in expired {
             driver.destroy(self, id);
         }
@@ -333,12 +354,14 @@ impl Pool {
             Some(kind) => {
                 let deadline = Instant::now() + lease.timeout;
                 let list = self.idle_list_or_new(kind);
-                list.lock().push(IdleResource {
-                    id,
-                    timeout: lease.timeout,
-                    deadline,
-                });
-                self.counters.idle.fetch_add(1, Ordering::Relaxed);
+                list.push(
+                    &self.counters.idle,
+                    [IdleResource {
+                        id,
+                        timeout: lease.timeout,
+                        deadline,
+                    }],
+                );
                 Some(deadline)
             }
             None => {
@@ -364,23 +387,11 @@ impl Pool {
             lease.destroy_on_free = true;
             return Ok(());
         }
-        let lists: Vec<Arc<IdleList>> = {
-            let lists = self.idle.read().unwrap_or_else(|p| p.into_inner());
-            lists.values().cloned().collect()
-        };
-        for list in lists {
-            let found = {
-                let mut idle = list.lock();
-                idle.iter()
-                    .position(|r| r.id == id)
-                    .map(|at| idle.remove(at))
-            };
-            if found.is_some() {
-                self.counters.idle.fetch_sub(1, Ordering::Relaxed);
-                match self.driver() {
-                    Ok(driver) => driver.destroy(self, id),
-                    Err(hr) => return Err(hr),
-                }
+        let driver = self.driver()?;
+        for list in self.idle_lists() {
+            let found = list.take(&self.counters.idle, |r| r.id == id);
+            if !found.is_empty() {
+                driver.destroy(self, id);
                 return Ok(());
             }
         }
@@ -457,19 +468,17 @@ impl Pool {
 
     /// Destroys every idle resource.
     fn drain(&self, driver: &Driver) {
-        let lists: Vec<Arc<IdleList>> = {
-            let lists = self.idle.read().unwrap_or_else(|p| p.into_inner());
-            lists.values().cloned().collect()
-        };
-        for list in lists {
-            let idle = std::mem::take(&mut *list.lock());
-            self.counters
-                .idle
-                .fetch_sub(idle.len() as u64, Ordering::Relaxed);
-            for resource in idle {
+        for list in self.idle_lists() {
+            for resource in list.take(&self.counters.idle, |_| true) {
                 driver.destroy(self, resource.id);
             }
         }
+    }
+
+    /// Every idle list, at this moment.
+    fn idle_lists(&self) -> Vec<Arc<IdleList>> {
+        let lists = self.idle.read().unwrap_or_else(|p| p.into_inner());
+        lists.values().cloned().collect()
     }
 
     /// After Close: lets the driver go once no resource is in use. Close and the last free
@@ -490,37 +499,24 @@ impl Pool {
     /// Destroys the idle resources whose deadline is `now` or earlier; answers the next
     /// deadline of those left (the timeout thread's work).
     pub(super) fn expire(&self, now: Instant) -> Option<Instant> {
-        let lists: Vec<Arc<IdleList>> = {
-            let lists = self.idle.read().unwrap_or_else(|p| p.into_inner());
-            lists.values().cloned().collect()
-        };
-        let mut expired = Vec::new();
+        let driver = self
+            .driver
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
+        // Closed: whatever is still idle belongs to a free that is draining it.
+        let driver = driver?;
         let mut next: Option<Instant> = None;
-        for list in lists {
-            let mut idle = list.lock();
-            idle.retain(|resource| {
-                if resource.deadline <= now {
-                    expired.push(resource.id);
-                    false
-                } else {
+        for list in self.idle_lists() {
+            let expired = list.take(&self.counters.idle, |resource| {
+                let due = resource.deadline <= now;
+                if !due {
                     next = Some(next.map_or(resource.deadline, |n| n.min(resource.deadline)));
-                    true
                 }
+                due
             });
-        }
-        if !expired.is_empty() {
-            self.counters
-                .idle
-                .fetch_sub(expired.len() as u64, Ordering::Relaxed);
-            let driver = self
-                .driver
-                .read()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .clone();
-            if let Some(driver) = driver {
-                for id in expired {
-                    driver.destroy(self, id);
-                }
+            for resource in expired {
+                driver.destroy(self, resource.id);
             }
         }
         next
