@@ -41,7 +41,9 @@
 //!
 //! The manager is a class like any other: `CoCreateInstance(CLSID_DispenserManager)` or
 //! [`manager`] (`GetDispenserManager`). In a server module the runtime attached to its
-//! host, it is the host's, so every dispenser of the process shares one manager.
+//! host, it is the host's, so every dispenser of the process shares one manager (and one
+//! timeout thread); reaching it from there goes through activation, so COM must be
+//! initialised on the calling thread.
 
 mod holder;
 mod reaper;
