@@ -123,10 +123,19 @@ fn open(path: &Path) -> Result<Opened, (HRESULT, String)> {
     })?;
     LOADS.fetch_add(1, Ordering::AcqRel);
     let opened = Opened(library);
+    handshake(&opened.0, path)?;
+    Ok(opened)
+}
+
+/// Attaches the just-opened module `library` (loaded from `path`) to this runtime if it
+/// is a comidl module (exports `comidl_module_attach`), after checking it was built for
+/// the same ABI; a library without the export is left alone.
+pub(crate) fn handshake(library: &Library, path: &Path) -> Result<(), (HRESULT, String)> {
+    let shown = path.display();
     // SAFETY: the symbol, if present, is the handshake with its documented signature; a
     // module without it is not a comidl module and runs with whatever runtime it has.
     let attach: Result<Symbol<AttachFn>, _> =
-        unsafe { opened.0.get(format!("{ATTACH_SYMBOL}\0").as_bytes()) };
+        unsafe { library.get(format!("{ATTACH_SYMBOL}\0").as_bytes()) };
     if let Ok(attach) = attach {
         let mut module_abi = 0u32;
         // SAFETY: the export's contract: our table lives as long as the process.
@@ -144,7 +153,7 @@ fn open(path: &Path) -> Result<Opened, (HRESULT, String)> {
             ));
         }
     }
-    Ok(opened)
+    Ok(())
 }
 
 /// An open library; dropping it unloads it and counts the unload.

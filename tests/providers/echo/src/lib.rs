@@ -1,0 +1,129 @@
+//! The echo test provider module (`libcomidl_echo_provider.so`). Its entry points:
+//!
+//! - `EchoProviderInit` (version 1): an echo object that prefixes its `Greeting` setting
+//!   and appends its `Suffix` setting (empty when the section has none).
+//! - `FutureProviderInit` (version 3): the same, built for a newer provider interface.
+//! - `FailingProviderInit`: fails with E_ACCESSDENIED and a recorded message.
+//! - `PanickingProviderInit`: panics (the entry point must answer E_UNEXPECTED).
+//! - `LiarProviderInit`: written by hand, breaks the contract: succeeds while reporting
+//!   version 9 (the host must release the object and refuse it).
+
+use core::ffi::c_void;
+
+use comidl_runtime::provider::{IProviderSupport, ProviderContext, task_wide};
+use comidl_runtime::{ComObject, ComPtr, E_ACCESSDENIED, HRESULT, LPCWSTR, LPWSTR, Result};
+
+comidl_runtime::include_idl!(
+    /// The bindings of echo.idl.
+    pub mod bindings = "echo"
+);
+
+use bindings::{IEcho, IEcho_Impl};
+
+/// An echo provider object.
+#[derive(Clone)]
+pub struct Echo {
+    name: String,
+    greeting: String,
+    suffix: String,
+    host_version: u32,
+    version: u32,
+}
+
+comidl_runtime::implement!(Echo: IEcho);
+
+impl Echo {
+    /// A provider object for the provider the context describes, built for `version`.
+    pub fn create(ctx: &ProviderContext, version: u32) -> Result<ComPtr<IEcho>> {
+        ComObject::create::<IEcho>(Echo {
+            name: ctx.name(),
+            greeting: ctx.setting("Greeting").unwrap_or_default(),
+            suffix: ctx.setting("Suffix").unwrap_or_default(),
+            host_version: ctx.host_version(),
+            version,
+        })
+    }
+}
+
+impl IEcho_Impl for Echo {
+    // The generated trait's signature: the caller (COM's contract) guarantees the string.
+    #[allow(clippy::not_unsafe_ptr_arg_deref)]
+    fn echo(&self, text: LPCWSTR) -> Result<LPWSTR> {
+        // SAFETY: a NULL or NUL-terminated `[in, string]` argument; copied, not freed.
+        let text = unsafe { read_wide(text) };
+        task_wide(&format!("{}{text}{}", self.greeting, self.suffix))
+    }
+
+    fn describe(&self) -> Result<LPWSTR> {
+        task_wide(&format!(
+            "name={} host={} version={}",
+            self.name, self.host_version, self.version
+        ))
+    }
+
+    fn spawn(&self) -> Result<ComPtr<IEcho>> {
+        ComObject::create::<IEcho>(self.clone())
+    }
+}
+
+/// The text of a NUL-terminated UTF-16 string the caller owns (empty for NULL).
+///
+/// # Safety
+/// `text` is NULL or NUL-terminated.
+unsafe fn read_wide(text: LPCWSTR) -> String {
+    if text.is_null() {
+        return String::new();
+    }
+    let mut len = 0;
+    // SAFETY: every unit up to the NUL is readable (the caller's contract).
+    while unsafe { *text.add(len) } != 0 {
+        len += 1;
+    }
+    // SAFETY: `len` units were just read.
+    String::from_utf16_lossy(unsafe { core::slice::from_raw_parts(text, len) })
+}
+
+fn refuse() -> Result<ComPtr<IEcho>> {
+    comidl_runtime::host::set_error_message(E_ACCESSDENIED, "the echo provider is switched off");
+    Err(E_ACCESSDENIED)
+}
+
+comidl_runtime::provider_module! {
+    EchoProviderInit => version 1, |ctx| Echo::create(ctx, 1);
+    FutureProviderInit => version 3, |ctx| Echo::create(ctx, 3);
+    FailingProviderInit => version 1, |_ctx| refuse();
+    PanickingProviderInit => version 1, |_ctx| -> Result<ComPtr<IEcho>> {
+        panic!("the panicking provider panics")
+    };
+}
+
+/// A contract breaker: succeeds, hands out an object, and reports version 9.
+///
+/// # Safety
+/// The host's side of the `LPPROVIDERENTRY` contract.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn LiarProviderInit(
+    host_version: u32,
+    support: Option<IProviderSupport>,
+    riid: *const comidl_runtime::GUID,
+    provider_version: *mut u32,
+    out: *mut *mut c_void,
+) -> HRESULT {
+    // SAFETY: forwarded caller guarantees.
+    let hr = unsafe {
+        comidl_runtime::provider::run_entry(
+            1,
+            host_version,
+            support,
+            riid,
+            provider_version,
+            out,
+            |ctx| Echo::create(ctx, 9),
+        )
+    };
+    if !provider_version.is_null() {
+        // SAFETY: non-NULL and writable (the caller's contract).
+        unsafe { provider_version.write(9) };
+    }
+    hr
+}

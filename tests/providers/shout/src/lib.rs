@@ -1,0 +1,100 @@
+//! The shout test provider module (`libcomidl_shout_provider.so`), a second module for the
+//! same profile. `ShoutProviderInit` (version 2) makes objects that answer with the text in
+//! capitals, repeated `Repeat` times (a setting; 1 when absent).
+//!
+//! The module is also an in-process server for the class ShoutServer (the same object,
+//! named "ShoutServer"): one `provider_module!` with an `inproc_server` clause makes both.
+
+use comidl_runtime::provider::{ProviderContext, task_wide};
+use comidl_runtime::{
+    ClassInfo, ComObject, ComPtr, Creatable, E_INVALIDARG, LPCWSTR, LPWSTR, Result,
+};
+
+comidl_runtime::include_idl!(
+    /// The bindings of echo.idl.
+    pub mod bindings = "echo"
+);
+
+use bindings::{CLASS_ShoutServer, IEcho, IEcho_Impl};
+
+/// A shout provider object.
+#[derive(Clone)]
+pub struct Shout {
+    name: String,
+    repeat: usize,
+    host_version: u32,
+}
+
+comidl_runtime::implement!(Shout: IEcho);
+
+impl Shout {
+    /// A provider object for the provider the context describes.
+    pub fn provider(ctx: &ProviderContext) -> Result<ComPtr<IEcho>> {
+        let repeat = match ctx.setting("Repeat") {
+            Some(text) => text.parse().map_err(|_| E_INVALIDARG)?,
+            None => 1,
+        };
+        ComObject::create::<IEcho>(Shout {
+            name: ctx.name(),
+            repeat,
+            host_version: ctx.host_version(),
+        })
+    }
+}
+
+impl IEcho_Impl for Shout {
+    // The generated trait's signature: the caller (COM's contract) guarantees the string.
+    #[allow(clippy::not_unsafe_ptr_arg_deref)]
+    fn echo(&self, text: LPCWSTR) -> Result<LPWSTR> {
+        // SAFETY: a NULL or NUL-terminated `[in, string]` argument (the IDL's contract).
+        let text = unsafe { read_wide(text) }?;
+        let loud = text.to_uppercase();
+        task_wide(&vec![loud; self.repeat].join(" "))
+    }
+
+    fn describe(&self) -> Result<LPWSTR> {
+        task_wide(&format!(
+            "name={} host={} version=2",
+            self.name, self.host_version
+        ))
+    }
+
+    fn spawn(&self) -> Result<ComPtr<IEcho>> {
+        ComObject::create::<IEcho>(self.clone())
+    }
+}
+
+impl Creatable for Shout {
+    const CLASS: &'static ClassInfo = &CLASS_ShoutServer;
+    fn create() -> Result<Shout> {
+        Ok(Shout {
+            name: "ShoutServer".into(),
+            repeat: 1,
+            host_version: 0,
+        })
+    }
+}
+
+/// The text of a NUL-terminated UTF-16 `[in, string]` argument.
+///
+/// # Safety
+/// `text` is NULL or NUL-terminated.
+unsafe fn read_wide(text: LPCWSTR) -> Result<String> {
+    if text.is_null() {
+        return Err(comidl_runtime::E_POINTER);
+    }
+    let mut len = 0;
+    // SAFETY: every unit up to the NUL is readable (the caller's contract).
+    while unsafe { *text.add(len) } != 0 {
+        len += 1;
+    }
+    // SAFETY: `len` units were just read.
+    Ok(String::from_utf16_lossy(unsafe {
+        core::slice::from_raw_parts(text, len)
+    }))
+}
+
+comidl_runtime::provider_module! {
+    inproc_server(Shout);
+    ShoutProviderInit => version 2, |ctx| Shout::provider(ctx);
+}
