@@ -1,0 +1,135 @@
+//! The client component: an inventory kept in a SQLite database, a COM object implementing
+//! `IInventory` and `IConnectionTrace` (inventory.idl). Every call borrows a connection
+//! from the [`ConnectionDispenser`], runs one statement and gives the connection back.
+
+use std::sync::Mutex;
+
+use comidl_runtime::{
+    ComObject, ComPtr, DISP_E_OVERFLOW, E_INVALIDARG, E_POINTER, LONG, LPCWSTR, Result,
+};
+use rusqlite::Connection;
+
+use crate::dispenser::{ConnectionDispenser, Database, Pooled};
+use crate::error::{fail, sqlite_failure};
+use crate::inventory::{IConnectionTrace_Impl, IInventory, IInventory_Impl};
+
+/// The table the component keeps its items in.
+pub const SCHEMA: &str =
+    "CREATE TABLE IF NOT EXISTS items (id INTEGER PRIMARY KEY, name TEXT NOT NULL)";
+
+/// Creates the component's table in `connection`'s database if it is not there.
+pub fn create_schema(connection: &Connection) -> Result<()> {
+    connection
+        .execute_batch(SCHEMA)
+        .map_err(|e| sqlite_failure(&e, "creating the items table"))
+}
+
+/// The inventory component.
+pub struct Inventory {
+    dispenser: ConnectionDispenser,
+    database: Database,
+    /// The resource id and handle address of the connection that served the last call.
+    last: Mutex<(u64, u64)>,
+}
+
+comidl_runtime::implement!(Inventory: IInventory, crate::inventory::IConnectionTrace);
+
+impl Inventory {
+    /// A new inventory object over `database`, as its `IInventory`.
+    pub fn create(
+        dispenser: ConnectionDispenser,
+        database: Database,
+    ) -> Result<ComPtr<IInventory>> {
+        ComObject::create(Inventory {
+            dispenser,
+            database,
+            last: Mutex::new((0, 0)),
+        })
+    }
+
+    /// A connection for one call, recorded as the last one used.
+    fn connection(&self) -> Result<Pooled> {
+        let connection = self.dispenser.connection(self.database)?;
+        let used = (
+            connection.resource_id() as u64,
+            connection.handle_address() as u64,
+        );
+        *self
+            .last
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = used;
+        Ok(connection)
+    }
+}
+
+impl IInventory_Impl for Inventory {
+    fn count_items(&self) -> Result<LONG> {
+        let connection = self.connection()?;
+        let count: i64 = connection
+            .query_row("SELECT count(*) FROM items", [], |row| row.get(0))
+            .map_err(|e| sqlite_failure(&e, "counting the items"))?;
+        connection.release()?;
+        LONG::try_from(count)
+            .map_err(|_| fail(DISP_E_OVERFLOW, format!("{count} items do not fit a LONG")))
+    }
+
+    // The generated trait takes the string as a raw pointer: its validity is COM's contract
+    // with the caller, not something a safe signature can express.
+    #[allow(clippy::not_unsafe_ptr_arg_deref)]
+    fn add_item(&self, name: LPCWSTR) -> Result<()> {
+        // Checked before a connection is taken: bad input never reaches the pool.
+        // SAFETY: an `[in, string]` argument is NULL or a NUL-terminated string that stays
+        // valid for the call (COM's contract with the caller).
+        let units = unsafe { wide_units(name) }.ok_or(E_POINTER)?;
+        let name = String::from_utf16(units)
+            .map_err(|_| fail(E_INVALIDARG, "the item name is not valid UTF-16".into()))?;
+        if name.trim().is_empty() {
+            return Err(fail(E_INVALIDARG, "an item name cannot be empty".into()));
+        }
+        let connection = self.connection()?;
+        connection
+            .execute("INSERT INTO items (name) VALUES (?1)", [&name])
+            .map_err(|e| sqlite_failure(&e, &format!("adding item `{name}`")))?;
+        connection.release()
+    }
+}
+
+impl IConnectionTrace_Impl for Inventory {
+    fn last_connection(&self) -> Result<(u64, u64)> {
+        Ok(*self
+            .last
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()))
+    }
+}
+
+/// The units of the NUL-terminated UTF-16 string at `text`, without the NUL; `None` for
+/// NULL.
+///
+/// # Safety
+/// `text` is NULL or points to a NUL-terminated UTF-16 string that is not written while
+/// the returned slice is used.
+unsafe fn wide_units<'a>(text: *const u16) -> Option<&'a [u16]> {
+    if text.is_null() {
+        return None;
+    }
+    let mut len = 0;
+    // SAFETY: every unit up to and including the NUL is readable (caller's contract).
+    while unsafe { text.add(len).read() } != 0 {
+        len += 1;
+    }
+    // SAFETY: the `len` units before the NUL are readable and unchanged (caller's contract).
+    Some(unsafe { core::slice::from_raw_parts(text, len) })
+}
+
+/// `text` as a NUL-terminated UTF-16 buffer, for passing as an `[in, string] LPCWSTR`.
+pub fn wide(text: &str) -> Vec<u16> {
+    text.encode_utf16().chain([0]).collect()
+}
+
+/// Calls `IInventory::AddItem` with `name`.
+pub fn add_item(inventory: &IInventory, name: &str) -> Result<()> {
+    let name = wide(name);
+    // SAFETY: `name` is NUL-terminated and outlives the call.
+    unsafe { inventory.add_item(name.as_ptr()) }
+}
