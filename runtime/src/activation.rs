@@ -152,11 +152,8 @@ fn describe_context(context: u32) -> String {
 unsafe fn server_name(info: *const COSERVERINFO) -> Option<String> {
     // SAFETY: the caller's contract.
     let info = unsafe { info.as_ref() }?;
-    if info.pwszName.is_null() {
-        return None;
-    }
-    // SAFETY: NUL-terminated (caller's contract).
-    let name = String::from_utf16_lossy(unsafe { crate::bstr::wide_units(info.pwszName) });
+    // SAFETY: NULL or NUL-terminated (caller's contract).
+    let name = String::from_utf16_lossy(unsafe { crate::wide::units(info.pwszName) }?);
     (!name.is_empty()).then_some(name)
 }
 

@@ -73,15 +73,6 @@ unsafe fn alloc_bytes(src: *const u8, byte_len: u32) -> *mut u16 {
     data.cast()
 }
 
-/// The code units of a NUL-terminated UTF-16 string, without the NUL.
-///
-/// # Safety
-/// `psz` must point to a NUL-terminated UTF-16 string that outlives the slice.
-pub(crate) unsafe fn wide_units<'a>(psz: *const u16) -> &'a [u16] {
-    // SAFETY: the caller's contract; `wide_len` units before the NUL are readable.
-    unsafe { core::slice::from_raw_parts(psz, wide_len(psz)) }
-}
-
 /// Number of code units before the first NUL.
 ///
 /// # Safety

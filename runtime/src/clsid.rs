@@ -4,8 +4,8 @@
 //! returned ones allocated with the task allocator, as on Windows.
 
 use crate::{
-    CO_E_CLASSSTRING, CO_E_IIDSTRING, E_INVALIDARG, E_OUTOFMEMORY, E_POINTER, GUID, HRESULT,
-    REGDB_E_CLASSNOTREG, Result, S_OK,
+    CO_E_CLASSSTRING, CO_E_IIDSTRING, E_INVALIDARG, E_POINTER, GUID, HRESULT, REGDB_E_CLASSNOTREG,
+    Result, S_OK,
 };
 
 /// `CoCreateGuid`: a new random (version 4) GUID.
@@ -58,18 +58,7 @@ unsafe fn read_wide(text: *const u16) -> Option<String> {
         return None;
     }
     // SAFETY: NUL-terminated (caller's contract).
-    String::from_utf16(unsafe { crate::bstr::wide_units(text) }).ok()
-}
-
-/// `text` as a NUL-terminated UTF-16 task-allocator block.
-fn task_wide(text: &str) -> *mut u16 {
-    let units: Vec<u16> = text.encode_utf16().chain(Some(0)).collect();
-    let block = crate::CoTaskMemAlloc(units.len() * 2).cast::<u16>();
-    if !block.is_null() {
-        // SAFETY: the block holds `units.len()` units; no overlap.
-        unsafe { core::ptr::copy_nonoverlapping(units.as_ptr(), block, units.len()) };
-    }
-    block
+    String::from_utf16(unsafe { crate::wide::units(text) }?).ok()
 }
 
 /// Writes `text` to `out` as a task block; E_OUTOFMEMORY if it cannot be allocated.
@@ -80,10 +69,13 @@ unsafe fn write_wide(out: *mut *mut u16, text: &str) -> HRESULT {
     if out.is_null() {
         return E_POINTER;
     }
-    let block = task_wide(text);
+    let (block, hr) = match crate::wide::to_task_block(text) {
+        Ok(block) => (block, S_OK),
+        Err(hr) => (core::ptr::null_mut(), hr),
+    };
     // SAFETY: non-null and writable (caller's contract).
     unsafe { out.write(block) };
-    if block.is_null() { E_OUTOFMEMORY } else { S_OK }
+    hr
 }
 
 /// Reads `text`, turns it into a GUID with `parse` and writes the result (GUID_NULL on

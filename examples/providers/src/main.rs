@@ -9,7 +9,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use comidl_runtime::provider::{Provider, ProviderHost, take_task_wide};
+use comidl_runtime::provider::{Provider, ProviderHost};
+use comidl_runtime::wide;
 
 comidl_runtime::include_idl!(
     /// The bindings of transport.idl.
@@ -81,5 +82,5 @@ fn run(profile: &std::path::Path) -> Result<(), String> {
 /// The text of a string a provider returned (a task block this frees).
 fn text(block: *mut u16) -> String {
     // SAFETY: an `[out, retval]` string: a task block, ours to free.
-    unsafe { take_task_wide(block) }.unwrap_or_default()
+    unsafe { wide::take_task_block(block) }.unwrap_or_default()
 }

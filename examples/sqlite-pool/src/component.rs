@@ -4,6 +4,7 @@
 
 use std::sync::Mutex;
 
+use comidl_runtime::wide;
 use comidl_runtime::{
     ComObject, ComPtr, DISP_E_OVERFLOW, E_INVALIDARG, E_POINTER, LONG, LPCWSTR, Result,
 };
@@ -80,7 +81,7 @@ impl IInventory_Impl for Inventory {
         // Checked before a connection is taken: bad input never reaches the pool.
         // SAFETY: an `[in, string]` argument is NULL or a NUL-terminated string that stays
         // valid for the call (COM's contract with the caller).
-        let units = unsafe { wide_units(name) }.ok_or(E_POINTER)?;
+        let units = unsafe { wide::units(name) }.ok_or(E_POINTER)?;
         let name = String::from_utf16(units)
             .map_err(|_| fail(E_INVALIDARG, "the item name is not valid UTF-16".into()))?;
         if name.trim().is_empty() {
@@ -103,33 +104,9 @@ impl IConnectionTrace_Impl for Inventory {
     }
 }
 
-/// The units of the NUL-terminated UTF-16 string at `text`, without the NUL; `None` for
-/// NULL.
-///
-/// # Safety
-/// `text` is NULL or points to a NUL-terminated UTF-16 string that is not written while
-/// the returned slice is used.
-unsafe fn wide_units<'a>(text: *const u16) -> Option<&'a [u16]> {
-    if text.is_null() {
-        return None;
-    }
-    let mut len = 0;
-    // SAFETY: every unit up to and including the NUL is readable (caller's contract).
-    while unsafe { text.add(len).read() } != 0 {
-        len += 1;
-    }
-    // SAFETY: the `len` units before the NUL are readable and unchanged (caller's contract).
-    Some(unsafe { core::slice::from_raw_parts(text, len) })
-}
-
-/// `text` as a NUL-terminated UTF-16 buffer, for passing as an `[in, string] LPCWSTR`.
-pub fn wide(text: &str) -> Vec<u16> {
-    text.encode_utf16().chain([0]).collect()
-}
-
 /// Calls `IInventory::AddItem` with `name`.
 pub fn add_item(inventory: &IInventory, name: &str) -> Result<()> {
-    let name = wide(name);
+    let name = wide::nul_terminated(name);
     // SAFETY: `name` is NUL-terminated and outlives the call.
     unsafe { inventory.add_item(name.as_ptr()) }
 }

@@ -37,12 +37,8 @@ impl IDispenserManager_Impl for DispenserManager {
         name: LPCOLESTR,
     ) -> Result<Option<ComPtr<IHolder>>> {
         let driver = driver.ok_or(E_POINTER)?;
-        let name = if name.is_null() {
-            String::new()
-        } else {
-            // SAFETY: a non-null `[in, string]` argument is NUL-terminated (COM's contract).
-            String::from_utf16_lossy(unsafe { crate::bstr::wide_units(name) })
-        };
+        // SAFETY: a non-null `[in, string]` argument is NUL-terminated (COM's contract).
+        let name = unsafe { crate::wide::read(name) }.unwrap_or_default();
         let pool = Pool::new(name, Driver(ComPtr::from_borrowed(driver)));
         ComObject::create(Holder { pool }).map(Some)
     }
@@ -426,11 +422,10 @@ impl Pool {
     }
 
     fn tracked_name(&self, name: constSRESID, track: bool) -> Result<()> {
-        if name.is_null() {
-            return Err(E_POINTER);
-        }
         // SAFETY: a non-null `[in]` string argument is NUL-terminated (COM's contract).
-        let name = unsafe { crate::bstr::wide_units(name) }.to_vec();
+        let name = unsafe { crate::wide::units(name) }
+            .ok_or(E_POINTER)?
+            .to_vec();
         let mut names = relock(&self.tracked_names);
         let changed = if track {
             names.insert(name.clone())

@@ -93,7 +93,7 @@ pub unsafe fn GetDispenserManager(out: *mut *mut c_void) -> HRESULT {
 
 /// Registers `driver` with the process's dispenser manager under `name`: its pool.
 pub fn register(driver: &IDispenserDriver, name: &str) -> Result<SharedHolder> {
-    let name: Vec<u16> = name.encode_utf16().chain([0]).collect();
+    let name = crate::wide::nul_terminated(name);
     // SAFETY: `name` is NUL-terminated and outlives the call.
     let holder = unsafe { manager()?.register_dispenser(driver, name.as_ptr()) }?;
     let holder = holder.ok_or(E_POINTER)?;

@@ -22,4 +22,4 @@ mod support;
 pub use bindings::*;
 pub use host::{ErrorKind, Provider, ProviderError, ProviderHost};
 pub use profile::{Profile, ProfileError, ProviderEntry};
-pub use support::{E_SETTING_NOT_FOUND, ProviderContext, run_entry, take_task_wide, task_wide};
+pub use support::{E_SETTING_NOT_FOUND, ProviderContext, run_entry};

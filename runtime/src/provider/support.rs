@@ -8,10 +8,8 @@ use core::ffi::c_void;
 use super::bindings::{IProviderSupport, IProviderSupport_Impl};
 use crate::host::E_REVISION_MISMATCH;
 use crate::unknown::{ComPtr, Interface};
-use crate::{
-    CoTaskMemAlloc, CoTaskMemFree, E_OUTOFMEMORY, E_POINTER, GUID, HRESULT, LPCWSTR, LPWSTR,
-    Result, S_OK, ULONG,
-};
+use crate::wide::{read, take_task_block, to_task_block};
+use crate::{E_POINTER, GUID, HRESULT, LPCWSTR, LPWSTR, Result, S_OK, ULONG};
 
 /// `HRESULT_FROM_WIN32(ERROR_NOT_FOUND)`: what `GetSetting` answers for a setting the
 /// provider's section does not have.
@@ -33,54 +31,22 @@ impl IProviderSupport_Impl for Support {
     }
 
     fn get_provider_name(&self) -> Result<LPWSTR> {
-        task_wide(&self.name)
+        to_task_block(&self.name)
     }
 
     fn get_setting(&self, name: LPCWSTR) -> Result<LPWSTR> {
-        if name.is_null() {
-            return Err(E_POINTER);
-        }
-        // SAFETY: a non-NULL `[in, string]` argument is NUL-terminated (the IDL's contract).
-        let name = String::from_utf16_lossy(unsafe { crate::bstr::wide_units(name) });
+        // SAFETY: NULL or a NUL-terminated `[in, string]` argument (the IDL's contract).
+        let name = unsafe { read(name) }?;
         let value = self
             .settings
             .iter()
             .find(|(key, _)| key.eq_ignore_ascii_case(&name))
             .map(|(_, value)| value.as_str());
         match value {
-            Some(value) => task_wide(value),
+            Some(value) => to_task_block(value),
             None => Err(E_SETTING_NOT_FOUND),
         }
     }
-}
-
-/// `text` as a NUL-terminated UTF-16 task-allocator block, which the receiver frees.
-pub fn task_wide(text: &str) -> Result<LPWSTR> {
-    let units: Vec<u16> = text.encode_utf16().chain(Some(0)).collect();
-    let block = CoTaskMemAlloc(units.len() * 2).cast::<u16>();
-    if block.is_null() {
-        return Err(E_OUTOFMEMORY);
-    }
-    // SAFETY: the block holds `units.len()` units; no overlap.
-    unsafe { core::ptr::copy_nonoverlapping(units.as_ptr(), block, units.len()) };
-    Ok(block)
-}
-
-/// The text of a NUL-terminated UTF-16 task-allocator block, which this frees; `None` for
-/// NULL. Unpaired surrogates become U+FFFD.
-///
-/// # Safety
-/// `block` is NULL or a NUL-terminated UTF-16 string allocated with the task allocator
-/// and owned by the caller.
-pub unsafe fn take_task_wide(block: LPWSTR) -> Option<String> {
-    if block.is_null() {
-        return None;
-    }
-    // SAFETY: NUL-terminated (the caller's contract).
-    let text = String::from_utf16_lossy(unsafe { crate::bstr::wide_units(block) });
-    // SAFETY: a task block the caller handed over.
-    unsafe { CoTaskMemFree(block.cast()) };
-    Some(text)
 }
 
 /// What a provider's code sees while its entry point runs: the host's support object,
@@ -100,7 +66,7 @@ impl ProviderContext {
     pub fn name(&self) -> String {
         match self.support.get_provider_name() {
             // SAFETY: an `[out, string]` result: a task block we now own.
-            Ok(block) => unsafe { take_task_wide(block) }.unwrap_or_default(),
+            Ok(block) => unsafe { take_task_block(block) }.unwrap_or_default(),
             Err(_) => String::new(),
         }
     }
@@ -112,7 +78,7 @@ impl ProviderContext {
         // SAFETY: `key` is NUL-terminated and outlives the call.
         let block = unsafe { self.support.get_setting(key.as_ptr()) }.ok()?;
         // SAFETY: an `[out, string]` result: a task block we now own.
-        unsafe { take_task_wide(block) }
+        unsafe { take_task_block(block) }
     }
 
     /// The support object itself; clone it to keep it beyond the entry-point call.

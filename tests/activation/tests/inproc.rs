@@ -60,17 +60,9 @@ fn register_path(path: &Path) -> GUID {
 
 /// Reads a task-allocated, NUL-terminated UTF-16 string and frees it.
 fn take_wide(text: *mut u16) -> String {
-    assert!(!text.is_null());
-    let mut len = 0;
-    // SAFETY: the server returned a NUL-terminated string.
-    while unsafe { *text.add(len) } != 0 {
-        len += 1;
-    }
-    // SAFETY: `len` units were just read.
-    let s = String::from_utf16_lossy(unsafe { core::slice::from_raw_parts(text, len) });
-    // SAFETY: allocated with CoTaskMemAlloc by the module; the caller frees (SEMANTICS.md).
-    unsafe { comidl_runtime::CoTaskMemFree(text.cast()) };
-    s
+    // SAFETY: the server returned a NUL-terminated string allocated with CoTaskMemAlloc,
+    // which the caller frees (SEMANTICS.md).
+    unsafe { comidl_runtime::wide::take_task_block(text) }.expect("a string, not NULL")
 }
 
 #[test]

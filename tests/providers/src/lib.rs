@@ -91,10 +91,7 @@ pub fn temp_profile(text: &str) -> TempProfile {
 /// `text` is NULL or such a string, owned by the caller (an `[out, string]` result).
 pub unsafe fn take_wide(text: *mut u16) -> String {
     // SAFETY: the caller's contract.
-    unsafe { comidl_runtime::provider::take_task_wide(text) }.expect("a string, not NULL")
+    unsafe { comidl_runtime::wide::take_task_block(text) }.expect("a string, not NULL")
 }
 
-/// `text` as a NUL-terminated UTF-16 string.
-pub fn wide(text: &str) -> Vec<u16> {
-    text.encode_utf16().chain(Some(0)).collect()
-}
+pub use comidl_runtime::wide::nul_terminated as wide;

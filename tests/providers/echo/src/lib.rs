@@ -10,7 +10,8 @@
 
 use core::ffi::c_void;
 
-use comidl_runtime::provider::{IProviderSupport, ProviderContext, task_wide};
+use comidl_runtime::provider::{IProviderSupport, ProviderContext};
+use comidl_runtime::wide;
 use comidl_runtime::{ComObject, ComPtr, E_ACCESSDENIED, HRESULT, LPCWSTR, LPWSTR, Result};
 
 comidl_runtime::include_idl!(
@@ -50,12 +51,12 @@ impl IEcho_Impl for Echo {
     #[allow(clippy::not_unsafe_ptr_arg_deref)]
     fn echo(&self, text: LPCWSTR) -> Result<LPWSTR> {
         // SAFETY: a NULL or NUL-terminated `[in, string]` argument; copied, not freed.
-        let text = unsafe { read_wide(text) };
-        task_wide(&format!("{}{text}{}", self.greeting, self.suffix))
+        let text = unsafe { wide::read(text) }.unwrap_or_default();
+        wide::to_task_block(&format!("{}{text}{}", self.greeting, self.suffix))
     }
 
     fn describe(&self) -> Result<LPWSTR> {
-        task_wide(&format!(
+        wide::to_task_block(&format!(
             "name={} host={} version={}",
             self.name, self.host_version, self.version
         ))
@@ -64,23 +65,6 @@ impl IEcho_Impl for Echo {
     fn spawn(&self) -> Result<ComPtr<IEcho>> {
         ComObject::create::<IEcho>(self.clone())
     }
-}
-
-/// The text of a NUL-terminated UTF-16 string the caller owns (empty for NULL).
-///
-/// # Safety
-/// `text` is NULL or NUL-terminated.
-unsafe fn read_wide(text: LPCWSTR) -> String {
-    if text.is_null() {
-        return String::new();
-    }
-    let mut len = 0;
-    // SAFETY: every unit up to the NUL is readable (the caller's contract).
-    while unsafe { *text.add(len) } != 0 {
-        len += 1;
-    }
-    // SAFETY: `len` units were just read.
-    String::from_utf16_lossy(unsafe { core::slice::from_raw_parts(text, len) })
 }
 
 fn refuse() -> Result<ComPtr<IEcho>> {

@@ -5,7 +5,8 @@
 //! The module is also an in-process server for the class ShoutServer (the same object,
 //! named "ShoutServer"): one `provider_module!` with an `inproc_server` clause makes both.
 
-use comidl_runtime::provider::{ProviderContext, task_wide};
+use comidl_runtime::provider::ProviderContext;
+use comidl_runtime::wide;
 use comidl_runtime::{
     ClassInfo, ComObject, ComPtr, Creatable, E_INVALIDARG, LPCWSTR, LPWSTR, Result,
 };
@@ -47,13 +48,13 @@ impl IEcho_Impl for Shout {
     #[allow(clippy::not_unsafe_ptr_arg_deref)]
     fn echo(&self, text: LPCWSTR) -> Result<LPWSTR> {
         // SAFETY: a NULL or NUL-terminated `[in, string]` argument (the IDL's contract).
-        let text = unsafe { read_wide(text) }?;
+        let text = unsafe { wide::read(text) }?;
         let loud = text.to_uppercase();
-        task_wide(&vec![loud; self.repeat].join(" "))
+        wide::to_task_block(&vec![loud; self.repeat].join(" "))
     }
 
     fn describe(&self) -> Result<LPWSTR> {
-        task_wide(&format!(
+        wide::to_task_block(&format!(
             "name={} host={} version=2",
             self.name, self.host_version
         ))
@@ -73,25 +74,6 @@ impl Creatable for Shout {
             host_version: 0,
         })
     }
-}
-
-/// The text of a NUL-terminated UTF-16 `[in, string]` argument.
-///
-/// # Safety
-/// `text` is NULL or NUL-terminated.
-unsafe fn read_wide(text: LPCWSTR) -> Result<String> {
-    if text.is_null() {
-        return Err(comidl_runtime::E_POINTER);
-    }
-    let mut len = 0;
-    // SAFETY: every unit up to the NUL is readable (the caller's contract).
-    while unsafe { *text.add(len) } != 0 {
-        len += 1;
-    }
-    // SAFETY: `len` units were just read.
-    Ok(String::from_utf16_lossy(unsafe {
-        core::slice::from_raw_parts(text, len)
-    }))
 }
 
 comidl_runtime::provider_module! {
