@@ -265,11 +265,6 @@ macro_rules! inproc_server {
             }
 
             #[unsafe(no_mangle)]
-            pub extern "system" fn DllCanUnloadNow() -> $crate::HRESULT {
-                $crate::module::can_unload_now()
-            }
-
-            #[unsafe(no_mangle)]
             pub extern "system" fn DllRegisterServer() -> $crate::HRESULT {
                 $crate::module::register_server(
                     CLASSES,
@@ -283,16 +278,33 @@ macro_rules! inproc_server {
                 $crate::module::unregister_server(CLASSES, TYPE_LIBRARY)
             }
 
-            /// # Safety
-            /// `host` is NULL or a services table living as long as the process.
-            #[unsafe(no_mangle)]
-            pub unsafe extern "C" fn comidl_module_attach(
-                host: *const $crate::host::Services,
-                module_abi: *mut u32,
-            ) -> $crate::HRESULT {
-                // SAFETY: forwarded caller guarantees.
-                unsafe { $crate::host::attach(host, module_abi) }
-            }
+            $crate::__module_exports!();
         };
+    };
+}
+
+/// The exports every comidl module has, whatever else it serves: `DllCanUnloadNow` (from
+/// this copy of the runtime's object and lock counts) and the runtime handshake
+/// `comidl_module_attach`. Written by [`inproc_server!`](crate::inproc_server) and
+/// [`provider_module!`](crate::provider_module); not for direct use.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __module_exports {
+    () => {
+        #[unsafe(no_mangle)]
+        pub extern "system" fn DllCanUnloadNow() -> $crate::HRESULT {
+            $crate::module::can_unload_now()
+        }
+
+        /// # Safety
+        /// `host` is NULL or a services table living as long as the process.
+        #[unsafe(no_mangle)]
+        pub unsafe extern "C" fn comidl_module_attach(
+            host: *const $crate::host::Services,
+            module_abi: *mut u32,
+        ) -> $crate::HRESULT {
+            // SAFETY: forwarded caller guarantees.
+            unsafe { $crate::host::attach(host, module_abi) }
+        }
     };
 }

@@ -78,21 +78,7 @@ macro_rules! provider_module {
     ($($entries:tt)*) => {
         $crate::provider_module!(@entries $($entries)*);
         const _: () = {
-            #[unsafe(no_mangle)]
-            pub extern "system" fn DllCanUnloadNow() -> $crate::HRESULT {
-                $crate::module::can_unload_now()
-            }
-
-            /// # Safety
-            /// `host` is NULL or a services table living as long as the process.
-            #[unsafe(no_mangle)]
-            pub unsafe extern "C" fn comidl_module_attach(
-                host: *const $crate::host::Services,
-                module_abi: *mut u32,
-            ) -> $crate::HRESULT {
-                // SAFETY: forwarded caller guarantees.
-                unsafe { $crate::host::attach(host, module_abi) }
-            }
+            $crate::__module_exports!();
         };
     };
 }

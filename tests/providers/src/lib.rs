@@ -32,28 +32,8 @@ pub fn serial() -> MutexGuard<'static, ()> {
     guard
 }
 
-/// The directory of this test binary (`target/<profile>/deps`).
-pub fn exe_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test binary knows its path");
-    exe.parent()
-        .expect("the binary is in a directory")
-        .to_path_buf()
-}
-
-/// A provider module cargo built with the tests: in `deps` when built as a dependency, one
-/// level up when built as a workspace member.
-pub fn module(file: &str) -> PathBuf {
-    let deps = exe_dir();
-    let candidates = [deps.join(file), deps.join("..").join(file)];
-    for candidate in &candidates {
-        if candidate.exists() {
-            return candidate
-                .canonicalize()
-                .expect("an existing path canonicalizes");
-        }
-    }
-    panic!("cargo did not build {file} (looked in {candidates:?})");
-}
+/// A provider module cargo built with the tests (the end-to-end tests' locator).
+pub use comidl_activation_tests::module;
 
 /// Whether the module at `path` is loaded in this process now: `dlopen(RTLD_NOLOAD)`
 /// answers a handle only for a loaded library (and the handle's reference is given back).
