@@ -46,8 +46,9 @@ impl CInt {
     }
 }
 
-/// Reduces `v` to what a `bits`-wide integer of the given signedness holds.
-fn wrap(v: i128, bits: u32, unsigned: bool) -> i128 {
+/// Reduces `v` to what a `bits`-wide integer of the given signedness holds (C's
+/// conversion; the backends write constants with it too).
+pub fn wrap(v: i128, bits: u32, unsigned: bool) -> i128 {
     let modulus = 1i128 << bits;
     let m = v.rem_euclid(modulus);
     if !unsigned && m >= modulus / 2 {

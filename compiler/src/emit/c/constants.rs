@@ -8,7 +8,9 @@
 
 use super::Gen;
 use super::types::Place;
+use crate::emit::rust::types::int_kind;
 use crate::ir::{Base, Const, Item, Type, Value};
+use crate::sema::consteval::wrap;
 
 pub(super) fn emit(g: &mut Gen, item: &Item, c: &Const) {
     let name = super::names::sanitize(&item.name);
@@ -63,25 +65,11 @@ fn value(g: &mut Gen, ty: &Type, value: &Value) -> Option<String> {
 
 /// An integer literal wrapped to the width of `b`, as C converts it.
 pub(crate) fn int_literal(v: i128, b: Base) -> String {
-    let (bits, signed) = match b {
-        Base::Char { signed } | Base::Int8 { signed } => (8, signed),
-        Base::Byte | Base::Boolean => (8, false),
-        Base::Int16 { signed } => (16, signed),
-        Base::WChar => (16, false),
-        Base::Int32 { signed } => (32, signed),
-        Base::ErrorStatus => (32, false),
-        Base::Int64 { signed } | Base::IntPtr { signed } => (64, signed),
-        Base::Float | Base::Double | Base::Void | Base::Handle => (64, true),
-    };
-    let mask: u128 = (1u128 << bits) - 1;
-    let raw = (v as u128) & mask;
+    // Non-integral types take C's widest signed integer, as the Rust backend does.
+    let (bits, signed) = int_kind(b).unwrap_or((64, true));
+    let value = wrap(v, bits, !signed);
+    let raw = value as u128;
     if signed {
-        let sign_bit = 1u128 << (bits - 1);
-        let value = if raw & sign_bit != 0 {
-            raw as i128 - (1i128 << bits)
-        } else {
-            raw as i128
-        };
         let suffix = if bits == 64 { "LL" } else { "" };
         let min = -(1i128 << (bits - 1));
         if value == min && bits >= 32 {

@@ -142,23 +142,9 @@ fn c_name(item: &Item) -> String {
     )
 }
 
-/// `name` reduced to a C identifier (`[A-Za-z_][A-Za-z0-9_]*`).
-pub fn sanitize(name: &str) -> String {
-    let mut out: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
-        out.insert(0, '_');
-    }
-    out
-}
+/// `name` reduced to a C identifier (`[A-Za-z_][A-Za-z0-9_]*`): the same reduction the
+/// Rust backend makes.
+pub use crate::emit::rust::names::sanitize;
 
 /// Words C or C++ reserve that IDL allows as names.
 const KEYWORDS: &[&str] = &[

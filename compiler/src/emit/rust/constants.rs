@@ -6,6 +6,7 @@ use quote::quote;
 use super::types::{Resolved, int_kind};
 use super::{Gen, docs, names};
 use crate::ir::{Base, Const, Item, Type, Value};
+use crate::sema::consteval::wrap;
 
 pub(super) fn emit(g: &mut Gen, item: &Item, c: &Const) -> TokenStream {
     if !g.claim_value(&names::sanitize(&item.name)) {
@@ -74,19 +75,9 @@ fn string(s: &str, wide: bool) -> (TokenStream, TokenStream) {
 /// An integer literal wrapped to the width of `b`, as C converts it.
 pub(super) fn int_literal(v: i128, b: Base) -> TokenStream {
     let (bits, signed) = int_kind(b).unwrap_or((64, true));
-    let mask: u128 = if bits >= 128 {
-        u128::MAX
-    } else {
-        (1u128 << bits) - 1
-    };
-    let raw = (v as u128) & mask;
+    let value = wrap(v, bits, !signed);
+    let raw = value as u128;
     if signed {
-        let sign_bit = 1u128 << (bits - 1);
-        let value = if raw & sign_bit != 0 {
-            raw as i128 - (1i128 << bits)
-        } else {
-            raw as i128
-        };
         let lit = Literal::i128_unsuffixed(value.abs());
         if value < 0 {
             quote! { -#lit }

@@ -26,7 +26,7 @@ mod records;
 mod server;
 mod shape;
 mod typedefs;
-mod types;
+pub(crate) mod types;
 mod winrt;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
