@@ -21,31 +21,15 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use comidl::Outcome;
 use comidl::emit::c::{self, Options};
 use comidl::ir::{CVisibility, ItemId, ItemKind, Model, Type};
 use comidl::layout::Layouts;
-use comidl::{Outcome, check};
 
-use common::{fixtures_dir, idl_files, repo_root, stem};
-
-/// Every IDL file the tests compile: the fixtures, our own IDL, the calculator's.
-fn cases() -> Vec<PathBuf> {
-    let mut files = idl_files(&fixtures_dir());
-    assert!(files.len() >= 15, "the fixtures are missing");
-    let root = repo_root();
-    files.extend(idl_files(&root.join("idl")));
-    files.push(root.join("examples/calculator/calculator.idl"));
-    files
-}
+use common::{check_with_idl, every_idl_file, fixtures_dir, repo_root, stem};
 
 fn check_file(path: &Path) -> Outcome {
-    let mut options = comidl::Options::default();
-    options.preprocess.include_dirs.push(fixtures_dir());
-    options
-        .preprocess
-        .include_dirs
-        .push(repo_root().join("idl"));
-    let outcome = check(path, &options);
+    let outcome = check_with_idl(path);
     assert!(
         !outcome.has_errors(),
         "{}: {}",
@@ -153,7 +137,7 @@ fn run(cmd: &mut Command, what: &str) -> Result<String, String> {
 /// Runs `check` on every case, then fails listing every case that failed.
 fn for_every_case(check: impl Fn(&Generated) -> Result<(), String>) {
     let mut failures = Vec::new();
-    let cases = cases();
+    let cases = every_idl_file();
     for path in &cases {
         let g = generate(path);
         if let Err(e) = check(&g) {
@@ -264,7 +248,7 @@ fn the_prologue_leaves_the_platforms_com_macros_alone() {
 #[test]
 fn every_case_is_generated_without_warnings() {
     let mut warnings = Vec::new();
-    for path in cases() {
+    for path in every_idl_file() {
         warnings.extend(generate(&path).warnings);
     }
     assert!(
@@ -623,7 +607,7 @@ fn record_layouts_match_gcc() {
     let mut excluded: Vec<String> = Vec::new();
     let mut measured = 0usize;
     let mut failures = Vec::new();
-    for path in cases() {
+    for path in every_idl_file() {
         let g = generate(&path);
         let model = g.model();
         let main = model.files[0].file;

@@ -31,25 +31,11 @@ const WIN32: &str = "Windows.Win32";
 
 /// Checks a file the way the build scripts do: fixtures and idl/ on the search path.
 fn check(path: &Path) -> Outcome {
-    let mut options = comidl::Options::default();
-    options.preprocess.include_dirs.push(fixtures_dir());
-    options
-        .preprocess
-        .include_dirs
-        .push(repo_root().join("idl"));
-    comidl::check(path, &options)
+    common::check_with_idl(path)
 }
 
 fn calculator_idl() -> std::path::PathBuf {
     repo_root().join("examples/calculator/calculator.idl")
-}
-
-/// Every IDL file in the round trip: the fixtures, the calculator and idl/'s files.
-fn all_files() -> Vec<std::path::PathBuf> {
-    let mut files = idl_files(&fixtures_dir());
-    files.push(calculator_idl());
-    files.extend(idl_files(&repo_root().join("idl")));
-    files
 }
 
 /// Compiles, generates and reads back.
@@ -1139,7 +1125,7 @@ fn check_params(
 #[test]
 fn every_file_survives_the_round_trip() {
     let mut total = Stats::default();
-    let files = all_files();
+    let files = common::every_idl_file();
     assert!(files.len() >= 20, "found only {} IDL files", files.len());
     for path in &files {
         let s = check_file(path);
@@ -1393,7 +1379,7 @@ fn only_unrepresentable_items_warn() {
         "rpc",
     ];
     let mut warned = Vec::new();
-    for path in all_files() {
+    for path in common::every_idl_file() {
         let (outcome, generated, _) = generate(&path);
         assert!(
             generated.diagnostics.iter().all(|d| !d.is_error()),

@@ -45,6 +45,28 @@ pub fn check(path: &Path) -> Outcome {
     comidl::check(path, &options)
 }
 
+/// Checks a file the way the build scripts see it: tests/fixtures and idl/ on the search
+/// path.
+pub fn check_with_idl(path: &Path) -> Outcome {
+    let mut options = Options::default();
+    options.preprocess.include_dirs.push(fixtures_dir());
+    options
+        .preprocess
+        .include_dirs
+        .push(repo_root().join("idl"));
+    comidl::check(path, &options)
+}
+
+/// Every IDL file the backends are checked on: the fixtures, idl/'s files and the
+/// calculator's.
+pub fn every_idl_file() -> Vec<PathBuf> {
+    let mut files = idl_files(&fixtures_dir());
+    assert!(files.len() >= 15, "the fixtures are missing");
+    files.extend(idl_files(&repo_root().join("idl")));
+    files.push(repo_root().join("examples/calculator/calculator.idl"));
+    files
+}
+
 /// Checks `tests/fixtures/<relative>`.
 pub fn check_fixture(relative: &str) -> Outcome {
     check(&fixtures_dir().join(relative))
