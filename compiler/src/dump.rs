@@ -319,8 +319,8 @@ impl<'a> Dumper<'a> {
     fn file_name(&self, file: FileId) -> String {
         let path = match self.sources {
             Some(sources) => sources.path(file),
-            None => match self.model.files.iter().find(|f| f.file == file) {
-                Some(f) => &f.path,
+            None => match self.model.file_path(file) {
+                Some(path) => path,
                 None => return "<unknown>".to_string(),
             },
         };

@@ -3,7 +3,7 @@
 //! declared in. Nothing here refers to the AST.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::source::{FileId, Span};
 
@@ -28,6 +28,20 @@ pub struct Model {
 impl Model {
     pub fn item(&self, id: ItemId) -> Option<&Item> {
         self.items.get(id.0 as usize)
+    }
+
+    /// The path of one of the model's IDL files.
+    pub fn file_path(&self, file: FileId) -> Option<&Path> {
+        self.files
+            .iter()
+            .find(|f| f.file == file)
+            .map(|f| f.path.as_path())
+    }
+
+    /// The file stem of one of the model's IDL files (`objidl` for objidl.idl).
+    pub fn file_stem(&self, file: FileId) -> Option<String> {
+        let stem = self.file_path(file)?.file_stem()?;
+        Some(stem.to_string_lossy().into_owned())
     }
 
     /// The items declared in one file, in order.

@@ -250,23 +250,15 @@ impl<'m> Gen<'m> {
     /// The file name of an IDL file of the model (`foo.idl`).
     fn file_name(&self, file: FileId) -> String {
         self.model
-            .files
-            .iter()
-            .find(|f| f.file == file)
-            .and_then(|f| f.path.file_name())
+            .file_path(file)
+            .and_then(|path| path.file_name())
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| format!("{}.idl", self.stem(file)))
     }
 
     /// The file stem of an IDL file of the model.
     fn stem(&self, file: FileId) -> String {
-        self.model
-            .files
-            .iter()
-            .find(|f| f.file == file)
-            .and_then(|f| f.path.file_stem())
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "idl".into())
+        self.model.file_stem(file).unwrap_or_else(|| "idl".into())
     }
 
     pub fn line(&mut self, text: &str) {

@@ -39,7 +39,7 @@ fn declaration(g: &mut Gen, name: &str, sig: &Signature, doc: &str) -> TokenStre
         return TokenStream::new();
     }
     let ident = names::ident(name);
-    let param_names = names::param_names(sig, names::sanitize);
+    let param_names = names::param_names(&sig.params, names::sanitize);
     let params: Vec<TokenStream> = sig
         .params
         .iter()

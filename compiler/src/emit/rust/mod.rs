@@ -421,14 +421,7 @@ impl<'m> Gen<'m> {
 
     /// The Rust path of an imported file's generated module.
     fn file_path(&self, file: FileId) -> String {
-        let stem = self
-            .model
-            .files
-            .iter()
-            .find(|f| f.file == file)
-            .and_then(|f| f.path.file_stem())
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let stem = self.model.file_stem(file).unwrap_or_default();
         if let Some((_, path)) = self
             .opts
             .imports

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use heck::ToSnakeCase;
 use proc_macro2::{Ident, Span};
 
-use crate::ir::{ItemId, ItemKind, Model, Signature, Type};
+use crate::ir::{ItemId, ItemKind, Model, Param, Type};
 
 /// Words Rust reserves; an IDL name equal to one is written as a raw identifier.
 const KEYWORDS: &[&str] = &[
@@ -160,9 +160,8 @@ fn innermost_named(ty: &Type) -> Option<ItemId> {
 }
 
 /// One distinct name per parameter, spelled by `spell` (`paramN` for unnamed ones).
-pub fn param_names(sig: &Signature, spell: fn(&str) -> String) -> Vec<String> {
-    let mut names: Vec<String> = sig
-        .params
+pub fn param_names(params: &[Param], spell: fn(&str) -> String) -> Vec<String> {
+    let mut names: Vec<String> = params
         .iter()
         .enumerate()
         .map(|(i, p)| {

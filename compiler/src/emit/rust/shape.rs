@@ -76,7 +76,7 @@ const ARRAY_ATTRS: &[&str] = &["size_is", "length_is", "max_is", "first_is", "la
 pub(super) fn method(g: &mut Gen, sig: &Signature, server: bool) -> MethodShape {
     let hresult = g.resolve(&sig.ret) == Resolved::Hresult;
     let raw_ret = g.ret(&sig.ret);
-    let names = names::param_names(sig, names::snake);
+    let names = names::param_names(&sig.params, names::snake);
     let mut params: Vec<ShapedParam> = sig
         .params
         .iter()

@@ -169,18 +169,8 @@ pub(super) enum ArrayInfo {
 
 /// Maps parameters (warnings name `owner::method`).
 pub(super) fn params(g: &mut Gen, owner: &Item, method: &str, params: &[Param]) -> Vec<ParamRow> {
-    let mut names: Vec<String> = params
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            if p.name.is_empty() {
-                format!("param{i}")
-            } else {
-                p.name.clone()
-            }
-        })
-        .collect();
-    crate::emit::rust::names::dedup(&mut names);
+    // Metadata keeps the IDL's spelling: only unnamed and repeated names change.
+    let names = crate::emit::rust::names::param_names(params, str::to_owned);
     params
         .iter()
         .zip(names)

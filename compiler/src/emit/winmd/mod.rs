@@ -205,13 +205,7 @@ fn file_namespace(model: &Model, file: FileId) -> String {
     {
         return dotted(&lib.name);
     }
-    let stem = model
-        .files
-        .iter()
-        .find(|f| f.file == file)
-        .and_then(|f| f.path.file_stem())
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let stem = model.file_stem(file).unwrap_or_default();
     if stem.is_empty() {
         "Generated".to_string()
     } else {
