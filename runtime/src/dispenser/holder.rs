@@ -252,15 +252,18 @@ impl Pool {
 
     fn alloc(&self, kind: RESTYPID) -> Result<RESID> {
         let driver = self.driver()?;
-        if let Some(id) = self.reuse(&driver, kind)? {
-            return Ok(id);
-        }
-        // A failure here leaves nothing behind: the caller gets the driver's HRESULT.
-        let (id, seconds) = driver.0.create_resource(kind)?;
-        self.counters.created.fetch_add(1, Ordering::Relaxed);
+        let (id, timeout, reused) = match self.best_idle(&driver, kind) {
+            Some(idle) => (idle.id, idle.timeout, true),
+            None => {
+                // A failure here leaves nothing behind: the caller gets the driver's HRESULT.
+                let (id, seconds) = driver.0.create_resource(kind)?;
+                self.counters.created.fetch_add(1, Ordering::Relaxed);
+                (id, idle_timeout(seconds), false)
+            }
+        };
         let lease = Lease {
             kind: Some(kind),
-            timeout: idle_timeout(seconds),
+            timeout,
             destroy_on_free: false,
             driver,
         };
@@ -268,17 +271,23 @@ impl Pool {
             // Not destroyed: the id names a resource someone is using.
             return Err(self.fail(
                 E_UNEXPECTED,
-                format!("was given resource {id:#x} by CreateResource while it is in use"),
+                if reused {
+                    format!("holds resource {id:#x} both idle and in use")
+                } else {
+                    format!("was given resource {id:#x} by CreateResource while it is in use")
+                },
             ));
+        }
+        if reused {
+            self.counters.reused.fetch_add(1, Ordering::Relaxed);
         }
         Ok(id)
     }
 
-    /// The best idle resource of `kind` the driver rates usable, now in use.
-    fn reuse(&self, driver: &Driver, kind: RESTYPID) -> Result<Option<RESID>> {
-        let Some(list) = self.idle_list(kind) else {
-            return Ok(None);
-        };
+    /// Takes the idle resource of `kind` the driver rates best, if one is usable; destroys
+    /// the candidates found past their deadline on the way.
+    fn best_idle(&self, driver: &Driver, kind: RESTYPID) -> Option<IdleResource> {
+        let list = self.idle_list(kind)?;
         let now = Instant::now();
         let mut best: Option<(IdleResource, RESOURCERATING)> = None;
         let mut passed_over = Vec::new();
@@ -314,33 +323,21 @@ impl Pool {
         for id in expired {
             driver.destroy(self, id);
         }
-        let Some((chosen, _)) = best else {
-            return Ok(None);
-        };
-        let lease = Lease {
-            kind: Some(kind),
-            timeout: chosen.timeout,
-            destroy_on_free: false,
-            driver: driver.clone(),
-        };
-        if !self.lend(chosen.id, lease) {
-            return Err(self.fail(
-                E_UNEXPECTED,
-                format!("holds resource {:#x} both idle and in use", chosen.id),
-            ));
-        }
-        self.counters.reused.fetch_add(1, Ordering::Relaxed);
-        Ok(Some(chosen.id))
+        best.map(|(chosen, _)| chosen)
     }
 
     fn free(self: &Arc<Self>, id: RESID) -> Result<()> {
-        let lease = self
+        let Lease {
+            kind,
+            timeout,
+            destroy_on_free,
+            driver,
+        } = self
             .shard(id)
             .remove(&id)
             .ok_or_else(|| self.fail(E_INVALIDARG, format!("has no resource {id:#x} in use")))?;
-        let driver = lease.driver.clone();
-        let keep = match lease.kind {
-            Some(kind) if !lease.destroy_on_free && !self.closed.load(Ordering::SeqCst) => {
+        let keep = match kind {
+            Some(kind) if !destroy_on_free && !self.closed.load(Ordering::SeqCst) => {
                 // A resource that cannot be made ready again is not pooled.
                 driver.0.reset_resource(id).is_ok().then_some(kind)
             }
@@ -348,13 +345,13 @@ impl Pool {
         };
         let pooled_until = match keep {
             Some(kind) => {
-                let deadline = Instant::now() + lease.timeout;
+                let deadline = Instant::now() + timeout;
                 let list = self.idle_list_or_new(kind);
                 list.push(
                     &self.counters.idle,
                     [IdleResource {
                         id,
-                        timeout: lease.timeout,
+                        timeout,
                         deadline,
                     }],
                 );
@@ -365,7 +362,6 @@ impl Pool {
                 None
             }
         };
-        drop(lease);
         self.counters.in_use.fetch_sub(1, Ordering::SeqCst);
         if self.closed.load(Ordering::SeqCst) {
             // Close ran meanwhile: whatever this put in the pool goes, and the driver with
