@@ -73,19 +73,6 @@ unsafe fn alloc_bytes(src: *const u8, byte_len: u32) -> *mut u16 {
     data.cast()
 }
 
-/// Number of code units before the first NUL.
-///
-/// # Safety
-/// `psz` must point to a NUL-terminated UTF-16 string.
-unsafe fn wide_len(psz: *const u16) -> usize {
-    let mut n = 0;
-    // SAFETY: every unit up to and including the terminator is readable.
-    while unsafe { psz.add(n).read() } != 0 {
-        n += 1;
-    }
-    n
-}
-
 /// `SysAllocString`: a new BSTR holding a copy of the NUL-terminated string
 /// `psz`. NULL in gives NULL out; NULL is also returned when out of memory.
 ///
@@ -95,12 +82,11 @@ unsafe fn wide_len(psz: *const u16) -> usize {
 #[cfg_attr(feature = "c-api", unsafe(no_mangle))]
 #[must_use]
 pub unsafe extern "system" fn SysAllocString(psz: *const u16) -> *mut u16 {
-    if psz.is_null() {
+    // SAFETY: caller guarantee: `psz` is NULL or NUL-terminated.
+    let Some(units) = (unsafe { crate::wide::units(psz) }) else {
         return ptr::null_mut();
-    }
-    // SAFETY: caller guarantee: `psz` is NUL-terminated.
-    let len = unsafe { wide_len(psz) };
-    let Ok(len) = u32::try_from(len) else {
+    };
+    let Ok(len) = u32::try_from(units.len()) else {
         return ptr::null_mut();
     };
     // SAFETY: `psz` is readable for `len` units (the string before its NUL).
