@@ -1,6 +1,7 @@
 //! Turning one file's pair of tool results into a verdict.
 
 use crate::process::{Exit, Outcome};
+use crate::widl::WidlVerdict;
 
 /// Longest reason printed after `FAIL path: `, so one bad file stays one line.
 const REASON_MAX: usize = 240;
@@ -8,27 +9,44 @@ const REASON_MAX: usize = 240;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
     Pass,
-    /// comidl accepted a file widl rejects: counted as a pass, but listed.
+    /// comidl accepted a file widl rejects, which the MIDL-only list explains: counted as a
+    /// pass, and listed with `-v`.
     AcceptedBeyondWidl,
     Fail(String),
 }
 
-/// Judges comidl's `outcome` on a file that widl accepted or not.
-/// `root` is stripped from paths in the reason to keep it short.
-pub fn classify(widl_accepts: bool, outcome: &Outcome, root: &str) -> Verdict {
+/// Judges comidl's `outcome` on a file, given widl's verdict and, when the file is a listed
+/// MIDL-only case, the reason comidl may accept it. `root` is stripped from paths in the
+/// reason to keep it short.
+pub fn classify(
+    widl: &WidlVerdict,
+    midl_only: Option<&str>,
+    outcome: &Outcome,
+    root: &str,
+) -> Verdict {
     if let Some(reason) = abnormal(outcome) {
         return Verdict::Fail(shorten(&reason, root));
     }
     let accepted = outcome.exit.success();
-    match (widl_accepts, accepted) {
-        (true, true) => Verdict::Pass,
-        (false, true) => Verdict::AcceptedBeyondWidl,
-        (true, false) => {
+    match (widl, accepted) {
+        (WidlVerdict::Accepts, true) => Verdict::Pass,
+        (WidlVerdict::Rejects(_), true) if midl_only.is_some() => Verdict::AcceptedBeyondWidl,
+        (WidlVerdict::Rejects(error), true) => Verdict::Fail(shorten(
+            &format!(
+                "accepted, but widl rejects it and it is not a listed MIDL-only file: {error}"
+            ),
+            root,
+        )),
+        (WidlVerdict::Accepts, false) => {
             let why = first_diagnostic(&outcome.stderr);
             Verdict::Fail(shorten(&format!("rejected, widl accepts: {why}"), root))
         }
-        (false, false) if has_located_diagnostic(&outcome.stderr) => Verdict::Pass,
-        (false, false) => Verdict::Fail("rejected without a located diagnostic".to_string()),
+        (WidlVerdict::Rejects(_), false) if has_located_diagnostic(&outcome.stderr) => {
+            Verdict::Pass
+        }
+        (WidlVerdict::Rejects(_), false) => {
+            Verdict::Fail("rejected without a located diagnostic".to_string())
+        }
     }
 }
 
@@ -112,6 +130,16 @@ mod tests {
         }
     }
 
+    const WIDL_NO: &str = "/c/windows/a.idl:3: error: syntax error";
+
+    fn accepts() -> WidlVerdict {
+        WidlVerdict::Accepts
+    }
+
+    fn rejects() -> WidlVerdict {
+        WidlVerdict::Rejects(WIDL_NO.to_string())
+    }
+
     const DIAG: &str = "error: expected `;`\n  --> /c/windows/a.idl:3:14\n   |\n 3 | x\n   |  ^\n";
 
     #[test]
@@ -126,16 +154,26 @@ mod tests {
 
     #[test]
     fn both_accept_and_beyond_widl() {
-        assert_eq!(classify(true, &out(Exit::Code(0), ""), ""), Verdict::Pass);
+        let ok = out(Exit::Code(0), "");
+        assert_eq!(classify(&accepts(), None, &ok, ""), Verdict::Pass);
         assert_eq!(
-            classify(false, &out(Exit::Code(0), ""), ""),
+            classify(&rejects(), Some("MIDL allows it"), &ok, ""),
             Verdict::AcceptedBeyondWidl
+        );
+        // Accepting what widl rejects fails unless the file is a listed MIDL-only case.
+        assert_eq!(
+            classify(&rejects(), None, &ok, "/c"),
+            Verdict::Fail(
+                "accepted, but widl rejects it and it is not a listed MIDL-only file: \
+                 windows/a.idl:3: error: syntax error"
+                    .into()
+            )
         );
     }
 
     #[test]
     fn rejecting_what_widl_accepts_shows_the_diagnostic() {
-        let verdict = classify(true, &out(Exit::Code(1), DIAG), "/c");
+        let verdict = classify(&accepts(), None, &out(Exit::Code(1), DIAG), "/c");
         let want = "rejected, widl accepts: error: expected `;` --> windows/a.idl:3:14";
         assert_eq!(verdict, Verdict::Fail(want.to_string()));
     }
@@ -143,10 +181,10 @@ mod tests {
     #[test]
     fn both_reject_needs_a_location() {
         assert_eq!(
-            classify(false, &out(Exit::Code(1), DIAG), ""),
+            classify(&rejects(), None, &out(Exit::Code(1), DIAG), ""),
             Verdict::Pass
         );
-        let bare = classify(false, &out(Exit::Code(1), "error: bad\n"), "");
+        let bare = classify(&rejects(), None, &out(Exit::Code(1), "error: bad\n"), "");
         assert_eq!(
             bare,
             Verdict::Fail("rejected without a located diagnostic".into())
@@ -170,13 +208,13 @@ mod tests {
             ),
         ];
         for (exit, stderr, want) in cases {
-            for widl in [true, false] {
-                let verdict = classify(widl, &out(exit.clone(), stderr), "");
+            for widl in [accepts(), rejects()] {
+                let verdict = classify(&widl, None, &out(exit.clone(), stderr), "");
                 assert_eq!(verdict, Verdict::Fail(want.to_string()));
             }
         }
         let panic = "thread 'main' panicked at src/x.rs:1:1:\nboom\n  --> a.idl:1:1\n";
-        let verdict = classify(false, &out(Exit::Code(1), panic), "");
+        let verdict = classify(&rejects(), None, &out(Exit::Code(1), panic), "");
         let want = "comidl panicked: thread 'main' panicked at src/x.rs:1:1:";
         assert_eq!(verdict, Verdict::Fail(want.to_string()));
     }
@@ -184,7 +222,8 @@ mod tests {
     #[test]
     fn long_reasons_are_truncated() {
         let long = format!("error: {}\n --> a.idl:1:1\n", "é".repeat(500));
-        let Verdict::Fail(reason) = classify(true, &out(Exit::Code(1), &long), "") else {
+        let Verdict::Fail(reason) = classify(&accepts(), None, &out(Exit::Code(1), &long), "")
+        else {
             panic!("expected a failure");
         };
         assert_eq!(reason.chars().count(), REASON_MAX + 3);

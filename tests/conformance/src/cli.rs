@@ -17,6 +17,9 @@ options:
                     default with the Wine corpus: its windows and wine dirs)
   --widl PATH       widl binary (default: the one from the Wine packages)
   --comidl PATH     comidl binary (default: the comidl next to this binary)
+  --midl-only FILE  files comidl may accept though widl rejects them, as
+                    `path: reason` lines (default with the Wine corpus:
+                    tests/conformance/wine8-midl-only; otherwise none)
   --min-pass N      ratchet: parse: exit 0 iff at least N files pass; layout: also fail if fewer than N records pass
   --jobs N          parallel processes (default: number of cores)
   --timeout SECS    limit per tool process (default: 60)
@@ -51,6 +54,7 @@ pub struct Options {
     pub includes: Vec<PathBuf>,
     pub widl: Option<PathBuf>,
     pub comidl: Option<PathBuf>,
+    pub midl_only: Option<PathBuf>,
     pub min_pass: Option<usize>,
     pub jobs: Option<usize>,
     pub timeout: Duration,
@@ -67,6 +71,7 @@ impl Options {
             includes: Vec::new(),
             widl: None,
             comidl: None,
+            midl_only: None,
             min_pass: None,
             jobs: None,
             timeout: Duration::from_secs(60),
@@ -104,6 +109,7 @@ pub fn parse(args: &[String]) -> Result<Options, String> {
             "--include" | "-I" => opts.includes.push(PathBuf::from(value()?)),
             "--widl" => opts.widl = Some(PathBuf::from(value()?)),
             "--comidl" => opts.comidl = Some(PathBuf::from(value()?)),
+            "--midl-only" => opts.midl_only = Some(PathBuf::from(value()?)),
             "--min-pass" => opts.min_pass = Some(number(name, &value()?)?),
             "--jobs" => opts.jobs = Some(positive(name, &value()?)?),
             "--timeout" => opts.timeout = Duration::from_secs(positive(name, &value()?)? as u64),

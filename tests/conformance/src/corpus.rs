@@ -1,6 +1,7 @@
 //! Where the files and tools come from: the Wine corpus (fetched from
 //! Debian's packages on first use) or a tree given on the command line.
 
+use std::collections::BTreeMap;
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -14,6 +15,11 @@ const WINE_PACKAGES: [&str; 2] = ["libwine-dev", "wine64-tools"];
 const WIDL: &str = "usr/lib/wine/widl";
 const WINE_INCLUDE: &str = "usr/include/wine/wine";
 const WINDOWS_INCLUDE: &str = "usr/include/wine/wine/windows";
+/// How many of Wine 8.0's 309 IDL files widl 8.0 accepts: a run of the default corpus in
+/// which widl accepts another number did not run the oracle it claims to.
+const WINE8_WIDL_ACCEPTS: usize = 261;
+/// The files of Wine 8.0's corpus that comidl may accept although widl rejects them.
+const WINE8_MIDL_ONLY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/wine8-midl-only");
 
 /// Everything a run needs, resolved to paths that exist.
 #[derive(Debug)]
@@ -28,6 +34,11 @@ pub struct Setup {
     pub comidl: PathBuf,
     /// `<target>/conformance`: the corpus cache and the widl results cache.
     pub work_dir: PathBuf,
+    /// How many files widl must accept, when the corpus pins it (the Wine corpus does).
+    pub pinned_widl_accepts: Option<usize>,
+    /// Files comidl may accept although widl rejects them, each with the reason (MIDL
+    /// accepts them), from `--midl-only` or the Wine corpus's list.
+    pub midl_only: BTreeMap<PathBuf, String>,
 }
 
 impl Setup {
@@ -91,6 +102,12 @@ pub fn resolve(opts: &Options) -> Result<Setup, Fatal> {
             root.display()
         )));
     }
+    let default_corpus = opts.corpus.is_none();
+    let midl_only = match (&opts.midl_only, default_corpus) {
+        (Some(list), _) => read_midl_only(list)?,
+        (None, true) => read_midl_only(Path::new(WINE8_MIDL_ONLY))?,
+        (None, false) => BTreeMap::new(),
+    };
     Ok(Setup {
         root,
         files,
@@ -98,7 +115,43 @@ pub fn resolve(opts: &Options) -> Result<Setup, Fatal> {
         widl,
         comidl,
         work_dir,
+        pinned_widl_accepts: default_corpus.then_some(WINE8_WIDL_ACCEPTS),
+        midl_only,
     })
+}
+
+/// Reads a list of MIDL-only files: `path: reason` lines (paths relative to the corpus
+/// root), `#` comments and blank lines. A file without a reason is an error: the list is
+/// where each exception to widl's verdict is explained.
+fn read_midl_only(list: &Path) -> Result<BTreeMap<PathBuf, String>, Fatal> {
+    let text = std::fs::read_to_string(list)
+        .map_err(|e| Fatal::Setup(format!("cannot read {}: {e}", list.display())))?;
+    parse_midl_only(&text)
+        .map_err(|(line, why)| Fatal::Usage(format!("{}:{line}: {why}", list.display())))
+}
+
+fn parse_midl_only(text: &str) -> Result<BTreeMap<PathBuf, String>, (usize, String)> {
+    let mut files = BTreeMap::new();
+    for (index, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let reason = line.split_once(": ").map(|(p, r)| (p.trim(), r.trim()));
+        let Some((path, reason)) = reason.filter(|(p, r)| !p.is_empty() && !r.is_empty()) else {
+            return Err((
+                index + 1,
+                "expected `path: why MIDL accepts it`".to_string(),
+            ));
+        };
+        if files
+            .insert(PathBuf::from(path), reason.to_string())
+            .is_some()
+        {
+            return Err((index + 1, format!("{path} is listed twice")));
+        }
+    }
+    Ok(files)
 }
 
 fn existing_dir(dir: &Path, what: &str) -> Result<PathBuf, Fatal> {
@@ -222,6 +275,24 @@ fn run_quietly(cmd: &mut Command, what: &str) -> Result<(), Fatal> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn midl_only_lists_need_a_reason_for_each_file() {
+        let list = "# comment\n\nwindows/a.idl: MIDL takes forward use\nb.idl:  why\n";
+        let files = parse_midl_only(list).unwrap();
+        assert_eq!(files.len(), 2);
+        assert_eq!(files[Path::new("windows/a.idl")], "MIDL takes forward use");
+        assert_eq!(parse_midl_only("a.idl\n").unwrap_err().0, 1);
+        assert_eq!(parse_midl_only("x.idl: y\na.idl: \n").unwrap_err().0, 2);
+        assert!(
+            parse_midl_only("a.idl: y\na.idl: z\n")
+                .unwrap_err()
+                .1
+                .contains("twice")
+        );
+        // The Wine corpus's own list parses.
+        read_midl_only(Path::new(WINE8_MIDL_ONLY)).unwrap();
+    }
 
     #[test]
     fn lists_idl_files_recursively_and_sorted() {

@@ -31,6 +31,9 @@ pub enum Fatal {
     Usage(String),
     /// The corpus or a tool could not be had: exit status 3.
     Setup(String),
+    /// The oracle (widl) did not really run, or not as the corpus pins it: exit status 4.
+    /// Nothing was compared, so nothing passed.
+    Oracle(String),
 }
 
 fn main() -> ExitCode {
@@ -70,6 +73,10 @@ fn fatal(error: Fatal) -> u8 {
         Fatal::Setup(message) => {
             eprintln!("error: {message}");
             3
+        }
+        Fatal::Oracle(message) => {
+            eprintln!("error: {message}");
+            4
         }
     }
 }

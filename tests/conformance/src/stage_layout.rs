@@ -19,7 +19,7 @@ use crate::cli::Options;
 use crate::corpus::Setup;
 use crate::layout_records::{FileRecords, Kind, Probe, records};
 use crate::process::{Exit, ScratchDir, parallel_map, run_with_timeout};
-use crate::widl::{widl_accepts, widl_command};
+use crate::widl::{widl_command, widl_verdicts};
 
 /// One generated module of the probe crate.
 struct Module {
@@ -54,19 +54,14 @@ pub fn run(opts: &Options, setup: &Setup) -> Result<u8, Fatal> {
         setup.files.len(),
         setup.root.display()
     );
-    let widl = widl_accepts(setup, jobs, opts.timeout, &scratch);
+    let widl = widl_verdicts(setup, jobs, opts.timeout, &scratch)?;
     let accepted: Vec<PathBuf> = setup
         .files
         .iter()
         .zip(&widl)
-        .filter(|(_, ok)| **ok)
+        .filter(|(_, verdict)| verdict.accepts())
         .map(|(f, _)| f.clone())
         .collect();
-    out!(
-        "widl accepts {} of {} files",
-        accepted.len(),
-        setup.files.len()
-    );
 
     let modules = generate_all(setup, &accepted, jobs);
     let mut failures: Failures = BTreeMap::new();

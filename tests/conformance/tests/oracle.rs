@@ -1,0 +1,143 @@
+//! The harness itself, run as CI runs it: a stage whose oracle did not really run must fail
+//! and say so, and comidl accepting what widl rejects fails unless the file is a listed
+//! MIDL-only case. Small corpora and stand-in tools written here keep it fast; the real
+//! widl and Wine corpus are CI's conformance steps.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+struct Corpus {
+    dir: PathBuf,
+}
+
+impl Corpus {
+    /// Two small IDL files and a directory for stand-in tools.
+    fn new(name: &str) -> Corpus {
+        let dir = std::env::temp_dir().join(format!("comidl-oracle-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("idl")).unwrap();
+        std::fs::write(dir.join("idl/a.idl"), "typedef long A;\n").unwrap();
+        std::fs::write(dir.join("idl/b.idl"), "typedef long B;\n").unwrap();
+        Corpus { dir }
+    }
+
+    /// A shell script standing in for a tool.
+    fn tool(&self, name: &str, body: &str) -> PathBuf {
+        let path = self.dir.join(name);
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+
+    fn run(&self, widl: &Path, comidl: &Path, extra: &[&str]) -> (i32, String, String) {
+        let out: Output = Command::new(env!("CARGO_BIN_EXE_comidl-conformance"))
+            .args(["--stage", "parse", "--jobs", "2", "--corpus"])
+            .arg(self.dir.join("idl"))
+            .arg("--widl")
+            .arg(widl)
+            .arg("--comidl")
+            .arg(comidl)
+            .args(extra)
+            .output()
+            .unwrap();
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        (
+            out.status.code().unwrap_or(-1),
+            text(&out.stdout),
+            text(&out.stderr),
+        )
+    }
+}
+
+impl Drop for Corpus {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// widl's accepting run: writes the header named after `-o`.
+const WIDL_ACCEPTS: &str =
+    r#"while [ $# -gt 1 ]; do [ "$1" = -o ] && echo '/* header */' > "$2"; shift; done"#;
+/// widl's rejecting run: an error in widl's format, exit 1.
+const WIDL_REJECTS: &str =
+    r#"for last; do :; done; echo "$last:1: error: syntax error" >&2; exit 1"#;
+
+#[test]
+fn a_widl_that_does_not_run_fails_the_stage() {
+    let corpus = Corpus::new("false");
+    let comidl = corpus.tool("comidl", "exit 0");
+    let (code, stdout, stderr) = corpus.run(Path::new("/bin/false"), &comidl, &[]);
+    assert_eq!(code, 4, "{stdout}{stderr}");
+    assert!(
+        stderr.contains("widl did not run on 2 of 2 files"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("without a located error"), "{stderr}");
+    assert!(!stdout.contains("passed"), "nothing is compared: {stdout}");
+
+    // Exit 0 without a header is no verdict either.
+    let (code, _, stderr) = corpus.run(Path::new("/bin/true"), &comidl, &[]);
+    assert_eq!(code, 4);
+    assert!(stderr.contains("wrote no header"), "{stderr}");
+}
+
+#[test]
+fn a_widl_that_times_out_fails_the_stage_and_is_not_cached() {
+    let corpus = Corpus::new("slow");
+    let comidl = corpus.tool("comidl", "exit 0");
+    let slow = corpus.tool("widl", "exec sleep 30");
+    for _ in 0..2 {
+        // The second run must time out again, not read a cached verdict.
+        let (code, _, stderr) = corpus.run(&slow, &comidl, &["--timeout", "1"]);
+        assert_eq!(code, 4, "{stderr}");
+        assert!(stderr.contains("timed out after 1 s"), "{stderr}");
+    }
+}
+
+#[test]
+fn verdicts_from_a_widl_that_runs() {
+    let corpus = Corpus::new("runs");
+    let accepts = corpus.tool("comidl", "exit 0");
+    let widl = corpus.tool("widl", WIDL_ACCEPTS);
+    let (code, stdout, _) = corpus.run(&widl, &accepts, &[]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(
+        stdout.contains("widl accepts 2 of 2 files and rejects 0"),
+        "{stdout}"
+    );
+    assert!(stdout.ends_with("2 passed, 0 failed\n"), "{stdout}");
+}
+
+#[test]
+fn accepting_what_widl_rejects_needs_a_listed_reason() {
+    let corpus = Corpus::new("beyond");
+    let accepts = corpus.tool("comidl", "exit 0");
+    let widl = corpus.tool("widl", WIDL_REJECTS);
+    let (code, stdout, _) = corpus.run(&widl, &accepts, &[]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("FAIL a.idl: accepted, but widl rejects it and it is not a listed MIDL-only file: a.idl:1: error: syntax error"), "{stdout}");
+    assert!(stdout.ends_with("0 passed, 2 failed\n"), "{stdout}");
+
+    let list = corpus.dir.join("midl-only");
+    std::fs::write(&list, "a.idl: MIDL accepts this form\n").unwrap();
+    let (code, stdout, _) = corpus.run(
+        &widl,
+        &accepts,
+        &["-v", "--midl-only", list.to_str().unwrap()],
+    );
+    assert_eq!(code, 1, "b.idl is still unexplained: {stdout}");
+    assert!(
+        stdout.contains("  a.idl: MIDL accepts this form"),
+        "{stdout}"
+    );
+    assert!(stdout.ends_with("1 passed, 1 failed\n"), "{stdout}");
+
+    // Rejecting what widl rejects passes only with a located diagnostic.
+    let located = corpus.tool(
+        "comidl2",
+        r#"echo "error: no" >&2; echo " --> x.idl:1:1" >&2; exit 1"#,
+    );
+    let (code, stdout, _) = corpus.run(&widl, &located, &[]);
+    assert_eq!(code, 0, "{stdout}");
+}
