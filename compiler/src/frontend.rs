@@ -59,6 +59,44 @@ impl Outcome {
     }
 }
 
+/// One file's preprocessed text, as `comidl -E` prints it (imports are not followed: they
+/// are IDL, not preprocessor, statements).
+#[derive(Debug)]
+pub struct Preprocessed {
+    pub sources: SourceMap,
+    pub text: String,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Preprocessed {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Runs only the preprocessor over `path`.
+pub fn preprocess_file(path: &Path, options: &Options) -> Preprocessed {
+    let mut sources = SourceMap::new();
+    let mut diagnostics = Vec::new();
+    let text = match sources.load(path) {
+        Ok(main) => {
+            preprocess::preprocess(&mut sources, main, &options.preprocess, &mut diagnostics).text
+        }
+        Err(e) => {
+            diagnostics.push(Diagnostic::error(format!(
+                "cannot read `{}`: {e}",
+                path.display()
+            )));
+            String::new()
+        }
+    };
+    Preprocessed {
+        sources,
+        text,
+        diagnostics,
+    }
+}
+
 /// Checks one IDL file and everything it imports.
 pub fn check(path: &Path, options: &Options) -> Outcome {
     let mut sources = SourceMap::new();

@@ -22,4 +22,4 @@ pub mod syntax;
 
 mod frontend;
 
-pub use frontend::{Options, Outcome, check};
+pub use frontend::{Options, Outcome, Preprocessed, check, preprocess_file};

@@ -101,6 +101,9 @@ struct WidlArgs {
     /// Generate proxy/stub code: not available yet (comes with out-of-process COM); exit 2.
     #[arg(short = 'p', help_heading = "widl-compatible outputs")]
     proxy: bool,
+    /// Preprocess only: print the file's preprocessed text on standard output, as `widl -E`.
+    #[arg(short = 'E', help_heading = "widl-compatible outputs")]
+    preprocess_only: bool,
     /// Generate Rust bindings (FILE.rs): comidl's own addition.
     #[arg(long, help_heading = "widl-compatible outputs")]
     rust: bool,
@@ -346,6 +349,9 @@ fn widl(args: &WidlArgs) -> ExitCode {
         );
         return ExitCode::from(2);
     }
+    if args.preprocess_only {
+        return preprocess_only(file, &args.input.options());
+    }
     let Some(outcome) = checked(file, &args.input.options()) else {
         return ExitCode::from(1);
     };
@@ -392,6 +398,32 @@ fn widl(args: &WidlArgs) -> ExitCode {
     } else {
         ExitCode::from(1)
     }
+}
+
+/// `-E`: the preprocessed text on stdout, diagnostics on stderr.
+fn preprocess_only(file: &Path, options: &Options) -> ExitCode {
+    use std::io::Write as _;
+    let done = comidl::preprocess_file(file, options);
+    diag::write_to(&done.sources, &done.diagnostics, &mut stderr());
+    if done.has_errors() {
+        return ExitCode::from(1);
+    }
+    // Comments are blanked to spaces in the text (so offsets map back to the source);
+    // trailing blanks are dropped from the printout.
+    let mut printed = String::with_capacity(done.text.len());
+    for line in done.text.lines() {
+        printed.push_str(line.trim_end());
+        printed.push('\n');
+    }
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout
+        .write_all(printed.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        eprintln!("error: cannot write the preprocessed text: {e}");
+        return ExitCode::from(1);
+    }
+    ExitCode::SUCCESS
 }
 
 /// `base` (a path without extension) with `kind`'s file name in place of its last part.

@@ -193,3 +193,50 @@ fn usage_errors_exit_2_and_compile_errors_exit_1() {
     assert_eq!(code(&["--help"]), Some(0));
     assert_eq!(code(&["gen", "--help"]), Some(0));
 }
+
+#[test]
+fn preprocess_only_prints_the_expanded_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = repo().join("tests/fixtures");
+    let file = fixtures.join("preproc.idl");
+    let out = comidl(
+        dir.path(),
+        &[
+            "-E",
+            "-I",
+            fixtures.to_str().unwrap(),
+            file.to_str().unwrap(),
+        ],
+    );
+    ok(&out);
+    let text = String::from_utf8_lossy(&out.stdout);
+    // Macros expanded, conditionals decided, directives and comments gone; imports stay.
+    assert!(text.contains("import \"base.idl\";"), "{text}");
+    assert!(text.contains("const ULONG LIMIT = 16;"), "{text}");
+    assert!(
+        text.contains("const ULONG AREA = ((16 + 1) * (16 + 1));"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("#define") && !text.contains("MAX_ITEMS"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("preproc.idl: the preprocessor"),
+        "comments are blanked"
+    );
+    assert!(
+        text.lines().all(|l| l == l.trim_end()),
+        "no trailing blanks"
+    );
+    // Nothing is written besides stdout.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+
+    // A preprocessor error is located and exits 1, with nothing on stdout.
+    let bad = dir.path().join("bad.idl");
+    std::fs::write(&bad, "#if 1\ntypedef long A;\n").unwrap();
+    let out = comidl(dir.path(), &["-E", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad.idl:1:"));
+}

@@ -9,8 +9,9 @@ usage: comidl-conformance [--stage STAGE] [OPTIONS]   compare comidl with widl
 
 options:
   --stage STAGE     what to compare: `parse` (default: does comidl accept what
-                    widl accepts?) or `layout` (do the Rust bindings lay out
-                    every record as gcc lays out widl's C header?)
+                    widl accepts?), `preprocess` (does `comidl -E` print the
+                    tokens `widl -E` prints?) or `layout` (do the Rust bindings
+                    lay out every record as gcc lays out widl's C header?)
   --corpus DIR      check every .idl file under DIR (default: Wine 8.0's IDL,
                     fetched from Debian's packages into <target>/conformance)
   --include DIR     add an include directory for both tools (repeatable;
@@ -43,6 +44,7 @@ pub enum Mode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
     Parse,
+    Preprocess,
     Layout,
 }
 
@@ -125,6 +127,7 @@ pub fn parse(args: &[String]) -> Result<Options, String> {
 fn check_stage(stage: &str) -> Result<Stage, String> {
     match stage {
         "parse" => Ok(Stage::Parse),
+        "preprocess" => Ok(Stage::Preprocess),
         "layout" => Ok(Stage::Layout),
         other => Err(format!("stage `{other}` is not implemented yet")),
     }

@@ -18,6 +18,7 @@ mod layout_records;
 mod process;
 mod stage_layout;
 mod stage_parse;
+mod stage_preprocess;
 mod widl;
 
 use std::process::ExitCode;
@@ -57,6 +58,7 @@ fn run(args: &[String]) -> u8 {
         }
         Mode::Conformance => corpus::resolve(&opts).and_then(|s| match opts.stage {
             Stage::Parse => stage_parse::run(&opts, &s),
+            Stage::Preprocess => stage_preprocess::run(&opts, &s),
             Stage::Layout => stage_layout::run(&opts, &s),
         }),
         Mode::Bench => corpus::resolve(&opts).and_then(|s| bench::run(&opts, &s)),

@@ -51,6 +51,30 @@ pub struct Outcome {
 /// chatty child cannot block on a full pipe, and a grandchild that keeps the
 /// descriptor open cannot make us wait past the kill.
 pub fn run_with_timeout(cmd: &mut Command, stderr_path: &Path, timeout: Duration) -> Outcome {
+    cmd.stdout(Stdio::null());
+    wait_for(cmd, stderr_path, timeout)
+}
+
+/// [`run_with_timeout`], with the child's stdout written to the file `stdout_path`.
+pub fn run_with_timeout_to(
+    cmd: &mut Command,
+    stdout_path: &Path,
+    stderr_path: &Path,
+    timeout: Duration,
+) -> Outcome {
+    match File::create(stdout_path) {
+        Ok(file) => {
+            cmd.stdout(file);
+            wait_for(cmd, stderr_path, timeout)
+        }
+        Err(err) => Outcome {
+            exit: Exit::SpawnFailed(format!("cannot create {}: {err}", stdout_path.display())),
+            stderr: String::new(),
+        },
+    }
+}
+
+fn wait_for(cmd: &mut Command, stderr_path: &Path, timeout: Duration) -> Outcome {
     let exit = match spawn_and_wait(cmd, stderr_path, timeout) {
         Ok(exit) => exit,
         Err(err) => Exit::SpawnFailed(err.to_string()),
@@ -65,11 +89,7 @@ fn spawn_and_wait(
     timeout: Duration,
 ) -> std::io::Result<Exit> {
     let stderr = File::create(stderr_path)?;
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(stderr)
-        .spawn()?;
+    let mut child = cmd.stdin(Stdio::null()).stderr(stderr).spawn()?;
     let deadline = Instant::now() + timeout;
     loop {
         if let Some(status) = child.try_wait()? {

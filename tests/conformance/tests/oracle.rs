@@ -31,8 +31,18 @@ impl Corpus {
     }
 
     fn run(&self, widl: &Path, comidl: &Path, extra: &[&str]) -> (i32, String, String) {
+        self.run_stage("parse", widl, comidl, extra)
+    }
+
+    fn run_stage(
+        &self,
+        stage: &str,
+        widl: &Path,
+        comidl: &Path,
+        extra: &[&str],
+    ) -> (i32, String, String) {
         let out: Output = Command::new(env!("CARGO_BIN_EXE_comidl-conformance"))
-            .args(["--stage", "parse", "--jobs", "2", "--corpus"])
+            .args(["--stage", stage, "--jobs", "2", "--corpus"])
             .arg(self.dir.join("idl"))
             .arg("--widl")
             .arg(widl)
@@ -140,4 +150,29 @@ fn accepting_what_widl_rejects_needs_a_listed_reason() {
     );
     let (code, stdout, _) = corpus.run(&widl, &located, &[]);
     assert_eq!(code, 0, "{stdout}");
+}
+
+#[test]
+fn the_preprocess_stage_compares_tokens_and_needs_widls_text() {
+    let corpus = Corpus::new("preprocess");
+    let widl = corpus.tool("widl", r#"printf '# 1 "x.idl"\ntypedef long  A;\n'"#);
+    let same = corpus.tool("comidl", r#"printf 'typedef\n  long A ;\n'"#);
+    let (code, stdout, _) = corpus.run_stage("preprocess", &widl, &same, &[]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.ends_with("2 passed, 0 failed\n"), "{stdout}");
+
+    let other = corpus.tool("comidl2", r#"printf 'typedef short A;\n'"#);
+    let (code, stdout, _) = corpus.run_stage("preprocess", &widl, &other, &[]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("FAIL a.idl: token 2 differs: widl has `long`"),
+        "{stdout}"
+    );
+
+    let (code, _, stderr) = corpus.run_stage("preprocess", Path::new("/bin/false"), &same, &[]);
+    assert_eq!(code, 4);
+    assert!(
+        stderr.contains("widl -E did not run on 2 of 2 files"),
+        "{stderr}"
+    );
 }
