@@ -144,9 +144,76 @@ fn server_traits_mirror_the_client_shapes() {
 #[test]
 fn enums_are_newtypes_with_associated_constants() {
     let code = rust_for("enums.idl");
-    assert!(code.contains("#[repr(transparent)]"));
-    assert!(code.contains("pub struct"));
-    assert!(code.contains("(pub i32);"));
+    // Every enumerator of tests/fixtures/enums.idl with the value C gives it, worked out by
+    // hand from the IDL: implicit values count on from the previous one, 32-bit patterns
+    // keep their bits in the i32 (0x80000000 is i32::MIN, 0xFFFFFFFF is -1) and the value
+    // after 0xFFFFFFFF wraps to 0.
+    let enums: [(&str, &[(&str, i32)]); 4] = [
+        (
+            "tagCOLOR",
+            &[("COLOR_RED", 0), ("COLOR_GREEN", 1), ("COLOR_BLUE", 2)],
+        ),
+        (
+            "tagFLAGS",
+            &[
+                ("FLAG_NONE", 0),
+                ("FLAG_ONE", 1),
+                ("FLAG_TWO", 2),
+                ("FLAG_BOTH", 3),
+                ("FLAG_NEXT", 4),
+                ("FLAG_FROM_CONST", 32),
+                ("FLAG_HIGH", 0x4000_0000),
+                ("FLAG_SIGN", i32::MIN),
+                ("FLAG_AFTER_SIGN", i32::MIN + 1),
+                ("FLAG_ALL", -1),
+                ("FLAG_WRAPPED", 0),
+            ],
+        ),
+        (
+            "tagMIXED",
+            &[
+                ("MIXED_A", 5),
+                ("MIXED_B", 6),
+                ("MIXED_C", 15),
+                ("MIXED_D", 16),
+                ("MIXED_NEG", -3),
+                ("MIXED_AFTER_NEG", -2),
+                ("MIXED_LAST_COLOR", 2),
+            ],
+        ),
+        ("ANON_ENUM", &[("ANON_FIRST", 7), ("ANON_SECOND", 8)]),
+    ];
+    for (name, enumerators) in enums {
+        // A transparent newtype over i32 (any value is legal, no UB)...
+        let declared = format!("pub struct {name}(pub i32);");
+        let at = code
+            .find(&declared)
+            .unwrap_or_else(|| panic!("{declared:?} missing:\n{code}"));
+        let attributes = code[..at].rsplit("///").next().unwrap_or_default();
+        assert!(
+            attributes.contains("#[repr(transparent)]"),
+            "{name} is not repr(transparent):{attributes}"
+        );
+        // ...whose impl holds every enumerator as an associated constant with its value,
+        // each also a module-level constant of the enum's type.
+        let body = &code[at..];
+        let body = &body[..body.find("\n}\n").expect("the impl ends")];
+        for (enumerator, value) in enumerators {
+            let associated = format!("pub const {enumerator}: Self = Self({value});");
+            assert!(
+                body.contains(&associated),
+                "{associated:?} missing in {name}:\n{body}"
+            );
+            let module = format!("pub const {enumerator}: {name} = {name}::{enumerator};");
+            assert!(code.contains(&module), "{module:?} missing");
+        }
+        let count = body.matches(": Self = Self(").count();
+        assert_eq!(
+            count,
+            enumerators.len(),
+            "{name} has other constants:\n{body}"
+        );
+    }
 }
 
 #[test]

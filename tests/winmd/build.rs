@@ -173,12 +173,15 @@ fn main() {
     );
 
     // First every .winmd, so a unit can use another's.
-    for unit in UNITS {
-        compile(&root, &root.join(unit.idl), &winmd_path(&out, unit.module));
-    }
+    let vtables: Vec<Vtables> = UNITS
+        .iter()
+        .map(|unit| compile(&root, &root.join(unit.idl), &winmd_path(&out, unit.module)))
+        .collect();
 
     let mut all = String::new();
-    for unit in UNITS {
+    let mut slots = String::new();
+    for (unit, vtables) in UNITS.iter().zip(&vtables) {
+        vtable_checks(&mut slots, unit, vtables, &winmd_path(&out, unit.module));
         let mut bindgen = windows_bindgen::builder();
         let winmd = winmd_path(&out, unit.module);
         bindgen
@@ -209,6 +212,89 @@ fn main() {
         .expect("writing to a String");
     }
     std::fs::write(out.join("all.rs"), all).expect("OUT_DIR is writable");
+    // One block, so the test can `include!` it as a single expression.
+    std::fs::write(out.join("vtable_slots.rs"), format!("{{\n{slots}}}\n"))
+        .expect("OUT_DIR is writable");
+}
+
+/// Where comidl's own Rust for a unit lives, as tests/vtables.rs names it: the runtime's
+/// module for our idl/ files, the calculator's bindings crate, else the fixture's module of
+/// comidl-generated-tests.
+fn comidl_module(unit: &Unit) -> String {
+    if unit.module == "calculator" {
+        return "calculator_bindings".to_string();
+    }
+    match comidl::emit::rust::runtime_module(unit.module) {
+        Some("") => "comidl_runtime".to_string(),
+        Some(module) => format!("comidl_runtime::{module}"),
+        None => format!("comidl_generated_tests::{}", unit.module),
+    }
+}
+
+/// The items of a file that comidl gives a vtable, by name, with their WinRT namespace
+/// ("" outside any): defined interfaces that have one, dispinterfaces, WinRT delegates.
+type Vtables = std::collections::BTreeMap<String, String>;
+
+fn vtables_of(model: &comidl::ir::Model) -> Vtables {
+    use comidl::ir::ItemKind;
+    let Some(main) = model.files.first() else {
+        return Vtables::new();
+    };
+    model
+        .items_in(main.file)
+        .filter(|(_, item)| match &item.kind {
+            ItemKind::Interface(i) => i.defined && i.has_vtable(item),
+            ItemKind::Dispinterface(_) | ItemKind::Delegate(_) => true,
+            _ => false,
+        })
+        .map(|(_, item)| (item.name.clone(), item.namespace.clone()))
+        .collect()
+}
+
+/// One `check!` line per vtable windows-bindgen writes for the unit's own .winmd: every
+/// interface and delegate that is not generic, with its methods in slot order, for
+/// tests/vtables.rs to compare slot by slot with comidl's vtable of the same name. A type
+/// with no vtable in comidl's IR (a function-pointer typedef, which metadata spells as a
+/// delegate; an interface only forward-declared) gets a `no_vtable!` line instead, which
+/// the test lists.
+fn vtable_checks(out: &mut String, unit: &Unit, vtables: &Vtables, winmd: &Path) {
+    use windows_metadata::reader::TypeCategory;
+    let index = windows_metadata::reader::Index::read(winmd)
+        .unwrap_or_else(|| panic!("{} is not a readable .winmd", winmd.display()));
+    let ours = comidl_module(unit);
+    for (namespace, name, def) in index.iter() {
+        let category = def.category();
+        let vtable = matches!(category, TypeCategory::Interface | TypeCategory::Delegate);
+        let skipped = unit
+            .skip
+            .iter()
+            .any(|(s, _)| *s == format!("{namespace}.{name}"));
+        if !vtable || skipped || def.generic_params().next().is_some() {
+            continue;
+        }
+        let Some(idl_namespace) = vtables.get(name) else {
+            writeln!(out, "no_vtable!(\"{}\", \"{namespace}.{name}\");", unit.idl)
+                .expect("writing to a String");
+            continue;
+        };
+        let theirs = format!(
+            "comidl_winmd_tests::{}::{}::{name}_Vtbl",
+            unit.module,
+            namespace.replace('.', "::")
+        );
+        // Items of a WinRT namespace live in that namespace's module in comidl's Rust.
+        let mine = match idl_namespace.as_str() {
+            "" => format!("{ours}::{name}_Vtbl"),
+            ns => format!("{ours}::{}::{name}_Vtbl", ns.replace('.', "::")),
+        };
+        let methods: Vec<&str> = def
+            .methods()
+            .map(|m| m.name())
+            .filter(|m| !m.starts_with('.'))
+            .collect();
+        writeln!(out, "check!({theirs} => {mine}; {});", methods.join(", "))
+            .expect("writing to a String");
+    }
 }
 
 fn winmd_path(out: &Path, module: &str) -> PathBuf {
@@ -233,9 +319,10 @@ fn namespaces_in(winmd: &Path) -> Vec<String> {
     namespaces
 }
 
-/// Compiles one IDL file to a .winmd. Panics (failing the build) on any error; warnings
-/// are expected for what metadata cannot hold and are not shown.
-fn compile(root: &Path, idl: &Path, winmd: &Path) {
+/// Compiles one IDL file to a .winmd and returns the file's vtables. Panics (failing the
+/// build) on any error; warnings are expected for what metadata cannot hold and are not
+/// shown.
+fn compile(root: &Path, idl: &Path, winmd: &Path) -> Vtables {
     let mut options = comidl::Options::default();
     options
         .preprocess
@@ -262,4 +349,5 @@ fn compile(root: &Path, idl: &Path, winmd: &Path) {
         )
     });
     std::fs::write(winmd, &generated.bytes).expect("OUT_DIR is writable");
+    vtables_of(&outcome.model)
 }

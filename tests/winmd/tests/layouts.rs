@@ -183,21 +183,6 @@ fn stand_ins_are_the_c_definitions() {
 }
 
 #[test]
-fn vtables_have_comidls_layout() {
-    same_layout!(
-        bg::calculator::CalculatorLib::IAdder_Vtbl => calculator_bindings::IAdder_Vtbl,
-        bg::calculator::CalculatorLib::ICalculator_Vtbl => calculator_bindings::ICalculator_Vtbl,
-        bg::interfaces::interfaces::IDrawable_Vtbl => cm::interfaces::IDrawable_Vtbl,
-        bg::interfaces::interfaces::IShape_Vtbl => cm::interfaces::IShape_Vtbl,
-        bg::interfaces::interfaces::ICanvas_Vtbl => cm::interfaces::ICanvas_Vtbl,
-        bg::unions::unions::IValueStore_Vtbl => cm::unions::IValueStore_Vtbl,
-        bg::dispatch::GaugeLib::IGauge_Vtbl => cm::dispatch::IGauge_Vtbl,
-        bg::funcptr::funcptr::ICallbackHost_Vtbl => cm::funcptr::ICallbackHost_Vtbl,
-        bg::winrt::Fixture::Shapes::ICircle_Vtbl => cm::winrt::Fixture::Shapes::ICircle_Vtbl,
-    );
-}
-
-#[test]
 fn enumerators_have_comidls_values() {
     use bg::enums::enums as b;
     use cm::enums as c;
