@@ -2,11 +2,14 @@
 //! a user would: the real binary, a real server module, a private registry directory.
 
 mod common;
+#[path = "../../runtime/tests/common/read_only.rs"]
+mod read_only;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use common::probe_module;
+use read_only::ReadOnlyDir;
 
 fn comidl(registry: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_comidl"))
@@ -195,24 +198,26 @@ fn a_read_only_registry_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("one.reg");
     std::fs::write(&file, "REGEDIT4\n\n[HKEY_CLASSES_ROOT\\A]\n@=\"x\"\n").unwrap();
-    // Root ignores permission bits; sysfs refuses new files to everybody.
-    let read_only = {
-        use std::os::unix::fs::PermissionsExt;
-        let ro = dir.path().join("ro");
-        std::fs::create_dir(&ro).unwrap();
-        std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).unwrap();
-        let probe = ro.join("probe");
-        if std::fs::write(&probe, "x").is_ok() {
-            let _ = std::fs::remove_file(&probe);
-            PathBuf::from("/sys/kernel")
-        } else {
-            ro
-        }
-    };
+    let ro = dir.path().join("ro");
+    std::fs::create_dir(&ro).unwrap();
+    // Read-only for root too (a read-only bind mount), so this runs in CI.
+    let guard = ReadOnlyDir::new(&ro);
     fails(
-        &read_only,
+        &ro,
         &["registry", "import", file.to_str().unwrap()],
         &["cannot write the class registry", "read-only"],
+    );
+    assert_eq!(
+        std::fs::read_dir(&ro).unwrap().count(),
+        0,
+        "nothing written"
+    );
+    drop(guard);
+    let out = comidl(&ro, &["registry", "import", file.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "writable again: {}",
+        text(&out.stderr)
     );
 }
 

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)] // Each test crate uses its own subset.
 
+pub mod read_only;
+
 /// A tiny deterministic generator (xorshift64*), so failures reproduce from the seed.
 pub struct Rng(pub u64);
 
