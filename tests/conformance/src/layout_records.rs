@@ -45,7 +45,9 @@ pub struct FileRecords {
     pub probes: Vec<Probe>,
     /// Records the backend left out (with its warning): failures.
     pub left_out: Vec<(String, String)>,
-    /// Packed records, not compared against gcc (widl drops `#pragma pack`).
+    /// Records whose packing is tighter than their members need: compared like the others,
+    /// against a header whose `#pragma pack` the harness restored (widl drops it), and
+    /// counted on their own line.
     pub packed: Vec<String>,
 }
 
@@ -192,8 +194,7 @@ pub fn records(model: &Model, diagnostics: &[Diagnostic]) -> FileRecords {
                 }
                 name_anonymous_members(&mut cx, &c_ty, &r.fields);
                 if tightens(&r.fields, r.pack) {
-                    out.packed.push(key);
-                    continue;
+                    out.packed.push(key.clone());
                 }
                 if let Some(why) = left_out(item) {
                     out.left_out.push((key, why));
@@ -222,9 +223,7 @@ pub fn records(model: &Model, diagnostics: &[Diagnostic]) -> FileRecords {
                     continue;
                 }
                 if tightens(&arms, u.pack) {
-                    name_anonymous_members(&mut cx, &c_ty, &arms);
-                    out.packed.push(key);
-                    continue;
+                    out.packed.push(key.clone());
                 }
                 if let Some(why) = left_out(item) {
                     out.left_out.push((key, why));
