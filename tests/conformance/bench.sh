@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Speed benchmark: release `comidl check` against `widl -h` over the files
+# Speed benchmark: release comidl against widl, both writing the C header (`-h -o`), over the files
 # widl accepts, one process per file, sequentially, median of 3 rounds each;
 # prints both totals and the ratio comidl/widl (the target is <= 0.5).
 #   tests/conformance/bench.sh [--repeat N] [--comidl PATH] [--corpus DIR ...]

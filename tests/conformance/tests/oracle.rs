@@ -176,3 +176,29 @@ fn the_preprocess_stage_compares_tokens_and_needs_widls_text() {
         "{stderr}"
     );
 }
+
+#[test]
+fn the_speed_benchmark_times_both_tools_writing_the_header() {
+    let corpus = Corpus::new("bench");
+    let widl = corpus.tool("widl", WIDL_ACCEPTS);
+    // A comidl stand-in that exits 0 without writing the header has not done the work.
+    let idle = corpus.tool("comidl", "exit 0");
+    let out = Command::new(env!("CARGO_BIN_EXE_comidl-conformance"))
+        .args(["bench", "--repeat", "1", "--corpus"])
+        .arg(corpus.dir.join("idl"))
+        .arg("--widl")
+        .arg(&widl)
+        .arg("--comidl")
+        .arg(&idle)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("the 2 files widl accepts"), "{stdout}");
+    assert!(
+        stdout.contains("note: comidl did not accept 2 of 2 files"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("ratio comidl/widl: "), "{stdout}");
+    assert!(stdout.contains("(target <= 0.5: "), "{stdout}");
+}
