@@ -73,9 +73,7 @@ pub fn run(opts: &Options, setup: &Setup) -> Result<u8, Fatal> {
             &format!("widl-{worker}"),
             opts,
         );
-        if let Err(why) = oracle_ran(&widl) {
-            return Err(why);
-        }
+        oracle_ran(&widl)?;
         let comidl = run_tool(
             &setup.comidl,
             setup,
@@ -84,7 +82,7 @@ pub fn run(opts: &Options, setup: &Setup) -> Result<u8, Fatal> {
             &format!("comidl-{worker}"),
             opts,
         );
-        Ok(compare(&widl.text, &comidl))
+        Ok::<_, String>(compare(&widl.text, &comidl))
     });
     let no_text: Vec<String> = setup
         .files
