@@ -1,14 +1,13 @@
 //! Every `tests/fixtures/errors/*.idl` must be rejected with located diagnostics; the
 //! rendered text is snapshotted. The table below also pins what each case must say, so a
 //! regression that silently accepts a file, or reports something else, fails even if a
-//! snapshot is accepted blindly. Last, the `comidl` binary's exit codes.
+//! snapshot is accepted blindly. (The `comidl` binary's exit codes are tested in cli/.)
 
 mod common;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::process::Command;
 
-use common::{check, fixtures_dir, idl_files, render, repo_root, stem};
+use common::{check, fixtures_dir, idl_files, render, stem};
 
 /// Each error fixture and a fragment of the message its first error must carry.
 const EXPECTED: &[(&str, &str)] = &[
@@ -174,110 +173,4 @@ fn duplicate_definitions_point_at_the_first_one() {
     assert_eq!(outcome.sources.snippet(primary.span), "SHARED_NAME");
     assert_eq!(outcome.sources.snippet(first.span), "SHARED_NAME");
     assert!(first.span.start < primary.span.start);
-}
-
-// ---- The binary ----------------------------------------------------------------------------
-
-fn comidl(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_comidl"))
-        .args(args)
-        .current_dir(repo_root())
-        .output()
-        .expect("comidl runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-#[test]
-fn cli_accepts_a_valid_file_silently() {
-    let out = comidl(&[
-        "check",
-        "-I",
-        "tests/fixtures",
-        "tests/fixtures/interfaces.idl",
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(out.stdout.is_empty(), "stdout: {}", text(&out.stdout));
-    assert!(out.stderr.is_empty(), "stderr: {}", text(&out.stderr));
-}
-
-#[test]
-fn cli_verbose_prints_a_summary() {
-    let out = comidl(&[
-        "check",
-        "-v",
-        "-I",
-        "tests/fixtures",
-        "tests/fixtures/preproc.idl",
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let stdout = text(&out.stdout);
-    assert!(stdout.starts_with("ok: "), "{stdout}");
-    assert!(stdout.contains("tests/fixtures/preproc.idl"), "{stdout}");
-}
-
-#[test]
-fn cli_defines_reach_the_preprocessor() {
-    // preproc.idl has `#ifdef FIXTURE_FORCE_ERROR` / `#error`.
-    let path = "tests/fixtures/preproc.idl";
-    let plain = comidl(&["check", "-I", "tests/fixtures", path]);
-    assert_eq!(plain.status.code(), Some(0), "{}", text(&plain.stderr));
-    let out = comidl(&[
-        "check",
-        "-I",
-        "tests/fixtures",
-        "-D",
-        "FIXTURE_FORCE_ERROR",
-        path,
-    ]);
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains("error: #error FIXTURE_FORCE_ERROR was defined"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("--> tests/fixtures/preproc.idl:"),
-        "{stderr}"
-    );
-}
-
-#[test]
-fn cli_reports_errors_with_exit_code_1() {
-    let out = comidl(&[
-        "check",
-        "-I",
-        "tests/fixtures",
-        "tests/fixtures/errors/unknown_type.idl",
-    ]);
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = text(&out.stderr);
-    assert!(stderr.contains("error: unknown type `WIDGET`"), "{stderr}");
-    assert!(
-        stderr.contains("--> tests/fixtures/errors/unknown_type.idl:6:5"),
-        "{stderr}"
-    );
-    assert!(out.stdout.is_empty());
-
-    let missing = comidl(&["check", "tests/fixtures/no_such_file.idl"]);
-    assert_eq!(missing.status.code(), Some(1));
-    assert!(text(&missing.stderr).contains("cannot read"));
-}
-
-#[test]
-fn cli_usage_errors_exit_with_2() {
-    for args in [
-        &["check", "--no-such-flag", "tests/fixtures/base.idl"][..],
-        &["check"][..],
-        &["frobnicate"][..],
-        &[][..],
-    ] {
-        let out = comidl(args);
-        assert_eq!(out.status.code(), Some(2), "comidl {args:?}");
-        assert!(!out.stderr.is_empty(), "comidl {args:?} explains itself");
-    }
-    let help = comidl(&["--help"]);
-    assert_eq!(help.status.code(), Some(0));
 }

@@ -3,7 +3,7 @@
 //! This test regenerates each and fails on any difference.
 //!
 //! To refresh after changing the IDL or the backend:
-//! `cargo run -p comidl -- gen --rust --runtime-path crate -I idl -o /tmp/rt idl/*.idl`
+//! `cargo run -p comidl-cli -- gen --rust --runtime-path crate -I idl -o /tmp/rt idl/*.idl`
 //! then copy each /tmp/rt/<stem>.rs to the file `COMMITTED` names for it.
 
 mod common;

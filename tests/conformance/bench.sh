@@ -8,5 +8,5 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 manifest="$root/Cargo.toml"
 
-cargo build --release --manifest-path "$manifest" -p comidl -p comidl-conformance
+cargo build --release --manifest-path "$manifest" -p comidl-cli -p comidl-conformance
 exec cargo run --quiet --release --manifest-path "$manifest" -p comidl-conformance -- bench "$@"

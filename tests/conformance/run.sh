@@ -9,7 +9,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 manifest="$root/Cargo.toml"
 
 # Release builds: the comidl that ships, and much faster over 309 files.
-cargo build --release --manifest-path "$manifest" -p comidl -p comidl-conformance
+cargo build --release --manifest-path "$manifest" -p comidl-cli -p comidl-conformance
 # `cargo run` finds the binary wherever CARGO_TARGET_DIR puts it; the
 # harness then finds comidl beside itself.
 exec cargo run --quiet --release --manifest-path "$manifest" -p comidl-conformance -- "$@"

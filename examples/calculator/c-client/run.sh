@@ -33,7 +33,7 @@ calculator=$(artifact libcomidl_calculator.so)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # The headers of calculator.idl and of what it imports, and their GUID definitions.
-cargo run --quiet --manifest-path "$root/Cargo.toml" -p comidl -- \
+cargo run --quiet --manifest-path "$root/Cargo.toml" -p comidl-cli -- \
     gen --c-header --iids -I "$root/idl" -o "$work" \
     "$root/idl/comidl_base.idl" "$root/examples/calculator/calculator.idl"
 gcc -std=c11 -Wall -Wextra -Werror -I "$work" -I "$here" \

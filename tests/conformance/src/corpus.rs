@@ -91,7 +91,7 @@ pub fn resolve(opts: &Options) -> Result<Setup, Fatal> {
     check_tool(
         &comidl,
         "comidl",
-        "build it with `cargo build --release -p comidl` or pass --comidl",
+        "build it with `cargo build --release -p comidl-cli` or pass --comidl",
     )?;
 
     let files = list_idl_files(&root)

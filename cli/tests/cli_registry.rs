@@ -1,6 +1,7 @@
 //! `comidl register`, `comidl unregister` and `comidl registry export|import|query`, run as
 //! a user would: the real binary, a real server module, a private registry directory.
 
+#[path = "../../compiler/tests/common/mod.rs"]
 mod common;
 #[path = "../../runtime/tests/common/read_only.rs"]
 mod read_only;

@@ -2,6 +2,7 @@
 //! binary, real files. The registration script is checked against what the server
 //! module's own DllRegisterServer writes, and a class registered from it is activated.
 
+#[path = "../../compiler/tests/common/mod.rs"]
 mod common;
 
 use std::path::{Path, PathBuf};
