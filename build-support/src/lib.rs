@@ -6,14 +6,16 @@
 //!     comidl_build::Config::new()
 //!         .include("idl")
 //!         .define("VERSION", Some("2"))
-//!         .winmd(true)
 //!         .compile(&["idl/calc.idl"])
 //! }
 //! ```
 //!
-//! writes `$OUT_DIR/calc.rs` (and `$OUT_DIR/calc.winmd`), which the crate brings in with
+//! writes `$OUT_DIR/calc.rs`, which the crate brings in with
 //! `comidl_runtime::include_idl!(pub mod calc);`.
 //!
+//! - A build script compiles only the front end and the Rust backend. The type library
+//!   (`Config::winmd`) and the C header (`Config::c_header`) are behind this crate's
+//!   `winmd` and `c-header` features.
 //! - Every file the compiler read (the IDL, its imports, their `#include`s) is printed as
 //!   `cargo:rerun-if-changed`, so editing any of them rebuilds the bindings.
 //! - comidl's own IDL (`import "comidl_base.idl";` for IUnknown, HRESULT, GUID...) is always
@@ -46,8 +48,11 @@ pub struct Config {
     runtime_path: String,
     client: bool,
     server: bool,
+    #[cfg(feature = "winmd")]
     winmd: bool,
+    #[cfg(feature = "winmd")]
     namespace: Option<String>,
+    #[cfg(feature = "c-header")]
     c_header: bool,
     rerun_if_changed: bool,
 }
@@ -63,8 +68,11 @@ impl Default for Config {
             runtime_path: "::comidl_runtime".into(),
             client: true,
             server: true,
+            #[cfg(feature = "winmd")]
             winmd: false,
+            #[cfg(feature = "winmd")]
             namespace: None,
+            #[cfg(feature = "c-header")]
             c_header: false,
             rerun_if_changed: true,
         }
@@ -184,20 +192,25 @@ impl Config {
 
     /// Also write the type library, `<stem>.winmd` (ECMA-335 metadata that windows-bindgen
     /// and .NET metadata readers read). A server module embeds it with
-    /// `include_bytes!(concat!(env!("OUT_DIR"), "/<stem>.winmd"))` to register it.
+    /// `include_bytes!(concat!(env!("OUT_DIR"), "/<stem>.winmd"))` to register it. Needs
+    /// this crate's `winmd` feature.
+    #[cfg(feature = "winmd")]
     pub fn winmd(&mut self, on: bool) -> &mut Config {
         self.winmd = on;
         self
     }
 
     /// The .winmd's namespace (default: the library's name, else the file's stem).
+    #[cfg(feature = "winmd")]
     pub fn namespace(&mut self, namespace: &str) -> &mut Config {
         self.namespace = Some(namespace.to_string());
         self
     }
 
     /// Also write the C/C++ header `<stem>.h` and the IID definitions `<stem>_i.c`, for C
-    /// code built beside the crate (the `cc` crate, say).
+    /// code built beside the crate (the `cc` crate, say). Needs this crate's `c-header`
+    /// feature.
+    #[cfg(feature = "c-header")]
     pub fn c_header(&mut self, on: bool) -> &mut Config {
         self.c_header = on;
         self
@@ -280,6 +293,7 @@ impl Config {
         let generated = emit::rust::generate(model, &rust).map_err(|d| failed(&d))?;
         warn(sources, &generated.diagnostics);
         files.push((format!("{stem}.rs"), generated.code.into_bytes()));
+        #[cfg(feature = "winmd")]
         if self.winmd {
             let options = emit::winmd::Options {
                 namespace: self.namespace.clone(),
@@ -288,6 +302,7 @@ impl Config {
             warn(sources, &generated.diagnostics);
             files.push((format!("{stem}.winmd"), generated.bytes));
         }
+        #[cfg(feature = "c-header")]
         if self.c_header {
             let options = emit::c::Options::default();
             let header = emit::c::header(model, &options).map_err(|d| failed(&d))?;
