@@ -44,10 +44,16 @@ fn assert_committed(idl: &str, committed: &str) {
 
 /// Every committed generation: (IDL file in idl/, generated file).
 const COMMITTED: &[(&str, &str)] = &[
-    ("comidl_base.idl", "runtime/src/bindings.rs"),
-    ("comidl_ctypes.idl", "runtime/src/ctypes.rs"),
-    ("comidl_dispenser.idl", "runtime/src/dispenser/bindings.rs"),
-    ("comidl_provider.idl", "runtime/src/provider/bindings.rs"),
+    ("comidl_base.idl", "runtime/core/src/bindings.rs"),
+    ("comidl_ctypes.idl", "runtime/core/src/ctypes.rs"),
+    (
+        "comidl_dispenser.idl",
+        "runtime/services/src/dispenser/bindings.rs",
+    ),
+    (
+        "comidl_provider.idl",
+        "runtime/services/src/provider/bindings.rs",
+    ),
 ];
 
 #[test]

@@ -71,7 +71,7 @@ impl Default for Options {
 }
 
 impl Options {
-    /// Options for the runtime's own bindings (`runtime/src/bindings.rs`).
+    /// Options for the runtime's own bindings (`runtime/core/src/bindings.rs` and the rest).
     pub fn for_runtime() -> Options {
         Options {
             runtime: "crate".into(),
