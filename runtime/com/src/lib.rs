@@ -3,7 +3,8 @@
 //! that makes one COM library per process ([`host`]), the class-object table
 //! ([`CoRegisterClassObject`]), the class registry ([`registry`]), module loading
 //! ([`loader`]), in-process servers ([`inproc_server!`], [`module`]), class factories
-//! ([`ClassFactory`]) and type library registration ([`typelib`]).
+//! ([`ClassFactory`]) and type library registration (`typelib`, with the `typelib`
+//! feature).
 //!
 //! What it may use: the core layer (re-exported here whole, so `crate::` paths and `$crate`
 //! in macros reach it) and the crates in its manifest; never the activation or services
@@ -22,6 +23,7 @@ pub mod host_table;
 pub mod loader;
 pub mod module;
 pub mod registry;
+#[cfg(feature = "typelib")]
 pub mod typelib;
 
 pub use apartment::{

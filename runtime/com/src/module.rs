@@ -140,11 +140,24 @@ pub fn register_server(
         if hr.is_err() {
             return hr;
         }
-        match type_library.map(|bytes| crate::typelib::register(bytes, registration_scope())) {
-            Some(Err(hr)) => hr,
-            _ => S_OK,
-        }
+        register_type_library(type_library)
     })
+}
+
+/// Registers the module's type library, if it carries one.
+#[cfg(feature = "typelib")]
+fn register_type_library(type_library: Option<&[u8]>) -> HRESULT {
+    match type_library.map(|bytes| crate::typelib::register(bytes, registration_scope())) {
+        Some(Err(hr)) => hr,
+        _ => S_OK,
+    }
+}
+
+/// Without the `typelib` feature a module carries no type library ([`__type_library!`]
+/// refuses to compile one in).
+#[cfg(not(feature = "typelib"))]
+fn register_type_library(_: Option<&[u8]>) -> HRESULT {
+    S_OK
 }
 
 /// `DllUnregisterServer`: removes the keys of every class, and the module's type library.
@@ -156,20 +169,31 @@ pub fn unregister_server(classes: &[ServerClass], type_library: Option<&[u8]>) -
         if hr.is_err() {
             return hr;
         }
-        let Some(bytes) = type_library else {
-            return S_OK;
-        };
-        let info = match crate::typelib::LibraryInfo::parse(bytes) {
-            Ok(info) => info,
-            Err(hr) => return hr,
-        };
-        let scope = registration_scope();
-        match crate::typelib::unregister(&info.libid, info.major, info.minor, scope) {
-            // Already gone is what unregistering asks for.
-            Ok(()) | Err(crate::typelib::TYPE_E_LIBNOTREGISTERED) => S_OK,
-            Err(hr) => hr,
-        }
+        unregister_type_library(type_library)
     })
+}
+
+/// Removes the module's type library, if it carries one.
+#[cfg(feature = "typelib")]
+fn unregister_type_library(type_library: Option<&[u8]>) -> HRESULT {
+    let Some(bytes) = type_library else {
+        return S_OK;
+    };
+    let info = match crate::typelib::LibraryInfo::parse(bytes) {
+        Ok(info) => info,
+        Err(hr) => return hr,
+    };
+    let scope = registration_scope();
+    match crate::typelib::unregister(&info.libid, info.major, info.minor, scope) {
+        // Already gone is what unregistering asks for.
+        Ok(()) | Err(crate::typelib::TYPE_E_LIBNOTREGISTERED) => S_OK,
+        Err(hr) => hr,
+    }
+}
+
+#[cfg(not(feature = "typelib"))]
+fn unregister_type_library(_: Option<&[u8]>) -> HRESULT {
+    S_OK
 }
 
 /// Applies `change` for every class in one update of the registration layer; the
@@ -203,8 +227,8 @@ fn update_each(
 /// ```
 ///
 /// A module can carry its type library (the .winmd comidl writes for its IDL), which
-/// DllRegisterServer then registers ([`typelib::register`](crate::typelib::register)) and
-/// DllUnregisterServer removes:
+/// DllRegisterServer then registers (`typelib::register`) and DllUnregisterServer removes;
+/// this needs comidl-runtime's `typelib` feature:
 ///
 /// ```text
 /// comidl_runtime::inproc_server!(Adder, Multiplier;
@@ -213,7 +237,7 @@ fn update_each(
 #[macro_export]
 macro_rules! inproc_server {
     ($($class:ty),+ ; type_library = $type_library:expr $(,)?) => {
-        $crate::inproc_server!(@module [$($class),+] ::core::option::Option::Some($type_library));
+        $crate::inproc_server!(@module [$($class),+] $crate::__type_library!($type_library));
     };
     ($($class:ty),+ $(,)?) => {
         $crate::inproc_server!(@module [$($class),+] ::core::option::Option::None);
@@ -278,5 +302,28 @@ macro_rules! __module_exports {
             // SAFETY: forwarded caller guarantees.
             unsafe { $crate::host::attach(host, module_abi) }
         }
+    };
+}
+
+/// `Some(bytes)`: the type library `inproc_server!` was given.
+#[cfg(feature = "typelib")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __type_library {
+    ($type_library:expr) => {
+        ::core::option::Option::Some($type_library)
+    };
+}
+
+/// Without the `typelib` feature, a type library cannot be registered: say so at compile
+/// time rather than skip it.
+#[cfg(not(feature = "typelib"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __type_library {
+    ($type_library:expr) => {
+        ::core::compile_error!(
+            "`type_library = ...` in inproc_server! needs comidl-runtime's `typelib` feature"
+        )
     };
 }

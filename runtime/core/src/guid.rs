@@ -305,7 +305,10 @@ impl GUID {
     pub fn try_new_v4() -> Result<GUID> {
         let mut bytes = [0u8; 16];
         getrandom::fill(&mut bytes).map_err(|_| E_FAIL)?;
-        Ok(uuid::Builder::from_random_bytes(bytes).into_uuid().into())
+        // RFC 9562's version 4: the version nibble is 4, the variant bits are 10.
+        bytes[6] = (bytes[6] & 0x0F) | 0x40;
+        bytes[8] = (bytes[8] & 0x3F) | 0x80;
+        Ok(GUID::from_u128(u128::from_be_bytes(bytes)))
     }
 }
 
@@ -344,6 +347,7 @@ impl FromStr for GUID {
     }
 }
 
+#[cfg(feature = "uuid")]
 impl From<uuid::Uuid> for GUID {
     /// Same identifier: the textual forms agree.
     fn from(u: uuid::Uuid) -> GUID {
@@ -351,6 +355,7 @@ impl From<uuid::Uuid> for GUID {
     }
 }
 
+#[cfg(feature = "uuid")]
 impl From<GUID> for uuid::Uuid {
     /// Same identifier: the textual forms agree.
     fn from(g: GUID) -> uuid::Uuid {

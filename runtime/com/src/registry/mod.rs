@@ -62,6 +62,7 @@ pub use classes::{
 };
 pub use error::{IoAction, RegistryError};
 pub use regfile::{Operation, RegFile, RegParseError, format, parse};
+#[cfg(feature = "typelib")]
 pub(crate) use store::write_atomically;
 pub use store::{MACHINE_FILE, REGISTRY_ENV, Registry, Scope, Snapshot, USER_FILE};
 pub use tree::{Key, MAX_DEPTH, MAX_KEY_NAME, Tree, Value};
