@@ -71,13 +71,14 @@ impl<'a> Sema<'a> {
                         .push((id, Pending::Class(item, c), ctx.clone()));
                 }
             }
-            ast::ItemKind::ApiContract(name) => {
+            ast::ItemKind::ApiContract(name, defined) => {
                 let (ns, simple) = split_qualified(name, ctx);
                 let ctx = &Ctx {
                     namespace: ns,
                     ..ctx.clone()
                 };
-                if let Some(id) = self.declare(&simple, name.span, ItemKind::ApiContract, true, ctx)
+                if let Some(id) =
+                    self.declare(&simple, name.span, ItemKind::ApiContract, *defined, ctx)
                 {
                     self.pending_attrs
                         .push((id, &item.attrs, Place::ApiContract, ctx.clone()));
@@ -281,7 +282,13 @@ impl<'a> Sema<'a> {
             Some(it) => (std::mem::discriminant(&it.kind), it.span),
             None => return None,
         };
-        let same_kind = old_kind == std::mem::discriminant(&kind);
+        // A forward `interface X;` may be defined as a dispinterface and the other way
+        // round (MIDL accepts both; only one definition may follow).
+        let interfaces =
+            |k: &ItemKind| matches!(k, ItemKind::Interface(_) | ItemKind::Dispinterface(_));
+        let both_interfaces =
+            self.item(existing).is_some_and(|it| interfaces(&it.kind)) && interfaces(&kind);
+        let same_kind = old_kind == std::mem::discriminant(&kind) || both_interfaces;
         if same_kind && !defined {
             // A forward declaration of something already known.
             return None;

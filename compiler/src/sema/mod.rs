@@ -9,6 +9,7 @@
 
 mod attributes;
 mod attrs;
+mod checks;
 mod collect;
 pub mod consteval;
 mod cpp_state;
@@ -141,6 +142,7 @@ pub fn analyze(sources: &mut SourceMap, path: &Path, options: &Options) -> Analy
     sema.collect_all();
     sema.lower_all();
     sema.check_cycles();
+    sema.check_declarations();
     diagnostics.append(&mut sema.diags);
     Analysis {
         model: sema.model,

@@ -97,7 +97,8 @@ pub enum ItemKind {
     Dispinterface(Dispinterface),
     Coclass(Class),
     RuntimeClass(Class),
-    ApiContract(QualifiedName),
+    /// `apicontract Name;` (a forward declaration: `false`) or `apicontract Name {};`.
+    ApiContract(QualifiedName, bool),
     Delegate(Delegate),
     Library(Container),
     Module(Container),

@@ -184,7 +184,8 @@ impl<'a> Builder<'a> {
                 }
                 Rule::apicontract => {
                     let name = self.child(&c, Rule::qualified_name)?;
-                    kind = Some(ItemKind::ApiContract(self.qualified(&name)));
+                    let defined = self.children(&c, Rule::forward).next().is_none();
+                    kind = Some(ItemKind::ApiContract(self.qualified(&name), defined));
                 }
                 Rule::delegate => kind = self.delegate(&c).map(ItemKind::Delegate),
                 Rule::library => kind = self.container(&c).map(ItemKind::Library),
@@ -780,7 +781,7 @@ impl<'a> Builder<'a> {
         for s in self.children(p, Rule::string) {
             wide |= s.as_str().starts_with('L');
             if let Some(body) = self.child(&s, Rule::string_body) {
-                value.push_str(body.as_str());
+                push_spliced(&mut value, body.as_str());
             }
         }
         StrLit {
@@ -1133,6 +1134,26 @@ fn binary_op(rule: Rule) -> BinaryOp {
         Rule::div => BinaryOp::Div,
         _ => BinaryOp::Rem,
     }
+}
+
+/// Appends a string literal's body with its line splices (a backslash, blanks, a newline)
+/// removed, as C joins the lines before it reads the literal.
+fn push_spliced(value: &mut String, body: &str) {
+    let mut rest = body;
+    while let Some(at) = rest.find('\\') {
+        let after = &rest[at + 1..];
+        let blanks = after.len() - after.trim_start_matches([' ', '\t', '\r']).len();
+        if after[blanks..].starts_with('\n') {
+            value.push_str(&rest[..at]);
+            rest = &after[blanks + 1..];
+        } else {
+            // An escape: keep it, with the character it escapes.
+            let escaped = after.chars().next().map_or(0, char::len_utf8);
+            value.push_str(&rest[..at + 1 + escaped]);
+            rest = &after[escaped..];
+        }
+    }
+    value.push_str(rest);
 }
 
 #[cfg(test)]

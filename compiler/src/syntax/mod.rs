@@ -162,7 +162,13 @@ fn literal_end(bytes: &[u8], start: usize) -> Option<usize> {
     let mut j = start + 1;
     while let Some(&c) = bytes.get(j) {
         match c {
-            b'\\' => j += 1,
+            // An escape, or a line splice (blanks between the backslash and the newline).
+            b'\\' => {
+                while matches!(bytes.get(j + 1), Some(b' ' | b'\t' | b'\r')) {
+                    j += 1;
+                }
+                j += 1;
+            }
             b'\n' => return None,
             c if c == quote => return Some(j),
             _ => {}

@@ -1,0 +1,225 @@
+//! MIDL constructs one at a time: each case says, in our words, what MIDL's documentation
+//! says the construct means, gives a small IDL file using it, and checks what comidl makes
+//! of it: accepted cleanly (and recorded in the IR where a backend needs it), or refused or
+//! warned about with a located message.
+
+mod common;
+
+use comidl::Outcome;
+use comidl::diag::Diagnostic;
+use comidl::ir::{ItemKind, Type};
+
+/// Checks `body` (after `import "comidl_base.idl";`) as a file of its own.
+fn check(body: &str) -> Outcome {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("case.idl");
+    std::fs::write(&path, format!("import \"comidl_base.idl\";\n{body}")).unwrap();
+    common::check_with_idl(&path)
+}
+
+fn accepted(what: &str, body: &str) -> Outcome {
+    let outcome = check(body);
+    common::assert_clean(what, &outcome);
+    outcome
+}
+
+/// The one diagnostic of `body`, which must have a location and say `says`.
+fn diagnosed(body: &str, says: &str) -> Diagnostic {
+    let outcome = check(body);
+    assert_eq!(outcome.diagnostics.len(), 1, "{}", common::render(&outcome));
+    let d = outcome.diagnostics[0].clone();
+    assert!(d.primary.is_some(), "not located: {}", d.message);
+    assert!(
+        d.message.contains(says),
+        "{:?} should say {says:?}",
+        d.message
+    );
+    d
+}
+
+const IFACE: &str =
+    "[object, uuid(6d5b0d3a-6c31-4e52-9a39-1b7c2e9f4a01)]\ninterface ICase : IUnknown";
+
+/// The method `name` of interface `ICase`, with its attributes.
+fn method<'o>(outcome: &'o Outcome, name: &str) -> &'o comidl::ir::Method {
+    outcome
+        .model
+        .items
+        .iter()
+        .find_map(|it| match &it.kind {
+            ItemKind::Interface(i) if it.name == "ICase" => {
+                i.methods.iter().find(|m| m.name == name)
+            }
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no method {name}"))
+}
+
+#[test]
+fn input_sync_marks_a_method_the_server_runs_while_its_caller_handles_input() {
+    // [input_sync]: the call is made synchronously while the caller processes an input
+    // message, so the server must not yield or make calls out that need the caller's
+    // message loop. It changes nothing in the vtable; it is kept on the method.
+    let outcome = accepted(
+        "input_sync",
+        &format!("{IFACE} {{ [input_sync] HRESULT Ping(); }}"),
+    );
+    assert!(method(&outcome, "Ping").has_attr("input_sync"));
+}
+
+#[test]
+fn disable_consistency_check_may_stand_on_a_parameter() {
+    // [disable_consistency_check]: the stub skips the robustness checks on the data it
+    // receives (for speed, when the caller is trusted); MIDL allows it on an interface, a
+    // method and a parameter.
+    let outcome = accepted(
+        "disable_consistency_check",
+        &format!("{IFACE} {{ HRESULT Put([in, disable_consistency_check] long x); }}"),
+    );
+    assert!(method(&outcome, "Put").signature.params[0].has_attr("disable_consistency_check"));
+}
+
+#[test]
+fn system_handle_describes_a_kernel_handle_passed_across() {
+    // [system_handle(kind, rights)]: the parameter is an operating-system handle (a file,
+    // an event, ...) that the marshaller duplicates into the receiving process.
+    accepted(
+        "system_handle",
+        &format!(
+            "typedef void *HANDLE_CASE;\n{IFACE} {{ HRESULT Give([in, system_handle(sh_file)] HANDLE_CASE h); }}"
+        ),
+    );
+}
+
+#[test]
+fn other_documented_attributes_are_known_where_midl_puts_them() {
+    // Attributes that change nothing comidl generates today, accepted where MIDL's
+    // documentation places them and kept in the IR: [replaceable] (a property the object
+    // lets clients replace), [byte_count] (an ACF count of bytes for an [out] buffer),
+    // the international-character tags [cs_stag]/[cs_rtag]/[cs_drtag] and [cs_tag_rtn],
+    // and WinRT's [webhosthidden], [experimental] and [feature].
+    accepted(
+        "replaceable and friends",
+        &format!(
+            "{IFACE} {{ [replaceable] HRESULT Swap(); \
+             [cs_tag_rtn(GetTags)] HRESULT Text([in, cs_stag] long stag, [in, cs_drtag] long drtag, [out, cs_rtag] long *rtag); }}"
+        ),
+    );
+}
+
+#[test]
+fn pointer_modifiers_of_16_and_64_bit_compilers_are_ignored() {
+    // `__unaligned`, `__ptr32`, `__ptr64` and the 16-bit `_far`/`__far`/`_near`/`__near`/
+    // `_huge`/`__huge` qualify a pointer for a compiler; they change nothing on the
+    // platforms MIDL targets today, and nothing in what comidl generates.
+    let outcome = accepted(
+        "pointer modifiers",
+        &format!(
+            "{IFACE} {{ HRESULT Read([in] char * __unaligned a, [in] char _far *b, \
+             [in] char * __ptr64 c, [in] char __far * __near d); }}"
+        ),
+    );
+    for param in &method(&outcome, "Read").signature.params {
+        assert!(
+            matches!(param.ty, Type::Pointer { .. }),
+            "{} is a pointer",
+            param.name
+        );
+    }
+}
+
+#[test]
+fn a_name_that_starts_with_long_is_a_name() {
+    // `long longitude` is a `long` called `longitude`; `long long` needs a word boundary.
+    let outcome = accepted(
+        "long longitude",
+        &format!("{IFACE} {{ HRESULT At([in] long longitude, [in] long long when); }}"),
+    );
+    let params = &method(&outcome, "At").signature.params;
+    assert_eq!(params[0].name, "longitude");
+    assert_ne!(params[0].ty, params[1].ty, "long and long long differ");
+}
+
+#[test]
+fn a_string_literal_may_continue_on_the_next_line() {
+    // A backslash ending a line joins the next one to it, inside a string literal too, as in
+    // C; with CRLF line ends as with LF. The joined literal has neither the backslash nor
+    // the line break.
+    for end in ["\n", "\r\n"] {
+        let outcome = accepted("spliced literal", &format!("cpp_quote(\"abc\\{end}def\")"));
+        let quoted = outcome.model.items.iter().find_map(|it| match &it.kind {
+            ItemKind::CppQuote(text) => Some(text.clone()),
+            _ => None,
+        });
+        assert_eq!(quoted.as_deref(), Some("abcdef"), "line end {end:?}");
+    }
+}
+
+#[test]
+fn a_forward_interface_may_be_defined_as_a_dispinterface() {
+    // `interface X;` only promises that X is an interface; MIDL lets the definition that
+    // follows be a dispinterface.
+    accepted(
+        "forward interface, dispinterface definition",
+        "interface IDisp;\n[uuid(6d5b0d3a-6c31-4e52-9a39-1b7c2e9f4a02)]\ndispinterface IDisp { properties: methods: };",
+    );
+}
+
+#[test]
+fn a_forward_apicontract_may_be_defined_later() {
+    // `apicontract C;` declares a WinRT API contract that a later `apicontract C {...}`
+    // defines (with its version), as for interfaces.
+    accepted(
+        "forward apicontract",
+        "namespace Fixture { apicontract Contract; [contractversion(1.0)] apicontract Contract {}; }",
+    );
+}
+
+#[test]
+fn an_out_parameter_that_is_no_pointer_is_reported() {
+    // [out] means the callee writes a result through the parameter, so it must be a
+    // pointer (or an array, which C passes as one). widl accepts one that is not (Wine's
+    // own files have two), so comidl warns, with the place, rather than refuse.
+    let d = diagnosed(
+        &format!("{IFACE} {{ HRESULT Move([in] LONG dx, [out] LONG dy); }}"),
+        "[out] parameter `dy` is not a pointer",
+    );
+    assert!(!d.is_error());
+    // Through a typedef of a pointer, and as an array, it is fine.
+    accepted(
+        "out through typedefs",
+        &format!(
+            "typedef LONG *PLONG_CASE;\n{IFACE} {{ HRESULT Get([out] PLONG_CASE a, [out] LONG b[4]); }}"
+        ),
+    );
+}
+
+#[test]
+fn an_object_interface_without_a_uuid_is_reported() {
+    // COM knows an interface only by its IID; an [object] interface without uuid() gets
+    // none, so nothing can QueryInterface for it. widl accepts it (d3dcommon.idl), so it
+    // is a located warning.
+    let d = diagnosed(
+        "[object] interface INoId : IUnknown { HRESULT Ping(); }",
+        "object interface `INoId` has no uuid",
+    );
+    assert!(!d.is_error());
+}
+
+#[test]
+fn a_method_declared_twice_is_an_error() {
+    // Two methods of one name would be two vtable slots C cannot tell apart. Property
+    // accessors of one property (get, put, putref) and WinRT event add/remove pairs share
+    // a name legitimately.
+    let d = diagnosed(
+        &format!("{IFACE} {{ HRESULT Bump(); HRESULT Bump([in] LONG by); }}"),
+        "interface `ICase` declares method `Bump` twice",
+    );
+    assert!(d.is_error());
+    accepted(
+        "property accessors",
+        &format!(
+            "{IFACE} {{ [propget] HRESULT Size([out, retval] LONG *v); [propput] HRESULT Size([in] LONG v); }}"
+        ),
+    );
+}
