@@ -90,8 +90,9 @@ pub enum ErrorKind {
 }
 
 /// A compilation failure. Its Display is the rendered diagnostics, exactly as the `comidl`
-/// command prints them; its Debug form is the same text, so `fn main() -> Result<(),
-/// comidl_build::Error>` in a build script shows them as they are, not escaped.
+/// command prints them; its Debug form is a heading line and then the same text, so `fn
+/// main() -> Result<(), comidl_build::Error>` in a build script shows them as they are, not
+/// escaped, and not as `Error: error: ...`.
 pub struct Error {
     kind: ErrorKind,
     message: String,
@@ -112,8 +113,15 @@ impl Error {
 }
 
 impl fmt::Debug for Error {
+    /// What `fn main() -> Result<(), comidl_build::Error>` prints after `Error: `: a
+    /// heading of its own, so the diagnostic's `error:` starts the next line rather than
+    /// doubling the word.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+        let what = match self.kind {
+            ErrorKind::Idl => "comidl-build: the IDL has errors",
+            ErrorKind::Io => "comidl-build: a file could not be read or written",
+        };
+        write!(f, "{what}\n{}", self.message)
     }
 }
 
@@ -240,8 +248,10 @@ impl Config {
         // comidl's own IDL, where `import "comidl_base.idl"` finds it.
         let std_dir = out_dir.join("comidl-idl");
         comidl::stdidl::write_to(&std_dir).map_err(|e| Error::io(&std_dir, e))?;
+        // Each file read is named to cargo once, however many IDL files read it.
+        let mut named = std::collections::HashSet::new();
         for file in files {
-            self.compile_one(file.as_ref(), &out_dir, &std_dir)?;
+            self.compile_one(file.as_ref(), &out_dir, &std_dir, &mut named)?;
         }
         Ok(())
     }
@@ -256,17 +266,25 @@ impl Config {
         options
     }
 
-    fn compile_one(&self, idl: &Path, out_dir: &Path, std_dir: &Path) -> Result<(), Error> {
+    fn compile_one(
+        &self,
+        idl: &Path,
+        out_dir: &Path,
+        std_dir: &Path,
+        named: &mut std::collections::HashSet<PathBuf>,
+    ) -> Result<(), Error> {
         let outcome = comidl::check(idl, &self.options(std_dir));
         if self.rerun_if_changed {
-            println!("cargo:rerun-if-changed={}", idl.display());
-            for file in &outcome.model.files {
-                for read in &file.read {
-                    let path = outcome.sources.path(*read);
-                    // The built-in files change only with comidl-build itself.
-                    if !path.starts_with(std_dir) {
-                        println!("cargo:rerun-if-changed={}", path.display());
-                    }
+            let read = outcome
+                .model
+                .files
+                .iter()
+                .flat_map(|file| &file.read)
+                .map(|id| outcome.sources.path(*id).to_path_buf());
+            for path in std::iter::once(idl.to_path_buf()).chain(read) {
+                // The built-in files change only with comidl-build itself.
+                if !path.starts_with(std_dir) && named.insert(path.clone()) {
+                    println!("cargo:rerun-if-changed={}", path.display());
                 }
             }
         }

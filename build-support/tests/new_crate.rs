@@ -150,6 +150,22 @@ fn new_crates_build_share_an_idl_and_report_idl_errors() {
     assert!(text.contains("::shapes::shapes::IShape"), "{text}");
     assert!(!text.contains("pub struct IShape"), "{text}");
 
+    // The build script named each file it read to cargo once: app.idl, and shapes.idl
+    // through the import.
+    let output =
+        std::fs::read_to_string(generated.parent().unwrap().parent().unwrap().join("output"))
+            .expect("cargo keeps the build script's output beside OUT_DIR");
+    let named: Vec<&str> = output
+        .lines()
+        .filter_map(|l| l.strip_prefix("cargo:rerun-if-changed="))
+        .collect();
+    let mut unique = named.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(named.len(), unique.len(), "a file named twice:\n{output}");
+    assert!(named.iter().any(|p| p.ends_with("app.idl")), "{output}");
+    assert!(named.iter().any(|p| p.ends_with("shapes.idl")), "{output}");
+
     // An unknown type on line 6: cargo build fails, showing where.
     let broken = APP_IDL.replace("[in] LONG height", "[in] LONGG height");
     write(&root.join("app/app.idl"), &broken);
@@ -157,6 +173,10 @@ fn new_crates_build_share_an_idl_and_report_idl_errors() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "a bad IDL file built");
     assert!(stderr.contains("app.idl:6:"), "no location in:\n{stderr}");
+    assert!(
+        !stderr.contains("Error: error:"),
+        "the word doubled:\n{stderr}"
+    );
     assert!(stderr.contains("LONGG"), "{stderr}");
     assert!(
         stderr

@@ -104,6 +104,12 @@ struct WidlArgs {
     /// Preprocess only: print the file's preprocessed text on standard output, as `widl -E`.
     #[arg(short = 'E', help_heading = "widl-compatible outputs")]
     preprocess_only: bool,
+    /// RPC client stubs (widl -c): not available yet (comes with DCE/RPC); exit 2.
+    #[arg(short = 'c', help_heading = "widl-compatible outputs")]
+    client_stubs: bool,
+    /// RPC server stubs (widl -s): not available yet (comes with DCE/RPC); exit 2.
+    #[arg(short = 's', help_heading = "widl-compatible outputs")]
+    server_stubs: bool,
     /// Generate Rust bindings (FILE.rs): comidl's own addition.
     #[arg(long, help_heading = "widl-compatible outputs")]
     rust: bool,
@@ -170,6 +176,9 @@ struct EmitArgs {
     /// InprocServer32 path written by the registration script (default: %MODULE%).
     #[arg(long, value_name = "PATH")]
     server_path: Option<String>,
+    /// Print each file written.
+    #[arg(short = 'v', long)]
+    verbose: bool,
 }
 
 /// Preprocessor and target flags shared by every subcommand that reads IDL.
@@ -209,6 +218,12 @@ impl InputArgs {
         if self.win32 {
             options.preprocess.undefines.push("_WIN64".into());
         }
+        // comidl's own IDL last on the path, as for comidl-build: `import
+        // "comidl_base.idl";` works without -I. A directory that cannot be written only
+        // costs that fallback.
+        if let Some(dir) = builtin_idl_dir() {
+            options.preprocess.include_dirs.push(dir);
+        }
         options
     }
 }
@@ -234,6 +249,27 @@ struct CheckArgs {
     verbose: bool,
     /// The IDL file to check.
     file: PathBuf,
+}
+
+/// Where this version of comidl keeps its built-in idl/ files: the user's cache directory
+/// (`$XDG_CACHE_HOME`, else `~/.cache`), else the temporary directory; written when missing
+/// or different.
+fn builtin_idl_dir() -> Option<PathBuf> {
+    let version = env!("CARGO_PKG_VERSION");
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")));
+    let candidates = cache
+        .map(|c| c.join("comidl").join(format!("idl-{version}")))
+        .into_iter()
+        .chain([std::env::temp_dir().join(format!("comidl-idl-{version}-{}", std::process::id()))]);
+    for dir in candidates {
+        if comidl::stdidl::write_to(&dir).is_ok() {
+            return Some(dir);
+        }
+    }
+    None
 }
 
 /// widl and gcc spell the target `-m32`/`-m64`; clap's short flags are one letter, so
@@ -322,7 +358,7 @@ fn generate(args: &GenArgs) -> ExitCode {
             .map(|&kind| (kind, args.out_dir.join(kind.file_name(&base))))
             .collect();
         failed |= !checked(file, &args.input.options())
-            .is_some_and(|outcome| write_outputs(&outcome, &settings, &targets));
+            .is_some_and(|outcome| write_outputs(&outcome, &settings, &targets, args.emit.verbose));
     }
     if failed {
         ExitCode::from(1)
@@ -339,6 +375,13 @@ fn widl(args: &WidlArgs) -> ExitCode {
     };
     if args.proxy {
         return proxy_not_yet();
+    }
+    if args.client_stubs || args.server_stubs {
+        eprintln!(
+            "error: RPC client and server stubs (-c, -s) are not available yet: they come with \
+             comidl's DCE/RPC support (NDR marshalling)"
+        );
+        return ExitCode::from(2);
     }
     // A bare word that is no file is a mistyped subcommand more likely than an IDL file.
     let bare_word = file.extension().is_none() && file.components().count() == 1;
@@ -393,7 +436,7 @@ fn widl(args: &WidlArgs) -> ExitCode {
         })
         .collect();
     let settings = args.emit.settings();
-    if write_outputs(&outcome, &settings, &targets) {
+    if write_outputs(&outcome, &settings, &targets, args.emit.verbose) {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
@@ -458,6 +501,7 @@ fn write_outputs(
     outcome: &comidl::Outcome,
     settings: &Settings,
     targets: &[(Kind, PathBuf)],
+    verbose: bool,
 ) -> bool {
     let mut err = stderr();
     let mut rendered = Vec::new();
@@ -478,9 +522,13 @@ fn write_outputs(
         return false;
     }
     for (path, bytes) in rendered {
-        if let Err(e) = outputs::write(path, &bytes) {
-            eprintln!("error: cannot write {}: {e}", path.display());
-            failed = true;
+        match outputs::write(path, &bytes) {
+            Ok(()) if verbose => println!("wrote {}", path.display()),
+            Ok(()) => {}
+            Err(e) => {
+                eprintln!("error: cannot write {}: {e}", path.display());
+                failed = true;
+            }
         }
     }
     !failed

@@ -241,3 +241,51 @@ fn preprocess_only_prints_the_expanded_text() {
     assert!(out.stdout.is_empty());
     assert!(String::from_utf8_lossy(&out.stderr).contains("bad.idl:1:"));
 }
+
+#[test]
+fn builtin_idl_rpc_stub_flags_and_verbose_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let idl = dir.path().join("uses_base.idl");
+    std::fs::write(
+        &idl,
+        "import \"comidl_base.idl\";\n[object, uuid(6d5b0d3a-6c31-4e52-9a39-1b7c2e9f4a09)]\n\
+         interface IUses : IUnknown { HRESULT Ping(); }\n",
+    )
+    .unwrap();
+    // comidl's own IDL is built in: no -I needed (a cache directory of the test's own).
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_comidl"))
+            .current_dir(dir.path())
+            .args(args)
+            .env("XDG_CACHE_HOME", dir.path().join("cache"))
+            .output()
+            .expect("comidl runs")
+    };
+    let out = run(&["check", "uses_base.idl"]);
+    ok(&out);
+    // -v names every file written.
+    let out = run(&[
+        "gen",
+        "--rust",
+        "--c-header",
+        "-v",
+        "-o",
+        "out",
+        "uses_base.idl",
+    ]);
+    ok(&out);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("wrote out/uses_base.rs"), "{stdout}");
+    assert!(stdout.contains("wrote out/uses_base.h"), "{stdout}");
+    // widl's RPC stub flags: a clear message and exit 2, nothing written.
+    for flag in ["-c", "-s"] {
+        let out = run(&[flag, "uses_base.idl"]);
+        assert_eq!(out.status.code(), Some(2), "{flag}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("RPC client and server stubs (-c, -s) are not available yet"),
+            "{stderr}"
+        );
+    }
+    assert!(!dir.path().join("uses_base.h").exists());
+}
