@@ -264,12 +264,9 @@ fn builtin_idl_dir() -> Option<PathBuf> {
         .map(|c| c.join("comidl").join(format!("idl-{version}")))
         .into_iter()
         .chain([std::env::temp_dir().join(format!("comidl-idl-{version}-{}", std::process::id()))]);
-    for dir in candidates {
-        if comidl::stdidl::write_to(&dir).is_ok() {
-            return Some(dir);
-        }
-    }
-    None
+    candidates
+        .into_iter()
+        .find(|dir| comidl::stdidl::write_to(dir).is_ok())
 }
 
 /// widl and gcc spell the target `-m32`/`-m64`; clap's short flags are one letter, so
