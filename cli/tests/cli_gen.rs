@@ -185,12 +185,17 @@ fn usage_errors_exit_2_and_compile_errors_exit_1() {
     assert_eq!(code(&["--win32", "--win64", idl]), Some(2));
     assert_eq!(code(&["--no-such-flag", idl]), Some(2));
     assert_eq!(code(&[]), Some(2));
-    // Without -I idl, the import of comidl_base.idl fails: a located error, exit 1,
-    // and nothing written.
-    let out = comidl(dir.path(), &["-r", idl]);
+    // An IDL error (an import that exists nowhere): a located error, exit 1, and nothing
+    // written. (comidl_base.idl itself is built in, so it no longer needs -I.)
+    let broken = dir.path().join("broken.idl");
+    std::fs::write(&broken, "import \"no_such_file.idl\";\ncoclass C { };\n").unwrap();
+    let out = comidl(dir.path(), &["-r", broken.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("calculator.idl:"));
-    assert!(!dir.path().join("calculator.reg").exists());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("broken.idl:1:"));
+    assert!(!dir.path().join("broken.reg").exists());
+    // The calculator, which imports comidl_base.idl, builds without -I.
+    assert_eq!(code(&["-r", idl]), Some(0));
+    assert!(dir.path().join("calculator.reg").exists());
     assert_eq!(code(&["--help"]), Some(0));
     assert_eq!(code(&["gen", "--help"]), Some(0));
 }
