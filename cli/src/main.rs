@@ -347,6 +347,8 @@ fn generate(args: &GenArgs) -> ExitCode {
         return ExitCode::from(2);
     }
     let settings = args.emit.settings();
+    // One set of options for every file (it writes the built-in IDL directory once).
+    let options = args.input.options();
     let mut failed = false;
     for file in &args.files {
         let base = outputs::stem(file);
@@ -354,7 +356,7 @@ fn generate(args: &GenArgs) -> ExitCode {
             .iter()
             .map(|&kind| (kind, args.out_dir.join(kind.file_name(&base))))
             .collect();
-        failed |= !checked(file, &args.input.options())
+        failed |= !checked(file, &options)
             .is_some_and(|outcome| write_outputs(&outcome, &settings, &targets, args.emit.verbose));
     }
     if failed {

@@ -15,18 +15,11 @@ use crate::Fatal;
 use crate::cli::Options;
 use crate::corpus::Setup;
 use crate::process::{Exit, Outcome, ScratchDir, parallel_map, run_with_timeout_to};
-use crate::widl::WIDL_FLAGS;
-
-/// How many files without widl's text the error names.
-const SHOWN_FAILURES: usize = 5;
+use crate::widl::{did_not_run, no_verdicts, not_run, widl_style_command};
 
 /// `TOOL --nostdinc -m64 -I ... -E FILE`.
 fn preprocess_command(tool: &Path, setup: &Setup, file: &Path) -> Command {
-    let mut cmd = Command::new(tool);
-    cmd.args(WIDL_FLAGS);
-    for dir in &setup.includes {
-        cmd.arg("-I").arg(dir);
-    }
+    let mut cmd = widl_style_command(tool, setup);
     cmd.arg("-E").arg(file);
     cmd
 }
@@ -84,33 +77,9 @@ pub fn run(opts: &Options, setup: &Setup) -> Result<u8, Fatal> {
         );
         Ok::<_, String>(compare(&widl.text, &comidl))
     });
-    let no_text: Vec<String> = setup
-        .files
-        .iter()
-        .zip(&results)
-        .filter_map(|(f, r)| {
-            r.as_ref()
-                .err()
-                .map(|why| format!("{}: {why}", f.display()))
-        })
-        .collect();
+    let no_text = no_verdicts(setup, &results);
     if !no_text.is_empty() {
-        let mut message = format!(
-            "widl -E did not run on {} of {} files ({}), so there is nothing to compare comidl with:",
-            no_text.len(),
-            setup.files.len(),
-            setup.widl.display()
-        );
-        for line in no_text.iter().take(SHOWN_FAILURES) {
-            message.push_str(&format!("\n  {line}"));
-        }
-        if no_text.len() > SHOWN_FAILURES {
-            message.push_str(&format!(
-                "\n  ... and {} more",
-                no_text.len() - SHOWN_FAILURES
-            ));
-        }
-        return Err(Fatal::Oracle(message));
+        return Err(did_not_run("widl -E", setup, &no_text));
     }
     let mut tokens = 0usize;
     let mut failed = 0usize;
@@ -138,9 +107,7 @@ fn oracle_ran(widl: &Printed) -> Result<(), String> {
             "exited with code {code}: {}",
             widl.outcome.stderr.lines().next().unwrap_or("(no stderr)")
         )),
-        Exit::Signal(signal) => Err(format!("was killed by signal {signal}")),
-        Exit::TimedOut(limit) => Err(format!("timed out after {} s", limit.as_secs())),
-        Exit::SpawnFailed(err) => Err(format!("could not be started: {err}")),
+        exit => Err(not_run(exit).unwrap_or_default()),
     }
 }
 

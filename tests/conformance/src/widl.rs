@@ -52,7 +52,21 @@ impl WidlVerdict {
 /// directories in its working directory and leaves them behind when it is killed; paths
 /// are made absolute for that.
 pub fn header_command(tool: &Path, setup: &Setup, file: &Path, header: &Path) -> Command {
-    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let mut cmd = widl_style_command(tool, setup);
+    // -h: only the header, the cheapest output that needs a full parse.
+    cmd.arg("-h")
+        .arg("-o")
+        .arg(absolute(header))
+        .arg(absolute(file));
+    if let Some(dir) = header.parent().filter(|d| !d.as_os_str().is_empty()) {
+        cmd.current_dir(absolute(dir));
+    }
+    cmd
+}
+
+/// `TOOL --nostdinc -m64 -I ...` with the run's include directories, absolute: what every
+/// stage gives widl (and comidl, which takes widl's command line) before its own flags.
+pub fn widl_style_command(tool: &Path, setup: &Setup) -> Command {
     let tool = if tool.components().count() > 1 {
         absolute(tool)
     } else {
@@ -63,15 +77,11 @@ pub fn header_command(tool: &Path, setup: &Setup, file: &Path, header: &Path) ->
     for dir in &setup.includes {
         cmd.arg("-I").arg(absolute(dir));
     }
-    // -h: only the header, the cheapest output that needs a full parse.
-    cmd.arg("-h")
-        .arg("-o")
-        .arg(absolute(header))
-        .arg(absolute(file));
-    if let Some(dir) = header.parent().filter(|d| !d.as_os_str().is_empty()) {
-        cmd.current_dir(absolute(dir));
-    }
     cmd
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
 /// The command that has widl parse `file` and write its header to `header`.
@@ -143,21 +153,32 @@ fn run_widl(
         let wrote_header = std::fs::metadata(&header).is_ok_and(|m| m.len() > 0);
         judge(&outcome, wrote_header)
     });
-    let failed: Vec<String> = setup
-        .files
-        .iter()
-        .zip(&judged)
-        .filter_map(|(file, j)| {
-            j.as_ref()
-                .err()
-                .map(|why| format!("{}: {why}", file.display()))
-        })
-        .collect();
+    let failed = no_verdicts(setup, &judged);
     if failed.is_empty() {
         return Ok(judged.into_iter().flatten().collect());
     }
+    Err(did_not_run("widl", setup, &failed))
+}
+
+/// `file: why` for every file whose run gave no verdict.
+pub fn no_verdicts<T>(setup: &Setup, runs: &[Result<T, String>]) -> Vec<String> {
+    setup
+        .files
+        .iter()
+        .zip(runs)
+        .filter_map(|(file, run)| {
+            run.as_ref()
+                .err()
+                .map(|why| format!("{}: {why}", file.display()))
+        })
+        .collect()
+}
+
+/// The error that stops a stage whose oracle (`what`: `widl`, `widl -E`) gave no verdict
+/// on the files in `failed`, naming the first few.
+pub fn did_not_run(what: &str, setup: &Setup, failed: &[String]) -> Fatal {
     let mut message = format!(
-        "widl did not run on {} of {} files ({}), so there is nothing to compare comidl with:",
+        "{what} did not run on {} of {} files ({}), so there is nothing to compare comidl with:",
         failed.len(),
         setup.files.len(),
         setup.widl.display()
@@ -171,7 +192,18 @@ fn run_widl(
             failed.len() - SHOWN_FAILURES
         ));
     }
-    Err(Fatal::Oracle(message))
+    Fatal::Oracle(message)
+}
+
+/// Why a run that neither exited nor was judged by its output gave no verdict (a signal,
+/// a timeout, a binary that could not start); `None` for an exit code.
+pub fn not_run(exit: &Exit) -> Option<String> {
+    match exit {
+        Exit::Code(_) => None,
+        Exit::Signal(signal) => Some(format!("was killed by signal {signal}")),
+        Exit::TimedOut(limit) => Some(format!("timed out after {} s", limit.as_secs())),
+        Exit::SpawnFailed(err) => Some(format!("could not be started: {err}")),
+    }
 }
 
 /// What one widl run said, or why it said nothing: accepted means exit 0 and a header
@@ -187,9 +219,7 @@ pub fn judge(outcome: &Outcome, wrote_header: bool) -> Result<WidlVerdict, Strin
                 first_line(&outcome.stderr)
             )),
         },
-        Exit::Signal(signal) => Err(format!("was killed by signal {signal}")),
-        Exit::TimedOut(limit) => Err(format!("timed out after {} s", limit.as_secs())),
-        Exit::SpawnFailed(err) => Err(format!("could not be started: {err}")),
+        exit => Err(not_run(exit).unwrap_or_default()),
     }
 }
 
