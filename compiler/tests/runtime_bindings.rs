@@ -2,9 +2,9 @@
 //! without the compiler (the table `COMMITTED` below says which file comes from which).
 //! This test regenerates each and fails on any difference.
 //!
-//! To refresh after changing the IDL or the backend:
-//! `cargo run -p comidl-cli -- gen --rust --runtime-path crate -I idl -o /tmp/rt idl/*.idl`
-//! then copy each /tmp/rt/<stem>.rs to the file `COMMITTED` names for it.
+//! To refresh after changing the IDL or the backend: `tests/regen-runtime-bindings.sh`
+//! (it generates each file with `comidl gen --rust --runtime-path crate` and copies it to
+//! the file `COMMITTED` names for it).
 
 mod common;
 

@@ -119,8 +119,8 @@ fn safe_methods_take_references_and_return_results() {
     has(
         "pub fn bounds(&self, clip: ::core::option::Option<&super::structs::RECT>, hint: ::core::option::Option<&super::structs::POINT>) -> ::comidl_runtime::Result<super::structs::RECT>",
     );
-    // A sized array stays raw, so the method is unsafe.
-    has("pub unsafe fn fill(&self, count: super::base::ULONG, bytes: *const super::base::BYTE)");
+    // A counted array is a slice; its count is the slice's length.
+    has("pub fn fill(&self, bytes: &[super::base::BYTE]) -> ::comidl_runtime::Result<()>");
     // An interface [in] parameter without [unique] is a plain reference.
     has("pub fn take(&self, shape: &IShape) -> ::comidl_runtime::Result<()>");
     // A method that doesn't return HRESULT keeps its raw signature.

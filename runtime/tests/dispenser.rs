@@ -538,18 +538,11 @@ fn the_manager_is_a_class_and_every_registration_gets_its_own_pool() {
     assert_eq!(manager.get_context(), Ok((0, 0)));
     let books = Books::new(60);
     let driver: ComPtr<IDispenserDriver> = ComObject::create(Driver(books.clone())).unwrap();
-    let name: Vec<u16> = "SC.Pool 0 0".encode_utf16().chain([0]).collect();
-    // SAFETY: a NUL-terminated name that outlives the calls.
-    let (first, second): (ComPtr<IHolder>, ComPtr<IHolder>) = unsafe {
+    let name = comidl_runtime::w!("SC.Pool 0 0");
+    let (first, second): (ComPtr<IHolder>, ComPtr<IHolder>) = {
         (
-            manager
-                .register_dispenser(&driver, name.as_ptr())
-                .unwrap()
-                .unwrap(),
-            manager
-                .register_dispenser(&driver, name.as_ptr())
-                .unwrap()
-                .unwrap(),
+            manager.register_dispenser(&driver, name).unwrap().unwrap(),
+            manager.register_dispenser(&driver, name).unwrap().unwrap(),
         )
     };
     assert_ne!(first.as_raw(), second.as_raw());

@@ -90,6 +90,7 @@ const UNITS: &[Unit] = &[
     unit("pragmas", "tests/fixtures/pragmas.idl", &[], &[]),
     unit("preproc", "tests/fixtures/preproc.idl", &[], &[]),
     unit("rpc", "tests/fixtures/rpc.idl", &[], &[]),
+    unit("safe_shapes", "tests/fixtures/safe_shapes.idl", &[], &[]),
     unit("comidl_ctypes", "idl/comidl_ctypes.idl", &[], &[]),
     unit(
         "comidl_dispenser",

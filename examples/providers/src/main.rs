@@ -57,13 +57,9 @@ fn run(profile: &std::path::Path) -> Result<(), String> {
         );
         open.push(provider);
     }
-    let message: Vec<u16> = "hello from the provider host"
-        .encode_utf16()
-        .chain(Some(0))
-        .collect();
+    let message = comidl_runtime::w!("hello from the provider host");
     for provider in &open {
-        // SAFETY: a NUL-terminated string that outlives the call.
-        let receipt = unsafe { provider.submit(message.as_ptr()) }.map_err(|hr| hr.to_string())?;
+        let receipt = provider.submit(message).map_err(|hr| hr.to_string())?;
         println!("{}: {}", provider.name(), text(receipt));
     }
     // Releasing the providers unloads their modules.

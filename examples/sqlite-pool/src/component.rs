@@ -4,9 +4,8 @@
 
 use std::sync::Mutex;
 
-use comidl_runtime::wide;
 use comidl_runtime::{
-    ComObject, ComPtr, DISP_E_OVERFLOW, E_INVALIDARG, E_POINTER, LONG, LPCWSTR, Result,
+    ComObject, ComPtr, DISP_E_OVERFLOW, E_INVALIDARG, LONG, Result, WStr, WString,
 };
 use rusqlite::Connection;
 
@@ -74,15 +73,11 @@ impl IInventory_Impl for Inventory {
             .map_err(|_| fail(DISP_E_OVERFLOW, format!("{count} items do not fit a LONG")))
     }
 
-    // The generated trait takes the string as a raw pointer: its validity is COM's contract
-    // with the caller, not something a safe signature can express.
-    #[allow(clippy::not_unsafe_ptr_arg_deref)]
-    fn add_item(&self, name: LPCWSTR) -> Result<()> {
-        // Checked before a connection is taken: bad input never reaches the pool.
-        // SAFETY: an `[in, string]` argument is NULL or a NUL-terminated string that stays
-        // valid for the call (COM's contract with the caller).
-        let units = unsafe { wide::units(name) }.ok_or(E_POINTER)?;
-        let name = String::from_utf16(units)
+    fn add_item(&self, name: &WStr) -> Result<()> {
+        // Checked before a connection is taken: bad input never reaches the pool. (A NULL
+        // name never gets here: the generated stub answers E_POINTER.)
+        let name = name
+            .try_to_string()
             .map_err(|_| fail(E_INVALIDARG, "the item name is not valid UTF-16".into()))?;
         if name.trim().is_empty() {
             return Err(fail(E_INVALIDARG, "an item name cannot be empty".into()));
@@ -106,7 +101,6 @@ impl IConnectionTrace_Impl for Inventory {
 
 /// Calls `IInventory::AddItem` with `name`.
 pub fn add_item(inventory: &IInventory, name: &str) -> Result<()> {
-    let name = wide::nul_terminated(name);
-    // SAFETY: `name` is NUL-terminated and outlives the call.
-    unsafe { inventory.add_item(name.as_ptr()) }
+    let name = WString::new(name).map_err(|_| E_INVALIDARG)?;
+    inventory.add_item(&name)
 }

@@ -2,7 +2,7 @@
 //! connection, bad input is refused before a connection is taken, and a database that
 //! cannot be opened reaches the component's caller as the driver's HRESULT.
 
-use comidl_runtime::{E_INVALIDARG, E_POINTER};
+use comidl_runtime::{E_INVALIDARG, E_POINTER, Interface, WString};
 use rusqlite::{Connection, OpenFlags, ffi};
 use sqlite_pool::{
     ConnectionDispenser, IConnectionTrace, Inventory, add_item, create_schema, sqlite_code,
@@ -52,17 +52,17 @@ fn bad_names_are_refused_before_a_connection_is_taken() {
     let database = dispenser.add_database(&path, FLAGS);
     let inventory = Inventory::create(dispenser.clone(), database).unwrap();
 
-    // SAFETY: NULL is a valid (refused) argument.
-    assert_eq!(
-        unsafe { inventory.add_item(core::ptr::null()) }.unwrap_err(),
-        E_POINTER
-    );
+    // The safe method cannot pass NULL; a C caller can, through the vtable.
+    let raw_add = |name: *const u16| {
+        // SAFETY: a live IInventory; the name is NULL or NUL-terminated.
+        unsafe { (Interface::vtable(&*inventory).AddItem)(Interface::as_raw(&*inventory), name) }
+    };
+    assert_eq!(raw_add(core::ptr::null()), E_POINTER);
     assert_eq!(add_item(&inventory, "").unwrap_err(), E_INVALIDARG);
     assert_eq!(add_item(&inventory, "   ").unwrap_err(), E_INVALIDARG);
-    let lone_surrogate = [0xD800u16, 0];
-    // SAFETY: NUL-terminated, alive for the call.
+    let lone_surrogate = WString::from_units(&[0xD800]).unwrap();
     assert_eq!(
-        unsafe { inventory.add_item(lone_surrogate.as_ptr()) }.unwrap_err(),
+        inventory.add_item(&lone_surrogate).unwrap_err(),
         E_INVALIDARG
     );
     let s = dispenser.statistics().unwrap();

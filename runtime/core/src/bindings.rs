@@ -451,7 +451,7 @@ impl IClassFactory2_Vtbl {
 }
 /// `struct tagLICINFO` (comidl_base.idl)
 #[repr(C)]
-#[derive(Copy, Clone)]
+#[derive(Copy, Clone, Debug, PartialEq)]
 pub struct tagLICINFO {
     /// `LONG cbLicInfo`
     pub cbLicInfo: LONG,
@@ -459,6 +459,11 @@ pub struct tagLICINFO {
     pub fRuntimeKeyAvail: BOOL,
     /// `BOOL fLicVerified`
     pub fLicVerified: BOOL,
+}
+impl ::core::default::Default for tagLICINFO {
+    fn default() -> Self {
+        unsafe { ::core::mem::zeroed() }
+    }
 }
 /// `typedef struct tagLICINFO LICINFO;` (comidl_base.idl)
 pub type LICINFO = tagLICINFO;

@@ -3,18 +3,23 @@
 
 /// `struct _FILETIME` (comidl_ctypes.idl)
 #[repr(C)]
-#[derive(Copy, Clone)]
+#[derive(Copy, Clone, Debug, PartialEq)]
 pub struct _FILETIME {
     /// `DWORD dwLowDateTime`
     pub dwLowDateTime: crate::DWORD,
     /// `DWORD dwHighDateTime`
     pub dwHighDateTime: crate::DWORD,
 }
+impl ::core::default::Default for _FILETIME {
+    fn default() -> Self {
+        unsafe { ::core::mem::zeroed() }
+    }
+}
 /// `typedef struct _FILETIME FILETIME;` (comidl_ctypes.idl)
 pub type FILETIME = _FILETIME;
 /// `struct _WIN32_FIND_DATAA` (comidl_ctypes.idl)
 #[repr(C)]
-#[derive(Copy, Clone)]
+#[derive(Copy, Clone, Debug, PartialEq)]
 pub struct _WIN32_FIND_DATAA {
     /// `DWORD dwFileAttributes`
     pub dwFileAttributes: crate::DWORD,
@@ -37,11 +42,16 @@ pub struct _WIN32_FIND_DATAA {
     /// `unsigned char cAlternateFileName[14]`
     pub cAlternateFileName: [u8; 14],
 }
+impl ::core::default::Default for _WIN32_FIND_DATAA {
+    fn default() -> Self {
+        unsafe { ::core::mem::zeroed() }
+    }
+}
 /// `typedef struct _WIN32_FIND_DATAA WIN32_FIND_DATAA;` (comidl_ctypes.idl)
 pub type WIN32_FIND_DATAA = _WIN32_FIND_DATAA;
 /// `struct _WIN32_FIND_DATAW` (comidl_ctypes.idl)
 #[repr(C)]
-#[derive(Copy, Clone)]
+#[derive(Copy, Clone, Debug, PartialEq)]
 pub struct _WIN32_FIND_DATAW {
     /// `DWORD dwFileAttributes`
     pub dwFileAttributes: crate::DWORD,
@@ -64,11 +74,16 @@ pub struct _WIN32_FIND_DATAW {
     /// `WCHAR cAlternateFileName[14]`
     pub cAlternateFileName: [crate::WCHAR; 14],
 }
+impl ::core::default::Default for _WIN32_FIND_DATAW {
+    fn default() -> Self {
+        unsafe { ::core::mem::zeroed() }
+    }
+}
 /// `typedef struct _WIN32_FIND_DATAW WIN32_FIND_DATAW;` (comidl_ctypes.idl)
 pub type WIN32_FIND_DATAW = _WIN32_FIND_DATAW;
 /// `struct tWAVEFORMATEX` (comidl_ctypes.idl)
 #[repr(C, packed(1))]
-#[derive(Copy, Clone)]
+#[derive(Copy, Clone, Debug, PartialEq)]
 pub struct tWAVEFORMATEX {
     /// `WORD wFormatTag`
     pub wFormatTag: crate::WORD,
@@ -85,11 +100,16 @@ pub struct tWAVEFORMATEX {
     /// `WORD cbSize`
     pub cbSize: crate::WORD,
 }
+impl ::core::default::Default for tWAVEFORMATEX {
+    fn default() -> Self {
+        unsafe { ::core::mem::zeroed() }
+    }
+}
 /// `typedef struct tWAVEFORMATEX WAVEFORMATEX;` (comidl_ctypes.idl)
 pub type WAVEFORMATEX = tWAVEFORMATEX;
 /// `struct _AMMediaType` (comidl_ctypes.idl)
 #[repr(C)]
-#[derive(Copy, Clone)]
+#[derive(Copy, Clone, Debug, PartialEq)]
 pub struct _AMMediaType {
     /// `GUID majortype`
     pub majortype: crate::GUID,
@@ -110,16 +130,26 @@ pub struct _AMMediaType {
     /// `[size_is(cbFormat)] BYTE *pbFormat`
     pub pbFormat: *mut crate::BYTE,
 }
+impl ::core::default::Default for _AMMediaType {
+    fn default() -> Self {
+        unsafe { ::core::mem::zeroed() }
+    }
+}
 /// `typedef struct _AMMediaType AM_MEDIA_TYPE;` (comidl_ctypes.idl)
 pub type AM_MEDIA_TYPE = _AMMediaType;
 /// `struct _DDCOLORKEY` (comidl_ctypes.idl)
 #[repr(C)]
-#[derive(Copy, Clone)]
+#[derive(Copy, Clone, Debug, PartialEq)]
 pub struct _DDCOLORKEY {
     /// `DWORD dwColorSpaceLowValue`
     pub dwColorSpaceLowValue: crate::DWORD,
     /// `DWORD dwColorSpaceHighValue`
     pub dwColorSpaceHighValue: crate::DWORD,
+}
+impl ::core::default::Default for _DDCOLORKEY {
+    fn default() -> Self {
+        unsafe { ::core::mem::zeroed() }
+    }
 }
 /// `typedef struct _DDCOLORKEY DDCOLORKEY;` (comidl_ctypes.idl)
 pub type DDCOLORKEY = _DDCOLORKEY;
@@ -127,16 +157,21 @@ pub type DDCOLORKEY = _DDCOLORKEY;
 pub type D3DCOLOR = crate::DWORD;
 /// `struct D2D1_PIXEL_FORMAT` (comidl_ctypes.idl)
 #[repr(C)]
-#[derive(Copy, Clone)]
+#[derive(Copy, Clone, Debug, PartialEq)]
 pub struct D2D1_PIXEL_FORMAT {
     /// `UINT format`
     pub format: crate::UINT,
     /// `UINT alphaMode`
     pub alphaMode: crate::UINT,
 }
+impl ::core::default::Default for D2D1_PIXEL_FORMAT {
+    fn default() -> Self {
+        unsafe { ::core::mem::zeroed() }
+    }
+}
 /// `typedef struct {...} WAVEFORMATEXTENSIBLE;` (comidl_ctypes.idl)
 #[repr(C, packed(1))]
-#[derive(Copy, Clone)]
+#[derive(Copy, Clone, Debug)]
 pub struct WAVEFORMATEXTENSIBLE {
     /// `WAVEFORMATEX Format`
     pub Format: WAVEFORMATEX,
@@ -146,6 +181,11 @@ pub struct WAVEFORMATEXTENSIBLE {
     pub dwChannelMask: crate::DWORD,
     /// `GUID SubFormat`
     pub SubFormat: crate::GUID,
+}
+impl ::core::default::Default for WAVEFORMATEXTENSIBLE {
+    fn default() -> Self {
+        unsafe { ::core::mem::zeroed() }
+    }
 }
 /// `union {...}`: the type of member `Samples` of `WAVEFORMATEXTENSIBLE` (comidl_ctypes.idl)
 #[repr(C, packed(1))]
@@ -158,6 +198,18 @@ pub union WAVEFORMATEXTENSIBLE_Samples {
     /// `WORD wReserved`
     pub wReserved: crate::WORD,
 }
+impl ::core::default::Default for WAVEFORMATEXTENSIBLE_Samples {
+    fn default() -> Self {
+        unsafe { ::core::mem::zeroed() }
+    }
+}
+/// Which arm holds a value is known only to the code that wrote it, so `Debug`
+/// shows none of them.
+impl ::core::fmt::Debug for WAVEFORMATEXTENSIBLE_Samples {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        f.debug_struct("WAVEFORMATEXTENSIBLE_Samples").finish_non_exhaustive()
+    }
+}
 /// `typedef union {...} KSDATAFORMAT;` (comidl_ctypes.idl)
 #[repr(C)]
 #[derive(Copy, Clone)]
@@ -167,9 +219,21 @@ pub union KSDATAFORMAT {
     /// `__int64 Alignment`
     pub Alignment: i64,
 }
+impl ::core::default::Default for KSDATAFORMAT {
+    fn default() -> Self {
+        unsafe { ::core::mem::zeroed() }
+    }
+}
+/// Which arm holds a value is known only to the code that wrote it, so `Debug`
+/// shows none of them.
+impl ::core::fmt::Debug for KSDATAFORMAT {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        f.debug_struct("KSDATAFORMAT").finish_non_exhaustive()
+    }
+}
 /// `struct {...}`: the type of an unnamed member of `KSDATAFORMAT` (comidl_ctypes.idl)
 #[repr(C)]
-#[derive(Copy, Clone)]
+#[derive(Copy, Clone, Debug, PartialEq)]
 pub struct KSDATAFORMAT_anon0 {
     /// `ULONG FormatSize`
     pub FormatSize: crate::ULONG,
@@ -185,4 +249,9 @@ pub struct KSDATAFORMAT_anon0 {
     pub SubFormat: crate::GUID,
     /// `GUID Specifier`
     pub Specifier: crate::GUID,
+}
+impl ::core::default::Default for KSDATAFORMAT_anon0 {
+    fn default() -> Self {
+        unsafe { ::core::mem::zeroed() }
+    }
 }

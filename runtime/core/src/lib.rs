@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 pub mod alloc;
+pub mod args;
 pub mod bstr;
 pub mod guid;
 pub mod hresult;
@@ -21,6 +22,7 @@ pub use guid::{GUID, GUID_NULL, ParseGuidError};
 pub use hresult::*;
 
 pub mod bitfield;
+pub mod enums;
 mod include_idl;
 pub mod lifetime;
 pub mod malloc;
@@ -46,3 +48,4 @@ pub use bindings::*;
 pub use malloc::{CoGetMalloc, MEMCTX_TASK, co_get_malloc};
 pub use object::{Aggregated, Class, ComObject};
 pub use unknown::{ComPtr, Interface};
+pub use wide::{WStr, WString};

@@ -12,8 +12,8 @@ use comidl_interop::interop::{
 };
 use comidl_interop::{c_client_exercise, c_object_create, c_object_refs, c_objects_alive};
 use comidl_runtime::{
-    BSTR, CoTaskMemAlloc, CoTaskMemFree, ComObject, ComPtr, E_ACCESSDENIED, E_INVALIDARG,
-    E_NOINTERFACE, HRESULT, IUnknown, Interface, Result, S_OK,
+    BSTR, CoTaskMemAlloc, CoTaskMemFree, ComObject, ComPtr, E_ACCESSDENIED, E_NOINTERFACE, HRESULT,
+    IUnknown, Interface, Result, S_OK,
 };
 
 /// The C objects are counted in one global: run the tests that create them one at a time.
@@ -76,10 +76,8 @@ fn a_c_object_is_called_from_rust_through_the_generated_wrappers() {
     assert_eq!(unsafe { read_wide(name) }, "c-object");
     // SAFETY: ownership of the block passed to us ([out]).
     unsafe { CoTaskMemFree(name.cast()) };
-    // [in, string] stays a raw pointer (an unsafe method); [out, retval] BSTR is owned.
-    let who = wide("Rust");
-    // SAFETY: `who` is NUL-terminated.
-    let greeting: BSTR = unsafe { calc.greet(who.as_ptr()) }.unwrap();
+    // [in, string] takes a borrowed wide string; [out, retval] BSTR is owned.
+    let greeting: BSTR = calc.greet(comidl_runtime::w!("Rust")).unwrap();
     assert_eq!(greeting, "Hello, Rust!");
     assert_eq!(greeting.len(), 12);
     // A failure code comes back as the error.
@@ -165,12 +163,7 @@ impl IInteropCalc_Impl for RustCalc {
         Ok(block)
     }
 
-    fn greet(&self, who: *const u16) -> Result<BSTR> {
-        if who.is_null() {
-            return Err(E_INVALIDARG);
-        }
-        // SAFETY: [in, string]: the caller passes a NUL-terminated string.
-        let who = unsafe { read_wide(who) };
+    fn greet(&self, who: &comidl_runtime::WStr) -> Result<BSTR> {
         Ok(BSTR::from(format!("Hello, {who}!")))
     }
 

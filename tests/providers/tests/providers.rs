@@ -6,9 +6,7 @@
 //! The tests look at which modules the process has loaded, so each takes `serial()`.
 
 use comidl_provider_tests::bindings::{CLSID_ShoutServer, IEcho};
-use comidl_provider_tests::{
-    ECHO, SHOUT, is_loaded, module, serial, take_wide, temp_profile, wide,
-};
+use comidl_provider_tests::{ECHO, SHOUT, is_loaded, module, serial, take_wide, temp_profile};
 use comidl_runtime::host::E_REVISION_MISMATCH;
 use comidl_runtime::provider::host::{E_PROC_NOT_FOUND, E_PROVIDER_NOT_FOUND};
 use comidl_runtime::provider::{ErrorKind, Profile, Provider, ProviderError, ProviderHost};
@@ -46,9 +44,8 @@ fn profile_text(extra: &str) -> String {
 }
 
 fn echo(provider: &IEcho, text: &str) -> String {
-    let text = wide(text);
-    // SAFETY: a NUL-terminated string that outlives the call.
-    let reply = unsafe { provider.echo(text.as_ptr()) }.expect("Echo succeeds");
+    let text = comidl_runtime::WString::new(text).expect("no NUL in test text");
+    let reply = provider.echo(&text).expect("Echo succeeds");
     // SAFETY: an `[out, retval]` string, ours to free.
     unsafe { take_wide(reply) }
 }

@@ -95,13 +95,8 @@ mod shapes {
         ) -> comidl_runtime::Result<()> {
             Err(E_NOTIMPL)
         }
-        fn fill(
-            &self,
-            count: cm::base::ULONG,
-            bytes: *const cm::base::BYTE,
-        ) -> comidl_runtime::Result<()> {
-            // SAFETY: the caller passes `count` readable bytes.
-            let bytes = unsafe { core::slice::from_raw_parts(bytes, count as usize) };
+        fn fill(&self, bytes: &[cm::base::BYTE]) -> comidl_runtime::Result<()> {
+            // The count windows-rs passed is the slice's length.
             let sum: u32 = bytes.iter().map(|&b| u32::from(b)).sum();
             self.seen.filled.store(sum, Ordering::SeqCst);
             Ok(())
@@ -352,7 +347,7 @@ fn midl_only_import_case_importer() {
         ) -> comidl_runtime::Result<()> {
             Ok(())
         }
-        fn fill(&self, _: cm::base::ULONG, _: *const cm::base::BYTE) -> comidl_runtime::Result<()> {
+        fn fill(&self, _: &[cm::base::BYTE]) -> comidl_runtime::Result<()> {
             Ok(())
         }
         fn get_grid(
@@ -557,9 +552,8 @@ fn dispatch_gauge() {
         fn get_type_info_count(&self) -> comidl_runtime::Result<cm::base::ULONG> {
             Ok(0)
         }
-        fn get_dispatch_id(&self, name: cm::base::LPCWSTR) -> comidl_runtime::Result<DISPID> {
-            // SAFETY: the caller passes a NUL-terminated string.
-            match unsafe { read_wide(name) }.as_str() {
+        fn get_dispatch_id(&self, name: &comidl_runtime::WStr) -> comidl_runtime::Result<DISPID> {
+            match name.to_string_lossy().as_str() {
                 "Level" => Ok(1),
                 "Reset" => Ok(2),
                 _ => Err(E_INVALIDARG),
@@ -725,14 +719,9 @@ fn midl_only_annotation_annotated() {
     }
     comidl_runtime::implement!(Annotated: cm::midl_only_annotation::IAnnotated);
     impl IAnnotated_Impl for Annotated {
-        fn read(
-            &self,
-            count: cm::base::ULONG,
-            buffer: *mut cm::base::BYTE,
-        ) -> comidl_runtime::Result<()> {
-            for i in 0..count as usize {
-                // SAFETY: `buffer` has room for `count` bytes.
-                unsafe { buffer.add(i).write(i as u8 * 2) };
+        fn read(&self, buffer: &mut [cm::base::BYTE]) -> comidl_runtime::Result<()> {
+            for (i, b) in buffer.iter_mut().enumerate() {
+                *b = i as u8 * 2;
             }
             Ok(())
         }

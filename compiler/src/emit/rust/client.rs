@@ -112,6 +112,90 @@ pub(super) fn method(
                 // `.cast_mut()`: REFIID is `*mut` in some IDL (Wine's wtypes.idl), `*const` in others.
                 args.push(quote! { ::core::ptr::from_ref(&<T as #rt::Interface>::IID).cast_mut() });
             }
+            Shape::Count { arrays } => {
+                // The count is the slices' length; slices sharing it must agree.
+                let len = |i: usize| {
+                    let a = &shape.params[i].name;
+                    match &shape.params[i].shape {
+                        Shape::Slice { optional: true, .. } => {
+                            quote! { #a.as_ref().map_or(0, |s| s.len()) }
+                        }
+                        _ => quote! { #a.len() },
+                    }
+                };
+                let Some((first, rest)) = arrays.split_first() else {
+                    continue;
+                };
+                let first_len = len(*first);
+                prepare.push(quote! {
+                    #[allow(clippy::useless_conversion)]
+                    let #n = <#raw as ::core::convert::TryFrom<usize>>::try_from(#first_len)
+                        .map_err(|_| #rt::E_INVALIDARG)?;
+                });
+                for other in rest {
+                    let other_len = len(*other);
+                    prepare.push(quote! {
+                        if #other_len != #first_len {
+                            return ::core::result::Result::Err(#rt::E_INVALIDARG);
+                        }
+                    });
+                }
+                args.push(quote! { #n });
+            }
+            Shape::Slice {
+                element,
+                optional,
+                mutable,
+                ..
+            } => {
+                let (ty, ptr) = if *mutable {
+                    (quote! { &mut [#element] }, quote! { as_mut_ptr() })
+                } else {
+                    (quote! { &[#element] }, quote! { as_ptr().cast_mut() })
+                };
+                if *optional {
+                    params.push(quote! { #n: ::core::option::Option<#ty> });
+                    args.push(quote! { #n.map_or(::core::ptr::null_mut(), |s| s.#ptr) });
+                } else {
+                    params.push(quote! { #n: #ty });
+                    args.push(quote! { #n.#ptr });
+                }
+            }
+            Shape::FixedArray {
+                element,
+                len,
+                mutable,
+                ..
+            } => {
+                let len = proc_macro2::Literal::u64_unsuffixed(*len);
+                if *mutable {
+                    params.push(quote! { #n: &mut [#element; #len] });
+                    args.push(quote! { #n.as_mut_ptr() });
+                } else {
+                    params.push(quote! { #n: &[#element; #len] });
+                    args.push(quote! { #n.as_ptr().cast_mut() });
+                }
+            }
+            Shape::InStr {
+                wide,
+                optional,
+                element,
+            } => {
+                let ty = if *wide {
+                    quote! { &#rt::WStr }
+                } else {
+                    quote! { &::core::ffi::CStr }
+                };
+                if *optional {
+                    params.push(quote! { #n: ::core::option::Option<#ty> });
+                    args.push(quote! {
+                        #n.map_or(::core::ptr::null_mut(), |s| s.as_ptr().cast::<#element>().cast_mut())
+                    });
+                } else {
+                    params.push(quote! { #n: #ty });
+                    args.push(quote! { #n.as_ptr().cast::<#element>().cast_mut() });
+                }
+            }
             Shape::OutQuery => {
                 prepare.push(
                     quote! { let mut #n: *mut ::core::ffi::c_void = ::core::ptr::null_mut(); },

@@ -93,12 +93,91 @@ pub(super) fn emit(g: &mut Gen, id: ItemId, item: &Item, e: &Enum) -> TokenStrea
     } else {
         quote! { impl #name { #(#assoc)* } }
     };
+    let flags = is_flags(g, id, item, &rust_name);
+    let debug = debug_impl(g, &name, &rust_name, e, flags);
+    let ops = if flags {
+        flag_ops(&name)
+    } else {
+        TokenStream::new()
+    };
     quote! {
         #doc
         #[repr(transparent)]
-        #[derive(Copy, Clone, Default, PartialEq, Eq, Hash, Debug)]
+        #[derive(Copy, Clone, Default, PartialEq, Eq, Hash)]
         pub struct #name(pub i32);
         #assoc_block
+        #debug
+        #ops
         #(#globals)*
+    }
+}
+
+/// Whether the IDL marks the enum as a set of flags: the `[flags]` attribute, a
+/// `cpp_quote("DEFINE_ENUM_FLAG_OPERATORS(NAME)")` (what gives C++ its operators), or a
+/// name that says so (`..._FLAGS`, `...Flags`).
+fn is_flags(g: &Gen, id: ItemId, item: &Item, rust_name: &str) -> bool {
+    item.has_attr("flags")
+        || g.flag_enums.contains(&id)
+        || rust_name.to_ascii_lowercase().ends_with("flags")
+}
+
+/// `Debug` printing the enumerator's name (see the runtime's `enums::debug`); the first
+/// enumerator wins when several share a value.
+fn debug_impl(
+    g: &Gen,
+    name: &proc_macro2::Ident,
+    rust_name: &str,
+    e: &Enum,
+    flags: bool,
+) -> TokenStream {
+    let rt = &g.rt;
+    let mut seen = std::collections::HashSet::new();
+    let entries: Vec<TokenStream> = e
+        .variants
+        .iter()
+        .filter(|v| seen.insert(v.value as i32))
+        .map(|v| {
+            let value = int_literal(v.value, Base::Int32 { signed: true });
+            let text = &v.name;
+            quote! { (#value, #text) }
+        })
+        .collect();
+    quote! {
+        impl ::core::fmt::Debug for #name {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                #rt::enums::debug(f, #rust_name, self.0, &[#(#entries),*], #flags)
+            }
+        }
+    }
+}
+
+/// `|`, `&`, `^`, `!` and their assignments, as `DEFINE_ENUM_FLAG_OPERATORS` gives C++.
+fn flag_ops(name: &proc_macro2::Ident) -> TokenStream {
+    quote! {
+        impl ::core::ops::BitOr for #name {
+            type Output = Self;
+            fn bitor(self, other: Self) -> Self { Self(self.0 | other.0) }
+        }
+        impl ::core::ops::BitAnd for #name {
+            type Output = Self;
+            fn bitand(self, other: Self) -> Self { Self(self.0 & other.0) }
+        }
+        impl ::core::ops::BitXor for #name {
+            type Output = Self;
+            fn bitxor(self, other: Self) -> Self { Self(self.0 ^ other.0) }
+        }
+        impl ::core::ops::Not for #name {
+            type Output = Self;
+            fn not(self) -> Self { Self(!self.0) }
+        }
+        impl ::core::ops::BitOrAssign for #name {
+            fn bitor_assign(&mut self, other: Self) { self.0 |= other.0 }
+        }
+        impl ::core::ops::BitAndAssign for #name {
+            fn bitand_assign(&mut self, other: Self) { self.0 &= other.0 }
+        }
+        impl ::core::ops::BitXorAssign for #name {
+            fn bitxor_assign(&mut self, other: Self) { self.0 ^= other.0 }
+        }
     }
 }

@@ -238,6 +238,9 @@ pub(crate) struct Gen<'m> {
     used_values: HashSet<(Vec<String>, String)>,
     /// Stand-ins for C definitions the runtime provides (see [`ctypes`]).
     stand_ins: HashMap<ItemId, &'static str>,
+    /// Enums a `cpp_quote("DEFINE_ENUM_FLAG_OPERATORS(NAME)")` names (directly or through
+    /// a typedef).
+    flag_enums: HashSet<ItemId>,
 }
 
 impl<'m> Gen<'m> {
@@ -261,6 +264,7 @@ impl<'m> Gen<'m> {
             used_types: HashSet::new(),
             used_values: HashSet::new(),
             stand_ins,
+            flag_enums: flag_enums(model),
         }
     }
 
@@ -478,4 +482,41 @@ pub(crate) fn guid_tokens(g: &Gen, guid: &Guid) -> TokenStream {
         .parse()
         .unwrap_or_else(|_| quote! { #lit });
     quote! { #rt::GUID::from_u128(#text) }
+}
+
+/// The enums `DEFINE_ENUM_FLAG_OPERATORS(NAME)` is applied to in the model's cpp_quotes;
+/// NAME is usually the typedef, so typedefs are followed to the enum.
+fn flag_enums(model: &Model) -> HashSet<ItemId> {
+    const MACRO: &str = "DEFINE_ENUM_FLAG_OPERATORS";
+    let mut out = HashSet::new();
+    for item in &model.items {
+        let ItemKind::CppQuote(text) = &item.kind else {
+            continue;
+        };
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find(MACRO) {
+            rest = rest[at + MACRO.len()..].trim_start();
+            let Some(args) = rest.strip_prefix('(') else {
+                continue;
+            };
+            if let Some(end) = args.find(')')
+                && let Some(id) = model.names.get(args[..end].trim()).copied()
+            {
+                out.insert(enum_behind(model, id));
+            }
+            rest = args;
+        }
+    }
+    out
+}
+
+/// The item a chain of `typedef X Y;` ends at (bounded: sema rejects typedef cycles).
+fn enum_behind(model: &Model, mut id: ItemId) -> ItemId {
+    for _ in 0..64 {
+        match model.item(id).map(|i| &i.kind) {
+            Some(ItemKind::Typedef(crate::ir::Type::Named(next))) => id = *next,
+            _ => break,
+        }
+    }
+    id
 }

@@ -88,11 +88,13 @@ pub(super) fn emit(g: &mut Gen, id: ItemId, item: &Item) -> TokenStream {
             "The union of the arms; {} says which one holds a value.",
             docs::code(&switch.name)
         ));
+        let default = zeroed_default(&name);
         return quote! {
             #doc
             #[repr(C)]
-            #[derive(Copy, Clone)]
+            #[derive(Copy, Clone, Debug)]
             pub struct #name { #disc_doc pub #disc: #disc_ty, #member_doc pub #member: #arms }
+            #default
             #body
         };
     }
@@ -129,13 +131,85 @@ fn union_body(
     let members = plain_members(g, fields, field_docs);
     if members.is_empty() {
         // An empty union (only empty arms) still has a size of zero in C with gcc.
-        return quote! { #doc #repr #[derive(Copy, Clone)] pub struct #name { _empty: [u8; 0] } };
+        return quote! {
+            #doc #repr #[derive(Copy, Clone, Debug, PartialEq, Default)]
+            pub struct #name { _empty: [u8; 0] }
+        };
     }
+    let default = zeroed_default(name);
+    let label = name.to_string();
     quote! {
         #doc
         #repr
         #[derive(Copy, Clone)]
         pub union #name { #(#members),* }
+        #default
+        /// Which arm holds a value is known only to the code that wrote it, so `Debug`
+        /// shows none of them.
+        impl ::core::fmt::Debug for #name {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.debug_struct(#label).finish_non_exhaustive()
+            }
+        }
+    }
+}
+
+/// `Default` as C's `= {0}`: every raw type the backend emits is valid when all-zero
+/// (numbers, raw pointers, `Option`s of interfaces and function pointers), and raw
+/// pointers have no `Default` to derive.
+fn zeroed_default(name: &proc_macro2::Ident) -> TokenStream {
+    quote! {
+        impl ::core::default::Default for #name {
+            fn default() -> Self {
+                unsafe { ::core::mem::zeroed() }
+            }
+        }
+    }
+}
+
+/// `#[derive(Copy, Clone, Debug, PartialEq)]` for a struct, without `PartialEq` when some
+/// field cannot be compared.
+fn struct_derives(g: &Gen, fields: &[&Field]) -> TokenStream {
+    let mut seen = Vec::new();
+    if fields
+        .iter()
+        .all(|f| f.ty.as_ref().is_none_or(|t| comparable(g, t, &mut seen)))
+    {
+        quote! { #[derive(Copy, Clone, Debug, PartialEq)] }
+    } else {
+        quote! { #[derive(Copy, Clone, Debug)] }
+    }
+}
+
+/// Whether `==` can be derived for a value of this type. Not through a union (which arm is
+/// live is not recorded), a function pointer (its address says nothing reliable; rustc
+/// warns), or a stand-in aliased to the runtime's C definition (decided by that definition,
+/// not the IDL's placeholder).
+fn comparable(g: &Gen, ty: &Type, seen: &mut Vec<ItemId>) -> bool {
+    match ty {
+        Type::Function(_) => false,
+        Type::Pointer { pointee, .. } => g.resolve(pointee) != Resolved::Function,
+        Type::Array { element, .. } => comparable(g, element, seen),
+        Type::Const(inner) => comparable(g, inner, seen),
+        Type::Base(_) | Type::SafeArray(_) | Type::Instance { .. } | Type::Param(_) => true,
+        Type::Named(id) => {
+            if g.stand_ins.contains_key(id) {
+                return false;
+            }
+            if g.well_known(*id).is_some() || seen.contains(id) {
+                return true;
+            }
+            seen.push(*id);
+            match g.model.item(*id).map(|i| &i.kind) {
+                Some(ItemKind::Typedef(inner)) => comparable(g, inner, seen),
+                Some(ItemKind::Struct(r)) => r
+                    .fields
+                    .iter()
+                    .all(|f| f.ty.as_ref().is_none_or(|t| comparable(g, t, seen))),
+                Some(ItemKind::Union(_)) => false,
+                _ => true,
+            }
+        }
     }
 }
 
@@ -185,13 +259,16 @@ fn struct_body(
 ) -> TokenStream {
     let repr = repr(g, fields, pack);
     let has_bits = fields.iter().any(|f| f.bits.is_some());
+    let derives = struct_derives(g, fields);
+    let default = zeroed_default(name);
     if !has_bits {
         let members = plain_members(g, fields, field_docs);
         return quote! {
             #doc
             #repr
-            #[derive(Copy, Clone)]
+            #derives
             pub struct #name { #(#members),* }
+            #default
         };
     }
     let placements = match g.layouts.record(id) {
@@ -321,8 +398,9 @@ fn struct_body(
     quote! {
         #doc
         #repr
-        #[derive(Copy, Clone)]
+        #derives
         pub struct #name { #(#members),* }
+        #default
         impl #name { #(#accessors)* }
     }
 }

@@ -155,34 +155,103 @@ fn method(g: &mut Gen, trait_name: &Ident, s: &Slot) -> (TokenStream, TokenStrea
                 params.push(quote! { #n: &#rt::BSTR });
                 args.push(quote! { unsafe { #rt::BSTR::from_abi_ref(&#n) } });
             }
-            Shape::Out { ty } => {
-                out_types.push(ty.clone());
+            Shape::Out { .. } | Shape::OutInterface { .. } | Shape::OutBstr => {
+                let (ty, value, cleared) = match &p.shape {
+                    Shape::Out { ty } => {
+                        (ty.clone(), quote! { #v }, quote! { ::core::mem::zeroed() })
+                    }
+                    Shape::OutInterface {
+                        wrapper,
+                        retval: true,
+                    } => (
+                        quote! { #rt::ComPtr<#wrapper> },
+                        quote! { ::core::option::Option::Some(#v.into_interface()) },
+                        quote! { ::core::option::Option::None },
+                    ),
+                    Shape::OutInterface { wrapper, .. } => (
+                        quote! { ::core::option::Option<#rt::ComPtr<#wrapper>> },
+                        quote! { #v.map(#rt::ComPtr::into_interface) },
+                        quote! { ::core::option::Option::None },
+                    ),
+                    _ => (
+                        quote! { #rt::BSTR },
+                        quote! { #v.into_raw() },
+                        quote! { ::core::ptr::null_mut() },
+                    ),
+                };
+                out_types.push(ty);
                 outs.push(v.clone());
-                checks.push(quote! { if #n.is_null() { return #rt::E_POINTER; } });
-                writes.push(quote! { unsafe { #n.write(#v) } });
-                clears.push(quote! { unsafe { #n.write(::core::mem::zeroed()) } });
-            }
-            Shape::OutInterface { wrapper, retval } => {
-                out_types.push(if *retval {
-                    quote! { #rt::ComPtr<#wrapper> }
+                if p.optional {
+                    // The caller may pass NULL for a result it does not want.
+                    writes.push(quote! { if !#n.is_null() { unsafe { #n.write(#value) } } });
+                    clears.push(quote! { if !#n.is_null() { unsafe { #n.write(#cleared) } } });
                 } else {
-                    quote! { ::core::option::Option<#rt::ComPtr<#wrapper>> }
-                });
-                outs.push(v.clone());
-                checks.push(quote! { if #n.is_null() { return #rt::E_POINTER; } });
-                writes.push(if *retval {
-                    quote! { unsafe { #n.write(::core::option::Option::Some(#v.into_interface())) } }
-                } else {
-                    quote! { unsafe { #n.write(#v.map(#rt::ComPtr::into_interface)) } }
-                });
-                clears.push(quote! { unsafe { #n.write(::core::option::Option::None) } });
+                    checks.push(quote! { if #n.is_null() { return #rt::E_POINTER; } });
+                    writes.push(quote! { unsafe { #n.write(#value) } });
+                    clears.push(quote! { unsafe { #n.write(#cleared) } });
+                }
             }
-            Shape::OutBstr => {
-                out_types.push(quote! { #rt::BSTR });
-                outs.push(v.clone());
-                checks.push(quote! { if #n.is_null() { return #rt::E_POINTER; } });
-                writes.push(quote! { unsafe { #n.write(#v.into_raw()) } });
-                clears.push(quote! { unsafe { #n.write(::core::ptr::null_mut()) } });
+            Shape::Count { .. } => {}
+            Shape::Slice {
+                element,
+                count,
+                optional,
+                mutable,
+                out,
+            } => {
+                let c = &shape.params[*count].name;
+                let (ty, make) = match (mutable, out) {
+                    (false, _) => (quote! { &[#element] }, quote! { in_slice }),
+                    (true, false) => (quote! { &mut [#element] }, quote! { in_out_slice }),
+                    (true, true) => (quote! { &mut [#element] }, quote! { out_slice }),
+                };
+                let convert = quote! { unsafe { #rt::args::#make(#n, #c) } };
+                borrow(
+                    n,
+                    ty,
+                    convert,
+                    *optional,
+                    &mut params,
+                    &mut checks,
+                    &mut args,
+                );
+            }
+            Shape::FixedArray {
+                element,
+                len,
+                mutable,
+                out,
+            } => {
+                let len = proc_macro2::Literal::u64_unsuffixed(*len);
+                let (ty, make) = match (mutable, out) {
+                    (false, _) => (quote! { &[#element; #len] }, quote! { in_array }),
+                    (true, false) => (quote! { &mut [#element; #len] }, quote! { in_out_array }),
+                    (true, true) => (quote! { &mut [#element; #len] }, quote! { out_array }),
+                };
+                let convert = quote! { unsafe { #rt::args::#make::<_, #len>(#n) } };
+                borrow(n, ty, convert, false, &mut params, &mut checks, &mut args);
+            }
+            Shape::InStr { wide, optional, .. } => {
+                let (ty, convert) = if *wide {
+                    (
+                        quote! { &#rt::WStr },
+                        quote! { unsafe { #rt::args::wide_str(#n.cast::<u16>()) } },
+                    )
+                } else {
+                    (
+                        quote! { &::core::ffi::CStr },
+                        quote! { unsafe { #rt::args::narrow_str(#n.cast::<::core::ffi::c_char>()) } },
+                    )
+                };
+                borrow(
+                    n,
+                    ty,
+                    convert,
+                    *optional,
+                    &mut params,
+                    &mut checks,
+                    &mut args,
+                );
             }
         }
     }
@@ -222,4 +291,40 @@ fn method(g: &mut Gen, trait_name: &Ident, s: &Slot) -> (TokenStream, TokenStrea
         }
     };
     (decl, thunk)
+}
+
+/// A parameter the thunk lends to the implementation as `ty`, made by `convert` (a
+/// `Result` from the runtime's `args`); its error is returned to the caller. `optional`:
+/// NULL becomes `None` instead of reaching `convert`.
+fn borrow(
+    n: &Ident,
+    ty: TokenStream,
+    convert: TokenStream,
+    optional: bool,
+    params: &mut Vec<TokenStream>,
+    checks: &mut Vec<TokenStream>,
+    args: &mut Vec<TokenStream>,
+) {
+    if optional {
+        params.push(quote! { #n: ::core::option::Option<#ty> });
+        checks.push(quote! {
+            let #n = if #n.is_null() {
+                ::core::option::Option::None
+            } else {
+                match #convert {
+                    ::core::result::Result::Ok(v) => ::core::option::Option::Some(v),
+                    ::core::result::Result::Err(e) => return e,
+                }
+            };
+        });
+    } else {
+        params.push(quote! { #n: #ty });
+        checks.push(quote! {
+            let #n = match #convert {
+                ::core::result::Result::Ok(v) => v,
+                ::core::result::Result::Err(e) => return e,
+            };
+        });
+    }
+    args.push(quote! { #n });
 }

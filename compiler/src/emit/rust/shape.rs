@@ -10,14 +10,21 @@
 //! - `[in, out]` pointers to one value become `&mut T`;
 //! - `[out, iid_is(riid)] void **` with its `[in] REFIID riid` becomes a generic
 //!   `ComPtr<T>` result (client side);
-//! - everything else (arrays, strings, `void *`, pointers to pointers) stays a raw pointer,
-//!   and a method with a raw pointer parameter is an `unsafe fn`.
+//! - `[size_is(n)]` arrays whose count `n` is an `[in]` integer parameter become slices
+//!   (`&[T]` for `[in]`, `&mut [T]` for `[out]` and `[in, out]`), and `n` leaves the safe
+//!   signature: it is the slices' length;
+//! - fixed arrays (`T x[4]`) become `&[T; 4]` (`&mut` when written);
+//! - `[in, string]` pointers to characters become `&WStr` (wide) or `&CStr` (narrow);
+//! - a pointer the IDL says may be NULL (`[unique]`, `[ptr]`, or an `_opt_` SAL
+//!   annotation such as `annotation("_In_opt_")`) becomes an `Option`;
+//! - everything else (`void *`, pointers to pointers, arrays sized by expressions) stays a
+//!   raw pointer, and a method with a raw pointer parameter is an `unsafe fn`.
 //!
 //! Only methods returning `HRESULT` are reshaped: others keep their raw signature.
 
 use proc_macro2::{Ident, TokenStream};
 
-use super::types::Resolved;
+use super::types::{Resolved, int_kind};
 use super::{Gen, WellKnown, names};
 use crate::ir::{AttrValue, Base, Expr, ItemId, ItemKind, Param, PointerKind, Signature, Type};
 
@@ -49,6 +56,35 @@ pub(super) enum Shape {
     /// The `REFIID` feeding an [`Shape::OutQuery`]: filled in from the type parameter.
     IidSource,
     OutQuery,
+    /// A counted array as a slice of `element`s (`&mut` unless `[in]` only); `count` is
+    /// the index of the parameter holding its length.
+    Slice {
+        element: TokenStream,
+        count: usize,
+        optional: bool,
+        mutable: bool,
+        /// `[out]` only: the callee's server side zeroes the buffer before lending it.
+        out: bool,
+    },
+    /// The length of the [`Shape::Slice`]s at these indices: not in the safe signature.
+    Count {
+        arrays: Vec<usize>,
+    },
+    /// A fixed-size array `T x[len]` parameter.
+    FixedArray {
+        element: TokenStream,
+        len: u64,
+        mutable: bool,
+        /// `[out]` only: zeroed by the server side before it is lent.
+        out: bool,
+    },
+    /// An `[in, string]` string: `&WStr` when `wide`, else `&CStr`; `element` is the raw
+    /// character type.
+    InStr {
+        wide: bool,
+        optional: bool,
+        element: TokenStream,
+    },
 }
 
 pub(super) struct ShapedParam {
@@ -56,6 +92,9 @@ pub(super) struct ShapedParam {
     /// The raw ABI type.
     pub raw: TokenStream,
     pub shape: Shape,
+    /// The IDL lets the pointer be NULL (`[unique]`, `[ptr]`, an `_opt_` annotation): a
+    /// server must not fail on a NULL `[out]` it need not fill.
+    pub optional: bool,
 }
 
 pub(super) struct MethodShape {
@@ -92,9 +131,15 @@ pub(super) fn method(g: &mut Gen, sig: &Signature, server: bool) -> MethodShape 
                 name: names::ident(name),
                 raw,
                 shape,
+                optional: optional(p),
             }
         })
         .collect();
+    if hresult {
+        for (i, shape) in counted_arrays(g, sig) {
+            params[i].shape = shape;
+        }
+    }
     let mut query = false;
     if hresult && !server {
         // `[out, iid_is(riid)] void **ppv` with `[in] REFIID riid`: the generic shape.
@@ -123,6 +168,206 @@ pub(super) fn method(g: &mut Gen, sig: &Signature, server: bool) -> MethodShape 
         is_unsafe,
         query,
     }
+}
+
+/// Whether the IDL lets the parameter's own pointer be NULL: `[unique]` or `[ptr]` on it, or
+/// a SAL annotation saying so (`_In_opt_`, `_Inout_opt_`, `_In_reads_opt_(n)`,
+/// `_COM_Outptr_opt_`, ...).
+fn optional(p: &Param) -> bool {
+    // Only the parameter's own pointer decides: a typedef'd pointer carries the
+    // pointer_default of the file that declared it (`REFIID` would become optional),
+    // and the IR doesn't say whether its kind was written or defaulted.
+    let kind = match &p.ty {
+        Type::Pointer { kind, .. } => *kind,
+        _ => PointerKind::Unspecified,
+    };
+    matches!(kind, PointerKind::Unique | PointerKind::Full)
+        || p.attrs.iter().any(|a| {
+            a.name == "annotation"
+                && a.args.iter().any(|v| {
+                    matches!(v, AttrValue::Str(text)
+                        if text.contains("_opt_") || text.trim_end().ends_with("_opt"))
+                })
+        })
+}
+
+/// The name an array attribute's first argument is, if it is a plain name.
+fn plain_name(attr: &crate::ir::Attr) -> Option<&str> {
+    match attr.args.first() {
+        Some(AttrValue::Expr(Expr::Name(n))) => Some(n),
+        _ => None,
+    }
+}
+
+/// Every name an attribute argument mentions.
+fn mentions(value: &AttrValue, out: &mut Vec<String>) {
+    fn walk(e: &Expr, out: &mut Vec<String>) {
+        match e {
+            Expr::Name(n) => out.push(n.clone()),
+            Expr::Unary(_, a) | Expr::Cast(_, a) | Expr::Member(a, _) | Expr::Arrow(a, _) => {
+                walk(a, out)
+            }
+            Expr::Binary(_, a, b) | Expr::Index(a, b) => {
+                walk(a, out);
+                walk(b, out);
+            }
+            Expr::Ternary(a, b, c) => {
+                walk(a, out);
+                walk(b, out);
+                walk(c, out);
+            }
+            Expr::Int(_) | Expr::Float(_) | Expr::Str(_) | Expr::SizeOf(_) => {}
+        }
+    }
+    if let AttrValue::Expr(e) = value {
+        walk(e, out);
+    }
+}
+
+/// The slices of a method and the counts they hide.
+///
+/// An array parameter becomes a slice when its `size_is` is a plain name of an `[in]`
+/// integer parameter, it has no `max_is`/`first_is`/`last_is`, and its element is a value
+/// a slice can hold (a number, enum, record, GUID, or for `[in]` an interface pointer). Its
+/// `length_is`, if any, only says how much of the buffer is meaningful, so a slice of the
+/// full size is still right. The count leaves the safe signature only when every mention
+/// of it is such a `size_is` (or the matching `length_is`); otherwise (it also sizes an
+/// expression, selects a union arm, ...) the arrays it sizes stay raw pointers.
+fn counted_arrays(g: &mut Gen, sig: &Signature) -> Vec<(usize, Shape)> {
+    let index_of = |name: &str| sig.params.iter().position(|q| q.name == name);
+    // Array parameters that could be slices: (array index, count index, element, in, out).
+    let mut candidates = Vec::new();
+    for (i, p) in sig.params.iter().enumerate() {
+        let Some(size) = p.attrs.iter().find(|a| a.name == "size_is") else {
+            continue;
+        };
+        if p.attrs
+            .iter()
+            .any(|a| matches!(a.name.as_str(), "max_is" | "first_is" | "last_is"))
+        {
+            continue;
+        }
+        let Some(count) = plain_name(size).and_then(index_of) else {
+            continue;
+        };
+        if count == i || !is_count(g, &sig.params[count]) {
+            continue;
+        }
+        let is_out = p.has_attr("out");
+        let is_in = p.has_attr("in") || !is_out;
+        if is_out && pointee_const(g, &p.ty) {
+            continue;
+        }
+        let Some(element) = slice_element(g, &p.ty, is_out) else {
+            continue;
+        };
+        candidates.push((i, count, element, is_in, is_out));
+    }
+    // Which counts can be hidden: every mention is a candidate's size_is or its matching
+    // length_is.
+    let mut out = Vec::new();
+    let mut counts: Vec<usize> = candidates.iter().map(|c| c.1).collect();
+    counts.sort_unstable();
+    counts.dedup();
+    for count in counts {
+        let name = &sig.params[count].name;
+        let arrays: Vec<usize> = candidates
+            .iter()
+            .filter(|c| c.1 == count)
+            .map(|c| c.0)
+            .collect();
+        let only_sizes = sig.params.iter().enumerate().all(|(j, q)| {
+            q.attrs.iter().all(|a| {
+                let mut named = Vec::new();
+                for v in &a.args {
+                    mentions(v, &mut named);
+                }
+                if !named.iter().any(|n| n == name) {
+                    return true;
+                }
+                arrays.contains(&j)
+                    && matches!(a.name.as_str(), "size_is" | "length_is")
+                    && plain_name(a) == Some(name.as_str())
+                    && a.args.len() == 1
+            })
+        });
+        if !only_sizes {
+            continue;
+        }
+        for c in candidates.iter().filter(|c| c.1 == count) {
+            let (i, _, element, is_in, is_out) = c.clone();
+            out.push((
+                i,
+                Shape::Slice {
+                    element,
+                    count,
+                    optional: optional(&sig.params[i]),
+                    mutable: is_out,
+                    out: is_out && !is_in,
+                },
+            ));
+        }
+        out.push((count, Shape::Count { arrays }));
+    }
+    out
+}
+
+/// Whether a parameter can be a hidden count: `[in]` only, an integer by value.
+fn is_count(g: &Gen, p: &Param) -> bool {
+    if p.has_attr("out") {
+        return false;
+    }
+    match g.resolve(&p.ty) {
+        Resolved::Base(b) => b != Base::Handle && b != Base::Boolean && int_kind(b).is_some(),
+        _ => false,
+    }
+}
+
+/// The slice element type of an array parameter (`T *` or `T x[]`), if a slice can hold
+/// it: numbers, enums, records, GUIDs, HRESULTs; interface pointers only when read.
+fn slice_element(g: &mut Gen, ty: &Type, written: bool) -> Option<TokenStream> {
+    let element: Type = match ty {
+        Type::Array { element, .. } => (**element).clone(),
+        _ => match g.resolve(ty) {
+            Resolved::Pointer(pointee) => *pointee,
+            _ => return None,
+        },
+    };
+    match g.resolve(&element) {
+        Resolved::Base(b) if b != Base::Handle => {}
+        Resolved::Record(_) | Resolved::Enum(_) | Resolved::Guid | Resolved::Hresult => {}
+        Resolved::Pointer(inner) if !written && g.is_interface(&inner) => {}
+        _ => return None,
+    }
+    Some(g.raw(&element))
+}
+
+/// Whether an `[in]` parameter is a string: `[string]` on it or on a typedef it names
+/// (`typedef [string] const WCHAR *LPCWSTR;`).
+fn is_string(g: &Gen, p: &Param) -> bool {
+    if p.has_attr("string") {
+        return true;
+    }
+    let mut ty = &p.ty;
+    for _ in 0..64 {
+        match ty {
+            Type::Const(inner) => ty = inner,
+            Type::Named(id) => {
+                let Some(item) = g.model.item(*id) else {
+                    return false;
+                };
+                if item.has_attr("string") {
+                    return true;
+                }
+                match &item.kind {
+                    ItemKind::Typedef(inner) => ty = inner,
+                    _ => return false,
+                }
+            }
+            _ => return false,
+        }
+    }
+    false
 }
 
 /// The index of the `[in] REFIID` parameter an `iid_is` names.
@@ -162,14 +407,19 @@ fn param(g: &mut Gen, p: &Param) -> Shape {
         ARRAY_ATTRS.contains(&a.name.as_str())
             && !matches!(a.args.first(), None | Some(AttrValue::Empty))
     });
-    // Only the parameter's own pointer decides: a typedef'd pointer carries the
-    // pointer_default of the file that declared it (`REFIID` would become optional),
-    // and the IR doesn't say whether its kind was written or defaulted.
-    let kind = match &p.ty {
-        Type::Pointer { kind, .. } => *kind,
-        _ => PointerKind::Unspecified,
-    };
-    let optional = matches!(kind, PointerKind::Unique | PointerKind::Full);
+    let optional = optional(p);
+    if let Type::Array { len: Some(len), .. } = &p.ty
+        && !array
+        && let Some(element) = slice_element(g, &p.ty, is_out)
+    {
+        // `T x[4]`: a fixed-size array, passed as a pointer to its first element.
+        return Shape::FixedArray {
+            element,
+            len: *len,
+            mutable: is_out,
+            out: is_out && !is_in,
+        };
+    }
     let resolved = g.resolve(&p.ty);
     if let Resolved::Bstr = resolved
         && is_in
@@ -182,7 +432,29 @@ fn param(g: &mut Gen, p: &Param) -> Shape {
     };
     let pointee_is_const = pointee_const(g, &p.ty);
     let target = g.resolve(&pointee);
-    if array || p.has_attr("string") && !is_out {
+    if array {
+        return Shape::Raw { pointer: true };
+    }
+    if is_in && !is_out && is_string(g, p) {
+        // The character type is spelled as its Rust base type: a typedef (WCHAR) need not
+        // be visible where the bindings refer to imported files.
+        return match target {
+            Resolved::Base(b @ (Base::WChar | Base::Int16 { signed: false })) => Shape::InStr {
+                wide: true,
+                optional,
+                element: super::types::base(b),
+            },
+            Resolved::Base(b @ (Base::Char { .. } | Base::Int8 { .. } | Base::Byte)) => {
+                Shape::InStr {
+                    wide: false,
+                    optional,
+                    element: super::types::base(b),
+                }
+            }
+            _ => Shape::Raw { pointer: true },
+        };
+    }
+    if p.has_attr("string") && !is_out {
         return Shape::Raw { pointer: true };
     }
     match (is_in, is_out) {

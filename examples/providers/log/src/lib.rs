@@ -4,7 +4,7 @@
 
 use comidl_runtime::provider::ProviderContext;
 use comidl_runtime::wide;
-use comidl_runtime::{ComObject, ComPtr, LPCWSTR, LPWSTR, Result};
+use comidl_runtime::{ComObject, ComPtr, LPWSTR, Result, WStr};
 
 comidl_runtime::include_idl!(
     /// The bindings of transport.idl.
@@ -34,11 +34,7 @@ impl Log {
 }
 
 impl ITransport_Impl for Log {
-    // The generated trait's signature: the caller (COM's contract) guarantees the string.
-    #[allow(clippy::not_unsafe_ptr_arg_deref)]
-    fn submit(&self, message: LPCWSTR) -> Result<LPWSTR> {
-        // SAFETY: a NULL or NUL-terminated `[in, string]` argument (the IDL's contract).
-        let message = unsafe { wide::read(message) }?;
+    fn submit(&self, message: &WStr) -> Result<LPWSTR> {
         wide::to_task_block(&format!("{}[{}] {message}", self.prefix, self.level))
     }
 

@@ -3,7 +3,7 @@
 
 use comidl_runtime::provider::ProviderContext;
 use comidl_runtime::wide;
-use comidl_runtime::{ComObject, ComPtr, E_INVALIDARG, LPCWSTR, LPWSTR, Result};
+use comidl_runtime::{ComObject, ComPtr, E_INVALIDARG, LPWSTR, Result, WStr};
 
 comidl_runtime::include_idl!(
     /// The bindings of transport.idl.
@@ -41,9 +41,8 @@ impl Mail {
 impl ITransport_Impl for Mail {
     // The generated trait's signature: the caller (COM's contract) guarantees the string.
     #[allow(clippy::not_unsafe_ptr_arg_deref)]
-    fn submit(&self, message: LPCWSTR) -> Result<LPWSTR> {
-        // SAFETY: a NULL or NUL-terminated `[in, string]` argument (the IDL's contract).
-        let message = unsafe { wide::read(message) }?;
+    fn submit(&self, message: &WStr) -> Result<LPWSTR> {
+        let message = message.to_string_lossy();
         let n = self
             .queued
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed)

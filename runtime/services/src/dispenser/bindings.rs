@@ -741,14 +741,10 @@ impl ::core::ops::Deref for IDispenserManager {
 }
 impl IDispenserManager {
     /// `HRESULT RegisterDispenser([in] IDispenserDriver *pDispenserDriver, [in, string] LPCOLESTR szDispenserName, [out] IHolder **ppHolder)`
-    ///
-    /// # Safety
-    /// Raw pointer arguments must be valid for what the IDL declares: arrays
-    /// as long as their size attributes say, strings NUL-terminated.
-    pub unsafe fn register_dispenser(
+    pub fn register_dispenser(
         &self,
         p_dispenser_driver: &IDispenserDriver,
-        sz_dispenser_name: crate::LPCOLESTR,
+        sz_dispenser_name: &crate::WStr,
     ) -> crate::Result<::core::option::Option<crate::ComPtr<IHolder>>> {
         let mut pp_holder: ::core::option::Option<IHolder> = ::core::option::Option::None;
         let hr__ = unsafe {
@@ -756,7 +752,7 @@ impl IDispenserManager {
                 .RegisterDispenser)(
                 crate::Interface::as_raw(self),
                 ::core::option::Option::Some(*p_dispenser_driver),
-                sz_dispenser_name,
+                sz_dispenser_name.as_ptr().cast::<u16>().cast_mut(),
                 &mut pp_holder,
             )
         };
@@ -787,7 +783,7 @@ pub trait IDispenserManager_Impl: crate::Class {
     fn register_dispenser(
         &self,
         p_dispenser_driver: ::core::option::Option<&IDispenserDriver>,
-        sz_dispenser_name: crate::LPCOLESTR,
+        sz_dispenser_name: &crate::WStr,
     ) -> crate::Result<::core::option::Option<crate::ComPtr<IHolder>>>;
     /// `HRESULT GetContext([out] INSTID *pInstId, [out] TRANSID *pTransId)`
     fn get_context(&self) -> crate::Result<(INSTID, TRANSID)>;
@@ -806,6 +802,12 @@ impl IDispenserManager_Vtbl {
         ) -> crate::HRESULT {
             crate::object::guard(|| {
                 let object__ = unsafe { crate::object::object_of::<C, K>(this__) };
+                let sz_dispenser_name = match unsafe {
+                    crate::args::wide_str(sz_dispenser_name.cast::<u16>())
+                } {
+                    ::core::result::Result::Ok(v) => v,
+                    ::core::result::Result::Err(e) => return e,
+                };
                 if pp_holder.is_null() {
                     return crate::E_POINTER;
                 }
@@ -864,7 +866,7 @@ impl IDispenserManager_Vtbl {
 }
 /// `struct HOLDERSTATISTICS` (comidl_dispenser.idl)
 #[repr(C)]
-#[derive(Copy, Clone)]
+#[derive(Copy, Clone, Debug, PartialEq)]
 pub struct HOLDERSTATISTICS {
     /// `ULONGLONG created`
     pub created: crate::ULONGLONG,
@@ -876,6 +878,11 @@ pub struct HOLDERSTATISTICS {
     pub inUse: crate::ULONGLONG,
     /// `ULONGLONG idle`
     pub idle: crate::ULONGLONG,
+}
+impl ::core::default::Default for HOLDERSTATISTICS {
+    fn default() -> Self {
+        unsafe { ::core::mem::zeroed() }
+    }
 }
 /// The IID of `IHolderStatistics`: `{fbbb909d-0f95-4f49-b2cc-c29479aa8f11}`.
 pub const IID_IHolderStatistics: crate::GUID = crate::GUID::from_u128(

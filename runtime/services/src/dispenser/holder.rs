@@ -17,7 +17,7 @@ use crate::host::set_error_message;
 use crate::unknown::ComPtr;
 use crate::{
     BOOL, CO_E_RELEASED, ClassFactory, ComObject, E_INVALIDARG, E_POINTER, E_UNEXPECTED, HRESULT,
-    IUnknown, LPCOLESTR, Result,
+    IUnknown, Result, WStr,
 };
 
 /// How many idle resources one allocation offers the driver at most before it takes the
@@ -36,11 +36,10 @@ impl IDispenserManager_Impl for DispenserManager {
     fn register_dispenser(
         &self,
         driver: Option<&IDispenserDriver>,
-        name: LPCOLESTR,
+        name: &WStr,
     ) -> Result<Option<ComPtr<IHolder>>> {
         let driver = driver.ok_or(E_POINTER)?;
-        // SAFETY: a non-null `[in, string]` argument is NUL-terminated (COM's contract).
-        let name = unsafe { crate::wide::read(name) }.unwrap_or_default();
+        let name = name.to_string_lossy();
         let pool = Pool::new(name, Driver(ComPtr::from_borrowed(driver)));
         ComObject::create(Holder { pool }).map(Some)
     }

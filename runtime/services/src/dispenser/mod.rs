@@ -96,9 +96,8 @@ pub unsafe fn GetDispenserManager(out: *mut *mut c_void) -> HRESULT {
 
 /// Registers `driver` with the process's dispenser manager under `name`: its pool.
 pub fn register(driver: &IDispenserDriver, name: &str) -> Result<SharedHolder> {
-    let name = crate::wide::nul_terminated(name);
-    // SAFETY: `name` is NUL-terminated and outlives the call.
-    let holder = unsafe { manager()?.register_dispenser(driver, name.as_ptr()) }?;
+    let name = crate::WString::new(name).map_err(|_| crate::E_INVALIDARG)?;
+    let holder = manager()?.register_dispenser(driver, &name)?;
     let holder = holder.ok_or(E_POINTER)?;
     // A pool made by this runtime's manager answers IHolderStatistics; anything else is
     // not one of ours and may not be free-threaded.
@@ -156,16 +155,4 @@ pub fn statistics(holder: &IHolder) -> Result<HOLDERSTATISTICS> {
 #[doc(hidden)]
 pub fn class_object(clsid: &GUID) -> Option<ComPtr<IUnknown>> {
     (*clsid == CLSID_DispenserManager).then(holder::manager_class_object)
-}
-
-impl core::fmt::Debug for HOLDERSTATISTICS {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("HOLDERSTATISTICS")
-            .field("created", &self.created)
-            .field("reused", &self.reused)
-            .field("destroyed", &self.destroyed)
-            .field("in_use", &self.inUse)
-            .field("idle", &self.idle)
-            .finish()
-    }
 }

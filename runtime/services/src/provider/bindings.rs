@@ -68,18 +68,15 @@ impl IProviderSupport {
         ::core::result::Result::Ok(ppsz_name)
     }
     /// `HRESULT GetSetting([in, string] LPCWSTR pszName, [out, string] LPWSTR *ppszValue)`
-    ///
-    /// # Safety
-    /// Raw pointer arguments must be valid for what the IDL declares: arrays
-    /// as long as their size attributes say, strings NUL-terminated.
-    pub unsafe fn get_setting(
-        &self,
-        psz_name: crate::LPCWSTR,
-    ) -> crate::Result<crate::LPWSTR> {
+    pub fn get_setting(&self, psz_name: &crate::WStr) -> crate::Result<crate::LPWSTR> {
         let mut ppsz_value: crate::LPWSTR = unsafe { ::core::mem::zeroed() };
         let hr__ = unsafe {
             (crate::Interface::vtable(self)
-                .GetSetting)(crate::Interface::as_raw(self), psz_name, &mut ppsz_value)
+                .GetSetting)(
+                crate::Interface::as_raw(self),
+                psz_name.as_ptr().cast::<u16>().cast_mut(),
+                &mut ppsz_value,
+            )
         };
         hr__.ok()?;
         ::core::result::Result::Ok(ppsz_value)
@@ -92,7 +89,7 @@ pub trait IProviderSupport_Impl: crate::Class {
     /// `HRESULT GetProviderName([out, string] LPWSTR *ppszName)`
     fn get_provider_name(&self) -> crate::Result<crate::LPWSTR>;
     /// `HRESULT GetSetting([in, string] LPCWSTR pszName, [out, string] LPWSTR *ppszValue)`
-    fn get_setting(&self, psz_name: crate::LPCWSTR) -> crate::Result<crate::LPWSTR>;
+    fn get_setting(&self, psz_name: &crate::WStr) -> crate::Result<crate::LPWSTR>;
 }
 impl IProviderSupport_Vtbl {
     /// The vtable of interface slot `K` of a `C` object (see `implement!`).
@@ -152,6 +149,12 @@ impl IProviderSupport_Vtbl {
         ) -> crate::HRESULT {
             crate::object::guard(|| {
                 let object__ = unsafe { crate::object::object_of::<C, K>(this__) };
+                let psz_name = match unsafe {
+                    crate::args::wide_str(psz_name.cast::<u16>())
+                } {
+                    ::core::result::Result::Ok(v) => v,
+                    ::core::result::Result::Err(e) => return e,
+                };
                 if ppsz_value.is_null() {
                     return crate::E_POINTER;
                 }

@@ -10,8 +10,9 @@ use core::ffi::c_void;
 use super::bindings::{IProviderSupport, IProviderSupport_Impl};
 use crate::host::E_REVISION_MISMATCH;
 use crate::unknown::{ComPtr, Interface};
-use crate::wide::{read, take_task_block, to_task_block};
-use crate::{E_POINTER, GUID, HRESULT, LPCWSTR, LPWSTR, Result, S_OK, ULONG};
+use crate::wide::{take_task_block, to_task_block};
+use crate::{E_POINTER, GUID, HRESULT, LPWSTR, Result, S_OK, ULONG};
+use crate::{WStr, WString};
 
 /// `HRESULT_FROM_WIN32(ERROR_NOT_FOUND)`: what `GetSetting` answers for a setting the
 /// provider's section does not have.
@@ -36,9 +37,8 @@ impl IProviderSupport_Impl for Support {
         to_task_block(&self.name)
     }
 
-    fn get_setting(&self, name: LPCWSTR) -> Result<LPWSTR> {
-        // SAFETY: NULL or a NUL-terminated `[in, string]` argument (the IDL's contract).
-        let name = unsafe { read(name) }?;
+    fn get_setting(&self, name: &WStr) -> Result<LPWSTR> {
+        let name = name.to_string_lossy();
         let value = self
             .settings
             .iter()
@@ -76,9 +76,8 @@ impl ProviderContext {
     /// The provider's setting `key` (compared without regard to ASCII case), or `None`
     /// when its section has no such key.
     pub fn setting(&self, key: &str) -> Option<String> {
-        let key: Vec<u16> = key.encode_utf16().chain(Some(0)).collect();
-        // SAFETY: `key` is NUL-terminated and outlives the call.
-        let block = unsafe { self.support.get_setting(key.as_ptr()) }.ok()?;
+        let key = WString::new(key).ok()?;
+        let block = self.support.get_setting(&key).ok()?;
         // SAFETY: an `[out, string]` result: a task block we now own.
         unsafe { take_task_block(block) }
     }

@@ -12,7 +12,7 @@ use core::ffi::c_void;
 
 use comidl_runtime::provider::{IProviderSupport, ProviderContext};
 use comidl_runtime::wide;
-use comidl_runtime::{ComObject, ComPtr, E_ACCESSDENIED, HRESULT, LPCWSTR, LPWSTR, Result};
+use comidl_runtime::{ComObject, ComPtr, E_ACCESSDENIED, HRESULT, LPWSTR, Result, WStr};
 
 comidl_runtime::include_idl!(
     /// The bindings of echo.idl.
@@ -47,11 +47,7 @@ impl Echo {
 }
 
 impl IEcho_Impl for Echo {
-    // The generated trait's signature: the caller (COM's contract) guarantees the string.
-    #[allow(clippy::not_unsafe_ptr_arg_deref)]
-    fn echo(&self, text: LPCWSTR) -> Result<LPWSTR> {
-        // SAFETY: a NULL or NUL-terminated `[in, string]` argument; copied, not freed.
-        let text = unsafe { wide::read(text) }.unwrap_or_default();
+    fn echo(&self, text: &WStr) -> Result<LPWSTR> {
         wide::to_task_block(&format!("{}{text}{}", self.greeting, self.suffix))
     }
 

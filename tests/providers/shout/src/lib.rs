@@ -7,9 +7,7 @@
 
 use comidl_runtime::provider::ProviderContext;
 use comidl_runtime::wide;
-use comidl_runtime::{
-    ClassInfo, ComObject, ComPtr, Creatable, E_INVALIDARG, LPCWSTR, LPWSTR, Result,
-};
+use comidl_runtime::{ClassInfo, ComObject, ComPtr, Creatable, E_INVALIDARG, LPWSTR, Result, WStr};
 
 comidl_runtime::include_idl!(
     /// The bindings of echo.idl.
@@ -44,12 +42,8 @@ impl Shout {
 }
 
 impl IEcho_Impl for Shout {
-    // The generated trait's signature: the caller (COM's contract) guarantees the string.
-    #[allow(clippy::not_unsafe_ptr_arg_deref)]
-    fn echo(&self, text: LPCWSTR) -> Result<LPWSTR> {
-        // SAFETY: a NULL or NUL-terminated `[in, string]` argument (the IDL's contract).
-        let text = unsafe { wide::read(text) }?;
-        let loud = text.to_uppercase();
+    fn echo(&self, text: &WStr) -> Result<LPWSTR> {
+        let loud = text.to_string_lossy().to_uppercase();
         wide::to_task_block(&vec![loud; self.repeat].join(" "))
     }
 
