@@ -34,6 +34,17 @@ interface IRectangle : IShape
 {
     HRESULT Resize([in] LONG width, [in] LONG height);
 }
+
+// What the program never uses: no dead_code warning for any of it.
+typedef enum UNIT { UNIT_PIXEL, UNIT_POINT } UNIT;
+typedef struct SIZE2 { LONG cx; LONG cy; } SIZE2;
+const LONG MAX_SIDE = 4096;
+
+[object, uuid(8f3b2c6d-1e4a-4b7c-9d2e-5a6b7c8d9e0f), pointer_default(unique)]
+interface IUnused : IUnknown
+{
+    HRESULT Sizes([in] ULONG count, [in, size_is(count)] const SIZE2 *sizes, [in, string] LPCWSTR name);
+}
 "#;
 
 const APP_MAIN: &str = r#"use std::cell::Cell;
@@ -143,6 +154,9 @@ fn new_crates_build_share_an_idl_and_report_idl_errors() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout), "area=42\n");
+    // The program uses part of the bindings; the rest warns about nothing.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("warning"), "warnings:\n{stderr}");
 
     // The generated file uses the shapes crate's IShape, and defines no IShape of its own.
     let generated = find(&repo().join("target/new-crate-test"), "app.rs");

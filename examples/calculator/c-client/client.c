@@ -50,6 +50,14 @@ int main(void)
         return failed("ICalculator::Multiply", hr);
     if (FAILED(hr = ICalculator_Divide(calculator, 85, 2, &quotient, &remainder)))
         return failed("ICalculator::Divide", hr);
+    /* The array with its count, NULL for an optional pointer, a NUL-terminated WCHAR string. */
+    static const WCHAR plus[] = {'+', 0}, times[] = {'*', 0};
+    const LONG terms[] = {20, 22}, factors[] = {3, 7}, initial = 2;
+    LONG folded_sum = 0, folded_product = 0;
+    if (FAILED(hr = ICalculator_Fold(calculator, plus, 2, terms, NULL, &folded_sum)))
+        return failed("ICalculator::Fold(+)", hr);
+    if (FAILED(hr = ICalculator_Fold(calculator, times, 2, factors, &initial, &folded_product)))
+        return failed("ICalculator::Fold(*)", hr);
     LONG unused_quotient, unused_remainder;
     hr = ICalculator_Divide(calculator, 1, 0, &unused_quotient, &unused_remainder);
     if (hr != E_INVALIDARG)
@@ -68,6 +76,8 @@ int main(void)
     printf("ICalculator::Subtract(50, 8) = %d\n", (int)difference);
     printf("ICalculator::Multiply(6, 7) = %d\n", (int)product);
     printf("ICalculator::Divide(85, 2) = %d remainder %d\n", (int)quotient, (int)remainder);
+    printf("ICalculator::Fold(+, [20, 22]) = %d\n", (int)folded_sum);
+    printf("ICalculator::Fold(*, [3, 7], from 2) = %d\n", (int)folded_product);
     printf("ICalculator::Divide(1, 0) fails: 0x%08x\n", (unsigned)hr);
     printf("IAdder and ICalculator are one object: %s\n", same ? "true" : "false");
 

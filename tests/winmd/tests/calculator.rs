@@ -40,6 +40,22 @@ impl ICalculator_Impl for Calc {
             _ => Err(E_INVALIDARG),
         }
     }
+
+    fn fold(
+        &self,
+        op: &comidl_runtime::WStr,
+        values: &[i32],
+        initial: Option<&i32>,
+    ) -> comidl_runtime::Result<i32> {
+        if *op != "+" {
+            return Err(E_INVALIDARG);
+        }
+        let start = initial.copied().unwrap_or(0);
+        values
+            .iter()
+            .try_fold(start, |acc, &v| acc.checked_add(v))
+            .ok_or(E_INVALIDARG)
+    }
 }
 
 impl Drop for Calc {
@@ -93,6 +109,41 @@ fn divide_returns_quotient_and_remainder_and_fails_on_zero() {
     assert_eq!(unsafe { calc.Multiply(6, 7) }, Ok(42));
     let error = unsafe { calc.Multiply(i32::MAX, 2) }.expect_err("overflow");
     assert_eq!(error.code(), INVALIDARG);
+    drop(calc);
+    assert_eq!(DROPS.load(Ordering::SeqCst), 1);
+}
+
+/// windows-rs passes a PCWSTR, a pointer with its count and an optional pointer; comidl's
+/// server side hands the implementation a `&WStr`, a slice and an `Option`.
+#[test]
+fn fold_takes_a_string_a_counted_array_and_an_optional_pointer() {
+    static DROPS: AtomicUsize = AtomicUsize::new(0);
+    let calc: ICalculator = new_object(&DROPS).cast().expect("ICalculator");
+    let values = [20, 22];
+    let plus = windows_core::w!("+");
+    // windows-bindgen read the .winmd's array and count: it takes a slice too.
+    // SAFETY: a live ICalculator; the string is NUL-terminated.
+    unsafe {
+        assert_eq!(calc.Fold(plus, &values, None), Ok(42));
+        assert_eq!(calc.Fold(plus, &values[..1], Some(&100)), Ok(120));
+        assert_eq!(calc.Fold(plus, &[], None), Ok(0));
+        let error = calc
+            .Fold(windows_core::w!("-"), &values, None)
+            .expect_err("an unknown operation");
+        assert_eq!(error.code(), INVALIDARG);
+        // A NULL array with a count, as a C caller could pass: comidl's stub refuses it
+        // (E_POINTER) before the implementation sees it.
+        let mut result = 0;
+        let hr = (calc.vtable().Fold)(
+            calc.as_raw(),
+            plus,
+            2,
+            core::ptr::null(),
+            core::ptr::null(),
+            &mut result,
+        );
+        assert_eq!(hr, HRESULT(0x8000_4003_u32 as i32));
+    }
     drop(calc);
     assert_eq!(DROPS.load(Ordering::SeqCst), 1);
 }

@@ -102,7 +102,15 @@ fn run() -> Result<(), String> {
     println!("IAdder::Add(40, 2) = {sum}");
     println!("ICalculator::Subtract(50, 8) = {difference}");
     println!("ICalculator::Multiply(6, 7) = {product}");
+    let folded_sum = calculator
+        .fold(comidl_runtime::w!("+"), &[20, 22], None)
+        .map_err(|hr| failed("Fold", hr))?;
+    let folded_product = calculator
+        .fold(comidl_runtime::w!("*"), &[3, 7], Some(&2))
+        .map_err(|hr| failed("Fold", hr))?;
     println!("ICalculator::Divide(85, 2) = {quotient} remainder {remainder}");
+    println!("ICalculator::Fold(+, [20, 22]) = {folded_sum}");
+    println!("ICalculator::Fold(*, [3, 7], from 2) = {folded_product}");
     match calculator.divide(1, 0) {
         Ok(_) => return Err("Divide(1, 0) succeeded".into()),
         Err(hr) => println!("ICalculator::Divide(1, 0) fails: {}", host::describe(hr)),

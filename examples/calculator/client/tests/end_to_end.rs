@@ -13,6 +13,9 @@ const RESULTS: &[&str] = &[
     "ICalculator::Subtract(50, 8) = 42",
     "ICalculator::Multiply(6, 7) = 42",
     "ICalculator::Divide(85, 2) = 42 remainder 1",
+    // A slice and a None, then a Some, with a string literal for the operation.
+    "ICalculator::Fold(+, [20, 22]) = 42",
+    "ICalculator::Fold(*, [3, 7], from 2) = 42",
     "IAdder and ICalculator are one object: true",
 ];
 
