@@ -591,6 +591,7 @@ impl<'a> Dumper<'a> {
             ItemKind::ImportLib(text) => format!("importlib({})", c_string(text)),
             ItemKind::Pragma(text) => format!("#pragma {text}"),
             ItemKind::Declare(_) => "declare".to_string(),
+            ItemKind::GuidConst(g) => format!("declare_guid({name}, {g})"),
             // The rest are written `keyword name`.
             kind => format!("{} {name}", kind.describe()),
         }
@@ -880,6 +881,9 @@ impl<'a> Dumper<'a> {
                 for t in types {
                     let _ = writeln!(out, "  instance {}", self.ty(t));
                 }
+            }
+            ItemKind::GuidConst(g) => {
+                let _ = writeln!(out, "  guid {g}");
             }
         }
     }

@@ -177,6 +177,8 @@ pub enum ItemKind {
     Pragma(String),
     /// `declare { ... }`: the parameterized-interface instantiations a WinRT file asks for.
     Declare(Vec<Type>),
+    /// `declare_guid(NAME, guid)`: a GUID constant (the item's name is NAME).
+    GuidConst(Guid),
 }
 
 impl ItemKind {
@@ -201,6 +203,7 @@ impl ItemKind {
             ItemKind::ImportLib(_) => "importlib",
             ItemKind::Pragma(_) => "pragma",
             ItemKind::Declare(_) => "declare block",
+            ItemKind::GuidConst(_) => "declare_guid",
         }
     }
 

@@ -1002,6 +1002,6 @@ fn a_cxx_object_is_called_from_c_through_the_c_vtable() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
         out,
-        "Add 42\nSubtract 42\nMultiply 42\nDivide 42 1\nDivide by zero 0x80070057\nQueryInterface 0 -2147467262\nreleased 1\n"
+        "Add 42\nSubtract 42\nMultiply 42\nDivide 42 1\nDivide by zero 0x80070057\nFold 42 120\nQueryInterface 0 -2147467262\nreleased 1\n"
     );
 }

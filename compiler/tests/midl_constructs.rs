@@ -223,3 +223,67 @@ fn a_method_declared_twice_is_an_error() {
         ),
     );
 }
+
+#[test]
+fn declare_guid_names_a_guid_for_the_header() {
+    // declare_guid(NAME, guid): MIDL writes a GUID variable NAME into the header, as the
+    // cpp_quote of an EXTERN_GUID call would; the GUID is written like a uuid attribute's.
+    let outcome = accepted(
+        "declare_guid",
+        "declare_guid(SID_Case, 5144C348-169E-4359-A79D-5482461D9929);\n\
+         declare_guid(SID_Quoted, \"5144c348-169e-4359-a79d-5482461d992a\")",
+    );
+    let guid = outcome
+        .model
+        .items
+        .iter()
+        .find_map(|it| match &it.kind {
+            ItemKind::GuidConst(g) if it.name == "SID_Case" => Some(*g),
+            _ => None,
+        })
+        .expect("SID_Case is an item");
+    assert_eq!(guid.to_string(), "5144c348-169e-4359-a79d-5482461d9929");
+    let code = comidl::emit::rust::generate(&outcome.model, &Default::default())
+        .unwrap()
+        .code;
+    assert!(
+        code.contains("pub const SID_Case: ::comidl_runtime::GUID"),
+        "{code}"
+    );
+    assert!(code.contains("pub const SID_Quoted"), "{code}");
+    // A malformed GUID is an error at the GUID.
+    diagnosed(
+        "declare_guid(SID_Bad, \"5144c348-169e\");",
+        "`5144c348-169e` is not a valid GUID",
+    );
+    // The name is a file-scope name: a second one is an error.
+    let outcome = check(
+        "declare_guid(SID_Twice, 5144C348-169E-4359-A79D-5482461D9929);\n\
+         declare_guid(SID_Twice, 5144C348-169E-4359-A79D-5482461D9929);",
+    );
+    assert!(outcome.has_errors(), "{}", common::render(&outcome));
+}
+
+#[test]
+fn a_type_name_differing_in_case_is_taken_with_a_warning() {
+    // MIDL matches a type name that differs from a declared one only in case; comidl does
+    // too, and says which type it took.
+    let d = diagnosed(
+        "typedef struct CASE_POINT { Long x; } CASE_POINT;",
+        "unknown type `Long`; taken as `LONG`",
+    );
+    assert!(!d.is_error());
+    // Two candidates differing only in case from each other: no guess, an error.
+    let outcome = check("typedef long ABC;\ntypedef long abc;\ntypedef Abc CASE_T;");
+    assert!(outcome.has_errors(), "{}", common::render(&outcome));
+}
+
+#[test]
+fn bool_is_taken_as_boolean() {
+    // `bool` is C++'s; MIDL takes it as the one-byte boolean.
+    let d = diagnosed(
+        "typedef struct CASE_B { bool b; } CASE_B;",
+        "taken as `boolean`",
+    );
+    assert!(!d.is_error());
+}

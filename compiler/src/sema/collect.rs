@@ -9,7 +9,7 @@ use super::attributes::Place;
 use super::cpp_state::CppState;
 use super::{ConstDef, Ctx, Pending, Sema};
 use crate::diag::Diagnostic;
-use crate::ir::{self, ItemId, ItemKind, PointerKind};
+use crate::ir::{self, Guid, ItemId, ItemKind, PointerKind};
 use crate::source::Span;
 use crate::syntax::ast::{self, TypeSpec};
 
@@ -37,6 +37,15 @@ impl<'a> Sema<'a> {
             ast::ItemKind::ImportLib(s) => {
                 self.add_item("", ItemKind::ImportLib(s.value.clone()), item.span, ctx);
             }
+            ast::ItemKind::DeclareGuid(name, text, span) => match Guid::parse(text) {
+                Some(guid) => {
+                    // A file-scope name like a constant's: a second one is an error.
+                    self.declare(&name.name, name.span, ItemKind::GuidConst(guid), true, ctx);
+                }
+                None => {
+                    self.error(Diagnostic::error(format!("`{text}` is not a valid GUID")).at(*span))
+                }
+            },
             ast::ItemKind::CppQuote(s) => {
                 packs.cpp_quote(&s.value);
                 self.add_item("", ItemKind::CppQuote(s.value.clone()), item.span, ctx);

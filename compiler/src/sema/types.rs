@@ -312,6 +312,43 @@ impl<'a> Sema<'a> {
         Type::Named(id)
     }
 
+    /// What MIDL accepts for an unknown type name, with a warning naming the assumption:
+    /// `bool` is the one-byte `boolean`, and a name differing from one type's only in case
+    /// (`Long` for `LONG`) is that type. `None` when neither applies (or the case-blind
+    /// match is ambiguous), so the caller reports the unknown type.
+    fn lenient_type(&mut self, name: &str, span: crate::source::Span, ctx: &Ctx) -> Option<Type> {
+        if name == "bool" {
+            self.error(
+                Diagnostic::warning(
+                    "`bool` is not an IDL type; taken as `boolean` (one byte, as MIDL does)",
+                )
+                .at(span),
+            );
+            return Some(Type::Base(Base::Boolean));
+        }
+        let full = if ctx.namespace.is_empty() {
+            name.to_string()
+        } else {
+            format!("{}.{name}", ctx.namespace)
+        };
+        let mut matches = self.model.names.iter().filter(|(known, id)| {
+            (known.eq_ignore_ascii_case(name) || known.eq_ignore_ascii_case(&full))
+                && self.item(**id).is_some_and(|it| it.kind.is_type())
+        });
+        let (known, id) = matches.next()?;
+        if matches.next().is_some() {
+            return None;
+        }
+        let (known, id) = (known.clone(), *id);
+        self.error(
+            Diagnostic::warning(format!(
+                "unknown type `{name}`; taken as `{known}`, which differs only in case (MIDL's matching)"
+            ))
+            .at(span),
+        );
+        Some(Type::Named(id))
+    }
+
     pub(crate) fn resolve_named(
         &mut self,
         name: &ast::QualifiedName,
@@ -325,6 +362,9 @@ impl<'a> Sema<'a> {
         let Some(id) = self.lookup_name(&dotted, &ctx.namespace) else {
             if let Some(b) = builtin(&dotted) {
                 return Type::Base(b);
+            }
+            if let Some(t) = self.lenient_type(&dotted, name.span, ctx) {
+                return t;
             }
             self.error(
                 Diagnostic::error(format!("unknown type `{dotted}`")).at_with(

@@ -89,6 +89,8 @@ pub enum ItemKind {
     Import(Vec<StrLit>),
     ImportLib(StrLit),
     CppQuote(StrLit),
+    /// `declare_guid(NAME, guid)`: the name and the GUID's text with its span.
+    DeclareGuid(Ident, String, Span),
     /// The text after `#`, e.g. `pragma pack(push, 8)`.
     Pragma(String),
     /// `midl_pragma warning(disable: 2362)`: the word and the text in parentheses.

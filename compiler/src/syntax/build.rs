@@ -141,6 +141,19 @@ impl<'a> Builder<'a> {
                     .map(|s| self.strings(&s))
                     .collect(),
             )),
+            Rule::declare_guid => {
+                let name = self.ident(&self.child(&p, Rule::ident)?);
+                let value = p
+                    .clone()
+                    .into_inner()
+                    .find(|c| matches!(c.as_rule(), Rule::uuid_lit | Rule::strings))?;
+                let span = self.span(&value);
+                let text = match value.as_rule() {
+                    Rule::strings => self.strings(&value).value,
+                    _ => value.as_str().to_string(),
+                };
+                plain(ItemKind::DeclareGuid(name, text, span))
+            }
             Rule::importlib => plain(ItemKind::ImportLib(
                 self.strings(&self.child(&p, Rule::strings)?),
             )),

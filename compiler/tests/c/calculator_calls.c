@@ -26,6 +26,12 @@ int main(void)
     printf("Divide %d %d\n", (int)quotient, (int)remainder);
     hr = ICalculator_Divide(calculator, 1, 0, &quotient, &remainder);
     printf("Divide by zero 0x%08x\n", (unsigned)hr);
+    static const WCHAR plus[] = {'+', 0};
+    const LONG values[] = {20, 22}, initial = 100;
+    ICalculator_Fold(calculator, plus, 2, values, NULL, &result);
+    printf("Fold %d", (int)result);
+    ICalculator_Fold(calculator, plus, 1, values, &initial, &result);
+    printf(" %d\n", (int)result);
 
     IUnknown *unknown = NULL;
     IAdder *not_an_adder = NULL;

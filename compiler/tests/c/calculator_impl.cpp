@@ -79,6 +79,17 @@ class CalculatorObject final : public Object<ICalculator>
         *remainder = a % b;
         return 0;
     }
+    HRESULT STDMETHODCALLTYPE Fold(LPCWSTR op, ULONG count, const LONG *values, const LONG *initial,
+                                   LONG *result) override
+    {
+        if (op == nullptr || op[0] != '+' || op[1] != 0 || (count > 0 && values == nullptr))
+            return e_invalidarg;
+        LONG total = initial ? *initial : 0;
+        for (ULONG i = 0; i < count; i++)
+            total += values[i];
+        *result = total;
+        return 0;
+    }
     const IID &own_iid() const override { return IID_ICalculator; }
 };
 

@@ -44,6 +44,12 @@ pub fn iids(model: &Model, options: &Options) -> Result<Generated, Vec<Diagnosti
         };
         entries.push((g.guid_type(ty), format!("{prefix}_{name}"), uuid));
     }
+    // `declare_guid` constants, which the header declares through EXTERN_GUID.
+    for (_, item) in model.items_in(main) {
+        if let ItemKind::GuidConst(guid) = &item.kind {
+            entries.push((g.guid_type("GUID"), item.name.clone(), *guid));
+        }
+    }
     let imported: HashSet<String> = model
         .files
         .iter()

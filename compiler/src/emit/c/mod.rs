@@ -321,9 +321,31 @@ impl<'m> Gen<'m> {
             ItemKind::ApiContract => classes::apicontract(self, item),
             ItemKind::Function(f) => classes::function(self, item, f),
             ItemKind::CppQuote(text) => self.cpp_quote(text),
+            ItemKind::GuidConst(guid) => self.guid_const(item, guid),
             ItemKind::Pragma(text) => self.pragma(item, text),
             ItemKind::ImportLib(_) | ItemKind::Declare(_) => {}
         }
+    }
+
+    /// `declare_guid(NAME, guid)`: `EXTERN_GUID(NAME, 0x..., ...);`, as MIDL writes it. Where
+    /// no Windows header defines EXTERN_GUID, it declares the GUID, which `_i.c` defines.
+    fn guid_const(&mut self, item: &Item, guid: &crate::ir::Guid) {
+        let ty = self.guid_type("GUID");
+        self.line("#ifndef EXTERN_GUID");
+        self.line(&format!(
+            "#define EXTERN_GUID(name, l, w1, w2, b1, b2, b3, b4, b5, b6, b7, b8) \\
+    EXTERN_C const {ty} name"
+        ));
+        self.line("#endif");
+        let d4: Vec<String> = guid.data4.iter().map(|b| format!("0x{b:02x}")).collect();
+        self.line(&format!(
+            "EXTERN_GUID({}, 0x{:08x}, 0x{:04x}, 0x{:04x}, {});",
+            item.name,
+            guid.data1,
+            guid.data2,
+            guid.data3,
+            d4.join(", ")
+        ));
     }
 
     /// cpp_quote text, verbatim, except the `pshpackN.h`/`poppack.h` includes, written as

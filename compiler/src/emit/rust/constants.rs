@@ -109,3 +109,20 @@ fn float_literal(f: f64) -> TokenStream {
         quote! { f64::NEG_INFINITY as _ }
     }
 }
+
+/// `declare_guid(NAME, guid)` → `pub const NAME: GUID`.
+pub(super) fn guid(g: &mut Gen, item: &Item, guid: &crate::ir::Guid) -> TokenStream {
+    let name = names::sanitize(&item.name);
+    if !g.claim_value(&name) {
+        return TokenStream::new();
+    }
+    let ident = names::ident(&name);
+    let doc = docs::attrs(&format!(
+        "{} ({})",
+        docs::code(&format!("declare_guid({}, {guid})", item.name)),
+        g.file_name(item)
+    ));
+    let value = super::guid_tokens(g, guid);
+    let rt = &g.rt;
+    quote! { #doc pub const #ident: #rt::GUID = #value; }
+}

@@ -288,6 +288,7 @@ impl<'m> Gen<'m> {
             ItemKind::Library(_) => classes::library(self, item),
             ItemKind::Delegate(d) => winrt::delegate(self, id, item, d),
             ItemKind::Function(f) => functions::emit(self, item, f),
+            ItemKind::GuidConst(guid) => constants::guid(self, item, guid),
             ItemKind::Module(_)
             | ItemKind::ApiContract
             | ItemKind::CppQuote(_)

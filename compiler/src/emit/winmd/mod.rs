@@ -333,6 +333,7 @@ impl<'m> Gen<'m> {
             ItemKind::RuntimeClass(_) => self.unsupported(item.span, "runtimeclass", &item.name),
             ItemKind::Delegate(_) => self.unsupported(item.span, "WinRT delegate", &item.name),
             ItemKind::ApiContract => self.unsupported(item.span, "apicontract", &item.name),
+            ItemKind::GuidConst(_) => self.unsupported(item.span, "declare_guid", &item.name),
             ItemKind::Module(_)
             | ItemKind::CppQuote(_)
             | ItemKind::ImportLib(_)
