@@ -34,7 +34,7 @@ use crate::widl::{WidlVerdict, cache_key, judge, oracle_missing, widl_command, w
 const PER_FILE: usize = 2;
 /// At most this many mutations of one kind in all, so a run stays within a couple of
 /// minutes on two cores.
-const PER_KIND: usize = 40;
+const PER_KIND: usize = 30;
 /// A run that counts fewer mutations (widl rejects) or fewer kinds fails: the stage must
 /// not pass by shrinking.
 const MIN_COUNTED: usize = 300;
@@ -100,7 +100,6 @@ pub fn run(opts: &Options, setup: &Setup) -> Result<u8, Fatal> {
     // widl first, from the cache where it can.
     let cache_path = setup.work_dir.join(CACHE_FILE);
     let cached = load_cache(&cache_path);
-    let scratch_prefix = format!("{}/", scratch.path().display());
     let widl_runs = parallel_map(&jobs, jobs_n, |worker, job| {
         if let Some(v) = job.key.and_then(|k| cached.get(&k)) {
             return Ok(v.clone());
@@ -112,9 +111,11 @@ pub fn run(opts: &Options, setup: &Setup) -> Result<u8, Fatal> {
         let mut cmd = widl_command(setup, &file, &header);
         let outcome = run_with_timeout(&mut cmd, &dir.join("widl.err"), opts.timeout);
         let wrote_header = std::fs::metadata(&header).is_ok_and(|m| m.len() > 0);
-        // The scratch path changes every run; the cached message must not carry it.
+        // The scratch path changes every run (and the worker with it); the cached message
+        // must not carry it.
+        let prefix = format!("{}/", dir.display());
         judge(&outcome, wrote_header).map(|v| match v {
-            WidlVerdict::Rejects(e) => WidlVerdict::Rejects(e.replace(&scratch_prefix, "")),
+            WidlVerdict::Rejects(e) => WidlVerdict::Rejects(e.replace(&prefix, "")),
             accepts => accepts,
         })
     });
