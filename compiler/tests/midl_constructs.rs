@@ -178,10 +178,26 @@ fn a_forward_apicontract_may_be_defined_later() {
 #[test]
 fn an_out_parameter_that_is_no_pointer_is_reported() {
     // [out] means the callee writes a result through the parameter, so it must be a
-    // pointer (or an array, which C passes as one). widl accepts one that is not (Wine's
-    // own files have two), so comidl warns, with the place, rather than refuse.
+    // pointer (or an array, which C passes as one). Where the call is marshalled (an
+    // interface neither [local] nor inside a library) widl and MIDL refuse it: the stub
+    // has nowhere to put the result. Elsewhere widl accepts it (Wine's own mshtml.idl, in
+    // its library, and msctf.idl, in a local interface), so comidl only warns there.
     let d = diagnosed(
         &format!("{IFACE} {{ HRESULT Move([in] LONG dx, [out] LONG dy); }}"),
+        "[out] parameter `dy` is not a pointer",
+    );
+    assert!(d.is_error());
+    let local =
+        "[object, local, uuid(6d5b0d3a-6c31-4e52-9a39-1b7c2e9f4a0a)]\ninterface ILocal : IUnknown";
+    let d = diagnosed(
+        &format!("{local} {{ HRESULT Move([out] LONG dy); }}"),
+        "[out] parameter `dy` is not a pointer",
+    );
+    assert!(!d.is_error());
+    let d = diagnosed(
+        &format!(
+            "[uuid(6d5b0d3a-6c31-4e52-9a39-1b7c2e9f4a0b)] library L {{ {IFACE} {{ HRESULT Move([out] LONG dy); }} }}"
+        ),
         "[out] parameter `dy` is not a pointer",
     );
     assert!(!d.is_error());
@@ -192,6 +208,143 @@ fn an_out_parameter_that_is_no_pointer_is_reported() {
             "typedef LONG *PLONG_CASE;\n{IFACE} {{ HRESULT Get([out] PLONG_CASE a, [out] LONG b[4]); }}"
         ),
     );
+}
+
+#[test]
+fn string_and_counts_stand_on_addresses() {
+    // [string] says a pointer or array holds a terminated string; size_is and length_is
+    // say how many elements it holds. On a value that is neither (directly or through
+    // typedefs) they mean nothing, and widl refuses them wherever they stand.
+    for (body, says) in [
+        (
+            format!("{IFACE} {{ HRESULT F([in, string] LONG x); }}"),
+            "[string] on `x`",
+        ),
+        (
+            "typedef struct { [string] LONG tail; } SCALAR_STRING;".to_string(),
+            "[string] on `tail`",
+        ),
+        (
+            "typedef [string] LONG STRING_LONG;".to_string(),
+            "[string] on `STRING_LONG`",
+        ),
+        (
+            format!("{IFACE} {{ HRESULT F([in] LONG n, [in, size_is(n)] LONG x); }}"),
+            "[size_is] on `x`",
+        ),
+        (
+            "typedef struct { LONG n; [length_is(n)] LONG x; } SCALAR_LENGTH;".to_string(),
+            "[length_is] on `x`",
+        ),
+    ] {
+        assert!(diagnosed(&body, says).is_error(), "{body}");
+    }
+    accepted(
+        "string and size_is on addresses",
+        &format!(
+            "typedef [string] WCHAR *WSTR_CASE;\n{IFACE} {{ HRESULT F([in, string] WSTR_CASE s, [in] LONG n, [in, size_is(n)] LONG *p, [in, string] char a[8]); }}"
+        ),
+    );
+}
+
+#[test]
+fn a_named_parameter_is_not_void() {
+    // `f(void)` says there are no parameters; a parameter with a name has a value, and no
+    // value has type void. widl and MIDL refuse it, also through a typedef of void.
+    let d = diagnosed(
+        &format!("{IFACE} {{ HRESULT F([in] void x); }}"),
+        "parameter `x` has type void",
+    );
+    assert!(d.is_error());
+    accepted("f(void)", &format!("{IFACE} {{ HRESULT F(void); }}"));
+}
+
+#[test]
+fn marshalled_sizes_name_integers_that_exist() {
+    // Where a call is marshalled, the stub reads the element count (size_is, length_is),
+    // the interface id (iid_is) or the union arm (switch_is) from the parameter or field
+    // the attribute names: widl and MIDL refuse a name that is none of them, and a count
+    // that is not an integer. This covers the fields of structs the parameters reach.
+    // In a local interface nothing is marshalled: an unknown name stays a warning there
+    // (Wine's wmsdkidl.idl has one).
+    let unknown = diagnosed(
+        &format!("{IFACE} {{ HRESULT F([in] LONG n, [in, size_is(m)] LONG *p); }}"),
+        "unknown name `m`",
+    );
+    assert!(unknown.is_error());
+    let iid = diagnosed(
+        &format!("{IFACE} {{ HRESULT F([in] REFIID r, [out, iid_is(q)] void **p); }}"),
+        "unknown name `q`",
+    );
+    assert!(iid.is_error());
+    let field = diagnosed(
+        &format!(
+            "typedef struct {{ LONG n; [size_is(m)] LONG *p; }} SIZED;\n{IFACE} {{ HRESULT F([in] SIZED *s); }}"
+        ),
+        "unknown name `m`",
+    );
+    assert!(field.is_error());
+    let unreached = diagnosed(
+        "typedef struct { LONG n; [size_is(m)] LONG *p; } UNUSED_SIZED;",
+        "unknown name `m`",
+    );
+    assert!(!unreached.is_error());
+    let local =
+        "[object, local, uuid(6d5b0d3a-6c31-4e52-9a39-1b7c2e9f4a0c)]\ninterface ILocal : IUnknown";
+    let in_local = diagnosed(
+        &format!("{local} {{ HRESULT F([in, size_is(m)] LONG *p); }}"),
+        "unknown name `m`",
+    );
+    assert!(!in_local.is_error());
+    let pointer = diagnosed(
+        &format!("{IFACE} {{ HRESULT F([in] LONG *n, [in, size_is(n)] LONG *p); }}"),
+        "`size_is` of `p` does not name an integer",
+    );
+    assert!(pointer.is_error());
+    accepted(
+        "sizes through a pointer's target",
+        &format!(
+            "{IFACE} {{ HRESULT F([in] LONG *n, [in, size_is(*n)] LONG *p, [in] hyper h, [in, size_is(h)] LONG *q); }}"
+        ),
+    );
+}
+
+#[test]
+fn a_typedef_name_means_one_type_in_a_file() {
+    // C11 lets a typedef be repeated for the same type; one name for two types leaves C
+    // (and widl, which refuses it within a file) with two meanings. Across files widl lets
+    // the later one pass (Wine's dcommon.idl redefines POINT), so comidl does too.
+    let d = diagnosed(
+        "typedef LONG TWICE;\ntypedef struct other_tag { LONG m; } TWICE;",
+        "typedef `TWICE` is defined again as a different type",
+    );
+    assert!(d.is_error());
+    accepted(
+        "a repeated typedef",
+        "typedef LONG SAME;\ntypedef LONG SAME;",
+    );
+}
+
+#[test]
+fn every_enumerator_is_evaluated() {
+    // An enumerator's value is a constant expression whether or not anything uses it: a
+    // division by zero in an anonymous enum is an error (widl and MIDL evaluate them all).
+    let d = diagnosed(
+        "enum { UNUSED_A = 1, UNUSED_B = (2) / 0 };",
+        "division by zero",
+    );
+    assert!(d.is_error());
+}
+
+#[test]
+fn an_interface_body_declares_no_interfaces() {
+    // An interface body holds methods, types and constants; an interface (even a forward
+    // declaration) or a class inside it is refused by MIDL's grammar and by widl.
+    let d = diagnosed(
+        &format!("{IFACE} {{ interface INested; HRESULT F(); }}"),
+        "an interface cannot be declared inside an interface",
+    );
+    assert!(d.is_error());
 }
 
 #[test]

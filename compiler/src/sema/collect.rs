@@ -162,9 +162,33 @@ impl<'a> Sema<'a> {
                 for d in &t.declarators {
                     let Some(name) = &d.name else { continue };
                     let kind = ItemKind::Typedef(ir::Type::Base(ir::Base::Void));
-                    if let Some(id) = self.declare(&name.name, name.span, kind, true, ctx) {
-                        self.typedef_asts.insert(id, (&t.spec, &d.ops));
-                        self.pending.push((id, Pending::Typedef(t, d), ctx.clone()));
+                    let full = if ctx.namespace.is_empty() {
+                        name.name.clone()
+                    } else {
+                        format!("{}.{}", ctx.namespace, name.name)
+                    };
+                    let earlier = self.model.names.get(&full).copied().filter(|id| {
+                        self.item(*id)
+                            .is_some_and(|it| matches!(it.kind, ItemKind::Typedef(_)))
+                    });
+                    match self.declare(&name.name, name.span, kind, true, ctx) {
+                        Some(id) => {
+                            self.typedef_asts.insert(id, (&t.spec, &d.ops));
+                            self.pending.push((id, Pending::Typedef(t, d), ctx.clone()));
+                        }
+                        // A repeated typedef: the first stands, and the two are compared
+                        // once both can be lowered.
+                        None => {
+                            if let Some(first) = earlier {
+                                self.typedef_repeats.push((
+                                    first,
+                                    &t.spec,
+                                    &d.ops,
+                                    name.span,
+                                    ctx.clone(),
+                                ));
+                            }
+                        }
                     }
                 }
             }
@@ -242,6 +266,21 @@ impl<'a> Sema<'a> {
             .push((id, Pending::Interface(item, i), inner.clone()));
         let first = self.model.items.len();
         for member in &body.members {
+            // An interface body holds methods, types and constants; interfaces, classes
+            // and libraries are declared outside it (MIDL and widl refuse them there).
+            let nested = match &member.kind {
+                ast::ItemKind::Interface(_) | ast::ItemKind::Dispinterface(_) => "an interface",
+                ast::ItemKind::Coclass(_) | ast::ItemKind::RuntimeClass(_) => "a class",
+                ast::ItemKind::Library(..) => "a library",
+                _ => "",
+            };
+            if !nested.is_empty() {
+                self.error(
+                    Diagnostic::error(format!("{nested} cannot be declared inside an interface"))
+                        .at_with(member.span, "move it out of the interface body"),
+                );
+                continue;
+            }
             self.collect_item(member, &mut inner, packs);
         }
         let members = self.direct_children(id, first);

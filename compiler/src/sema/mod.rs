@@ -69,6 +69,9 @@ pub(crate) enum Pending<'a> {
     Tagged(&'a ast::DeclSpec),
 }
 
+/// A typedef name declared again (see [`Sema::typedef_repeats`]).
+pub(crate) type TypedefRepeat<'a> = (ItemId, &'a ast::DeclSpec, &'a [ast::TypeOp], Span, Ctx);
+
 /// Where a constant's value comes from.
 #[derive(Clone)]
 pub(crate) enum ConstDef<'a> {
@@ -88,6 +91,9 @@ pub(crate) struct Sema<'a> {
     pub typedef_asts: HashMap<ItemId, (&'a ast::DeclSpec, &'a [ast::TypeOp])>,
     /// Items that have a definition (not only a forward declaration).
     pub defined: HashSet<ItemId>,
+    /// Typedef names declared again: the first typedef, the repeated type and where; the
+    /// two types are compared once everything is lowered.
+    pub typedef_repeats: Vec<TypedefRepeat<'a>>,
     /// Attribute lists lowered in pass 2 for items that have no other pending work.
     pub pending_attrs: Vec<(ItemId, &'a [ast::Attribute], attributes::Place, Ctx)>,
     const_values: HashMap<String, Value>,
@@ -173,6 +179,7 @@ impl<'a> Sema<'a> {
             consts: HashMap::new(),
             typedef_asts: HashMap::new(),
             defined: HashSet::new(),
+            typedef_repeats: Vec::new(),
             pending_attrs: Vec::new(),
             const_values: HashMap::new(),
             const_in_progress: HashSet::new(),

@@ -51,7 +51,7 @@ pub fn classify(
 }
 
 /// A run that is a failure whatever widl says: not exit 0 or 1, or a panic.
-fn abnormal(outcome: &Outcome) -> Option<String> {
+pub fn abnormal(outcome: &Outcome) -> Option<String> {
     if let Some(line) = outcome.stderr.lines().find(|l| l.contains("panicked at")) {
         return Some(format!("comidl panicked: {}", line.trim()));
     }

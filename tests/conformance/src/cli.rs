@@ -10,8 +10,10 @@ usage: comidl-conformance [--stage STAGE] [OPTIONS]   compare comidl with widl
 options:
   --stage STAGE     what to compare: `parse` (default: does comidl accept what
                     widl accepts?), `preprocess` (does `comidl -E` print the
-                    tokens `widl -E` prints?) or `layout` (do the Rust bindings
-                    lay out every record as gcc lays out widl's C header?)
+                    tokens `widl -E` prints?), `layout` (do the Rust bindings
+                    lay out every record as gcc lays out widl's C header?) or
+                    `mutation` (does comidl reject, with a located error, the
+                    broken copies of Wine's files that widl rejects?)
   --corpus DIR      check every .idl file under DIR (default: Wine 8.0's IDL,
                     fetched from Debian's packages into <target>/conformance)
   --include DIR     add an include directory for both tools (repeatable;
@@ -25,7 +27,8 @@ options:
   --jobs N          parallel processes (default: number of cores)
   --timeout SECS    limit per tool process (default: 60)
   --repeat N        bench only: timed rounds per tool, median taken (default: 3)
-  -v, --verbose     also list the files comidl accepts beyond widl
+  -v, --verbose     also list the files comidl accepts beyond widl (mutation:
+                    the mutations widl accepts)
   -h, --help        show this help
 ";
 
@@ -46,6 +49,7 @@ pub enum Stage {
     Parse,
     Preprocess,
     Layout,
+    Mutation,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,6 +133,7 @@ fn check_stage(stage: &str) -> Result<Stage, String> {
         "parse" => Ok(Stage::Parse),
         "preprocess" => Ok(Stage::Preprocess),
         "layout" => Ok(Stage::Layout),
+        "mutation" => Ok(Stage::Mutation),
         other => Err(format!("stage `{other}` is not implemented yet")),
     }
 }

@@ -15,8 +15,10 @@ mod classify;
 mod cli;
 mod corpus;
 mod layout_records;
+mod mutate;
 mod process;
 mod stage_layout;
+mod stage_mutation;
 mod stage_parse;
 mod stage_preprocess;
 mod widl;
@@ -60,6 +62,7 @@ fn run(args: &[String]) -> u8 {
             Stage::Parse => stage_parse::run(&opts, &s),
             Stage::Preprocess => stage_preprocess::run(&opts, &s),
             Stage::Layout => stage_layout::run(&opts, &s),
+            Stage::Mutation => stage_mutation::run(&opts, &s),
         }),
         Mode::Bench => corpus::resolve(&opts).and_then(|s| bench::run(&opts, &s)),
     };

@@ -177,11 +177,23 @@ pub fn no_verdicts<T>(setup: &Setup, runs: &[Result<T, String>]) -> Vec<String> 
 /// The error that stops a stage whose oracle (`what`: `widl`, `widl -E`) gave no verdict
 /// on the files in `failed`, naming the first few.
 pub fn did_not_run(what: &str, setup: &Setup, failed: &[String]) -> Fatal {
+    oracle_missing(what, &setup.widl, failed, setup.files.len(), "files")
+}
+
+/// [`did_not_run`] for runs that are not one per corpus file: `failed` of `total` `units`
+/// (such as mutations) had no verdict from `widl`.
+pub fn oracle_missing(
+    what: &str,
+    widl: &Path,
+    failed: &[String],
+    total: usize,
+    units: &str,
+) -> Fatal {
     let mut message = format!(
-        "{what} did not run on {} of {} files ({}), so there is nothing to compare comidl with:",
+        "{what} did not run on {} of {total} {units} ({}), so there is nothing to compare \
+         comidl with:",
         failed.len(),
-        setup.files.len(),
-        setup.widl.display()
+        widl.display()
     );
     for line in failed.iter().take(SHOWN_FAILURES) {
         message.push_str(&format!("\n  {line}"));
@@ -243,7 +255,7 @@ fn first_line(text: &str) -> &str {
 
 /// Hashes the cache format, widl's bytes, its arguments, and the name, size and mtime of
 /// every file in the corpus and include directories (imports can be anywhere there).
-fn cache_key(setup: &Setup) -> std::io::Result<u64> {
+pub fn cache_key(setup: &Setup) -> std::io::Result<u64> {
     let mut hasher = DefaultHasher::new();
     CACHE_FORMAT.hash(&mut hasher);
     std::fs::read(resolve_on_path(&setup.widl))?.hash(&mut hasher);

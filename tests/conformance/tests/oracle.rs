@@ -202,3 +202,76 @@ fn the_speed_benchmark_times_both_tools_writing_the_header() {
     assert!(stdout.contains("ratio comidl/widl: "), "{stdout}");
     assert!(stdout.contains("(target <= 0.5: "), "{stdout}");
 }
+
+/// A file of each shape the mutation stage edits, so a small corpus yields mutations.
+const MUTABLE: &str = "import \"a.idl\";\n\
+typedef struct tagS { long n; [size_is(n)] long *p; } S;\n\
+[object, uuid(12345678-1234-1234-1234-123456789abc)]\n\
+interface IA : IUnknown\n{\n    HRESULT f([in] long n, [in, size_is(n)] long *x);\n}\n";
+
+/// Accepts a file only when it is the corpus's own text: every mutation is rejected,
+/// with a located error, as widl would.
+fn oracle_by_copy(corpus: &Corpus, name: &str, accept: &str, reject: &str) -> PathBuf {
+    let idl = corpus.dir.join("idl");
+    corpus.tool(
+        name,
+        &format!(
+            "for last; do :; done\nif cmp -s \"$last\" \"{}/$(basename \"$last\")\"; then {accept}; else {reject}; fi",
+            idl.display()
+        ),
+    )
+}
+
+#[test]
+fn the_mutation_stage_needs_located_errors_and_enough_mutations() {
+    let corpus = Corpus::new("mutation");
+    std::fs::write(corpus.dir.join("idl/b.idl"), MUTABLE).unwrap();
+    let widl = oracle_by_copy(
+        &corpus,
+        "widl",
+        r#"while [ $# -gt 1 ]; do [ "$1" = -o ] && echo '/* header */' > "$2"; shift; done"#,
+        r#"echo "$last:1: error: mutated" >&2; exit 1"#,
+    );
+    // A comidl that accepts everything fails every mutation widl rejects.
+    let (code, stdout, _) = corpus.run_stage("mutation", &widl, Path::new("/bin/true"), &[]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("[out-not-pointer]: accepted; widl: b.idl:1: error: mutated"),
+        "{stdout}"
+    );
+    assert!(stdout.contains(" 0 passed, "), "{stdout}");
+
+    // One that rejects each mutation with an error in the mutated file passes them all,
+    // but a corpus this small cannot reach the stage's minimum count, so it still fails.
+    let located = oracle_by_copy(
+        &corpus,
+        "comidl",
+        "exit 0",
+        r#"echo "error: no" >&2; echo "  --> $last:1:1" >&2; exit 1"#,
+    );
+    let (code, stdout, _) = corpus.run_stage("mutation", &widl, &located, &[]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("at least 300 must"), "{stdout}");
+    assert!(
+        stdout.ends_with(" failed\n") && stdout.contains(" passed, 0 failed"),
+        "{stdout}"
+    );
+
+    // An error located in another file is not the mutation's error.
+    let elsewhere = oracle_by_copy(
+        &corpus,
+        "comidl2",
+        "exit 0",
+        r#"echo "error: no" >&2; echo "  --> /elsewhere.idl:1:1" >&2; exit 1"#,
+    );
+    let (code, stdout, _) = corpus.run_stage("mutation", &widl, &elsewhere, &[]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("no error is located in the mutated file"),
+        "{stdout}"
+    );
+
+    // And a widl that does not run stops the stage.
+    let (code, _, stderr) = corpus.run_stage("mutation", Path::new("/bin/false"), &located, &[]);
+    assert_eq!(code, 4, "{stderr}");
+}
