@@ -112,6 +112,33 @@ impl IShapes_Impl for Shapes {
         self.note(format!("kind {kind:?} {access:?} {style:?}"));
         Ok(())
     }
+
+    // Methods without an HRESULT keep raw parameters on the server side (a failed check
+    // would have nothing to report with); the count is the caller's contract.
+    fn barrier(&self, count: u32, points: *const POINT2) {
+        // SAFETY: `points` holds `count` elements (the IDL's `_In_reads_(count)`).
+        let points = unsafe { comidl_runtime::args::in_slice(points, count) }.unwrap_or(&[]);
+        self.note(format!("barrier {}", points.len()));
+    }
+
+    fn copy(&self, n: u32, dst: *mut i32, src: *const i32) -> u32 {
+        // SAFETY: both hold `n` elements (`_Out_writes_(n)`, `_In_reads_(n)`), apart.
+        let (Ok(dst), Ok(src)) = (unsafe { comidl_runtime::args::out_slice(dst, n) }, unsafe {
+            comidl_runtime::args::in_slice(src, n)
+        }) else {
+            return 0;
+        };
+        dst.copy_from_slice(src);
+        n
+    }
+
+    fn gather(&self, dst: Option<&mut [i32]>) -> Result<()> {
+        self.note(format!("gather {:?}", dst.as_ref().map(|d| d.len())));
+        if let Some(dst) = dst {
+            dst.fill(7);
+        }
+        Ok(())
+    }
 }
 
 fn shapes() -> (ComPtr<IShapes>, Seen) {
@@ -168,6 +195,22 @@ fn slices_cross_both_ways() {
     let mut mirrored = [POINT2::default(); 4];
     shapes.corners(&corners, &mut mirrored).unwrap();
     assert_eq!(mirrored[2], POINT2 { x: -2, y: 2 });
+}
+
+#[test]
+fn sal_counts_and_methods_without_hresult_take_slices() {
+    let (shapes, seen) = shapes();
+    shapes.barrier(&[POINT2::default(); 3]);
+    assert_eq!(last(&seen), "barrier 3");
+    // No HRESULT to refuse mismatched slices with: the shorter length is passed.
+    let mut dst = [0; 4];
+    assert_eq!(shapes.copy(&mut dst, &[1, 2, 3]), 3);
+    assert_eq!(dst, [1, 2, 3, 0]);
+    let mut buffer = [0; 2];
+    shapes.gather(Some(&mut buffer)).unwrap();
+    assert_eq!(buffer, [7, 7]);
+    shapes.gather(None).unwrap();
+    assert_eq!(last(&seen), "gather None");
 }
 
 #[test]

@@ -127,6 +127,24 @@ pub(super) fn method(
                     continue;
                 };
                 let first_len = len(*first);
+                if !shape.hresult {
+                    // No HRESULT to fail with: the count is the shortest slice's length,
+                    // capped at what the count's type holds, so the callee never reads or
+                    // writes past any slice.
+                    let shortest = if rest.is_empty() {
+                        first_len
+                    } else {
+                        let lens: Vec<TokenStream> = arrays.iter().map(|&i| len(i)).collect();
+                        quote! { [#(#lens),*].into_iter().min().unwrap_or(0) }
+                    };
+                    prepare.push(quote! {
+                        #[allow(clippy::useless_conversion)]
+                        let #n = <#raw as ::core::convert::TryFrom<usize>>::try_from(#shortest)
+                            .unwrap_or(<#raw>::MAX);
+                    });
+                    args.push(quote! { #n });
+                    continue;
+                }
                 prepare.push(quote! {
                     #[allow(clippy::useless_conversion)]
                     let #n = <#raw as ::core::convert::TryFrom<usize>>::try_from(#first_len)
@@ -223,6 +241,7 @@ pub(super) fn method(
         return quote! {
             #doc
             pub #unsafety fn #name #generics(&self, #(#params),*) #ret {
+                #(#prepare)*
                 unsafe { #call }
             }
         };

@@ -122,10 +122,14 @@ pub(super) fn method(g: &mut Gen, sig: &Signature, server: bool) -> MethodShape 
         .zip(&names)
         .map(|(p, name)| {
             let raw = g.raw_param(&p.ty);
+            // A method not returning HRESULT has no Result for its outputs or for a failed
+            // check: its client side takes safe inputs, its server side stays raw.
             let shape = if hresult {
                 param(g, p)
-            } else {
+            } else if server {
                 raw_shape(g, &p.ty)
+            } else {
+                input_only(param(g, p), g, &p.ty)
             };
             ShapedParam {
                 name: names::ident(name),
@@ -135,7 +139,7 @@ pub(super) fn method(g: &mut Gen, sig: &Signature, server: bool) -> MethodShape 
             }
         })
         .collect();
-    if hresult {
+    if hresult || !server {
         for (i, shape) in counted_arrays(g, sig) {
             params[i].shape = shape;
         }
@@ -238,23 +242,31 @@ fn counted_arrays(g: &mut Gen, sig: &Signature) -> Vec<(usize, Shape)> {
     // Array parameters that could be slices: (array index, count index, element, in, out).
     let mut candidates = Vec::new();
     for (i, p) in sig.params.iter().enumerate() {
-        let Some(size) = p.attrs.iter().find(|a| a.name == "size_is") else {
-            continue;
-        };
         if p.attrs
             .iter()
             .any(|a| matches!(a.name.as_str(), "max_is" | "first_is" | "last_is"))
         {
             continue;
         }
-        let Some(count) = plain_name(size).and_then(index_of) else {
+        // The count: `size_is(n)`, or else a SAL annotation naming it (what the Windows
+        // SDK's IDL writes for local interfaces such as D3D12's).
+        let size_is = p.attrs.iter().find(|a| a.name == "size_is");
+        let sal = sal_array(p);
+        let count_name = match (size_is, &sal) {
+            (Some(size), _) => plain_name(size).map(str::to_string),
+            (None, Some((name, _))) => Some(name.clone()),
+            (None, None) => None,
+        };
+        let Some(count) = count_name.as_deref().and_then(index_of) else {
             continue;
         };
         if count == i || !is_count(g, &sig.params[count]) {
             continue;
         }
-        let is_out = p.has_attr("out");
-        let is_in = p.has_attr("in") || !is_out;
+        let sal_writes = size_is.is_none() && sal.as_ref().is_some_and(|(_, d)| *d != Sal::In);
+        let is_out = p.has_attr("out") || sal_writes;
+        let is_in = p.has_attr("in")
+            || !p.has_attr("out") && sal.as_ref().is_none_or(|(_, d)| *d != Sal::Out);
         if is_out && pointee_const(g, &p.ty) {
             continue;
         }
@@ -310,6 +322,51 @@ fn counted_arrays(g: &mut Gen, sig: &Signature) -> Vec<(usize, Shape)> {
         out.push((count, Shape::Count { arrays }));
     }
     out
+}
+
+/// The direction a SAL buffer annotation gives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Sal {
+    In,
+    Out,
+    InOut,
+}
+
+/// A SAL buffer annotation counting elements by a parameter: `_In_reads_(n)`,
+/// `_Out_writes_(n)`, `_Inout_updates_(n)` (and their `_opt_`, `_all_` and `_to_` forms).
+/// Byte counts (`_bytes_`) are not element counts and are left alone.
+fn sal_array(p: &Param) -> Option<(String, Sal)> {
+    const FORMS: &[(&str, Sal)] = &[
+        ("_In_reads_", Sal::In),
+        ("_In_reads_opt_", Sal::In),
+        ("_Out_writes_", Sal::Out),
+        ("_Out_writes_opt_", Sal::Out),
+        ("_Out_writes_all_", Sal::Out),
+        ("_Out_writes_all_opt_", Sal::Out),
+        ("_Out_writes_to_", Sal::Out),
+        ("_Out_writes_to_opt_", Sal::Out),
+        ("_Inout_updates_", Sal::InOut),
+        ("_Inout_updates_opt_", Sal::InOut),
+        ("_Inout_updates_all_", Sal::InOut),
+    ];
+    p.attrs
+        .iter()
+        .filter(|a| a.name == "annotation")
+        .flat_map(|a| a.args.iter())
+        .find_map(|v| {
+            let AttrValue::Str(text) = v else {
+                return None;
+            };
+            let text = text.trim();
+            FORMS.iter().find_map(|(form, dir)| {
+                let args = text.strip_prefix(form)?.trim_start().strip_prefix('(')?;
+                let first = args.split([',', ')']).next()?.trim();
+                let plain = !first.is_empty()
+                    && first.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    && !first.starts_with(|c: char| c.is_ascii_digit());
+                plain.then(|| (first.to_string(), *dir))
+            })
+        })
 }
 
 /// Whether a parameter can be a hidden count: `[in]` only, an integer by value.
@@ -368,6 +425,19 @@ fn is_string(g: &Gen, p: &Param) -> bool {
         }
     }
     false
+}
+
+/// A shape a method without an HRESULT can take: the ones passing a caller's value or
+/// buffer. Results (which would need the method to return them) stay raw pointers.
+fn input_only(shape: Shape, g: &Gen, ty: &Type) -> Shape {
+    match shape {
+        Shape::Out { .. }
+        | Shape::OutInterface { .. }
+        | Shape::OutBstr
+        | Shape::IidSource
+        | Shape::OutQuery => raw_shape(g, ty),
+        other => other,
+    }
 }
 
 /// The index of the `[in] REFIID` parameter an `iid_is` names.
