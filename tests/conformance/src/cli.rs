@@ -10,8 +10,10 @@ usage: comidl-conformance [--stage STAGE] [OPTIONS]   compare comidl with widl
 options:
   --stage STAGE     what to compare: `parse` (default: does comidl accept what
                     widl accepts?), `preprocess` (does `comidl -E` print the
-                    tokens `widl -E` prints?) or `layout` (do the Rust bindings
-                    lay out every record as gcc lays out widl's C header?)
+                    tokens `widl -E` prints?), `layout` (do the Rust bindings
+                    lay out every record as gcc lays out widl's C header?) or
+                    `c-header` (does comidl's C header compile, as C and C++,
+                    wherever widl's does?)
   --corpus DIR      check every .idl file under DIR (default: Wine 8.0's IDL,
                     fetched from Debian's packages into <target>/conformance)
   --include DIR     add an include directory for both tools (repeatable;
@@ -21,7 +23,9 @@ options:
   --midl-only FILE  files comidl may accept though widl rejects them, as
                     `path: reason` lines (default with the Wine corpus:
                     tests/conformance/wine8-midl-only; otherwise none)
-  --min-pass N      ratchet: parse: exit 0 iff at least N files pass; layout: also fail if fewer than N records pass
+  --min-pass N      ratchet: parse, c-header: exit 0 iff at least N files (c-header:
+                    file and configuration pairs) pass; layout: also fail if
+                    fewer than N records pass
   --jobs N          parallel processes (default: number of cores)
   --timeout SECS    limit per tool process (default: 60)
   --repeat N        bench only: timed rounds per tool, median taken (default: 3)
@@ -46,6 +50,7 @@ pub enum Stage {
     Parse,
     Preprocess,
     Layout,
+    CHeader,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,6 +134,7 @@ fn check_stage(stage: &str) -> Result<Stage, String> {
         "parse" => Ok(Stage::Parse),
         "preprocess" => Ok(Stage::Preprocess),
         "layout" => Ok(Stage::Layout),
+        "c-header" => Ok(Stage::CHeader),
         other => Err(format!("stage `{other}` is not implemented yet")),
     }
 }
@@ -175,6 +181,8 @@ mod tests {
         assert_eq!(err, "stage `codegen` is not implemented yet");
         let opts = parse(&args(&["--stage", "layout"])).unwrap();
         assert_eq!(opts.stage, Stage::Layout);
+        let opts = parse(&args(&["--stage", "c-header", "--min-pass", "3"])).unwrap();
+        assert_eq!(opts.stage, Stage::CHeader);
     }
 
     #[test]

@@ -16,6 +16,7 @@ mod cli;
 mod corpus;
 mod layout_records;
 mod process;
+mod stage_c_header;
 mod stage_layout;
 mod stage_parse;
 mod stage_preprocess;
@@ -60,6 +61,7 @@ fn run(args: &[String]) -> u8 {
             Stage::Parse => stage_parse::run(&opts, &s),
             Stage::Preprocess => stage_preprocess::run(&opts, &s),
             Stage::Layout => stage_layout::run(&opts, &s),
+            Stage::CHeader => stage_c_header::run(&opts, &s),
         }),
         Mode::Bench => corpus::resolve(&opts).and_then(|s| bench::run(&opts, &s)),
     };
