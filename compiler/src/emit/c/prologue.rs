@@ -26,6 +26,38 @@
 //!   64-bit branches comidl's model and layouts take.
 //! - `<stdint.h>`, for `intptr_t`/`uintptr_t` (IDL's `__int3264`).
 
+/// What comes before the include guard: the platform's RPC and COM headers, included as
+/// widl's and MIDL's headers include them, so that the types and macros IDL files take
+/// from them (`BYTE` and the other `winnt.h` types wtypes.idl leaves to C, `__RPC_STUB`,
+/// `DUMMYUNIONNAME`, ...) are there, and a program that includes this header gets what it
+/// would get from widl's. The RPC headers are Windows-only (`_WIN32`), as in widl's
+/// headers. `<windows.h>` and `<ole2.h>` can be kept out with `COM_NO_WINDOWS_H`, as in
+/// widl's; elsewhere than on Windows they are only included where they exist (Wine's
+/// headers on the include path), so the header still stands alone beside comidl's
+/// runtime, which has no `<windows.h>`. Before the guard, like widl's: when `<windows.h>`
+/// itself includes this header (through `<ole2.h>`), the definitions are written there,
+/// in the order the platform's headers expect them.
+pub const PLATFORM: &str = r#"#ifdef _WIN32
+#ifndef __REQUIRED_RPCNDR_H_VERSION__
+#define __REQUIRED_RPCNDR_H_VERSION__ 475
+#endif
+#include <rpc.h>
+#include <rpcndr.h>
+#endif
+
+#ifndef COM_NO_WINDOWS_H
+#if defined(_WIN32)
+#include <windows.h>
+#include <ole2.h>
+#elif defined(__has_include)
+#if __has_include(<windows.h>) && __has_include(<ole2.h>)
+#include <windows.h>
+#include <ole2.h>
+#endif
+#endif
+#endif
+"#;
+
 /// The prologue's text.
 pub const TEXT: &str = r#"#ifndef COMIDL_C_PROLOGUE
 #define COMIDL_C_PROLOGUE

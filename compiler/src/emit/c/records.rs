@@ -11,11 +11,12 @@
 use super::Gen;
 use super::names;
 use super::types::{Place, keyword};
-use crate::ir::{Base, Field, Item, ItemId, ItemKind, Type};
+use crate::ir::{Base, CVisibility, Field, Item, ItemId, ItemKind, Type};
 
 pub(super) fn emit(g: &mut Gen, id: ItemId, item: &Item) {
-    if item.name.is_empty() {
-        // Defined inside its user; one with no user declares nothing C can name.
+    if item.name.is_empty() || g.names.host(id).is_some() {
+        // Defined inside its user (or, when named, in the member of its host that defines
+        // it); one with no user declares nothing C can name.
         return;
     }
     let defined = match &item.kind {
@@ -25,7 +26,14 @@ pub(super) fn emit(g: &mut Gen, id: ItemId, item: &Item) {
     };
     if !defined {
         // Only ever named (`struct tagFOO *`): declaring the tag at file scope keeps a
-        // later prototype from declaring it inside its parameter list only.
+        // later prototype from declaring it inside its parameter list only. Not when a
+        // typedef of this file names it (`typedef struct FOO FOO;`), which declares the tag
+        // already, where the IDL put it: that may be inside a cpp_quote'd conditional
+        // (`#ifndef _WINGDI_`) because the platform's headers define it, and there C++
+        // rejects `struct FOO;` where `FOO` is already a typedef name.
+        if item.c_visibility != CVisibility::Always || named_by_typedef(g, id) {
+            return;
+        }
         let kw = keyword(&item.kind);
         let name = g.names.get(id).to_string();
         g.line(&format!("{kw} {name};"));
@@ -38,6 +46,13 @@ pub(super) fn emit(g: &mut Gen, id: ItemId, item: &Item) {
         ""
     };
     g.line(&format!("{prefix}{body};"));
+}
+
+/// Whether a typedef of the main file names the record directly.
+fn named_by_typedef(g: &Gen, id: ItemId) -> bool {
+    g.model
+        .items_in(g.main)
+        .any(|(_, it)| matches!(&it.kind, ItemKind::Typedef(Type::Named(target)) if *target == id))
 }
 
 /// Whether a record has no member C declares (`struct S {}` is a GNU extension).
@@ -69,6 +84,7 @@ pub(crate) fn body(g: &mut Gen, id: ItemId) -> String {
     }
     let outer = g.indent;
     g.indent += 4;
+    g.writing.push(id);
     let mut lines: Vec<String> = Vec::new();
     match &item.kind {
         ItemKind::Struct(r) => {
@@ -118,6 +134,7 @@ pub(crate) fn body(g: &mut Gen, id: ItemId) -> String {
         },
         _ => {}
     }
+    g.writing.pop();
     g.indent = outer;
     let mut text = format!("{head} {{\n");
     for l in lines {
