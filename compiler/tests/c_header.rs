@@ -1010,8 +1010,9 @@ fn a_cxx_object_is_called_from_c_through_the_c_vtable() {
 /// a forward-declared interface is written where it is defined (after the cpp_quote'd
 /// struct its methods use), a named record defined inside a member is defined there (so
 /// a cpp_quote'd `#define` of its tag to nothing makes it an anonymous member), cpp_quote's
-/// `\"` and `\\` are C's `"` and `\`, and a tag only a typedef names is not declared on its
-/// own (C++ rejects `struct FOO;` where the platform made `FOO` a typedef name).
+/// `\"` and `\\` are C's `"` and `\`, a tag only a typedef names is not declared on its
+/// own (C++ rejects `struct FOO;` where the platform made `FOO` a typedef name), and
+/// anonymous members are spelled with widl's `__C89_NAMELESS` macros.
 #[test]
 fn widl_conventions_that_c_relies_on() {
     let dir = tempfile::tempdir().unwrap();
@@ -1038,6 +1039,11 @@ fn widl_conventions_that_c_relies_on() {
          cpp_quote(\"#ifndef __cplusplus\")\n\
          cpp_quote(\"#undef _INNER_TAG\")\n\
          cpp_quote(\"#endif\")\n\
+         typedef struct tagTWO {\n\
+             union { LONG a; short b; };\n\
+             union { LONG c; short d; };\n\
+             struct { LONG e; };\n\
+         } TWO;\n\
          cpp_quote(\"#ifndef PLATFORM_DEFINED\")\n\
          typedef struct PLATFORM_TYPE PLATFORM_TYPE;\n\
          cpp_quote(\"#endif\")\n\
@@ -1065,6 +1071,13 @@ fn widl_conventions_that_c_relies_on() {
         "the inner struct is defined in its member:\n{code}"
     );
     assert!(!code.contains("struct PLATFORM_TYPE;"), "{code}");
+    for member in [
+        "} __C89_NAMELESSUNIONNAME1;",
+        "} __C89_NAMELESSUNIONNAME2;",
+        "} __C89_NAMELESSSTRUCTNAME;",
+    ] {
+        assert!(code.contains(member), "{member} in:\n{code}");
+    }
     // A stand-in for the platform's headers, which define PLATFORM_TYPE as a typedef of
     // another struct (and say so, as <wingdi.h> defines _WINGDI_), included first.
     let dir = dir.path();
@@ -1077,7 +1090,8 @@ fn widl_conventions_that_c_relies_on() {
     let unit = "#define PLATFORM_DEFINED\n\
                 typedef struct tagPLATFORM { int x; } PLATFORM_TYPE;\n\
                 #include \"conventions.h\"\n\
-                int sum(void) { OUTER o; o.c = LATER_SUM(1, 2); return o.c; }\n";
+                int sum(void) { OUTER o; TWO t; t.a = t.c = t.e = 1;\n\
+                                o.c = LATER_SUM(1, 2); return o.c + t.a; }\n";
     for (compiler, name, extra) in [
         ("gcc", "unit.c", &["-std=c11"][..]),
         ("g++", "unit.cpp", &["-std=c++17"][..]),

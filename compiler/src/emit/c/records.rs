@@ -86,10 +86,16 @@ pub(crate) fn body(g: &mut Gen, id: ItemId) -> String {
     g.indent += 4;
     g.writing.push(id);
     let mut lines: Vec<String> = Vec::new();
+    let fields: Vec<&Field> = match &item.kind {
+        ItemKind::Struct(r) => r.fields.iter().collect(),
+        ItemKind::Union(u) => u.arms.iter().map(|a| &a.field).collect(),
+        _ => Vec::new(),
+    };
+    let mut nameless = Nameless::count(g, &fields);
     match &item.kind {
         ItemKind::Struct(r) => {
             for f in &r.fields {
-                if let Some(l) = member(g, item, f) {
+                if let Some(l) = member(g, item, f, &mut nameless) {
                     lines.push(l);
                 }
             }
@@ -97,7 +103,7 @@ pub(crate) fn body(g: &mut Gen, id: ItemId) -> String {
         ItemKind::Union(u) => match &u.switch {
             None => {
                 for a in &u.arms {
-                    if let Some(l) = member(g, item, &a.field) {
+                    if let Some(l) = member(g, item, &a.field, &mut nameless) {
                         lines.push(l);
                     }
                 }
@@ -109,7 +115,7 @@ pub(crate) fn body(g: &mut Gen, id: ItemId) -> String {
                 g.indent += 4;
                 let mut arms: Vec<String> = Vec::new();
                 for a in &u.arms {
-                    if let Some(l) = member(g, item, &a.field) {
+                    if let Some(l) = member(g, item, &a.field, &mut nameless) {
                         arms.push(l);
                     }
                 }
@@ -146,8 +152,70 @@ pub(crate) fn body(g: &mut Gen, id: ItemId) -> String {
     text
 }
 
+/// The anonymous struct and union members of one record, spelled as widl spells them:
+/// `__C89_NAMELESS union { ... } __C89_NAMELESSUNIONNAME;`. Where the compiler has
+/// anonymous members, the platform's headers (or the prologue) define `__C89_NAMELESS`
+/// as `__extension__` and the names as nothing; a program that defines
+/// `WINE_NO_NAMELESS_EXTENSION` or `NONAMELESSUNION` gets named members
+/// (`DUMMYUNIONNAME`) instead, as with widl's headers. A record with more than one of a
+/// kind numbers them from 1 (`__C89_NAMELESSUNIONNAME1`, ...), as widl does.
+struct Nameless {
+    structs: usize,
+    unions: usize,
+    next_struct: usize,
+    next_union: usize,
+}
+
+impl Nameless {
+    fn count(g: &Gen, fields: &[&Field]) -> Nameless {
+        let mut n = Nameless {
+            structs: 0,
+            unions: 0,
+            next_struct: 0,
+            next_union: 0,
+        };
+        for f in fields {
+            match f.ty.as_ref().map(|t| nameless_kind(g, f, t)) {
+                Some(Some(true)) => n.unions += 1,
+                Some(Some(false)) => n.structs += 1,
+                _ => {}
+            }
+        }
+        n
+    }
+
+    /// The member name macro for the next anonymous union (`true`) or struct.
+    fn next(&mut self, union: bool) -> String {
+        let (total, next, word) = if union {
+            (self.unions, &mut self.next_union, "UNION")
+        } else {
+            (self.structs, &mut self.next_struct, "STRUCT")
+        };
+        *next += 1;
+        if total > 1 {
+            format!("__C89_NAMELESS{word}NAME{next}")
+        } else {
+            format!("__C89_NAMELESS{word}NAME")
+        }
+    }
+}
+
+/// `Some(true)` for an anonymous union member defined in place, `Some(false)` for such a
+/// struct, `None` for any other member.
+fn nameless_kind(g: &Gen, f: &Field, ty: &Type) -> Option<bool> {
+    if !f.name.is_empty() || f.bits.is_some() || !anonymous_record(g, ty) {
+        return None;
+    }
+    let Type::Named(id) = ty else { return None };
+    match g.model.item(*id).map(|i| &i.kind) {
+        Some(kind @ ItemKind::Union(_)) => Some(keyword(kind) == "union"),
+        Some(ItemKind::Struct(_)) => Some(false),
+        _ => None,
+    }
+}
+
 /// One member declaration with its indentation and `;`, or `None` for an empty arm.
-fn member(g: &mut Gen, record: &Item, f: &Field) -> Option<String> {
+fn member(g: &mut Gen, record: &Item, f: &Field, nameless: &mut Nameless) -> Option<String> {
     let ty = f.ty.as_ref()?;
     let name = if f.name.is_empty() {
         String::new()
@@ -176,6 +244,11 @@ fn member(g: &mut Gen, record: &Item, f: &Field) -> Option<String> {
         return None;
     }
     let indent = pad(g.indent);
+    if let Some(union) = nameless_kind(g, f, ty) {
+        let decl = g.declare(ty, "", Place::Field);
+        let macro_name = nameless.next(union);
+        return Some(format!("{indent}__C89_NAMELESS {decl} {macro_name};"));
+    }
     let decl = g.declare(ty, &name, Place::Field);
     Some(match f.bits {
         Some(bits) => {
