@@ -29,7 +29,10 @@
 //!
 //! Declarations are written before their first use even where the IDL uses a name before
 //! declaring it (MIDL allows that): an item's dependencies in the same file are written
-//! first, except items inside cpp_quote'd conditionals, which stay where they are.
+//! first, except items inside cpp_quote'd conditionals, which stay where they are. A
+//! forward-declared interface is written where it is defined, after the cpp_quote'd C its
+//! methods may use; a named record defined inside a member of another is defined there.
+//! Anonymous members are spelled with widl's `__C89_NAMELESS` macros.
 
 mod classes;
 mod constants;
@@ -217,8 +220,9 @@ impl<'m> Gen<'m> {
     }
 
     /// The main file's items in the order the IDL defines them. The model keeps an item
-    /// where its name first appeared, which for a forward-declared interface or record is
-    /// the forward declaration (`interface IDispatch;` at the top of oaidl.idl); written
+    /// where its name first appeared, which for a forward-declared interface (or
+    /// dispinterface, coclass, delegate) is the forward declaration
+    /// (`interface IDispatch;` at the top of oaidl.idl); written
     /// there, its methods would use types a later cpp_quote defines (`EXCEPINFO`). So such
     /// an item moves to just before the first later item that the IDL's text has after its
     /// definition; the others keep their places.
