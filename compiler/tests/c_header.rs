@@ -1005,3 +1005,103 @@ fn a_cxx_object_is_called_from_c_through_the_c_vtable() {
         "Add 42\nSubtract 42\nMultiply 42\nDivide 42 1\nDivide by zero 0x80070057\nFold 42 120\nQueryInterface 0 -2147467262\nreleased 1\n"
     );
 }
+
+/// What widl's headers do and Windows' headers rely on, on a file that needs each of them:
+/// a forward-declared interface is written where it is defined (after the cpp_quote'd
+/// struct its methods use), a named record defined inside a member is defined there (so
+/// a cpp_quote'd `#define` of its tag to nothing makes it an anonymous member), cpp_quote's
+/// `\"` and `\\` are C's `"` and `\`, a tag only a typedef names is not declared on its
+/// own (C++ rejects `struct FOO;` where the platform made `FOO` a typedef name), and
+/// anonymous members are spelled with widl's `__C89_NAMELESS` macros.
+#[test]
+fn widl_conventions_that_c_relies_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let idl = dir.path().join("conventions.idl");
+    std::fs::write(
+        &idl,
+        "import \"base.idl\";\n\
+         interface IUsesLater;\n\
+         cpp_quote(\"#if 0\")\n\
+         typedef struct tagLATER { LONG n; } LATER;\n\
+         cpp_quote(\"#else\")\n\
+         cpp_quote(\"typedef struct tagLATER { int n; } LATER;\")\n\
+         cpp_quote(\"#endif\")\n\
+         cpp_quote(\"#define LATER_NAME \\\"later\\\"\")\n\
+         cpp_quote(\"#define LATER_SUM(a, b) \\\\\")\n\
+         cpp_quote(\"    ((a) + (b))\")\n\
+         cpp_quote(\"#ifndef __cplusplus\")\n\
+         cpp_quote(\"#define _INNER_TAG\")\n\
+         cpp_quote(\"#endif\")\n\
+         typedef struct tagOUTER {\n\
+             struct _INNER_TAG { LONG a; LONG b; } inner_member;\n\
+             LONG c;\n\
+         } OUTER;\n\
+         cpp_quote(\"#ifndef __cplusplus\")\n\
+         cpp_quote(\"#undef _INNER_TAG\")\n\
+         cpp_quote(\"#endif\")\n\
+         typedef struct tagTWO {\n\
+             union { LONG a; short b; };\n\
+             union { LONG c; short d; };\n\
+             struct { LONG e; };\n\
+         } TWO;\n\
+         cpp_quote(\"#ifndef PLATFORM_DEFINED\")\n\
+         typedef struct PLATFORM_TYPE PLATFORM_TYPE;\n\
+         cpp_quote(\"#endif\")\n\
+         [object, uuid(0b5e7c8a-1d2e-4f30-9a4b-5c6d7e8f9a02)]\n\
+         interface IUsesLater : IUnknown {\n\
+             HRESULT Get([out] LATER *later, [in] PLATFORM_TYPE *p);\n\
+         }\n",
+    )
+    .unwrap();
+    let outcome = check_file(&idl);
+    let header = c::header(&outcome.model, &Options::default()).expect("a header");
+    let code = &header.code;
+    let at = |needle: &str| {
+        code.find(needle)
+            .unwrap_or_else(|| panic!("`{needle}` is not in the header:\n{code}"))
+    };
+    assert!(
+        at("typedef struct tagLATER { int n; }") < at("IUsesLaterVtbl"),
+        "{code}"
+    );
+    assert!(code.contains("#define LATER_NAME \"later\"\n"), "{code}");
+    assert!(code.contains("#define LATER_SUM(a, b) \\\n"), "{code}");
+    assert!(
+        at("struct tagOUTER {") < at("struct _INNER_TAG {"),
+        "the inner struct is defined in its member:\n{code}"
+    );
+    assert!(!code.contains("struct PLATFORM_TYPE;"), "{code}");
+    for member in [
+        "} __C89_NAMELESSUNIONNAME1;",
+        "} __C89_NAMELESSUNIONNAME2;",
+        "} __C89_NAMELESSSTRUCTNAME;",
+    ] {
+        assert!(code.contains(member), "{member} in:\n{code}");
+    }
+    // A stand-in for the platform's headers, which define PLATFORM_TYPE as a typedef of
+    // another struct (and say so, as <wingdi.h> defines _WINGDI_), included first.
+    let dir = dir.path();
+    std::fs::write(dir.join("conventions.h"), code).unwrap();
+    for file in &outcome.model.files[1..] {
+        let imported = check_file(&file.path);
+        let h = c::header(&imported.model, &Options::default()).unwrap();
+        std::fs::write(dir.join(format!("{}.h", stem(&file.path))), h.code).unwrap();
+    }
+    let unit = "#define PLATFORM_DEFINED\n\
+                typedef struct tagPLATFORM { int x; } PLATFORM_TYPE;\n\
+                #include \"conventions.h\"\n\
+                int sum(void) { OUTER o; TWO t; t.a = t.c = t.e = 1;\n\
+                                o.c = LATER_SUM(1, 2); return o.c + t.a; }\n";
+    for (compiler, name, extra) in [
+        ("gcc", "unit.c", &["-std=c11"][..]),
+        ("g++", "unit.cpp", &["-std=c++17"][..]),
+    ] {
+        std::fs::write(dir.join(name), unit).unwrap();
+        let mut cmd = Command::new(compiler);
+        cmd.args(extra)
+            .args(["-Wall", "-Werror", "-fsyntax-only", "-I"])
+            .arg(dir)
+            .arg(dir.join(name));
+        run(&mut cmd, compiler).unwrap_or_else(|e| panic!("{e}\n{code}"));
+    }
+}

@@ -11,9 +11,11 @@ options:
   --stage STAGE     what to compare: `parse` (default: does comidl accept what
                     widl accepts?), `preprocess` (does `comidl -E` print the
                     tokens `widl -E` prints?), `layout` (do the Rust bindings
-                    lay out every record as gcc lays out widl's C header?) or
+                    lay out every record as gcc lays out widl's C header?),
                     `mutation` (does comidl reject, with a located error, the
-                    broken copies of Wine's files that widl rejects?)
+                    broken copies of Wine's files that widl rejects?) or
+                    `c-header` (does comidl's C header compile, as C and C++,
+                    wherever widl's does?)
   --corpus DIR      check every .idl file under DIR (default: Wine 8.0's IDL,
                     fetched from Debian's packages into <target>/conformance)
   --include DIR     add an include directory for both tools (repeatable;
@@ -23,7 +25,9 @@ options:
   --midl-only FILE  files comidl may accept though widl rejects them, as
                     `path: reason` lines (default with the Wine corpus:
                     tests/conformance/wine8-midl-only; otherwise none)
-  --min-pass N      ratchet: parse: exit 0 iff at least N files pass; layout: also fail if fewer than N records pass
+  --min-pass N      ratchet: parse, c-header: exit 0 iff at least N files (c-header:
+                    file and configuration pairs) pass; layout: also fail if
+                    fewer than N records pass
   --jobs N          parallel processes (default: number of cores)
   --timeout SECS    limit per tool process (default: 60)
   --repeat N        bench only: timed rounds per tool, median taken (default: 3)
@@ -50,6 +54,7 @@ pub enum Stage {
     Preprocess,
     Layout,
     Mutation,
+    CHeader,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,6 +139,7 @@ fn check_stage(stage: &str) -> Result<Stage, String> {
         "preprocess" => Ok(Stage::Preprocess),
         "layout" => Ok(Stage::Layout),
         "mutation" => Ok(Stage::Mutation),
+        "c-header" => Ok(Stage::CHeader),
         other => Err(format!("stage `{other}` is not implemented yet")),
     }
 }
@@ -180,6 +186,8 @@ mod tests {
         assert_eq!(err, "stage `codegen` is not implemented yet");
         let opts = parse(&args(&["--stage", "layout"])).unwrap();
         assert_eq!(opts.stage, Stage::Layout);
+        let opts = parse(&args(&["--stage", "c-header", "--min-pass", "3"])).unwrap();
+        assert_eq!(opts.stage, Stage::CHeader);
     }
 
     #[test]

@@ -17,6 +17,7 @@ mod corpus;
 mod layout_records;
 mod mutate;
 mod process;
+mod stage_c_header;
 mod stage_layout;
 mod stage_mutation;
 mod stage_parse;
@@ -63,6 +64,7 @@ fn run(args: &[String]) -> u8 {
             Stage::Preprocess => stage_preprocess::run(&opts, &s),
             Stage::Layout => stage_layout::run(&opts, &s),
             Stage::Mutation => stage_mutation::run(&opts, &s),
+            Stage::CHeader => stage_c_header::run(&opts, &s),
         }),
         Mode::Bench => corpus::resolve(&opts).and_then(|s| bench::run(&opts, &s)),
     };

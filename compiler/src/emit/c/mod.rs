@@ -1,7 +1,8 @@
 //! The C header backend: IR → `<stem>.h` (widl's `-h`) and `<stem>_i.c` (widl's `-u`).
 //!
 //! The header declares the main IDL file's items for C and C++, in declaration order, the
-//! way widl and MIDL lay such headers out: an include guard, a small [`prologue`] of the
+//! way widl and MIDL lay such headers out: the platform's RPC and COM headers where there
+//! are such ([`prologue::PLATFORM`]), an include guard, a small [`prologue`] of the
 //! macros COM headers rely on (each defined only if nothing defined it first, so the header
 //! coexists with `<windows.h>` and with other comidl headers), forward declarations of the
 //! interfaces, `#include "<stem>.h"` for every imported IDL file (the caller generates those
@@ -28,7 +29,10 @@
 //!
 //! Declarations are written before their first use even where the IDL uses a name before
 //! declaring it (MIDL allows that): an item's dependencies in the same file are written
-//! first, except items inside cpp_quote'd conditionals, which stay where they are.
+//! first, except items inside cpp_quote'd conditionals, which stay where they are. A
+//! forward-declared interface is written where it is defined, after the cpp_quote'd C its
+//! methods may use; a named record defined inside a member of another is defined there.
+//! Anonymous members are spelled with widl's `__C89_NAMELESS` macros.
 
 mod classes;
 mod constants;
@@ -150,6 +154,9 @@ pub(crate) struct Gen<'m> {
     pub indent: usize,
     emitted: HashSet<ItemId>,
     in_progress: HashSet<ItemId>,
+    /// The records whose bodies are being written, innermost last: a named record whose
+    /// host (see [`CNames::host`]) is the innermost is defined in place.
+    pub writing: Vec<ItemId>,
     /// File-scope value names written (enumerators, macros), to report clashes.
     values: HashSet<String>,
     /// Items a warning was already given for (one warning per item and subject).
@@ -168,6 +175,7 @@ impl<'m> Gen<'m> {
             indent: 0,
             emitted: HashSet::new(),
             in_progress: HashSet::new(),
+            writing: Vec::new(),
             values: HashSet::new(),
             warned: HashSet::new(),
         }
@@ -182,6 +190,8 @@ impl<'m> Gen<'m> {
             self.file_name(self.main)
         ));
         self.line("");
+        self.out.push_str(prologue::PLATFORM);
+        self.line("");
         self.line(&format!("#ifndef {guard}"));
         self.line(&format!("#define {guard}"));
         self.line("");
@@ -193,8 +203,7 @@ impl<'m> Gen<'m> {
         self.line("extern \"C\" {");
         self.line("#endif");
         self.line("");
-        let items: Vec<ItemId> = self.model.items_in(self.main).map(|(id, _)| id).collect();
-        for id in items {
+        for id in self.definition_order() {
             if self.is_interface_member(id) {
                 // Written inside its interface's block.
                 continue;
@@ -208,6 +217,52 @@ impl<'m> Gen<'m> {
         self.line("");
         self.line(&format!("#endif /* {guard} */"));
         std::mem::take(&mut self.out)
+    }
+
+    /// The main file's items in the order the IDL defines them. The model keeps an item
+    /// where its name first appeared, which for a forward-declared interface (or
+    /// dispinterface, coclass, delegate) is the forward declaration
+    /// (`interface IDispatch;` at the top of oaidl.idl); written
+    /// there, its methods would use types a later cpp_quote defines (`EXCEPINFO`). So such
+    /// an item moves to just before the first later item that the IDL's text has after its
+    /// definition; the others keep their places.
+    fn definition_order(&self) -> Vec<ItemId> {
+        let items: Vec<(ItemId, Span, bool)> = self
+            .model
+            .items_in(self.main)
+            .map(|(id, it)| {
+                // What IDL declares forward (`interface X;`, `coclass X;`). Other items
+                // are where they are defined, or near enough: a typedef may come before
+                // the anonymous struct it names, whose span starts first.
+                let forward = matches!(
+                    it.kind,
+                    ItemKind::Interface(_)
+                        | ItemKind::Dispinterface(_)
+                        | ItemKind::Coclass(_)
+                        | ItemKind::Delegate(_)
+                );
+                (id, it.span, forward)
+            })
+            .collect();
+        let after = |a: Span, b: Span| a.file == b.file && a.start > b.start;
+        let mut order: Vec<(ItemId, Span)> = Vec::with_capacity(items.len());
+        let mut moved: Vec<(ItemId, Span)> = Vec::new();
+        for (i, &(id, span, forward)) in items.iter().enumerate() {
+            // Defined later than a later item is declared: its definition is further on.
+            if forward && items[i + 1..].iter().any(|&(_, s, _)| after(span, s)) {
+                moved.push((id, span));
+                continue;
+            }
+            // Items moved here whose definition comes before this item's.
+            let (mut due, waiting): (Vec<_>, Vec<_>) =
+                moved.into_iter().partition(|&(_, m)| after(span, m));
+            moved = waiting;
+            due.sort_by_key(|&(_, m)| m.start);
+            order.extend(due);
+            order.push((id, span));
+        }
+        order.extend(moved);
+        order.into_iter().map(|(id, _)| id).collect()
     }
 
     /// `#include` lines for the imported files.
@@ -291,6 +346,21 @@ impl<'m> Gen<'m> {
         if hoist && item.c_visibility != CVisibility::Always {
             return;
         }
+        if let Some(host) = self.names.host(id) {
+            // Defined inside its host's member: what it needs goes before the host, and
+            // the host (which writes it) before whatever needs it.
+            self.in_progress.insert(id);
+            let mut deps = Vec::new();
+            self.record_deps(id, &mut deps);
+            for dep in deps {
+                if dep != id {
+                    self.ensure(dep, true);
+                }
+            }
+            self.in_progress.remove(&id);
+            self.ensure(host, hoist);
+            return;
+        }
         self.in_progress.insert(id);
         for dep in self.dependencies(id, item) {
             self.ensure(dep, true);
@@ -303,6 +373,12 @@ impl<'m> Gen<'m> {
     /// Marks an item as written without writing it (its text went out with another one).
     pub fn mark_emitted(&mut self, id: ItemId) {
         self.emitted.insert(id);
+    }
+
+    /// Marks an item as written by the caller, who writes it now: false when it was
+    /// written already.
+    pub fn take_definition(&mut self, id: ItemId) -> bool {
+        self.emitted.insert(id)
     }
 
     fn item(&mut self, id: ItemId, item: &'m Item) {
@@ -351,6 +427,7 @@ impl<'m> Gen<'m> {
     /// cpp_quote text, verbatim, except the `pshpackN.h`/`poppack.h` includes, written as
     /// the pragmas those Windows headers hold.
     fn cpp_quote(&mut self, text: &str) {
+        let text = cpp_quote_text(text);
         for line in text.lines() {
             match pack_header(line) {
                 Some(Some(n)) => self.line(&format!("#pragma pack(push, {n})")),
@@ -600,6 +677,30 @@ fn target_conditional(line: &str) -> String {
     out
 }
 
+/// The C text of a cpp_quote string as the IDL spells it: `\"` is a quote and `\\` a
+/// backslash (`cpp_quote("#include \"d3d10misc.h\"")`, macro bodies continued with a
+/// backslash). Other escapes are left as written: the text is C, and a `\n` inside it
+/// means what C makes of it.
+fn cpp_quote_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some(q @ ('"' | '\\' | '\'')) => out.push(q),
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
 /// `Some(Some(n))` for a line including `pshpackN.h`, `Some(None)` for `poppack.h`.
 fn pack_header(line: &str) -> Option<Option<u32>> {
     let rest = line.trim().strip_prefix('#')?.trim_start();
@@ -635,6 +736,16 @@ mod tests {
             target_conditional("typedef int _WIN64;"),
             "typedef int _WIN64;"
         );
+    }
+
+    #[test]
+    fn cpp_quote_escapes() {
+        assert_eq!(
+            cpp_quote_text(r#"#include \"d3d10misc.h\""#),
+            "#include \"d3d10misc.h\""
+        );
+        assert_eq!(cpp_quote_text(r"#define A (B | \\"), r"#define A (B | \");
+        assert_eq!(cpp_quote_text(r"a\nb\"), r"a\nb\");
     }
 
     #[test]

@@ -12,6 +12,9 @@ pub(crate) struct CNames {
     absorbers: HashMap<ItemId, ItemId>,
     /// Anonymous structs, unions and enums some declaration uses (and so defines).
     referenced: HashSet<ItemId>,
+    /// Named structs and unions the IDL defines inside a member of another record → that
+    /// record (see [`CNames::host`]).
+    hosts: HashMap<ItemId, ItemId>,
 }
 
 impl CNames {
@@ -46,7 +49,17 @@ impl CNames {
             names,
             absorbers,
             referenced,
+            hosts: hosts(model),
         }
+    }
+
+    /// The record whose member defines this named struct or union
+    /// (`struct outer { union inner { ... } u; }`), if one does. The header defines it in
+    /// that member too, as widl does: cpp_quote text around the outer record may rely on
+    /// it (objidl's `#define _STGMEDIUM_UNION` turns the member into an anonymous struct,
+    /// which only works where the definition is written in the member).
+    pub fn host(&self, id: ItemId) -> Option<ItemId> {
+        self.hosts.get(&id).copied()
     }
 
     /// Whether an anonymous struct, union or enum is used by some declaration.
@@ -96,6 +109,57 @@ fn for_each_type(kind: &ItemKind, f: &mut dyn FnMut(&Type)) {
         ItemKind::Function(func) => sig(&func.signature, f),
         ItemKind::Const(c) => f(&c.ty),
         _ => {}
+    }
+}
+
+/// Named structs and unions defined inside a member of another record of the same file:
+/// the member's type names the record and the record's name is in the member's text.
+fn hosts(model: &Model) -> HashMap<ItemId, ItemId> {
+    let mut hosts = HashMap::new();
+    for (i, item) in model.items.iter().enumerate() {
+        let fields: Vec<&crate::ir::Field> = match &item.kind {
+            ItemKind::Struct(r) => r.fields.iter().collect(),
+            ItemKind::Union(u) => u.arms.iter().map(|a| &a.field).collect(),
+            _ => continue,
+        };
+        // A named member's span is its declarator, so the record's name lies between the
+        // previous member and it.
+        let mut previous_end = item.span.start;
+        for f in fields {
+            let start = previous_end;
+            previous_end = f.span.end;
+            let Some(Type::Named(inner)) = f.ty.as_ref().map(innermost_named) else {
+                continue;
+            };
+            let Some(nested) = model.item(inner) else {
+                continue;
+            };
+            // Defined: a member naming a tag no file defines (`struct _GUID *p`) declares
+            // nothing.
+            let record = match &nested.kind {
+                ItemKind::Struct(r) => r.defined,
+                ItemKind::Union(u) => u.defined,
+                _ => false,
+            };
+            let inside = nested.span.file == f.span.file
+                && nested.span.file == item.span.file
+                && nested.span.start > start
+                && nested.span.start < f.span.end;
+            if record && !nested.name.is_empty() && nested.file == item.file && inside {
+                hosts.insert(inner, ItemId(i as u32));
+            }
+        }
+    }
+    hosts
+}
+
+/// The type below arrays, pointers and `const`: a member defining a record may declare an
+/// array of it or a pointer to it.
+fn innermost_named(ty: &Type) -> Type {
+    match ty {
+        Type::Pointer { pointee, .. } | Type::Const(pointee) => innermost_named(pointee),
+        Type::Array { element, .. } => innermost_named(element),
+        other => other.clone(),
     }
 }
 

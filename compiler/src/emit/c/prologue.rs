@@ -24,7 +24,42 @@
 //! - `COMIDL_WIN64`: defined on 64-bit targets. The IDL's cpp_quote'd conditionals on
 //!   `_WIN64` test it instead (see `target_conditional`), so a 64-bit Linux build takes the
 //!   64-bit branches comidl's model and layouts take.
+//! - `__C89_NAMELESS` and `__C89_NAMELESSSTRUCTNAME`/`__C89_NAMELESSUNIONNAME` (1 to 5 and 1
+//!   to 8 numbered), which anonymous members are spelled with, as in widl's headers and
+//!   Wine's `winnt.h`: defined here only when nothing defined `__C89_NAMELESS` first.
 //! - `<stdint.h>`, for `intptr_t`/`uintptr_t` (IDL's `__int3264`).
+
+/// What comes before the include guard: the platform's RPC and COM headers, included as
+/// widl's and MIDL's headers include them, so that the types and macros IDL files take
+/// from them (`BYTE` and the other `winnt.h` types wtypes.idl leaves to C, `__RPC_STUB`,
+/// `DUMMYUNIONNAME`, ...) are there, and a program that includes this header gets what it
+/// would get from widl's. The RPC headers are Windows-only (`_WIN32`), as in widl's
+/// headers. `<windows.h>` and `<ole2.h>` can be kept out with `COM_NO_WINDOWS_H`, as in
+/// widl's; elsewhere than on Windows they are only included where they exist (Wine's
+/// headers on the include path), so the header still stands alone beside comidl's
+/// runtime, which has no `<windows.h>`. Before the guard, like widl's: when `<windows.h>`
+/// itself includes this header (through `<ole2.h>`), the definitions are written there,
+/// in the order the platform's headers expect them.
+pub const PLATFORM: &str = r#"#ifdef _WIN32
+#ifndef __REQUIRED_RPCNDR_H_VERSION__
+#define __REQUIRED_RPCNDR_H_VERSION__ 475
+#endif
+#include <rpc.h>
+#include <rpcndr.h>
+#endif
+
+#ifndef COM_NO_WINDOWS_H
+#if defined(_WIN32)
+#include <windows.h>
+#include <ole2.h>
+#elif defined(__has_include)
+#if __has_include(<windows.h>) && __has_include(<ole2.h>)
+#include <windows.h>
+#include <ole2.h>
+#endif
+#endif
+#endif
+"#;
 
 /// The prologue's text.
 pub const TEXT: &str = r#"#ifndef COMIDL_C_PROLOGUE
@@ -121,6 +156,31 @@ typedef unsigned short comidl_wchar;
 /* A 64-bit target: what the IDL's cpp_quote'd `#ifdef _WIN64` tests in this header. */
 #if !defined(COMIDL_WIN64) && (defined(_WIN64) || (defined(__SIZEOF_POINTER__) && __SIZEOF_POINTER__ == 8))
 # define COMIDL_WIN64 1
+#endif
+
+/* Anonymous struct and union members, spelled as widl spells them; where the platform's
+ * headers did not say how (winnt.h), members are anonymous, as C11 and C++ allow. */
+#ifndef __C89_NAMELESS
+# ifdef __GNUC__
+#  define __C89_NAMELESS __extension__
+# else
+#  define __C89_NAMELESS
+# endif
+# define __C89_NAMELESSSTRUCTNAME
+# define __C89_NAMELESSSTRUCTNAME1
+# define __C89_NAMELESSSTRUCTNAME2
+# define __C89_NAMELESSSTRUCTNAME3
+# define __C89_NAMELESSSTRUCTNAME4
+# define __C89_NAMELESSSTRUCTNAME5
+# define __C89_NAMELESSUNIONNAME
+# define __C89_NAMELESSUNIONNAME1
+# define __C89_NAMELESSUNIONNAME2
+# define __C89_NAMELESSUNIONNAME3
+# define __C89_NAMELESSUNIONNAME4
+# define __C89_NAMELESSUNIONNAME5
+# define __C89_NAMELESSUNIONNAME6
+# define __C89_NAMELESSUNIONNAME7
+# define __C89_NAMELESSUNIONNAME8
 #endif
 
 /* Marks what ISO C lacks (bit-fields of types other than int, empty structs). */

@@ -11,11 +11,12 @@
 use super::Gen;
 use super::names;
 use super::types::{Place, keyword};
-use crate::ir::{Base, Field, Item, ItemId, ItemKind, Type};
+use crate::ir::{Base, CVisibility, Field, Item, ItemId, ItemKind, Type};
 
 pub(super) fn emit(g: &mut Gen, id: ItemId, item: &Item) {
-    if item.name.is_empty() {
-        // Defined inside its user; one with no user declares nothing C can name.
+    if item.name.is_empty() || g.names.host(id).is_some() {
+        // Defined inside its user (or, when named, in the member of its host that defines
+        // it); one with no user declares nothing C can name.
         return;
     }
     let defined = match &item.kind {
@@ -25,7 +26,14 @@ pub(super) fn emit(g: &mut Gen, id: ItemId, item: &Item) {
     };
     if !defined {
         // Only ever named (`struct tagFOO *`): declaring the tag at file scope keeps a
-        // later prototype from declaring it inside its parameter list only.
+        // later prototype from declaring it inside its parameter list only. Not when a
+        // typedef of this file names it (`typedef struct FOO FOO;`), which declares the tag
+        // already, where the IDL put it: that may be inside a cpp_quote'd conditional
+        // (`#ifndef _WINGDI_`) because the platform's headers define it, and there C++
+        // rejects `struct FOO;` where `FOO` is already a typedef name.
+        if item.c_visibility != CVisibility::Always || named_by_typedef(g, id) {
+            return;
+        }
         let kw = keyword(&item.kind);
         let name = g.names.get(id).to_string();
         g.line(&format!("{kw} {name};"));
@@ -38,6 +46,13 @@ pub(super) fn emit(g: &mut Gen, id: ItemId, item: &Item) {
         ""
     };
     g.line(&format!("{prefix}{body};"));
+}
+
+/// Whether a typedef of the main file names the record directly.
+fn named_by_typedef(g: &Gen, id: ItemId) -> bool {
+    g.model
+        .items_in(g.main)
+        .any(|(_, it)| matches!(&it.kind, ItemKind::Typedef(Type::Named(target)) if *target == id))
 }
 
 /// Whether a record has no member C declares (`struct S {}` is a GNU extension).
@@ -69,11 +84,18 @@ pub(crate) fn body(g: &mut Gen, id: ItemId) -> String {
     }
     let outer = g.indent;
     g.indent += 4;
+    g.writing.push(id);
     let mut lines: Vec<String> = Vec::new();
+    let fields: Vec<&Field> = match &item.kind {
+        ItemKind::Struct(r) => r.fields.iter().collect(),
+        ItemKind::Union(u) => u.arms.iter().map(|a| &a.field).collect(),
+        _ => Vec::new(),
+    };
+    let mut nameless = Nameless::count(g, &fields);
     match &item.kind {
         ItemKind::Struct(r) => {
             for f in &r.fields {
-                if let Some(l) = member(g, item, f) {
+                if let Some(l) = member(g, item, f, &mut nameless) {
                     lines.push(l);
                 }
             }
@@ -81,7 +103,7 @@ pub(crate) fn body(g: &mut Gen, id: ItemId) -> String {
         ItemKind::Union(u) => match &u.switch {
             None => {
                 for a in &u.arms {
-                    if let Some(l) = member(g, item, &a.field) {
+                    if let Some(l) = member(g, item, &a.field, &mut nameless) {
                         lines.push(l);
                     }
                 }
@@ -93,7 +115,7 @@ pub(crate) fn body(g: &mut Gen, id: ItemId) -> String {
                 g.indent += 4;
                 let mut arms: Vec<String> = Vec::new();
                 for a in &u.arms {
-                    if let Some(l) = member(g, item, &a.field) {
+                    if let Some(l) = member(g, item, &a.field, &mut nameless) {
                         arms.push(l);
                     }
                 }
@@ -118,6 +140,7 @@ pub(crate) fn body(g: &mut Gen, id: ItemId) -> String {
         },
         _ => {}
     }
+    g.writing.pop();
     g.indent = outer;
     let mut text = format!("{head} {{\n");
     for l in lines {
@@ -129,8 +152,70 @@ pub(crate) fn body(g: &mut Gen, id: ItemId) -> String {
     text
 }
 
+/// The anonymous struct and union members of one record, spelled as widl spells them:
+/// `__C89_NAMELESS union { ... } __C89_NAMELESSUNIONNAME;`. Where the compiler has
+/// anonymous members, the platform's headers (or the prologue) define `__C89_NAMELESS`
+/// as `__extension__` and the names as nothing; a program that defines
+/// `WINE_NO_NAMELESS_EXTENSION` or `NONAMELESSUNION` gets named members
+/// (`DUMMYUNIONNAME`) instead, as with widl's headers. A record with more than one of a
+/// kind numbers them from 1 (`__C89_NAMELESSUNIONNAME1`, ...), as widl does.
+struct Nameless {
+    structs: usize,
+    unions: usize,
+    next_struct: usize,
+    next_union: usize,
+}
+
+impl Nameless {
+    fn count(g: &Gen, fields: &[&Field]) -> Nameless {
+        let mut n = Nameless {
+            structs: 0,
+            unions: 0,
+            next_struct: 0,
+            next_union: 0,
+        };
+        for f in fields {
+            match f.ty.as_ref().map(|t| nameless_kind(g, f, t)) {
+                Some(Some(true)) => n.unions += 1,
+                Some(Some(false)) => n.structs += 1,
+                _ => {}
+            }
+        }
+        n
+    }
+
+    /// The member name macro for the next anonymous union (`true`) or struct.
+    fn next(&mut self, union: bool) -> String {
+        let (total, next, word) = if union {
+            (self.unions, &mut self.next_union, "UNION")
+        } else {
+            (self.structs, &mut self.next_struct, "STRUCT")
+        };
+        *next += 1;
+        if total > 1 {
+            format!("__C89_NAMELESS{word}NAME{next}")
+        } else {
+            format!("__C89_NAMELESS{word}NAME")
+        }
+    }
+}
+
+/// `Some(true)` for an anonymous union member defined in place, `Some(false)` for such a
+/// struct, `None` for any other member.
+fn nameless_kind(g: &Gen, f: &Field, ty: &Type) -> Option<bool> {
+    if !f.name.is_empty() || f.bits.is_some() || !anonymous_record(g, ty) {
+        return None;
+    }
+    let Type::Named(id) = ty else { return None };
+    match g.model.item(*id).map(|i| &i.kind) {
+        Some(kind @ ItemKind::Union(_)) => Some(keyword(kind) == "union"),
+        Some(ItemKind::Struct(_)) => Some(false),
+        _ => None,
+    }
+}
+
 /// One member declaration with its indentation and `;`, or `None` for an empty arm.
-fn member(g: &mut Gen, record: &Item, f: &Field) -> Option<String> {
+fn member(g: &mut Gen, record: &Item, f: &Field, nameless: &mut Nameless) -> Option<String> {
     let ty = f.ty.as_ref()?;
     let name = if f.name.is_empty() {
         String::new()
@@ -159,6 +244,11 @@ fn member(g: &mut Gen, record: &Item, f: &Field) -> Option<String> {
         return None;
     }
     let indent = pad(g.indent);
+    if let Some(union) = nameless_kind(g, f, ty) {
+        let decl = g.declare(ty, "", Place::Field);
+        let macro_name = nameless.next(union);
+        return Some(format!("{indent}__C89_NAMELESS {decl} {macro_name};"));
+    }
     let decl = g.declare(ty, &name, Place::Field);
     Some(match f.bits {
         Some(bits) => {

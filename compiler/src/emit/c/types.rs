@@ -215,6 +215,13 @@ impl Gen<'_> {
             | ItemKind::Coclass(_) => self.names.get(id).to_string(),
             ItemKind::Struct(_) | ItemKind::Union(_) | ItemKind::Enum(_) => {
                 if !item.name.is_empty() {
+                    if self.names.host(id).is_some()
+                        && self.names.host(id) == self.writing.last().copied()
+                        && self.take_definition(id)
+                    {
+                        // Defined by the member being written, as in the IDL.
+                        return super::records::body(self, id);
+                    }
                     return format!("{} {}", keyword(&item.kind), self.names.get(id));
                 }
                 match self.names.absorber(id) {
