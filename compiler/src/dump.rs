@@ -592,6 +592,7 @@ impl<'a> Dumper<'a> {
             ItemKind::Pragma(text) => format!("#pragma {text}"),
             ItemKind::Declare(_) => "declare".to_string(),
             ItemKind::GuidConst(g) => format!("declare_guid({name}, {g})"),
+            ItemKind::Pipe(t) => format!("typedef pipe {} {name}", self.ty(t)),
             // The rest are written `keyword name`.
             kind => format!("{} {name}", kind.describe()),
         }
@@ -774,6 +775,9 @@ impl<'a> Dumper<'a> {
         match &item.kind {
             ItemKind::Typedef(t) => {
                 let _ = writeln!(out, "  type {}", self.ty(t));
+            }
+            ItemKind::Pipe(t) => {
+                let _ = writeln!(out, "  pipe of {}", self.ty(t));
             }
             ItemKind::Struct(r) => {
                 if let Some(p) = r.pack {

@@ -179,6 +179,10 @@ pub enum ItemKind {
     Declare(Vec<Type>),
     /// `declare_guid(NAME, guid)`: a GUID constant (the item's name is NAME).
     GuidConst(Guid),
+    /// `typedef pipe T NAME;`: a stream of `T` elements passed to or from a remote call.
+    /// In memory it is MIDL's pipe control record (pull, push and alloc callbacks and the
+    /// caller's state pointer); on the wire, chunks of elements ended by an empty chunk.
+    Pipe(Type),
 }
 
 impl ItemKind {
@@ -204,6 +208,7 @@ impl ItemKind {
             ItemKind::Pragma(_) => "pragma",
             ItemKind::Declare(_) => "declare block",
             ItemKind::GuidConst(_) => "declare_guid",
+            ItemKind::Pipe(_) => "pipe",
         }
     }
 
@@ -220,6 +225,7 @@ impl ItemKind {
                 | ItemKind::Coclass(_)
                 | ItemKind::RuntimeClass(_)
                 | ItemKind::Delegate(_)
+                | ItemKind::Pipe(_)
         )
     }
 }

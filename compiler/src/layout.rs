@@ -113,6 +113,8 @@ impl<'m> Layouts<'m> {
                 result
             }
             ItemKind::Enum(_) => Ok(Layout::new(4, 4)),
+            // A pipe's control record: three callbacks and the state pointer.
+            ItemKind::Pipe(_) => Ok(Layout::new(4 * POINTER.size, POINTER.align)),
             ItemKind::Struct(_) | ItemKind::Union(_) => self.record(id).map(|r| r.layout),
             _ => Err(NoLayout::Unsized),
         }

@@ -614,6 +614,23 @@ fn record_layouts_match_gcc() {
         let mut layouts = Layouts::new(model);
         let mut probes = Vec::new();
         for (id, item) in model.items_in(main) {
+            if let ItemKind::Pipe(_) = item.kind {
+                // A pipe's control record: MIDL's members, one pointer each, in its order.
+                let layout = layouts.of(&Type::Named(id)).expect("a pipe has a layout");
+                let fields = ["pull", "push", "alloc", "state"]
+                    .iter()
+                    .zip(0u64..)
+                    .map(|(name, i)| (name.to_string(), i * 64, 0, false))
+                    .collect();
+                probes.push(Probe {
+                    label: format!("{}:{}", g.stem, item.name),
+                    expr: item.name.clone(),
+                    size: layout.size,
+                    align: layout.align,
+                    fields,
+                });
+                continue;
+            }
             let (defined, fields, switch) = match &item.kind {
                 ItemKind::Struct(r) => (r.defined, r.fields.iter().collect::<Vec<_>>(), None),
                 ItemKind::Union(u) => (

@@ -440,3 +440,126 @@ fn bool_is_taken_as_boolean() {
     );
     assert!(!d.is_error());
 }
+
+const RPC: &str = "[uuid(6d5b0d3a-6c31-4e52-9a39-1b7c2e9f4a02), version(1.0)]\ninterface Rpc";
+
+#[test]
+fn pipe_declares_a_stream_of_elements_passed_to_a_remote_call() {
+    // `typedef pipe T NAME;`: NAME carries an open-ended stream of T during one remote
+    // call. An [in] pipe lets the server pull the caller's elements in chunks; an [out]
+    // pipe lets the server push elements back. In C it is a control record of the
+    // caller's pull, push and alloc routines and a state pointer they share. A pointer
+    // declarator beside it names a pointer to that pipe.
+    let outcome = accepted(
+        "pipe",
+        &format!(
+            "typedef struct {{ long when; double value; }} SAMPLE;\n\
+             {RPC} {{\n\
+               typedef pipe long LONG_PIPE, *PLONG_PIPE;\n\
+               typedef pipe SAMPLE SAMPLE_PIPE;\n\
+               void Send([in] handle_t h, [in] LONG_PIPE numbers, [in] long pipe);\n\
+               void Receive([in] handle_t h, [out] SAMPLE_PIPE *samples, [out] PLONG_PIPE more);\n\
+             }}"
+        ),
+    );
+    let item = |name: &str| {
+        outcome
+            .model
+            .items
+            .iter()
+            .find(|it| it.name == name)
+            .unwrap_or_else(|| panic!("no item {name}"))
+    };
+    assert!(matches!(
+        item("LONG_PIPE").kind,
+        ItemKind::Pipe(Type::Base(comidl::ir::Base::Int32 { signed: true }))
+    ));
+    assert!(matches!(
+        item("SAMPLE_PIPE").kind,
+        ItemKind::Pipe(Type::Named(_))
+    ));
+    let ItemKind::Typedef(Type::Pointer { pointee, .. }) = &item("PLONG_PIPE").kind else {
+        panic!("PLONG_PIPE is a pointer typedef");
+    };
+    assert!(
+        matches!(**pointee, Type::Named(id) if outcome.model.item(id).unwrap().name == "LONG_PIPE")
+    );
+}
+
+#[test]
+fn a_pipe_element_is_fixed_size_self_contained_data() {
+    // MIDL: a pipe's element cannot be or contain a pointer, a conformant or varying
+    // array, a handle or a context handle; in Microsoft's implementation neither a
+    // union, a 16-bit enum nor an __int3264. Neither the pipe nor its element may change
+    // its wire form ([transmit_as], [represent_as], [wire_marshal], [user_marshal]).
+    let cases = [
+        ("typedef struct { long *p; } E;", "be or hold a pointer"),
+        (
+            "typedef struct { long n; [size_is(n)] long a[]; } E;",
+            "[size_is] member",
+        ),
+        (
+            "typedef struct { [string] char s[8]; } E;",
+            "[string] member",
+        ),
+        ("typedef handle_t E;", "handle"),
+        ("typedef [context_handle] void *E;", "context handle"),
+        ("typedef union { long a; short b; } E;", "union"),
+        ("typedef enum { E_A, E_B } E;", "16-bit enum"),
+        ("typedef __int3264 E;", "__int3264"),
+        (
+            "typedef [transmit_as(long)] struct { long x; } E;",
+            "[transmit_as]",
+        ),
+    ];
+    for (element, says) in cases {
+        diagnosed(&format!("{element}\ntypedef pipe E E_PIPE;"), says);
+    }
+    diagnosed(
+        "typedef [wire_marshal(long)] long W;\ntypedef pipe W W_PIPE;",
+        "[wire_marshal]",
+    );
+    diagnosed(
+        "typedef [user_marshal(long)] pipe long U_PIPE;",
+        "cannot be [user_marshal]",
+    );
+    // A 32-bit enum is fine.
+    accepted(
+        "pipe of v1_enum",
+        "typedef [v1_enum] enum { V_A, V_B } V;\ntypedef pipe V V_PIPE;",
+    );
+}
+
+#[test]
+fn a_pipe_is_only_a_parameter_of_a_remote_call() {
+    // MIDL: a pipe is not a struct or union member, an array element or a return value;
+    // it is passed by value or through a [ref] pointer, never [unique] or [ptr]; it is
+    // not used in [object] interfaces, in an [idempotent] routine or with serialization.
+    let pipe = "typedef pipe long P;\n";
+    diagnosed(
+        &format!("{pipe}typedef struct {{ P inner; }} S;"),
+        "can only be a parameter",
+    );
+    diagnosed(
+        &format!("{pipe}typedef P PA[4];"),
+        "can only be a parameter",
+    );
+    for (method, says) in [
+        ("P Get(void);", "cannot be returned"),
+        ("void U([in, unique] P *p);", "[unique] pointer"),
+        ("void F([in, ptr] P *p);", "[ptr] pointer"),
+        (
+            "void D([in] P **p);",
+            "other than by value or through one pointer",
+        ),
+        ("[idempotent] void I([in] P p);", "[idempotent]"),
+    ] {
+        diagnosed(&format!("{pipe}{RPC} {{ {method} }}"), says);
+    }
+    diagnosed(
+        &format!("{pipe}{IFACE} {{ HRESULT Put([in] P p); }}"),
+        "[object] interface",
+    );
+    diagnosed("typedef pipe long;", "expected a declarator");
+    diagnosed("void Loose([in] pipe long p);", "declared by a typedef");
+}

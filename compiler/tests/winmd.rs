@@ -1377,6 +1377,8 @@ fn only_unrepresentable_items_warn() {
         "winrt",
         // an RPC interface.
         "rpc",
+        // pipes (and an RPC interface).
+        "pipes",
     ];
     let mut warned = Vec::new();
     for path in common::every_idl_file() {

@@ -89,6 +89,7 @@ const UNITS: &[Unit] = &[
     unit("pack", "tests/fixtures/pack.idl", &[], &[]),
     unit("pragmas", "tests/fixtures/pragmas.idl", &[], &[]),
     unit("preproc", "tests/fixtures/preproc.idl", &[], &[]),
+    unit("pipes", "tests/fixtures/pipes.idl", &[], &[]),
     unit("rpc", "tests/fixtures/rpc.idl", &[], &[]),
     unit("safe_shapes", "tests/fixtures/safe_shapes.idl", &[], &[]),
     unit("comidl_ctypes", "idl/comidl_ctypes.idl", &[], &[]),

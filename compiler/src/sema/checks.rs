@@ -283,7 +283,7 @@ impl Sema<'_> {
     }
 
     /// The type behind typedefs and `const`.
-    fn resolved<'t>(&'t self, mut ty: &'t Type) -> &'t Type {
+    pub(super) fn resolved<'t>(&'t self, mut ty: &'t Type) -> &'t Type {
         // Typedef chains are acyclic once `check_cycles` passed; the bound keeps a broken
         // model from looping.
         for _ in 0..64 {

@@ -159,8 +159,22 @@ impl<'a> Sema<'a> {
             }
             ast::ItemKind::Typedef(t) => {
                 self.collect_spec(&t.spec, ctx);
+                if let TypeSpec::Pipe(element) = &t.spec.ty {
+                    self.collect_spec(&element.spec, ctx);
+                }
                 for d in &t.declarators {
                     let Some(name) = &d.name else { continue };
+                    // `typedef pipe T NAME`: NAME is the pipe itself; `*PNAME` beside it is
+                    // an ordinary typedef of a pointer to the first such pipe.
+                    if let (TypeSpec::Pipe(element), true) = (&t.spec.ty, d.ops.is_empty()) {
+                        let kind = ItemKind::Pipe(ir::Type::Base(ir::Base::Void));
+                        if let Some(id) = self.declare(&name.name, name.span, kind, true, ctx) {
+                            self.spec_items.entry(spec_key(&t.spec.ty)).or_insert(id);
+                            self.pending
+                                .push((id, Pending::Pipe(t, element), ctx.clone()));
+                        }
+                        continue;
+                    }
                     let kind = ItemKind::Typedef(ir::Type::Base(ir::Base::Void));
                     let full = if ctx.namespace.is_empty() {
                         name.name.clone()

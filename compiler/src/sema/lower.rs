@@ -89,6 +89,12 @@ impl<'a> Sema<'a> {
                 self.set_attrs(id, attrs);
                 self.set_kind(id, ItemKind::Typedef(ty));
             }
+            Pending::Pipe(t, element) => {
+                let attrs = self.lower_attrs(&t.attrs, Place::Type, &[], ctx);
+                let ty = self.lower_type(&element.spec, &element.ops, ctx);
+                self.set_attrs(id, attrs);
+                self.set_kind(id, ItemKind::Pipe(ty));
+            }
             Pending::Const(c) => {
                 let ty = self.lower_type(&c.spec, &c.declarator.ops, ctx);
                 // Evaluated (and its errors reported) once, perhaps already by a user.

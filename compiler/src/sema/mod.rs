@@ -16,6 +16,7 @@ mod cpp_state;
 mod cycles;
 mod loader;
 mod lower;
+mod pipes;
 mod types;
 
 use std::collections::{HashMap, HashSet};
@@ -62,6 +63,8 @@ pub(crate) enum Pending<'a> {
     Class(&'a ast::Item, &'a ast::Class),
     Delegate(&'a ast::Delegate),
     Typedef(&'a ast::Typedef, &'a ast::Declarator),
+    /// `typedef pipe T NAME`: the typedef and its element type.
+    Pipe(&'a ast::Typedef, &'a ast::TypeRef),
     Const(&'a ast::ConstDecl),
     Function(&'a ast::Item, &'a ast::DeclSpec, &'a ast::Declarator),
     Declare(&'a [ast::ClassMember]),
@@ -149,6 +152,7 @@ pub fn analyze(sources: &mut SourceMap, path: &Path, options: &Options) -> Analy
     sema.lower_all();
     sema.check_cycles();
     sema.check_declarations();
+    sema.check_pipes();
     diagnostics.append(&mut sema.diags);
     Analysis {
         model: sema.model,

@@ -261,6 +261,19 @@ impl<'a> Sema<'a> {
             TypeSpec::SafeArray(inner) => {
                 Type::SafeArray(Box::new(self.lower_type(&inner.spec, &inner.ops, ctx)))
             }
+            TypeSpec::Pipe(_) => match self.spec_items.get(&spec_key(&spec.ty)) {
+                Some(&id) => Type::Named(id),
+                None => {
+                    self.error(
+                        Diagnostic::error(
+                            "a pipe type is declared by a typedef that names it: \
+                             `typedef pipe T NAME;`",
+                        )
+                        .at(spec.span),
+                    );
+                    Type::Base(Base::Void)
+                }
+            },
             TypeSpec::Tagged(kind, name) => self.resolve_tagged(*kind, name, ctx),
             TypeSpec::Struct(s) => {
                 self.tagged_type(&spec.ty, s.name.as_ref(), s.fields.is_some(), spec, ctx)

@@ -265,6 +265,8 @@ pub enum TypeSpec {
     Union(UnionSpec),
     Enum(EnumSpec),
     SafeArray(Box<TypeRef>),
+    /// `pipe T`: only in a typedef (`typedef pipe long LONG_PIPE;`), which declares the pipe.
+    Pipe(Box<TypeRef>),
     /// `interface IFoo`, `dispinterface D`, `coclass C` used as a type.
     Tagged(TagKind, QualifiedName),
 }

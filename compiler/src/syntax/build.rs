@@ -497,6 +497,13 @@ impl<'a> Builder<'a> {
                     .unwrap_or_else(|| self.void_type(self.span(p)));
                 TypeSpec::SafeArray(Box::new(inner))
             }
+            Rule::pipe_spec => {
+                let inner = self
+                    .child(p, Rule::type_ref)
+                    .map(|t| self.type_ref(&t))
+                    .unwrap_or_else(|| self.void_type(self.span(p)));
+                TypeSpec::Pipe(Box::new(inner))
+            }
             Rule::interface_ref => {
                 let kind = match p.clone().into_inner().next().map(|k| k.as_rule()) {
                     Some(Rule::kw_dispinterface) => TagKind::Dispinterface,

@@ -40,6 +40,7 @@ mod enums;
 mod iids;
 mod interfaces;
 mod names;
+mod pipes;
 mod prologue;
 mod records;
 mod types;
@@ -398,6 +399,7 @@ impl<'m> Gen<'m> {
             ItemKind::Function(f) => classes::function(self, item, f),
             ItemKind::CppQuote(text) => self.cpp_quote(text),
             ItemKind::GuidConst(guid) => self.guid_const(item, guid),
+            ItemKind::Pipe(element) => pipes::emit(self, id, item, element),
             ItemKind::Pragma(text) => self.pragma(item, text),
             ItemKind::ImportLib(_) | ItemKind::Declare(_) => {}
         }
@@ -505,6 +507,7 @@ impl<'m> Gen<'m> {
         let mut deps = Vec::new();
         match &item.kind {
             ItemKind::Typedef(ty) => self.walk(ty, false, &mut deps),
+            ItemKind::Pipe(element) => self.walk(element, false, &mut deps),
             ItemKind::Struct(_) | ItemKind::Union(_) => self.record_deps(id, &mut deps),
             ItemKind::Interface(i) => {
                 if let Some(base) = &i.base {
@@ -582,6 +585,7 @@ impl<'m> Gen<'m> {
                             self.walk(inner, true, deps);
                         }
                     }
+                    ItemKind::Pipe(_) => deps.push(*id),
                     ItemKind::Struct(_) | ItemKind::Union(_) | ItemKind::Enum(_) => {
                         if item.name.is_empty() {
                             match self.names.absorber(*id) {

@@ -86,7 +86,7 @@ fn for_each_type(kind: &ItemKind, f: &mut dyn FnMut(&Type)) {
         s.params.iter().for_each(|p| f(&p.ty));
     };
     match kind {
-        ItemKind::Typedef(t) => f(t),
+        ItemKind::Typedef(t) | ItemKind::Pipe(t) => f(t),
         ItemKind::Struct(r) => r.fields.iter().filter_map(|x| x.ty.as_ref()).for_each(f),
         ItemKind::Union(u) => {
             if let Some(s) = &u.switch {

@@ -209,6 +209,7 @@ impl Gen<'_> {
         };
         match &item.kind {
             ItemKind::Typedef(_)
+            | ItemKind::Pipe(_)
             | ItemKind::Interface(_)
             | ItemKind::Dispinterface(_)
             | ItemKind::Delegate(_)

@@ -22,6 +22,7 @@ mod enums;
 mod functions;
 mod interfaces;
 pub mod names;
+mod pipes;
 mod records;
 mod server;
 mod shape;
@@ -289,6 +290,7 @@ impl<'m> Gen<'m> {
             ItemKind::Delegate(d) => winrt::delegate(self, id, item, d),
             ItemKind::Function(f) => functions::emit(self, item, f),
             ItemKind::GuidConst(guid) => constants::guid(self, item, guid),
+            ItemKind::Pipe(element) => pipes::emit(self, id, item, element),
             ItemKind::Module(_)
             | ItemKind::ApiContract
             | ItemKind::CppQuote(_)

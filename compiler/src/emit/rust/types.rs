@@ -60,7 +60,9 @@ impl Gen<'_> {
                             return Resolved::Interface(id);
                         }
                         ItemKind::Delegate(_) => return Resolved::Interface(id),
-                        ItemKind::Struct(_) | ItemKind::Union(_) => return Resolved::Record(id),
+                        ItemKind::Struct(_) | ItemKind::Union(_) | ItemKind::Pipe(_) => {
+                            return Resolved::Record(id);
+                        }
                         ItemKind::Enum(_) => return Resolved::Enum(id),
                         _ => return Resolved::Opaque,
                     }
@@ -129,7 +131,11 @@ impl Gen<'_> {
         }
         match self.model.item(id).map(|i| &i.kind) {
             Some(
-                ItemKind::Typedef(_) | ItemKind::Struct(_) | ItemKind::Union(_) | ItemKind::Enum(_),
+                ItemKind::Typedef(_)
+                | ItemKind::Struct(_)
+                | ItemKind::Union(_)
+                | ItemKind::Enum(_)
+                | ItemKind::Pipe(_),
             ) => self.path(id),
             // Interfaces and classes by value exist only behind pointers; `void` stands in.
             _ => quote! { ::core::ffi::c_void },

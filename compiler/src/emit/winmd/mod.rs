@@ -334,6 +334,7 @@ impl<'m> Gen<'m> {
             ItemKind::Delegate(_) => self.unsupported(item.span, "WinRT delegate", &item.name),
             ItemKind::ApiContract => self.unsupported(item.span, "apicontract", &item.name),
             ItemKind::GuidConst(_) => self.unsupported(item.span, "declare_guid", &item.name),
+            ItemKind::Pipe(_) => self.unsupported(item.span, "pipe", &item.name),
             ItemKind::Module(_)
             | ItemKind::CppQuote(_)
             | ItemKind::ImportLib(_)
