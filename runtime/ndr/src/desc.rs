@@ -1,0 +1,287 @@
+//! Static descriptions of NDR types and procedures: what the compiler emits as `const` data
+//! for every interface, and what the engine interprets. A description states both sides of
+//! a value: its C layout in memory (sizes, alignments, field offsets: what gcc gives the
+//! generated `#[repr(C)]` types) and its NDR20 form on the wire (base types, conformance,
+//! variance, pointer kinds, union arms). Correlations (`size_is(n)`, `length_is(*pcb)`,
+//! `switch_is(kind)`) are small expressions over the parameters or the enclosing struct's
+//! fields, read from memory when marshalling and checked against the wire when
+//! unmarshalling.
+
+/// NDR's primitive types, as they sit in C memory and go on the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Base {
+    /// `boolean`: one byte, 0 or 1 in memory; any non-zero byte on the wire is true.
+    Boolean,
+    /// `byte`: one uninterpreted byte.
+    Byte,
+    /// `char`: one unsigned byte.
+    Char,
+    /// `small`: one signed byte.
+    Small,
+    /// `unsigned small`.
+    USmall,
+    /// `wchar_t`: two bytes.
+    WChar,
+    /// `short`.
+    Short,
+    /// `unsigned short`.
+    UShort,
+    /// `long` (32 bits in IDL).
+    Long,
+    /// `unsigned long`.
+    ULong,
+    /// `hyper`.
+    Hyper,
+    /// `unsigned hyper`.
+    UHyper,
+    /// `float`.
+    Float,
+    /// `double`.
+    Double,
+    /// An `enum`: a C `int` in memory, 16 bits on the wire (values 0..=0x7FFF).
+    Enum16,
+    /// A `[v1_enum]` enum: 32 bits both in memory and on the wire.
+    Enum32,
+    /// `error_status_t`: an unsigned 32-bit status.
+    ErrorStatus,
+    /// `__int3264`: pointer-sized in memory, 32 bits on the wire (sign-extended back).
+    Int3264,
+    /// `unsigned __int3264`.
+    UInt3264,
+}
+
+impl Base {
+    /// Bytes on the wire, which is also the wire alignment.
+    pub const fn wire_size(self) -> usize {
+        match self {
+            Base::Boolean | Base::Byte | Base::Char | Base::Small | Base::USmall => 1,
+            Base::WChar | Base::Short | Base::UShort | Base::Enum16 => 2,
+            Base::Long
+            | Base::ULong
+            | Base::Float
+            | Base::Enum32
+            | Base::ErrorStatus
+            | Base::Int3264
+            | Base::UInt3264 => 4,
+            Base::Hyper | Base::UHyper | Base::Double => 8,
+        }
+    }
+
+    /// Bytes in memory, which is also the C alignment.
+    pub const fn mem_size(self) -> usize {
+        match self {
+            Base::Enum16 => 4,
+            Base::Int3264 | Base::UInt3264 => size_of::<usize>(),
+            other => other.wire_size(),
+        }
+    }
+}
+
+/// One NDR type.
+#[derive(Clone, Copy, Debug)]
+pub enum Type {
+    Base(Base),
+    /// `[range(min, max)]` on a base type: values outside are refused both ways.
+    Range(&'static Range),
+    Struct(&'static Struct),
+    Union(&'static Union),
+    Array(&'static Array),
+    /// A `[string]` array or pointee: the characters up to and including the terminator.
+    String(&'static Str),
+    Pointer(&'static Pointer),
+    /// A context handle: 20 bytes (attributes, then a UUID) both in memory and on the wire.
+    ContextHandle,
+    /// A binding handle (`handle_t`): a pointer in memory, nothing on the wire.
+    Ignore,
+}
+
+#[derive(Debug)]
+pub struct Range {
+    pub base: Base,
+    pub min: i64,
+    pub max: i64,
+}
+
+/// A structure: fields at C offsets. A conformant structure is one whose last field is a
+/// conformant array or string, or a conformant structure: the engine finds out.
+#[derive(Debug)]
+pub struct Struct {
+    pub size: usize,
+    pub align: usize,
+    pub fields: &'static [Field],
+}
+
+#[derive(Debug)]
+pub struct Field {
+    pub offset: usize,
+    pub ty: Type,
+}
+
+/// An array. `Fixed` arrays sit inline; a conformant one (`[size_is]`, `[max_is]`, `[]`)
+/// has its element count on the wire (hoisted to the start of an enclosing structure); a
+/// varying one (`[length_is]`, `[first_is]`, `[last_is]`) transmits only a window.
+#[derive(Debug)]
+pub struct Array {
+    pub element: Type,
+    /// The memory size of one element (the array's stride).
+    pub stride: usize,
+    pub count: Count,
+    pub varying: Option<Varying>,
+}
+
+#[derive(Debug)]
+pub enum Count {
+    Fixed(u32),
+    /// The element count, as an expression (`max_is(m)` is given as `m + 1`).
+    Conformant(&'static Expr),
+}
+
+/// The transmitted window of a varying array: `first` (0 when absent) and `length`
+/// (`last_is(l)` is given as `l - first + 1`).
+#[derive(Debug)]
+pub struct Varying {
+    pub first: Option<&'static Expr>,
+    pub length: &'static Expr,
+}
+
+/// A `[string]` array: characters of `char_size` bytes (1 or 2) ended by a zero character,
+/// which is counted. `fixed`: an inline array of that many characters (a varying array on
+/// the wire); otherwise the string is conformant and varying (a pointee, or the tail of a
+/// structure), its count its length, or `size` when `[size_is]` gives one.
+#[derive(Debug)]
+pub struct Str {
+    pub char_size: usize,
+    pub fixed: Option<u32>,
+    pub size: Option<&'static Expr>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PointerKind {
+    /// `[ref]`: never NULL, no aliasing.
+    Ref,
+    /// `[unique]`: may be NULL, never aliases.
+    Unique,
+    /// `[ptr]`: may be NULL, and two pointers to one address stay one referent.
+    Full,
+}
+
+#[derive(Debug)]
+pub struct Pointer {
+    pub kind: PointerKind,
+    pub pointee: Type,
+}
+
+/// A union. Encapsulated (`union switch (long k) u { ... }`): in memory a structure of the
+/// discriminant (at offset 0) and the arms (at `arms_offset`). Non-encapsulated
+/// (`[switch_is(k)]`): in memory only the arms; the discriminant is an expression over the
+/// enclosing structure's fields or the parameters. On the wire both are the discriminant
+/// (as `switch`) followed by the selected arm.
+#[derive(Debug)]
+pub struct Union {
+    pub switch: Base,
+    pub selector: Selector,
+    pub size: usize,
+    pub align: usize,
+    pub arms: &'static [Arm],
+    /// The `[default]` arm (`Some(None)`: an empty one); `None`: another value is an error.
+    pub default: Option<Option<Type>>,
+}
+
+#[derive(Debug)]
+pub enum Selector {
+    Encapsulated { arms_offset: usize },
+    Expr(&'static Expr),
+}
+
+#[derive(Debug)]
+pub struct Arm {
+    pub case: i64,
+    /// `None`: an empty arm.
+    pub ty: Option<Type>,
+}
+
+/// A correlation expression, as MIDL evaluates them (C semantics on 64-bit integers).
+#[derive(Debug)]
+pub enum Expr {
+    Const(i64),
+    /// Parameter `index`, read as `ty` after following `derefs` pointers (`*pcb`: 1).
+    Param {
+        index: u16,
+        derefs: u8,
+        ty: Base,
+    },
+    /// The field at `offset` of the enclosing structure, likewise.
+    Field {
+        offset: u32,
+        derefs: u8,
+        ty: Base,
+    },
+    Unary(UnOp, &'static Expr),
+    Binary(BinOp, &'static Expr, &'static Expr),
+    Cond(&'static Expr, &'static Expr, &'static Expr),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnOp {
+    Neg,
+    Not,
+    BitNot,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Rem,
+    Shl,
+    Shr,
+    And,
+    Or,
+    Xor,
+    LogAnd,
+    LogOr,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    In,
+    Out,
+    InOut,
+}
+
+impl Direction {
+    pub const fn is_in(self) -> bool {
+        matches!(self, Direction::In | Direction::InOut)
+    }
+    pub const fn is_out(self) -> bool {
+        matches!(self, Direction::Out | Direction::InOut)
+    }
+}
+
+/// One parameter of a procedure. Its memory is the parameter's C value: a `long` for
+/// `[in] long x`, a pointer for `[out] long *p` (whose type is then a `Pointer`).
+#[derive(Debug)]
+pub struct Param {
+    pub name: &'static str,
+    pub ty: Type,
+    pub dir: Direction,
+}
+
+/// A procedure (an operation of an RPC interface, or a method of an object interface
+/// without its `this`).
+#[derive(Debug)]
+pub struct Proc {
+    pub name: &'static str,
+    pub opnum: u16,
+    pub params: &'static [Param],
+    /// The return value, unless `void`.
+    pub ret: Option<Type>,
+}

@@ -1,0 +1,32 @@
+//! `comidl-runtime-ndr`: NDR20, the transfer syntax of DCE/RPC and DCOM (C706 chapter 14,
+//! MS-RPCE 2.2.5), as one engine interpreting static descriptions (DESIGN.md, "Wire").
+//!
+//! - [`desc`]: what the compiler emits per interface: types with their C layout and NDR
+//!   form, correlation expressions, procedures.
+//! - [`Marshaller`] and [`Unmarshaller`]: one value or top-level parameter at a time;
+//!   [`proc`]: whole requests and responses for clients and servers ([`ServerCall`]).
+//! - [`free`]: freeing what unmarshalling allocated.
+//!
+//! All of the runtime's pointer work for marshalling lives here. Unmarshalling trusts no
+//! byte it receives: see [`unmarshal`]. This layer knows nothing of COM objects or of
+//! transports.
+//!
+//! Not yet described: interface pointers (with the COM marshalling work), `[user_marshal]`
+//! / `[wire_marshal]` / `[transmit_as]` types, multidimensional conformant arrays (fixed
+//! inner dimensions are arrays of arrays), pipes.
+
+pub mod desc;
+pub mod error;
+pub mod expr;
+pub mod free;
+pub mod layout;
+pub mod marshal;
+pub mod proc;
+pub mod unmarshal;
+pub mod wire;
+
+pub use desc::*;
+pub use error::{NdrError, Result};
+pub use marshal::Marshaller;
+pub use proc::{ServerCall, marshal_request, unmarshal_response};
+pub use unmarshal::{Limits, Unmarshaller};

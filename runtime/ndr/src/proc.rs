@@ -1,0 +1,270 @@
+//! Whole calls: a procedure's request and response, for the client (marshal the `[in]`
+//! parameters from the caller's arguments, unmarshal the `[out]` ones into them) and for
+//! the server (unmarshal the `[in]` parameters into memory it owns, let the implementation
+//! run, marshal the `[out]` ones and the return value, free everything).
+//!
+//! Parameters are addressed as C addresses them: `args[i]` points to parameter `i`'s
+//! value (a `long` for `[in] long x`, a pointer for `[out] long *p`), and `ret` to the
+//! return value.
+
+use comidl_runtime_core::CoTaskMemFree;
+
+use crate::desc::{Count, Param, PointerKind, Proc, Type};
+use crate::error::{NdrError, Result};
+use crate::expr::{Scope, eval};
+use crate::free::free_param;
+use crate::layout::{mem_align, mem_size};
+use crate::marshal::Marshaller;
+use crate::unmarshal::{Limits, Unmarshaller};
+
+/// The client's request: the `[in]` and `[in, out]` parameters in order.
+///
+/// # Safety
+/// `args` has one valid pointer per parameter, to a value of its description.
+pub unsafe fn marshal_request(proc: &Proc, args: &[*mut u8]) -> Result<Vec<u8>> {
+    check_arity(proc, args)?;
+    let mut m = Marshaller::new(args);
+    for (p, &slot) in proc.params.iter().zip(args) {
+        if p.dir.is_in() {
+            // SAFETY: forwarded.
+            unsafe { m.param(p.ty, slot)? };
+        }
+    }
+    Ok(m.into_bytes())
+}
+
+/// The client's side of the response: the `[out]` and `[in, out]` parameters into the
+/// caller's memory, then the return value. On failure everything this allocated is freed
+/// and every `[out]` value the caller gave is left zeroed (a pointer NULL), never half
+/// filled.
+///
+/// # Safety
+/// As [`marshal_request`]; `ret` points to memory for the return value (or is NULL when
+/// the procedure returns nothing).
+pub unsafe fn unmarshal_response(
+    proc: &Proc,
+    args: &[*mut u8],
+    ret: *mut u8,
+    bytes: &[u8],
+    limits: Limits,
+) -> Result<()> {
+    check_arity(proc, args)?;
+    let mut u = Unmarshaller::new(bytes, args, limits);
+    let result = (|| {
+        for (p, &slot) in proc.params.iter().zip(args) {
+            if p.dir.is_out() {
+                // SAFETY: forwarded.
+                unsafe { u.param(p.ty, slot)? };
+            }
+        }
+        if let Some(t) = proc.ret {
+            if ret.is_null() {
+                return Err(NdrError::InvalidBound);
+            }
+            // SAFETY: forwarded.
+            unsafe { u.param(t, ret)? };
+        }
+        // SAFETY: the arguments are alive.
+        unsafe { u.finish() }
+    })();
+    match result {
+        Ok(()) => {
+            u.commit();
+            Ok(())
+        }
+        Err(e) => {
+            u.abort();
+            for (p, &slot) in proc.params.iter().zip(args) {
+                if p.dir == crate::desc::Direction::Out {
+                    // SAFETY: forwarded: the caller's [out] memory.
+                    unsafe { zero_out(p.ty, slot) };
+                }
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Zeroes what an `[out]` parameter points to, where its size is known without a count.
+unsafe fn zero_out(ty: Type, slot: *mut u8) {
+    let Type::Pointer(p) = ty else { return };
+    // SAFETY: a pointer parameter's slot holds a pointer.
+    let v = unsafe { slot.cast::<*mut u8>().read_unaligned() };
+    if v.is_null() || p.kind != PointerKind::Ref {
+        return;
+    }
+    if let Some(size) = crate::layout::fixed_size(p) {
+        // SAFETY: the caller's [out] memory holds a value of the pointee.
+        unsafe { v.write_bytes(0, size) };
+    }
+}
+
+fn check_arity(proc: &Proc, args: &[*mut u8]) -> Result<()> {
+    if args.len() != proc.params.len() || args.iter().any(|a| a.is_null()) {
+        return Err(NdrError::InvalidBound);
+    }
+    Ok(())
+}
+
+/// A call on the server: the parameters unmarshalled from a request into memory this
+/// owns, for the implementation to use through [`ServerCall::args`]. Dropping it frees
+/// everything: what the request brought, and what the implementation allocated for its
+/// `[out]` parameters.
+pub struct ServerCall {
+    proc: &'static Proc,
+    slots: Vec<*mut u8>,
+    ret: *mut u8,
+}
+
+impl ServerCall {
+    /// Unmarshals a request. `[out]`-only parameters get zeroed memory of the size their
+    /// correlations give (from the `[in]` values), as MIDL's server stubs allocate them.
+    pub fn unmarshal(proc: &'static Proc, bytes: &[u8], limits: Limits) -> Result<ServerCall> {
+        let mut call = ServerCall {
+            proc,
+            slots: Vec::with_capacity(proc.params.len()),
+            ret: std::ptr::null_mut(),
+        };
+        for p in proc.params {
+            call.slots.push(slot_for(p.ty)?);
+        }
+        if let Some(t) = proc.ret {
+            call.ret = slot_for(t)?;
+        }
+        let slots = call.slots.clone();
+        let mut u = Unmarshaller::new(bytes, &slots, limits);
+        for (p, &slot) in proc.params.iter().zip(&slots) {
+            if p.dir.is_in() {
+                // SAFETY: each slot is zeroed memory for its parameter.
+                unsafe { u.param(p.ty, slot)? };
+            }
+        }
+        // SAFETY: the slots are alive.
+        unsafe { u.finish()? };
+        u.commit();
+        let budget = limits.max_alloc;
+        for (p, &slot) in proc.params.iter().zip(&slots) {
+            if p.dir == crate::desc::Direction::Out {
+                // SAFETY: the slots hold the [in] values the sizes name.
+                unsafe { allocate_out(p, slot, &slots, budget)? };
+            }
+        }
+        Ok(call)
+    }
+
+    /// Pointers to each parameter's value, as C's stub would pass them.
+    pub fn args(&self) -> &[*mut u8] {
+        &self.slots
+    }
+
+    /// The return value's memory (NULL for `void`).
+    pub fn ret(&self) -> *mut u8 {
+        self.ret
+    }
+
+    pub fn proc(&self) -> &'static Proc {
+        self.proc
+    }
+
+    /// The response: the `[out]` and `[in, out]` parameters, then the return value.
+    ///
+    /// # Safety
+    /// The implementation left every parameter valid for its description.
+    pub unsafe fn marshal_response(&self) -> Result<Vec<u8>> {
+        let mut m = Marshaller::new(&self.slots);
+        for (p, &slot) in self.proc.params.iter().zip(&self.slots) {
+            if p.dir.is_out() {
+                // SAFETY: forwarded.
+                unsafe { m.param(p.ty, slot)? };
+            }
+        }
+        if let Some(t) = self.proc.ret {
+            // SAFETY: forwarded.
+            unsafe { m.param(t, self.ret)? };
+        }
+        Ok(m.into_bytes())
+    }
+}
+
+impl Drop for ServerCall {
+    fn drop(&mut self) {
+        let slots = self.slots.clone();
+        for (p, &slot) in self.proc.params.iter().zip(&slots).rev() {
+            // SAFETY: every slot is this call's, and what it points to was allocated by
+            // the unmarshaller or the implementation from the task allocator.
+            unsafe { free_param(p.ty, slot, &slots) };
+        }
+        if let (Some(t), false) = (self.proc.ret, self.ret.is_null()) {
+            // SAFETY: as above.
+            unsafe { free_param(t, self.ret, &slots) };
+        }
+        for s in slots
+            .into_iter()
+            .chain((!self.ret.is_null()).then_some(self.ret))
+        {
+            // SAFETY: the slots are task-allocator blocks of this call.
+            unsafe { CoTaskMemFree(s.cast()) };
+        }
+    }
+}
+
+/// Zeroed memory for one parameter's value.
+fn slot_for(ty: Type) -> Result<*mut u8> {
+    let size = mem_size(ty).max(mem_align(ty)).max(8);
+    let p = comidl_runtime_core::CoTaskMemAlloc(size).cast::<u8>();
+    if p.is_null() {
+        return Err(NdrError::OutOfMemory);
+    }
+    // SAFETY: a fresh block of `size` bytes.
+    unsafe { p.write_bytes(0, size) };
+    Ok(p)
+}
+
+/// The referent of an `[out]`-only top-level `[ref]` pointer, sized from the `[in]` values.
+unsafe fn allocate_out(p: &Param, slot: *mut u8, params: &[*mut u8], budget: usize) -> Result<()> {
+    let Type::Pointer(ptr) = p.ty else {
+        return Ok(());
+    };
+    if ptr.kind != PointerKind::Ref {
+        return Ok(());
+    }
+    let scope = Scope {
+        params,
+        base: std::ptr::null(),
+    };
+    let size = match ptr.pointee {
+        Type::Array(a) => match a.count {
+            Count::Fixed(n) => a.stride.saturating_mul(n as usize),
+            // SAFETY: the [in] parameters are unmarshalled.
+            Count::Conformant(e) => {
+                let n = unsafe { eval(e, scope)? };
+                let n = usize::try_from(n).map_err(|_| NdrError::InvalidBound)?;
+                n.checked_mul(a.stride).ok_or(NdrError::TooLarge)?
+            }
+        },
+        Type::String(s) => match (s.fixed, s.size) {
+            (Some(n), _) => s.char_size * n as usize,
+            (None, Some(e)) => {
+                // SAFETY: as above.
+                let n = unsafe { eval(e, scope)? };
+                let n = usize::try_from(n).map_err(|_| NdrError::InvalidBound)?;
+                n.checked_mul(s.char_size).ok_or(NdrError::TooLarge)?
+            }
+            (None, None) => return Err(NdrError::InvalidBound),
+        },
+        t => mem_size(t),
+    };
+    if size > budget {
+        return Err(NdrError::TooLarge);
+    }
+    let mem = comidl_runtime_core::CoTaskMemAlloc(size.max(1)).cast::<u8>();
+    if mem.is_null() {
+        return Err(NdrError::OutOfMemory);
+    }
+    // SAFETY: a fresh block; the slot holds a pointer.
+    unsafe {
+        mem.write_bytes(0, size.max(1));
+        slot.cast::<*mut u8>().write_unaligned(mem);
+    }
+    Ok(())
+}

@@ -1,0 +1,553 @@
+//! Unmarshalling: NDR20 bytes → C memory from the task allocator. Nothing received is
+//! trusted: every read is bounds-checked; a count is checked against the bytes left (a
+//! conformant array of N elements needs at least N times its element's least wire size)
+//! and against the memory budget before anything is allocated; offsets and lengths are
+//! checked against the counts; correlations (`size_is(n)`, `switch_is(k)`, ...) are
+//! checked against the received fields and parameters once the message is read; a
+//! discriminant must select an arm. Memory is allocated zeroed and recorded, so a message
+//! that fails half-way frees all it got ([`Unmarshaller::abort`]).
+
+use std::collections::HashMap;
+
+use comidl_runtime_core::{CoTaskMemAlloc, CoTaskMemFree};
+
+use crate::desc::{Base, Count, Expr, PointerKind, Selector, Type};
+use crate::error::{NdrError, Result};
+use crate::expr::{Scope, eval};
+use crate::layout::{
+    conformant_tail, is_block, mem_size, min_wire, tail_offset, wire_align, write_base,
+};
+use crate::marshal::{arm, tail_place};
+use crate::wire::Reader;
+
+/// Bounds on what one message may make the engine allocate.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Bytes of memory, all allocations of one message together.
+    pub max_alloc: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_alloc: 64 << 20,
+        }
+    }
+}
+
+struct Deferred {
+    ty: Type,
+    slot: *mut *mut u8,
+    base: *const u8,
+    /// For a full pointer: its referent id, so aliases waiting for it are filled in.
+    full: Option<u32>,
+}
+
+enum FullState {
+    /// The referent is still to come; these slots wait for its address.
+    Pending(Vec<*mut *mut u8>),
+    Done(*mut u8),
+}
+
+struct Check {
+    expr: &'static Expr,
+    base: *const u8,
+    want: i64,
+    at: usize,
+}
+
+/// Unmarshals the values of one message.
+pub struct Unmarshaller<'a> {
+    r: Reader<'a>,
+    params: &'a [*mut u8],
+    allocs: Vec<*mut u8>,
+    budget: usize,
+    full: HashMap<u32, FullState>,
+    checks: Vec<Check>,
+}
+
+impl<'a> Unmarshaller<'a> {
+    pub fn new(bytes: &'a [u8], params: &'a [*mut u8], limits: Limits) -> Unmarshaller<'a> {
+        Unmarshaller {
+            r: Reader::new(bytes),
+            params,
+            allocs: Vec::new(),
+            budget: limits.max_alloc,
+            full: HashMap::new(),
+            checks: Vec::new(),
+        }
+    }
+
+    /// Replaces the parameters correlations name (once the server has allocated them).
+    pub fn set_params(&mut self, params: &'a [*mut u8]) {
+        self.params = params;
+    }
+
+    pub fn position(&self) -> usize {
+        self.r.pos()
+    }
+
+    fn bad(&self, why: &'static str) -> NdrError {
+        self.r.error(why)
+    }
+
+    /// Zeroed memory from the task allocator, counted against the budget and recorded.
+    pub(crate) fn alloc(&mut self, size: usize) -> Result<*mut u8> {
+        if size > self.budget {
+            return Err(NdrError::TooLarge);
+        }
+        self.budget -= size;
+        let p = CoTaskMemAlloc(size.max(1)).cast::<u8>();
+        if p.is_null() {
+            return Err(NdrError::OutOfMemory);
+        }
+        // SAFETY: `p` is a fresh block of at least `size` bytes.
+        unsafe { p.write_bytes(0, size.max(1)) };
+        self.allocs.push(p);
+        Ok(p)
+    }
+
+    /// Frees everything allocated so far (after a failure).
+    pub fn abort(&mut self) {
+        for p in self.allocs.drain(..).rev() {
+            // SAFETY: every recorded block came from CoTaskMemAlloc and is freed once.
+            unsafe { CoTaskMemFree(p.cast()) };
+        }
+    }
+
+    /// Hands the memory over to its owner (after success): nothing is freed by `abort`.
+    pub fn commit(&mut self) {
+        self.allocs.clear();
+    }
+
+    /// Checks the correlations recorded while reading, now that every value is in memory.
+    ///
+    /// # Safety
+    /// The parameters and structures the checks name are still alive.
+    pub unsafe fn finish(&mut self) -> Result<()> {
+        for c in std::mem::take(&mut self.checks) {
+            let scope = Scope {
+                params: self.params,
+                base: c.base,
+            };
+            // SAFETY: forwarded.
+            let got = unsafe { eval(c.expr, scope) };
+            if got != Ok(c.want) {
+                return Err(NdrError::bad(
+                    c.at,
+                    "a count or discriminant disagrees with the value it correlates with",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn check(&mut self, expr: &'static Expr, base: *const u8, want: i64) {
+        self.checks.push(Check {
+            expr,
+            base,
+            want,
+            at: self.r.pos(),
+        });
+    }
+
+    /// Unmarshals one top-level parameter into `slot`. A top-level `[ref]` pointer whose
+    /// slot already holds an address (the client's `[out]` buffer) is filled in place,
+    /// after checking that what arrives fits what the caller's correlation gives it;
+    /// otherwise its referent is allocated.
+    ///
+    /// # Safety
+    /// `slot` holds writable memory for a value of `ty`; a non-NULL top-level `[ref]`
+    /// pointer in it points to a value of its pointee (with the room its correlations say).
+    pub unsafe fn param(&mut self, ty: Type, slot: *mut u8) -> Result<()> {
+        let Type::Pointer(p) = ty else {
+            // SAFETY: forwarded.
+            return unsafe { self.absorb(ty, slot, std::ptr::null()) };
+        };
+        let slot = slot.cast::<*mut u8>();
+        if p.kind == PointerKind::Ref {
+            // SAFETY: a pointer parameter's slot holds a pointer.
+            let cur = unsafe { slot.read_unaligned() };
+            if cur.is_null() {
+                // SAFETY: forwarded.
+                return unsafe { self.referents(p.pointee, slot, std::ptr::null(), None) };
+            }
+            // SAFETY: forwarded: `cur` has room for what the caller's correlation says.
+            unsafe { self.check_room(p.pointee, cur)? };
+            // SAFETY: forwarded.
+            return unsafe { self.absorb(p.pointee, cur, std::ptr::null()) };
+        }
+        let id = self.r.u32()?;
+        if id == 0 {
+            // SAFETY: the slot holds a pointer.
+            unsafe { slot.write_unaligned(std::ptr::null_mut()) };
+            return Ok(());
+        }
+        let full = (p.kind == PointerKind::Full).then_some(id);
+        if let Some(id) = full {
+            match self.full.get(&id) {
+                Some(FullState::Done(q)) => {
+                    // SAFETY: the slot holds a pointer.
+                    unsafe { slot.write_unaligned(*q) };
+                    return Ok(());
+                }
+                Some(FullState::Pending(_)) => {
+                    return Err(self.bad("a full pointer refers to a referent still being read"));
+                }
+                None => {
+                    self.full.insert(id, FullState::Pending(Vec::new()));
+                }
+            }
+        }
+        // SAFETY: forwarded.
+        unsafe { self.referents(p.pointee, slot, std::ptr::null(), full) }
+    }
+
+    /// For a value the caller's memory receives in place: a conformant array or string (or
+    /// a structure ending in one) must not carry more elements than the caller's
+    /// correlation says its memory holds.
+    unsafe fn check_room(&mut self, ty: Type, mem: *mut u8) -> Result<()> {
+        let (tail, base) = match ty {
+            // SAFETY: `mem` is a structure of `s` (the caller's contract).
+            Type::Struct(s) if conformant_tail(ty).is_some() => {
+                let (t, _, b) = unsafe { tail_place(s, mem) };
+                (t, b)
+            }
+            Type::Array(_) | Type::String(_) => (ty, std::ptr::null()),
+            _ => return Ok(()),
+        };
+        let room = match tail {
+            Type::Array(a) => match a.count {
+                Count::Conformant(e) => Some(e),
+                Count::Fixed(_) => None,
+            },
+            Type::String(s) if s.fixed.is_none() => match s.size {
+                Some(e) => Some(e),
+                None => return Err(self.bad("a string without a size arrives in caller memory")),
+            },
+            _ => None,
+        };
+        let Some(e) = room else { return Ok(()) };
+        let scope = Scope {
+            params: self.params,
+            base,
+        };
+        // SAFETY: forwarded.
+        let room = unsafe { eval(e, scope) }
+            .map_err(|_| self.bad("the receiving buffer's size is unknown"))?;
+        let n = i64::from(self.r.peek_u32()?);
+        if n > room {
+            return Err(self.bad("more elements arrive than the receiving buffer holds"));
+        }
+        Ok(())
+    }
+
+    /// A value in existing memory and then the referents of its embedded pointers.
+    unsafe fn absorb(&mut self, ty: Type, mem: *mut u8, base: *const u8) -> Result<()> {
+        let mut found = Vec::new();
+        // SAFETY: forwarded.
+        unsafe { self.scalars(ty, mem, base, None, &mut found)? };
+        // SAFETY: forwarded.
+        unsafe { self.drain(found) }
+    }
+
+    /// A referent allocated here (its slot filled in) and then its own referents.
+    unsafe fn referents(
+        &mut self,
+        ty: Type,
+        slot: *mut *mut u8,
+        base: *const u8,
+        full: Option<u32>,
+    ) -> Result<()> {
+        let first = Deferred {
+            ty,
+            slot,
+            base,
+            full,
+        };
+        // SAFETY: forwarded.
+        unsafe { self.drain(vec![first]) }
+    }
+
+    unsafe fn drain(&mut self, first: Vec<Deferred>) -> Result<()> {
+        let mut stack: Vec<Deferred> = first.into_iter().rev().collect();
+        let mut found = Vec::new();
+        while let Some(d) = stack.pop() {
+            // SAFETY: the slot is a pointer inside memory this message allocated or the
+            // caller's parameter.
+            unsafe { self.referent(d, &mut found)? };
+            stack.extend(found.drain(..).rev());
+        }
+        Ok(())
+    }
+
+    /// Allocates a referent (reading first the count that sizes it) and reads it.
+    unsafe fn referent(&mut self, d: Deferred, found: &mut Vec<Deferred>) -> Result<()> {
+        let (size, hoisted) = match conformant_tail(d.ty).or(match d.ty {
+            Type::Array(_) | Type::String(_) => Some(d.ty),
+            _ => None,
+        }) {
+            Some(tail @ (Type::Array(_) | Type::String(_))) if is_conformant(tail) => {
+                let n = self.r.u32()?;
+                let (stride, least) = match tail {
+                    Type::Array(a) => (a.stride, min_wire(a.element)),
+                    Type::String(s) => (s.char_size, 0),
+                    _ => (1, 1),
+                };
+                let varying = match tail {
+                    Type::Array(a) => a.varying.is_some(),
+                    _ => true,
+                };
+                // A conformant array sends all its elements: they must be in the message.
+                // A varying one may announce more room than it sends; the budget bounds it.
+                if !varying && (n as usize).saturating_mul(least) > self.r.remaining() {
+                    return Err(self.bad("an array count exceeds the bytes left in the message"));
+                }
+                let elements = (n as usize).saturating_mul(stride);
+                let size = match d.ty {
+                    Type::Struct(s) => (tail_offset(s).saturating_add(elements)).max(s.size),
+                    _ => elements,
+                };
+                (size, Some(n))
+            }
+            _ => (mem_size(d.ty), None),
+        };
+        let mem = self.alloc(size)?;
+        // SAFETY: the slot is a writable pointer (see `drain`).
+        unsafe { d.slot.write_unaligned(mem) };
+        if let Some(id) = d.full
+            && let Some(FullState::Pending(waiting)) = self.full.insert(id, FullState::Done(mem))
+        {
+            for w in waiting {
+                // SAFETY: each waiting slot is a pointer inside this message's memory.
+                unsafe { w.write_unaligned(mem) };
+            }
+        }
+        // SAFETY: `mem` has room for the value as its count says.
+        unsafe { self.scalars(d.ty, mem, d.base, hoisted, found) }
+    }
+
+    fn base_value(&mut self, b: Base) -> Result<i64> {
+        Ok(match b {
+            Base::Boolean => i64::from(self.r.u8()? != 0),
+            Base::Byte | Base::Char | Base::USmall => i64::from(self.r.u8()?),
+            Base::Small => i64::from(self.r.u8()? as i8),
+            Base::WChar | Base::UShort => i64::from(self.r.u16()?),
+            Base::Short => i64::from(self.r.u16()? as i16),
+            Base::Enum16 => {
+                let v = self.r.u16()?;
+                if v > 0x7FFF {
+                    return Err(self.bad("an enum value beyond 16 bits"));
+                }
+                i64::from(v)
+            }
+            Base::Long | Base::Enum32 | Base::Int3264 => i64::from(self.r.u32()? as i32),
+            Base::ULong | Base::ErrorStatus | Base::Float | Base::UInt3264 => {
+                i64::from(self.r.u32()?)
+            }
+            Base::Hyper | Base::UHyper | Base::Double => self.r.u64()? as i64,
+        })
+    }
+
+    /// The flat part of a value into `mem`; referents of embedded pointers go on
+    /// `found`. `hoisted`: the count of this value's conformant tail, already read.
+    unsafe fn scalars(
+        &mut self,
+        ty: Type,
+        mem: *mut u8,
+        base: *const u8,
+        hoisted: Option<u32>,
+        found: &mut Vec<Deferred>,
+    ) -> Result<()> {
+        match ty {
+            // SAFETY (all arms): `mem` has room for a value of `ty` (allocated from its
+            // description and counts, or the caller's checked memory); field, element and
+            // arm addresses stay inside it.
+            Type::Base(b) => {
+                let v = self.base_value(b)?;
+                unsafe { write_base(mem, b, v) };
+                Ok(())
+            }
+            Type::Range(r) => {
+                let v = self.base_value(r.base)?;
+                if v < r.min || v > r.max {
+                    return Err(self.bad("a value outside its [range]"));
+                }
+                unsafe { write_base(mem, r.base, v) };
+                Ok(())
+            }
+            Type::Struct(s) => {
+                let tail = conformant_tail(ty);
+                let n = match (tail, hoisted) {
+                    (Some(_), Some(n)) => Some(n),
+                    (Some(_), None) => Some(self.r.u32()?),
+                    (None, _) => None,
+                };
+                self.r.align(wire_align(ty))?;
+                let last = s.fields.len().saturating_sub(1);
+                for (i, f) in s.fields.iter().enumerate() {
+                    let inner = if i == last { n } else { None };
+                    unsafe { self.scalars(f.ty, mem.add(f.offset), mem, inner, found)? };
+                }
+                Ok(())
+            }
+            Type::Array(a) => {
+                let count = match a.count {
+                    Count::Fixed(n) => n,
+                    Count::Conformant(e) => {
+                        let n = match hoisted {
+                            Some(n) => n,
+                            None => self.r.u32()?,
+                        };
+                        self.check(e, base, i64::from(n));
+                        n
+                    }
+                };
+                let (first, len) = match &a.varying {
+                    Some(v) => {
+                        let first = self.r.u32()?;
+                        let len = self.r.u32()?;
+                        if u64::from(first) + u64::from(len) > u64::from(count) {
+                            return Err(self.bad("a varying array's window exceeds the array"));
+                        }
+                        if let Some(e) = v.first {
+                            self.check(e, base, i64::from(first));
+                        } else if first != 0 {
+                            return Err(self.bad("a varying array starts past 0 without first_is"));
+                        }
+                        self.check(v.length, base, i64::from(len));
+                        (first, len)
+                    }
+                    None => (0, count),
+                };
+                if (len as usize).saturating_mul(min_wire(a.element)) > self.r.remaining() {
+                    return Err(self.bad("an array length exceeds the bytes left in the message"));
+                }
+                let start = unsafe { mem.add(first as usize * a.stride) };
+                self.r.align(wire_align(a.element))?;
+                if is_block(a.element, a.stride) {
+                    let bytes = self.r.take(len as usize * a.stride)?;
+                    // SAFETY: the window lies inside the array's memory.
+                    unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), start, bytes.len()) };
+                    return Ok(());
+                }
+                for i in 0..len as usize {
+                    let e = unsafe { start.add(i * a.stride) };
+                    unsafe { self.scalars(a.element, e, base, None, found)? };
+                }
+                Ok(())
+            }
+            Type::String(s) => {
+                let room = match s.fixed {
+                    Some(n) => n,
+                    None => {
+                        let max = match hoisted {
+                            Some(n) => n,
+                            None => self.r.u32()?,
+                        };
+                        if let Some(e) = s.size {
+                            self.check(e, base, i64::from(max));
+                        }
+                        max
+                    }
+                };
+                let offset = self.r.u32()?;
+                let len = self.r.u32()?;
+                if offset != 0 {
+                    return Err(self.bad("a string's offset is not 0"));
+                }
+                if len > room {
+                    return Err(self.bad("a string is longer than its array"));
+                }
+                let bytes = self.r.take(len as usize * s.char_size)?;
+                let ends_in_zero = match len {
+                    0 => room > 0,
+                    _ => bytes[bytes.len() - s.char_size..].iter().all(|&b| b == 0),
+                };
+                if !ends_in_zero {
+                    return Err(self.bad("a string does not end in its terminator"));
+                }
+                // SAFETY: `len <= room` characters fit the string's memory.
+                unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), mem, bytes.len()) };
+                Ok(())
+            }
+            Type::Pointer(p) => {
+                let slot = mem.cast::<*mut u8>();
+                let id = self.r.u32()?;
+                if id == 0 {
+                    if p.kind == PointerKind::Ref {
+                        return Err(self.bad("a [ref] pointer is NULL"));
+                    }
+                    unsafe { slot.write_unaligned(std::ptr::null_mut()) };
+                    return Ok(());
+                }
+                let mut full = None;
+                if p.kind == PointerKind::Full {
+                    match self.full.get_mut(&id) {
+                        Some(FullState::Done(q)) => {
+                            unsafe { slot.write_unaligned(*q) };
+                            return Ok(());
+                        }
+                        Some(FullState::Pending(waiting)) => {
+                            waiting.push(slot);
+                            return Ok(());
+                        }
+                        None => {
+                            self.full.insert(id, FullState::Pending(Vec::new()));
+                            full = Some(id);
+                        }
+                    }
+                }
+                found.push(Deferred {
+                    ty: p.pointee,
+                    slot,
+                    base,
+                    full,
+                });
+                Ok(())
+            }
+            Type::Union(u) => {
+                let disc = self.base_value(u.switch)?;
+                let (arms, arm_base) = match u.selector {
+                    Selector::Encapsulated { arms_offset } => {
+                        unsafe { write_base(mem, u.switch, disc) };
+                        (unsafe { mem.add(arms_offset) }, mem.cast_const())
+                    }
+                    Selector::Expr(e) => {
+                        self.check(e, base, disc);
+                        (mem, base)
+                    }
+                };
+                match arm(u, disc) {
+                    None => Err(self.bad("a union discriminant selects no arm")),
+                    Some(None) => Ok(()),
+                    Some(Some(t)) => unsafe { self.scalars(t, arms, arm_base, None, found) },
+                }
+            }
+            Type::ContextHandle => {
+                self.r.align(4)?;
+                let bytes = self.r.take(20)?;
+                // SAFETY: a context handle has 20 bytes of memory.
+                unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), mem, 20) };
+                Ok(())
+            }
+            Type::Ignore => Ok(()),
+        }
+    }
+}
+
+impl Drop for Unmarshaller<'_> {
+    /// Whatever was neither committed nor aborted is freed: a failure that returned early
+    /// leaks nothing.
+    fn drop(&mut self) {
+        self.abort();
+    }
+}
+
+fn is_conformant(ty: Type) -> bool {
+    match ty {
+        Type::Array(a) => matches!(a.count, Count::Conformant(_)),
+        Type::String(s) => s.fixed.is_none(),
+        _ => false,
+    }
+}
