@@ -48,6 +48,7 @@ pub struct Config {
     runtime_path: String,
     client: bool,
     server: bool,
+    marshal: bool,
     #[cfg(feature = "winmd")]
     winmd: bool,
     #[cfg(feature = "winmd")]
@@ -68,6 +69,7 @@ impl Default for Config {
             runtime_path: "::comidl_runtime".into(),
             client: true,
             server: true,
+            marshal: true,
             #[cfg(feature = "winmd")]
             winmd: false,
             #[cfg(feature = "winmd")]
@@ -198,6 +200,14 @@ impl Config {
         self
     }
 
+    /// Whether to generate the marshalling descriptions of the interfaces (`pub mod ndr`
+    /// in each generated file: what the runtime's NDR engine marshals calls with; default
+    /// true).
+    pub fn marshal(&mut self, on: bool) -> &mut Config {
+        self.marshal = on;
+        self
+    }
+
     /// Also write the type library, `<stem>.winmd` (ECMA-335 metadata that windows-bindgen
     /// and .NET metadata readers read). A server module embeds it with
     /// `include_bytes!(concat!(env!("OUT_DIR"), "/<stem>.winmd"))` to register it. Needs
@@ -306,6 +316,7 @@ impl Config {
             imports: self.extern_paths.clone(),
             client: self.client,
             server: self.server,
+            marshal: self.marshal,
             ..Default::default()
         };
         let generated = emit::rust::generate(model, &rust).map_err(|d| failed(&d))?;

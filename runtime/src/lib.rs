@@ -11,7 +11,9 @@
 //!   type libraries ([`typelib`]);
 //! - activation (`comidl-runtime-activation`): [`CoCreateInstance`] and the rest;
 //! - services (`comidl-runtime-services`): resource dispensers ([`dispenser`]), provider
-//!   modules ([`provider`]) and the C API.
+//!   modules ([`provider`]) and the C API;
+//! - ndr (`comidl-runtime-ndr`, as [`ndr`]): NDR20 marshalling from the static descriptions
+//!   the compiler emits per interface.
 //!
 //! A lower layer never names a higher one. Where a lower one must reach up at run time, the
 //! higher one hands itself in: activation gives com its `CoGetClassObject` for the host
@@ -24,6 +26,8 @@
 use core::ffi::c_void;
 
 pub use comidl_runtime_services::*;
+
+pub use comidl_runtime_ndr as ndr;
 
 /// `CoGetClassObject` (see [`activation::CoGetClassObject`]), with the runtime's own
 /// classes available.

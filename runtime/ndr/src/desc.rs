@@ -89,10 +89,23 @@ pub enum Type {
     /// A `[string]` array or pointee: the characters up to and including the terminator.
     String(&'static Str),
     Pointer(&'static Pointer),
-    /// A context handle: 20 bytes (attributes, then a UUID) both in memory and on the wire.
+    /// A context handle: 20 bytes on the wire (attributes, then a UUID). In memory a
+    /// pointer, as in C: NULL for the nil handle (20 zero bytes), else a task-allocator
+    /// block holding the 20 bytes, owned by the slot.
     ContextHandle,
     /// A binding handle (`handle_t`): a pointer in memory, nothing on the wire.
     Ignore,
+    /// Something the engine cannot marshal yet (interface pointers, `[user_marshal]`
+    /// types): its memory layout, so what holds it is still described, and why. Marshalling
+    /// or unmarshalling it fails with [`crate::NdrError::Unsupported`].
+    Unsupported(&'static Opaque),
+}
+
+#[derive(Debug)]
+pub struct Opaque {
+    pub size: usize,
+    pub align: usize,
+    pub why: &'static str,
 }
 
 #[derive(Debug)]
@@ -273,6 +286,15 @@ pub struct Param {
     pub name: &'static str,
     pub ty: Type,
     pub dir: Direction,
+}
+
+/// An interface: its identity and its procedures in opnum order.
+#[derive(Debug)]
+pub struct Interface {
+    pub name: &'static str,
+    pub uuid: comidl_runtime_core::GUID,
+    pub version: (u16, u16),
+    pub procs: &'static [&'static Proc],
 }
 
 /// A procedure (an operation of an RPC interface, or a method of an object interface

@@ -26,6 +26,8 @@ pub enum NdrError {
     TooLarge,
     /// The allocator failed.
     OutOfMemory,
+    /// The description holds a type the engine cannot marshal yet (why).
+    Unsupported(&'static str),
 }
 
 impl NdrError {
@@ -44,6 +46,7 @@ impl NdrError {
             NdrError::InvalidBound => 1734,       // RPC_X_INVALID_BOUND
             NdrError::UnterminatedString => 1783, // RPC_X_BAD_STUB_DATA
             NdrError::TooLarge | NdrError::OutOfMemory => 14, // RPC_S_OUT_OF_MEMORY
+            NdrError::Unsupported(_) => 1764,     // RPC_S_CANNOT_SUPPORT
         }
     }
 
@@ -66,6 +69,7 @@ impl std::fmt::Display for NdrError {
             NdrError::UnterminatedString => f.write_str("a string has no terminator"),
             NdrError::TooLarge => f.write_str("the message needs more memory than allowed"),
             NdrError::OutOfMemory => f.write_str("out of memory"),
+            NdrError::Unsupported(why) => write!(f, "not supported yet: {why}"),
         }
     }
 }

@@ -48,6 +48,28 @@ pub unsafe fn free_param(ty: Type, slot: *mut u8, params: &[*mut u8]) {
     }
 }
 
+/// Frees what unmarshalling a response allocated for a client's `[out]` parameter: under a
+/// top-level `[ref]` pointer the caller's own memory holds the value, so only what it
+/// points to is freed; any other pointer's referent was allocated, and is freed too.
+///
+/// # Safety
+/// As [`free_value`]; `slot` is the caller's argument for the parameter.
+pub unsafe fn free_out_param(ty: Type, slot: *mut u8, params: &[*mut u8]) {
+    if let Type::Pointer(p) = ty
+        && p.kind == crate::desc::PointerKind::Ref
+    {
+        // SAFETY: a pointer parameter's slot holds a pointer to the caller's memory.
+        let v = unsafe { slot.cast::<*mut u8>().read_unaligned() };
+        if !v.is_null() {
+            // SAFETY: forwarded.
+            unsafe { free_value(p.pointee, v, std::ptr::null(), params) };
+        }
+        return;
+    }
+    // SAFETY: forwarded.
+    unsafe { free_param(ty, slot, params) };
+}
+
 type Work = Vec<(Type, *mut u8, *const u8)>;
 
 #[allow(clippy::too_many_arguments)]
@@ -117,10 +139,26 @@ unsafe fn walk(
                 unsafe { walk(t, arms, arm_base, params, stack, seen, blocks, depth + 1) };
             }
         }
+        Type::ContextHandle => {
+            // SAFETY: the memory holds a pointer to the handle's block.
+            let v = unsafe { mem.cast::<*mut u8>().read_unaligned() };
+            if !v.is_null() {
+                // SAFETY: as for pointers below.
+                unsafe { mem.cast::<*mut u8>().write_unaligned(std::ptr::null_mut()) };
+                if seen.insert(v as usize) {
+                    blocks.push(v);
+                }
+            }
+        }
         Type::Pointer(p) => {
             // SAFETY: the memory holds a pointer.
             let v = unsafe { mem.cast::<*mut u8>().read_unaligned() };
-            if v.is_null() || !seen.insert(v as usize) {
+            if v.is_null() {
+                return;
+            }
+            // SAFETY: the pointer is read; clear it so nothing finds the freed block.
+            unsafe { mem.cast::<*mut u8>().write_unaligned(std::ptr::null_mut()) };
+            if !seen.insert(v as usize) {
                 return;
             }
             blocks.push(v);
@@ -136,7 +174,7 @@ pub fn has_pointers(ty: Type, depth: usize) -> bool {
         return true;
     }
     match ty {
-        Type::Pointer(_) => true,
+        Type::Pointer(_) | Type::ContextHandle => true,
         Type::Struct(s) => s.fields.iter().any(|f| has_pointers(f.ty, depth + 1)),
         Type::Array(a) => has_pointers(a.element, depth + 1),
         Type::Union(u) => u

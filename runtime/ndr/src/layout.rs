@@ -19,8 +19,8 @@ pub fn mem_size(ty: Type) -> usize {
         Type::String(s) => s
             .fixed
             .map_or(0, |n| s.char_size.saturating_mul(n as usize)),
-        Type::Pointer(_) | Type::Ignore => size_of::<usize>(),
-        Type::ContextHandle => 20,
+        Type::Pointer(_) | Type::Ignore | Type::ContextHandle => size_of::<usize>(),
+        Type::Unsupported(o) => o.size,
     }
 }
 
@@ -33,8 +33,8 @@ pub fn mem_align(ty: Type) -> usize {
         Type::Union(u) => u.align.max(1),
         Type::Array(a) => mem_align(a.element),
         Type::String(s) => s.char_size,
-        Type::Pointer(_) | Type::Ignore => align_of::<usize>(),
-        Type::ContextHandle => 4,
+        Type::Pointer(_) | Type::Ignore | Type::ContextHandle => align_of::<usize>(),
+        Type::Unsupported(o) => o.align.max(1),
     }
 }
 
@@ -79,7 +79,7 @@ fn wire_align_depth(ty: Type, depth: usize) -> usize {
                 e
             }
         }
-        Type::String(_) | Type::Pointer(_) | Type::ContextHandle => 4,
+        Type::String(_) | Type::Pointer(_) | Type::ContextHandle | Type::Unsupported(_) => 4,
         Type::Ignore => 1,
     }
 }
@@ -119,6 +119,7 @@ fn min_wire_depth(ty: Type, depth: usize) -> usize {
         Type::Pointer(_) => 4,
         Type::ContextHandle => 20,
         Type::Ignore => 0,
+        Type::Unsupported(_) => 1,
     }
 }
 

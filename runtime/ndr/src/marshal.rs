@@ -318,11 +318,17 @@ impl<'a> Marshaller<'a> {
             }
             Type::ContextHandle => {
                 self.w.align(4);
-                // SAFETY: a context handle is 20 bytes in memory.
-                self.w.raw(unsafe { std::slice::from_raw_parts(mem, 20) });
+                let h = unsafe { mem.cast::<*const u8>().read_unaligned() };
+                if h.is_null() {
+                    self.w.raw(&[0; 20]);
+                } else {
+                    // SAFETY: a non-NULL context handle points to its 20 wire bytes.
+                    self.w.raw(unsafe { std::slice::from_raw_parts(h, 20) });
+                }
                 Ok(())
             }
             Type::Ignore => Ok(()),
+            Type::Unsupported(o) => Err(NdrError::Unsupported(o.why)),
         }
     }
 }

@@ -527,11 +527,26 @@ impl<'a> Unmarshaller<'a> {
             Type::ContextHandle => {
                 self.r.align(4)?;
                 let bytes = self.r.take(20)?;
-                // SAFETY: a context handle has 20 bytes of memory.
-                unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), mem, 20) };
+                let slot = mem.cast::<*mut u8>();
+                // A handle the slot held (the client's, for [in, out]) is replaced.
+                let old = unsafe { slot.read_unaligned() };
+                if !old.is_null() {
+                    // SAFETY: a context handle's block is the slot's, from the task allocator.
+                    unsafe { CoTaskMemFree(old.cast()) };
+                    unsafe { slot.write_unaligned(std::ptr::null_mut()) };
+                }
+                if bytes.iter().any(|&b| b != 0) {
+                    let h = self.alloc(20)?;
+                    // SAFETY: `h` has 20 bytes; the slot holds a pointer.
+                    unsafe {
+                        std::ptr::copy_nonoverlapping(bytes.as_ptr(), h, 20);
+                        slot.write_unaligned(h);
+                    }
+                }
                 Ok(())
             }
             Type::Ignore => Ok(()),
+            Type::Unsupported(o) => Err(NdrError::Unsupported(o.why)),
         }
     }
 }

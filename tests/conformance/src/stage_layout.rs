@@ -193,6 +193,8 @@ fn generate_one(rel: Option<PathBuf>, path: &Path, options: &comidl::Options) ->
         import_prefix: "crate".into(),
         client: true,
         server: true,
+        // The layouts are what this stage measures; the ndr stage compiles the rest.
+        marshal: false,
     };
     match backend::generate(&outcome.model, &opts) {
         Ok(generated) => {

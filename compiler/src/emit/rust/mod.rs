@@ -22,6 +22,7 @@ mod enums;
 mod functions;
 mod interfaces;
 pub mod names;
+mod ndr;
 mod pipes;
 mod records;
 mod server;
@@ -57,6 +58,10 @@ pub struct Options {
     pub client: bool,
     /// Emit `*_Impl` traits and vtable constructors for implementing interfaces in Rust.
     pub server: bool,
+    /// Emit the marshalling descriptions of the interfaces (`pub mod ndr`), for the
+    /// runtime's NDR engine. Off for the runtime's own bindings (the layer under them
+    /// cannot name the engine).
+    pub marshal: bool,
 }
 
 impl Default for Options {
@@ -67,6 +72,7 @@ impl Default for Options {
             import_prefix: "super".into(),
             client: true,
             server: true,
+            marshal: true,
         }
     }
 }
@@ -76,6 +82,7 @@ impl Options {
     pub fn for_runtime() -> Options {
         Options {
             runtime: "crate".into(),
+            marshal: false,
             ..Options::default()
         }
     }
@@ -148,6 +155,12 @@ pub fn generate(model: &Model, options: &Options) -> Result<Generated, Vec<Diagn
     }
     for (ns, tokens) in winrt::instances(&mut g) {
         g.modules.entry(ns).or_default().push(tokens);
+    }
+    if options.marshal {
+        let tokens = ndr::emit(&mut g);
+        if !tokens.is_empty() {
+            g.modules.entry(Vec::new()).or_default().push(tokens);
+        }
     }
     let tokens = assemble(&g.modules, &[]);
     if g.diags.iter().any(Diagnostic::is_error) {

@@ -1,0 +1,1038 @@
+//! Marshalling descriptions: for every interface of the main file, `const` data the
+//! runtime's NDR engine interprets (`comidl_runtime::ndr`): each procedure's parameters
+//! with their direction, and each type's C layout (from [`crate::layout`], the offsets gcc
+//! gives the generated `#[repr(C)]` types) beside its NDR form (conformance, variance,
+//! pointer kinds, union arms, correlations over fields and parameters).
+//!
+//! Written into a `pub mod ndr` of the generated file: one `static` per structure and
+//! union (so recursive types refer to themselves), everything else inline, and one
+//! `Interface` per interface with its procedures in opnum order (an object interface's
+//! from its first own vtable slot). Each file's module describes every type its
+//! procedures reach, imported ones included, so it depends on no other module.
+//!
+//! What the engine cannot marshal yet (interface pointers, `[wire_marshal]` /
+//! `[user_marshal]` / `[transmit_as]` types such as BSTR and VARIANT, `void *`, function
+//! pointers, bit-fields) is described as `Unsupported`, with its memory layout, so
+//! everything else of the procedure is still described; marshalling such a parameter
+//! fails at run time with a clear error.
+
+use std::collections::HashMap;
+
+use proc_macro2::{Ident, Literal, Span, TokenStream};
+use quote::{format_ident, quote};
+
+use super::{Gen, docs, guid_tokens, names};
+use crate::ir::{
+    Attr, AttrValue, Base, Expr, Interface, Item, ItemId, ItemKind, Method, PointerKind, Type,
+    Value,
+};
+
+/// The `ndr` module of the main file, or nothing when it has no marshalled interfaces.
+pub(super) fn emit(g: &mut Gen) -> TokenStream {
+    let model = g.model;
+    let mut d = Descs {
+        g,
+        statics: Vec::new(),
+        records: HashMap::new(),
+        keyed: HashMap::new(),
+    };
+    let mut interfaces = Vec::new();
+    for (id, item) in model.items_in(d.g.main) {
+        let ItemKind::Interface(i) = &item.kind else {
+            continue;
+        };
+        if !i.defined
+            || !item.namespace.is_empty()
+            || !i.type_params.is_empty()
+            || item.has_attr("local")
+            || d.g.well_known(id).is_some()
+        {
+            continue;
+        }
+        interfaces.push(d.interface(id, item, i));
+    }
+    if interfaces.is_empty() {
+        return TokenStream::new();
+    }
+    let rt = d.g.rt.clone();
+    let statics = d.statics;
+    let doc = docs::attrs(
+        "Marshalling descriptions of this file's interfaces, for the NDR engine \
+         (`ndr::Interface` per interface, its procedures in opnum order).",
+    );
+    quote! {
+        #doc
+        pub mod ndr {
+            #[allow(unused_imports)]
+            use #rt::ndr::*;
+            #(#interfaces)*
+            #(#statics)*
+        }
+    }
+}
+
+/// Where a correlation's names point.
+#[derive(Clone)]
+enum Scope<'m> {
+    /// The procedure's parameters: name, index, type.
+    Params(Vec<(&'m str, u16, &'m Type)>),
+    /// The enclosing structure's fields: name, byte offset, type.
+    Fields(Vec<(String, u64, Type)>),
+}
+
+struct Descs<'g, 'm> {
+    g: &'g mut Gen<'m>,
+    statics: Vec<TokenStream>,
+    /// Records (without a switch_is of their own) already described: their static.
+    records: HashMap<ItemId, Ident>,
+    /// Non-encapsulated unions by item and selector: their static.
+    keyed: HashMap<String, Ident>,
+}
+
+/// The attributes that apply where a type is used (a parameter or a field).
+struct Use<'a> {
+    attrs: &'a [Attr],
+    /// Pointer depth: `size_is(a, b)` gives `a` to depth 0 and `b` to depth 1.
+    level: usize,
+    top_param: bool,
+}
+
+impl Use<'_> {
+    fn has(&self, name: &str) -> bool {
+        self.attrs.iter().any(|a| a.name == name)
+    }
+
+    /// The argument of attribute `name` for this pointer level.
+    fn arg(&self, name: &str) -> Option<&Expr> {
+        let a = self.attrs.iter().find(|a| a.name == name)?;
+        match a.args.get(self.level)? {
+            AttrValue::Expr(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// Whether `size_is` and friends give this level or a deeper one anything.
+    fn deepest_sized_level(&self) -> usize {
+        self.attrs
+            .iter()
+            .filter(|a| {
+                matches!(
+                    a.name.as_str(),
+                    "size_is" | "max_is" | "length_is" | "first_is" | "last_is" | "min_is"
+                )
+            })
+            .map(|a| a.args.len())
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+impl<'m> Descs<'_, 'm> {
+    fn interface(&mut self, id: ItemId, item: &'m Item, i: &'m Interface) -> TokenStream {
+        let object = item.has_attr("object");
+        let first = if object { self.inherited_slots(i) } else { 0 };
+        let name = names::ident(&format!("{}_INTERFACE", self.g.names.get(id)));
+        let mut procs = Vec::new();
+        let mut slot = first;
+        for m in &i.methods {
+            if object && !m.has_slot() {
+                continue;
+            }
+            let opnum = slot;
+            slot += 1;
+            // The wire form of a [local] method is its [call_as] partner's.
+            let wire = if m.has_attr("local") {
+                match i.methods.iter().find(|w| call_as_names(w, &m.name)) {
+                    Some(w) => w,
+                    None => continue,
+                }
+            } else {
+                m
+            };
+            procs.push(self.procedure(item, m, wire, opnum));
+        }
+        let iname = Literal::string(&item.name);
+        let uuid = match item.uuid() {
+            Some(g) => guid_tokens(self.g, &g),
+            None => {
+                let rt = &self.g.rt;
+                quote! { #rt::GUID::from_u128(0) }
+            }
+        };
+        let (major, minor) = version(item);
+        let doc = docs::attrs(&format!(
+            "Marshalling description of {} `{}`.",
+            if object {
+                "object interface"
+            } else {
+                "RPC interface"
+            },
+            item.name
+        ));
+        quote! {
+            #doc
+            pub static #name: Interface = Interface {
+                name: #iname,
+                uuid: #uuid,
+                version: (#major, #minor),
+                procs: &[#(&#procs),*],
+            };
+        }
+    }
+
+    fn inherited_slots(&self, i: &Interface) -> u32 {
+        let mut n = 0u32;
+        let mut base = i.base.clone();
+        for _ in 0..64 {
+            let Some(Type::Named(id)) = base.as_ref().map(|t| self.g.model.unalias(t)) else {
+                break;
+            };
+            let Some(ItemKind::Interface(b)) = self.g.model.item(id).map(|it| &it.kind) else {
+                break;
+            };
+            n += b.methods.iter().filter(|m| m.has_slot()).count() as u32;
+            base = b.base.clone();
+        }
+        n
+    }
+
+    fn procedure(&mut self, item: &Item, m: &Method, wire: &'m Method, opnum: u32) -> TokenStream {
+        let scope = Scope::Params(
+            wire.signature
+                .params
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (p.name.as_str(), i as u16, &p.ty))
+                .collect(),
+        );
+        let mut params = Vec::new();
+        for p in &wire.signature.params {
+            let dir = match (p.has_attr("in"), p.has_attr("out")) {
+                (_, false) => quote! { Direction::In },
+                (false, true) => quote! { Direction::Out },
+                (true, true) => quote! { Direction::InOut },
+            };
+            let u = Use {
+                attrs: &p.attrs,
+                level: 0,
+                top_param: true,
+            };
+            let ty = self.ty(&p.ty, &u, &scope, 0);
+            let name = Literal::string(&p.name);
+            params.push(quote! { Param { name: #name, ty: #ty, dir: #dir } });
+        }
+        let ret = match self.g.model.unalias(&wire.signature.ret) {
+            Type::Base(Base::Void) => quote! { None },
+            _ => {
+                let u = Use {
+                    attrs: &[],
+                    level: 0,
+                    top_param: false,
+                };
+                let t = self.ty(&wire.signature.ret, &u, &scope, 0);
+                quote! { Some(#t) }
+            }
+        };
+        let name = Literal::string(&format!("{}::{}", item.name, m.name));
+        let opnum = Literal::u16_unsuffixed(opnum.min(u32::from(u16::MAX)) as u16);
+        quote! {
+            Proc { name: #name, opnum: #opnum, params: &[#(#params),*], ret: #ret }
+        }
+    }
+
+    /// The description of `ty` where `u`'s attributes apply.
+    fn ty(&mut self, ty: &Type, u: &Use, scope: &Scope<'m>, depth: usize) -> TokenStream {
+        if depth > 32 {
+            return unsupported(8, 8, "a type nested too deeply");
+        }
+        // Attributes on the declaration itself come before the type's.
+        if u.level == 0 && u.has("context_handle") {
+            return quote! { Type::ContextHandle };
+        }
+        if let Some(r) = u.attrs.iter().find(|a| a.name == "range")
+            && u.level == 0
+            && let Some(b) = self.base_of(ty)
+            && let [lo, hi] = r.args.as_slice()
+        {
+            let (lo, hi) = (self.const_value(lo), self.const_value(hi));
+            if let (Some(lo), Some(hi)) = (lo, hi) {
+                let b = base_tokens(ndr_base(b));
+                return quote! { Type::Range(&Range { base: #b, min: #lo, max: #hi }) };
+            }
+        }
+        match ty {
+            Type::Const(inner) => self.ty(inner, u, scope, depth + 1),
+            Type::Base(b) => match b {
+                Base::Handle => quote! { Type::Ignore },
+                Base::Void => unsupported(1, 1, "void"),
+                b => {
+                    let b = base_tokens(ndr_base(*b));
+                    quote! { Type::Base(#b) }
+                }
+            },
+            Type::Named(id) => self.named(*id, u, scope, depth),
+            Type::Pointer { pointee, kind, .. } => self.pointer(pointee, *kind, u, scope, depth),
+            Type::Array { element, len } => self.array(element, *len, u, scope, depth),
+            Type::Function(_) => unsupported(8, 8, "function pointers have no NDR form"),
+            Type::SafeArray(_) => {
+                unsupported(8, 8, "SAFEARRAY is [wire_marshal]ed: not described yet")
+            }
+            Type::Instance { .. } | Type::Param(_) => {
+                unsupported(8, 8, "WinRT types are not marshalled by NDR")
+            }
+        }
+    }
+
+    fn named(&mut self, id: ItemId, u: &Use, scope: &Scope<'m>, depth: usize) -> TokenStream {
+        let model = self.g.model;
+        let Some(item) = model.item(id) else {
+            return unsupported(8, 8, "an unknown type");
+        };
+        if let Some(a) = item.attrs.iter().find(|a| {
+            matches!(
+                a.name.as_str(),
+                "wire_marshal" | "user_marshal" | "transmit_as" | "represent_as"
+            )
+        }) {
+            let (size, align) = self.layout(&Type::Named(id));
+            let why = match a.name.as_str() {
+                "wire_marshal" => "a [wire_marshal] type: not described yet",
+                "user_marshal" => "a [user_marshal] type: not described yet",
+                "transmit_as" => "a [transmit_as] type: not described yet",
+                _ => "a [represent_as] type: not described yet",
+            };
+            return unsupported(size, align, why);
+        }
+        if item.has_attr("context_handle") {
+            return quote! { Type::ContextHandle };
+        }
+        match &item.kind {
+            ItemKind::Typedef(inner) => {
+                // The typedef's own attributes ([string], [unique], [switch_type], ...)
+                // join the use's at this level.
+                let mut attrs: Vec<Attr> = u.attrs.to_vec();
+                if u.level == 0 {
+                    attrs.extend(item.attrs.iter().cloned());
+                } else {
+                    attrs = item.attrs.to_vec();
+                }
+                let inner_use = Use {
+                    attrs: &attrs,
+                    level: 0,
+                    top_param: u.top_param,
+                };
+                self.ty(inner, &inner_use, scope, depth + 1)
+            }
+            ItemKind::Enum(_) => {
+                if item.has_attr("v1_enum") || u.has("v1_enum") {
+                    quote! { Type::Base(Base::Enum32) }
+                } else {
+                    quote! { Type::Base(Base::Enum16) }
+                }
+            }
+            ItemKind::Struct(_) => self.record(id, depth),
+            ItemKind::Union(un) => {
+                if un.switch.is_some() {
+                    return self.record(id, depth);
+                }
+                let selector = u
+                    .attrs
+                    .iter()
+                    .find(|a| a.name == "switch_is")
+                    .and_then(|a| match a.args.first() {
+                        Some(AttrValue::Expr(e)) => Some(e),
+                        _ => None,
+                    });
+                let switch_ty = u
+                    .attrs
+                    .iter()
+                    .chain(&item.attrs)
+                    .find(|a| a.name == "switch_type")
+                    .and_then(|a| match a.args.first() {
+                        Some(AttrValue::Type(t)) => Some(t.clone()),
+                        _ => None,
+                    });
+                match selector {
+                    Some(e) => self.plain_union(id, e, switch_ty, scope, depth),
+                    None => {
+                        let (size, align) = self.layout(&Type::Named(id));
+                        unsupported(size, align, "a union without [switch_is]")
+                    }
+                }
+            }
+            ItemKind::Interface(_) | ItemKind::Dispinterface(_) | ItemKind::Coclass(_) => {
+                unsupported(8, 8, "an interface by value")
+            }
+            ItemKind::Pipe(_) => unsupported(32, 8, "pipes are not marshalled yet"),
+            _ => unsupported(8, 8, "a type with no NDR form"),
+        }
+    }
+
+    fn pointer(
+        &mut self,
+        pointee: &Type,
+        kind: PointerKind,
+        u: &Use,
+        scope: &Scope<'m>,
+        depth: usize,
+    ) -> TokenStream {
+        let model = self.g.model;
+        let target = model.unalias(pointee);
+        if let Type::Named(id) = &target
+            && matches!(
+                model.item(*id).map(|i| &i.kind),
+                Some(ItemKind::Interface(_) | ItemKind::Dispinterface(_) | ItemKind::Coclass(_))
+            )
+        {
+            return unsupported(8, 8, "interface pointers come with COM marshalling");
+        }
+        if matches!(target, Type::Base(Base::Void)) && !u.has("string") {
+            return unsupported(8, 8, "a void pointer has no NDR form");
+        }
+        if matches!(target, Type::Function(_)) {
+            return unsupported(8, 8, "function pointers have no NDR form");
+        }
+        let kind = if u.level == 0 && u.top_param {
+            if u.has("unique") {
+                quote! { PointerKind::Unique }
+            } else if u.has("ptr") {
+                quote! { PointerKind::Full }
+            } else {
+                quote! { PointerKind::Ref }
+            }
+        } else if u.level == 0 && u.has("ref") {
+            quote! { PointerKind::Ref }
+        } else if u.level == 0 && u.has("unique") {
+            quote! { PointerKind::Unique }
+        } else if u.level == 0 && u.has("ptr") {
+            quote! { PointerKind::Full }
+        } else {
+            match kind {
+                PointerKind::Ref => quote! { PointerKind::Ref },
+                PointerKind::Full => quote! { PointerKind::Full },
+                PointerKind::Unique | PointerKind::Unspecified => quote! { PointerKind::Unique },
+            }
+        };
+        let size = u
+            .arg("size_is")
+            .map(|e| (e, 0))
+            .or(u.arg("max_is").map(|e| (e, 1)));
+        let length = u
+            .arg("length_is")
+            .map(|e| (e, 0))
+            .or(u.arg("last_is").map(|e| (e, 1)));
+        let first = u.arg("first_is");
+        let innermost = u.level + 1 >= u.deepest_sized_level();
+        let string = u.has("string") && innermost && is_char(model, &target);
+        let pointee_desc = if string {
+            let char_size = if is_wide(model, &target) { 2usize } else { 1 };
+            let size = match size {
+                Some((e, add)) => {
+                    let e = self.corr(e, add, scope);
+                    quote! { Some(#e) }
+                }
+                None => quote! { None },
+            };
+            quote! { Type::String(&Str { char_size: #char_size, fixed: None, size: #size }) }
+        } else if size.is_some() || length.is_some() || first.is_some() {
+            let element_use = Use {
+                attrs: u.attrs,
+                level: u.level + 1,
+                top_param: false,
+            };
+            let element = self.ty(pointee, &element_use, scope, depth + 1);
+            let (stride, _) = self.layout(pointee);
+            let count = match size {
+                Some((e, add)) => {
+                    let e = self.corr(e, add, scope);
+                    quote! { Count::Conformant(#e) }
+                }
+                // A varying window over one element: the pointee alone.
+                None => quote! { Count::Fixed(1) },
+            };
+            let varying = self.varying(length, first, scope);
+            quote! {
+                Type::Array(&Array { element: #element, stride: #stride, count: #count, varying: #varying })
+            }
+        } else {
+            let inner_use = Use {
+                attrs: u.attrs,
+                level: u.level + 1,
+                top_param: false,
+            };
+            self.ty(pointee, &inner_use, scope, depth + 1)
+        };
+        quote! { Type::Pointer(&Pointer { kind: #kind, pointee: #pointee_desc }) }
+    }
+
+    fn varying(
+        &mut self,
+        length: Option<(&Expr, i64)>,
+        first: Option<&Expr>,
+        scope: &Scope<'m>,
+    ) -> TokenStream {
+        let Some((len, add)) = length else {
+            return quote! { None };
+        };
+        let first_t = match first {
+            Some(f) => {
+                let f = self.corr(f, 0, scope);
+                quote! { Some(#f) }
+            }
+            None => quote! { None },
+        };
+        // last_is(l) counts l - first + 1 elements.
+        let length = if add == 1 {
+            let l = self.corr(len, 1, scope);
+            match first {
+                Some(f) => {
+                    let f = self.corr(f, 0, scope);
+                    quote! { &Expr::Binary(BinOp::Sub, #l, #f) }
+                }
+                None => l,
+            }
+        } else {
+            self.corr(len, 0, scope)
+        };
+        quote! { Some(Varying { first: #first_t, length: #length }) }
+    }
+
+    fn array(
+        &mut self,
+        element: &Type,
+        len: Option<u64>,
+        u: &Use,
+        scope: &Scope<'m>,
+        depth: usize,
+    ) -> TokenStream {
+        let model = self.g.model;
+        let size = u
+            .arg("size_is")
+            .map(|e| (e, 0))
+            .or(u.arg("max_is").map(|e| (e, 1)));
+        let length = u
+            .arg("length_is")
+            .map(|e| (e, 0))
+            .or(u.arg("last_is").map(|e| (e, 1)));
+        let first = u.arg("first_is");
+        let element_t = model.unalias(element);
+        if u.has("string") && is_char(model, &element_t) {
+            let char_size = if is_wide(model, &element_t) {
+                2usize
+            } else {
+                1
+            };
+            let fixed = match len {
+                Some(n) => {
+                    let n = n.min(u64::from(u32::MAX)) as u32;
+                    quote! { Some(#n) }
+                }
+                None => quote! { None },
+            };
+            let size = match (len, size) {
+                (None, Some((e, add))) => {
+                    let e = self.corr(e, add, scope);
+                    quote! { Some(#e) }
+                }
+                _ => quote! { None },
+            };
+            return quote! { Type::String(&Str { char_size: #char_size, fixed: #fixed, size: #size }) };
+        }
+        let element_use = Use {
+            attrs: &[],
+            level: 0,
+            top_param: false,
+        };
+        let element_desc = self.ty(element, &element_use, scope, depth + 1);
+        let (stride, _) = self.layout(element);
+        let count = match (len, size) {
+            (_, Some((e, add))) => {
+                let e = self.corr(e, add, scope);
+                quote! { Count::Conformant(#e) }
+            }
+            (Some(n), None) => {
+                let n = n.min(u64::from(u32::MAX)) as u32;
+                quote! { Count::Fixed(#n) }
+            }
+            // `T a[]` with nothing to size it: MIDL needs a size; none is an empty array.
+            (None, None) => quote! { Count::Conformant(&Expr::Const(0)) },
+        };
+        let varying = self.varying(length, first, scope);
+        quote! {
+            Type::Array(&Array { element: #element_desc, stride: #stride, count: #count, varying: #varying })
+        }
+    }
+
+    /// A structure or an encapsulated union: a static named after the item.
+    fn record(&mut self, id: ItemId, depth: usize) -> TokenStream {
+        if let Some(name) = self.records.get(&id) {
+            return record_ref(self.g.model, id, name);
+        }
+        let model = self.g.model;
+        let Some(item) = model.item(id) else {
+            return unsupported(8, 8, "an unknown record");
+        };
+        let name = format_ident!(
+            "R{}_{}",
+            id.0,
+            names::sanitize(self.g.names.get(id))
+        );
+        self.records.insert(id, name.clone());
+        let layout = match self.g.layouts.record(id) {
+            Ok(l) => l,
+            Err(_) => return unsupported(8, 8, "a record without a layout"),
+        };
+        let size = layout.layout.size as usize;
+        let align = layout.layout.align as usize;
+        let body = match &item.kind {
+            ItemKind::Struct(r) => {
+                let fields: Vec<(String, u64, Type)> = r
+                    .fields
+                    .iter()
+                    .zip(&layout.fields)
+                    .filter_map(|(f, p)| {
+                        Some((f.name.clone(), p.as_ref()?.bit_offset / 8, f.ty.clone()?))
+                    })
+                    .collect();
+                let scope = Scope::Fields(fields);
+                let mut out = Vec::new();
+                for (f, p) in r.fields.iter().zip(&layout.fields) {
+                    let (Some(ty), Some(p)) = (&f.ty, p) else {
+                        continue;
+                    };
+                    if f.bits.is_some() {
+                        return self.finish_unsupported(
+                            &name,
+                            size,
+                            align,
+                            "bit-fields have no NDR form",
+                        );
+                    }
+                    let offset = (p.bit_offset / 8) as usize;
+                    let u = Use {
+                        attrs: &f.attrs,
+                        level: 0,
+                        top_param: false,
+                    };
+                    let t = self.ty(ty, &u, &scope, depth + 1);
+                    out.push(quote! { Field { offset: #offset, ty: #t } });
+                }
+                quote! { pub static #name: Struct = Struct { size: #size, align: #align, fields: &[#(#out),*] }; }
+            }
+            ItemKind::Union(un) => {
+                let Some(sw) = &un.switch else {
+                    return unsupported(size, align, "a union without a discriminant");
+                };
+                let arms_offset = layout
+                    .fields
+                    .get(1)
+                    .and_then(|p| p.as_ref())
+                    .map(|p| (p.bit_offset / 8) as usize)
+                    .unwrap_or(0);
+                let switch = base_tokens(
+                    self.base_of(&sw.ty)
+                        .unwrap_or(crate::ir::Base::Int32 { signed: true })
+                        .into_ndr(),
+                );
+                let scope = Scope::Fields(Vec::new());
+                let (arms, default) = self.arms(&un.arms, &scope, depth);
+                quote! {
+                    pub static #name: Union = Union {
+                        switch: #switch,
+                        selector: Selector::Encapsulated { arms_offset: #arms_offset },
+                        size: #size, align: #align, arms: &[#(#arms),*], default: #default,
+                    };
+                }
+            }
+            _ => return unsupported(size, align, "not a record"),
+        };
+        self.statics.push(body);
+        record_ref(model, id, &name)
+    }
+
+    fn finish_unsupported(
+        &mut self,
+        name: &Ident,
+        size: usize,
+        align: usize,
+        why: &str,
+    ) -> TokenStream {
+        // Keep the static (others may refer to it) as a structure of no fields, and
+        // describe uses as unsupported.
+        self.statics.push(quote! {
+            pub static #name: Struct = Struct { size: #size, align: #align, fields: &[] };
+        });
+        unsupported(size, align, why)
+    }
+
+    fn arms(
+        &mut self,
+        arms: &'m [crate::ir::UnionArm],
+        scope: &Scope<'m>,
+        depth: usize,
+    ) -> (Vec<TokenStream>, TokenStream) {
+        let mut out = Vec::new();
+        let mut default = quote! { None };
+        for arm in arms {
+            let ty = match &arm.field.ty {
+                Some(t) if !matches!(self.g.model.unalias(t), Type::Base(Base::Void)) => {
+                    let u = Use {
+                        attrs: &arm.field.attrs,
+                        level: 0,
+                        top_param: false,
+                    };
+                    let t = self.ty(t, &u, scope, depth + 1);
+                    quote! { Some(#t) }
+                }
+                _ => quote! { None },
+            };
+            for case in &arm.cases {
+                match case {
+                    Some(v) => {
+                        let v = (*v).clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64;
+                        out.push(quote! { Arm { case: #v, ty: #ty } });
+                    }
+                    None => default = quote! { Some(#ty) },
+                }
+            }
+        }
+        (out, default)
+    }
+
+    fn plain_union(
+        &mut self,
+        id: ItemId,
+        selector: &Expr,
+        switch_ty: Option<Type>,
+        scope: &Scope<'m>,
+        depth: usize,
+    ) -> TokenStream {
+        let model = self.g.model;
+        let Some(ItemKind::Union(un)) = model.item(id).map(|i| &i.kind) else {
+            return unsupported(8, 8, "not a union");
+        };
+        let key = format!("{}:{selector:?}:{:?}", id.0, scope_key(scope));
+        if let Some(name) = self.keyed.get(&key) {
+            return quote! { Type::Union(&#name) };
+        }
+        let name = format_ident!(
+            "U{}_{}_{}",
+            id.0,
+            names::sanitize(self.g.names.get(id)),
+            self.keyed.len()
+        );
+        self.keyed.insert(key, name.clone());
+        let (size, align) = self.layout(&Type::Named(id));
+        let sel = self.corr(selector, 0, scope);
+        // The discriminant's wire type: switch_type, else the selector's own type.
+        let switch = switch_ty
+            .as_ref()
+            .and_then(|t| self.base_of(t))
+            .or_else(|| self.corr_type(selector, scope))
+            .map(|b| b.into_ndr())
+            .unwrap_or(NdrBase::Long);
+        let switch = base_tokens(switch);
+        // Arms see the scope of the use's enclosing structure.
+        let (arms, default) = self.arms(&un.arms, scope, depth);
+        self.statics.push(quote! {
+            pub static #name: Union = Union {
+                switch: #switch,
+                selector: Selector::Expr(#sel),
+                size: #size, align: #align, arms: &[#(#arms),*], default: #default,
+            };
+        });
+        quote! { Type::Union(&#name) }
+    }
+
+    fn layout(&mut self, ty: &Type) -> (usize, usize) {
+        match self.g.layouts.of(ty) {
+            Ok(l) => (l.size as usize, l.align.max(1) as usize),
+            Err(_) => (8, 8),
+        }
+    }
+
+    /// The integer base type a type resolves to, if any.
+    fn base_of(&self, ty: &Type) -> Option<Base> {
+        match self.g.model.unalias(ty) {
+            Type::Base(b) => Some(b),
+            Type::Named(id) => match self.g.model.item(id).map(|i| &i.kind) {
+                Some(ItemKind::Enum(_)) => Some(Base::Int32 { signed: true }),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    fn const_value(&self, v: &AttrValue) -> Option<i64> {
+        match v {
+            AttrValue::Int(i) => i64::try_from(*i).ok(),
+            AttrValue::Expr(Expr::Int(i)) => i64::try_from(*i).ok(),
+            AttrValue::Expr(Expr::Unary("-", e)) => match &**e {
+                Expr::Int(i) => i64::try_from(-*i).ok(),
+                _ => None,
+            },
+            AttrValue::Expr(Expr::Name(n)) => match self.g.model.lookup(n).map(|i| &i.kind) {
+                Some(ItemKind::Const(c)) => match c.value {
+                    Value::Int(i) => i64::try_from(i).ok(),
+                    _ => None,
+                },
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// A correlation expression (plus `add`: `max_is(m)` counts `m + 1`).
+    fn corr(&mut self, e: &Expr, add: i64, scope: &Scope<'m>) -> TokenStream {
+        let inner = self
+            .corr_expr(e, scope, 0)
+            .unwrap_or_else(|| quote! { Expr::Const(-1) });
+        if add == 0 {
+            quote! { &#inner }
+        } else {
+            quote! { &Expr::Binary(BinOp::Add, &#inner, &Expr::Const(#add)) }
+        }
+    }
+
+    fn corr_expr(&self, e: &Expr, scope: &Scope<'m>, depth: usize) -> Option<TokenStream> {
+        if depth > 32 {
+            return None;
+        }
+        Some(match e {
+            Expr::Int(i) => {
+                let v = i64::try_from(*i).ok()?;
+                quote! { Expr::Const(#v) }
+            }
+            Expr::Name(_) | Expr::Unary("*", _) => {
+                let (place, derefs, ty) = self.load(e, scope, 0)?;
+                let b = base_tokens(self.base_of(&ty)?.into_ndr());
+                match place {
+                    Place::Param(i) => {
+                        quote! { Expr::Param { index: #i, derefs: #derefs, ty: #b } }
+                    }
+                    Place::Field(o) => {
+                        let o = o as u32;
+                        quote! { Expr::Field { offset: #o, derefs: #derefs, ty: #b } }
+                    }
+                    Place::Const(v) => quote! { Expr::Const(#v) },
+                }
+            }
+            Expr::Unary(op, a) => {
+                let a = self.corr_expr(a, scope, depth + 1)?;
+                match *op {
+                    "-" => quote! { Expr::Unary(UnOp::Neg, &#a) },
+                    "!" => quote! { Expr::Unary(UnOp::Not, &#a) },
+                    "~" => quote! { Expr::Unary(UnOp::BitNot, &#a) },
+                    "+" => a,
+                    _ => return None,
+                }
+            }
+            Expr::Binary(op, a, b) => {
+                let a = self.corr_expr(a, scope, depth + 1)?;
+                let b = self.corr_expr(b, scope, depth + 1)?;
+                let op = match *op {
+                    "+" => quote! { BinOp::Add },
+                    "-" => quote! { BinOp::Sub },
+                    "*" => quote! { BinOp::Mul },
+                    "/" => quote! { BinOp::Div },
+                    "%" => quote! { BinOp::Rem },
+                    "<<" => quote! { BinOp::Shl },
+                    ">>" => quote! { BinOp::Shr },
+                    "&" => quote! { BinOp::And },
+                    "|" => quote! { BinOp::Or },
+                    "^" => quote! { BinOp::Xor },
+                    "&&" => quote! { BinOp::LogAnd },
+                    "||" => quote! { BinOp::LogOr },
+                    "==" => quote! { BinOp::Eq },
+                    "!=" => quote! { BinOp::Ne },
+                    "<" => quote! { BinOp::Lt },
+                    "<=" => quote! { BinOp::Le },
+                    ">" => quote! { BinOp::Gt },
+                    ">=" => quote! { BinOp::Ge },
+                    _ => return None,
+                };
+                quote! { Expr::Binary(#op, &#a, &#b) }
+            }
+            Expr::Ternary(c, a, b) => {
+                let c = self.corr_expr(c, scope, depth + 1)?;
+                let a = self.corr_expr(a, scope, depth + 1)?;
+                let b = self.corr_expr(b, scope, depth + 1)?;
+                quote! { Expr::Cond(&#c, &#a, &#b) }
+            }
+            Expr::Cast(_, inner) => self.corr_expr(inner, scope, depth + 1)?,
+            _ => return None,
+        })
+    }
+
+    /// The integer type a correlation evaluates to, for a union's discriminant.
+    fn corr_type(&self, e: &Expr, scope: &Scope<'m>) -> Option<Base> {
+        let (_, _, ty) = self.load(e, scope, 0)?;
+        self.base_of(&ty)
+    }
+
+    /// A name, through `*`s: where it is, how many pointers to follow, and its type.
+    fn load(&self, e: &Expr, scope: &Scope<'m>, depth: usize) -> Option<(Place, u8, Type)> {
+        if depth > 8 {
+            return None;
+        }
+        match e {
+            Expr::Name(n) => {
+                let found = match scope {
+                    Scope::Params(ps) => ps
+                        .iter()
+                        .find(|(name, _, _)| name == n)
+                        .map(|(_, i, t)| (Place::Param(*i), 0u8, (*t).clone())),
+                    Scope::Fields(fs) => fs
+                        .iter()
+                        .find(|(name, _, _)| name == n)
+                        .map(|(_, o, t)| (Place::Field(*o), 0u8, t.clone())),
+                };
+                found.or_else(|| {
+                    let v = self.const_value(&AttrValue::Expr(e.clone()))?;
+                    Some((Place::Const(v), 0, Type::Base(Base::Int64 { signed: true })))
+                })
+            }
+            Expr::Unary("*", inner) => {
+                let (place, derefs, ty) = self.load(inner, scope, depth + 1)?;
+                let Type::Pointer { pointee, .. } = self.g.model.unalias(&ty) else {
+                    return None;
+                };
+                Some((place, derefs + 1, *pointee))
+            }
+            _ => None,
+        }
+    }
+}
+
+enum Place {
+    Param(u16),
+    Field(u64),
+    Const(i64),
+}
+
+fn scope_key(scope: &Scope) -> String {
+    match scope {
+        Scope::Params(ps) => ps.iter().map(|(n, i, _)| format!("{n}{i}")).collect(),
+        Scope::Fields(fs) => fs.iter().map(|(n, o, _)| format!("{n}{o}")).collect(),
+    }
+}
+
+fn record_ref(model: &crate::ir::Model, id: ItemId, name: &Ident) -> TokenStream {
+    match model.item(id).map(|i| &i.kind) {
+        Some(ItemKind::Union(_)) => quote! { Type::Union(&#name) },
+        _ => quote! { Type::Struct(&#name) },
+    }
+}
+
+fn unsupported(size: usize, align: usize, why: &str) -> TokenStream {
+    let why = Literal::string(why);
+    quote! { Type::Unsupported(&Opaque { size: #size, align: #align, why: #why }) }
+}
+
+fn call_as_names(m: &Method, local: &str) -> bool {
+    m.attrs.iter().any(|a| {
+        a.name == "call_as"
+            && matches!(a.args.first(), Some(AttrValue::Expr(Expr::Name(n))) if n == local)
+    })
+}
+
+fn version(item: &Item) -> (u16, u16) {
+    let Some(AttrValue::Version(v)) = item.attr("version").and_then(|a| a.args.first()) else {
+        return (0, 0);
+    };
+    let mut parts = v.split('.').map(|p| p.trim().parse::<u16>().unwrap_or(0));
+    (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
+}
+
+fn is_char(model: &crate::ir::Model, ty: &Type) -> bool {
+    matches!(
+        model.unalias(ty),
+        Type::Base(Base::Char { .. } | Base::Int8 { .. } | Base::Byte | Base::WChar)
+            | Type::Base(Base::Int16 { signed: false })
+    )
+}
+
+fn is_wide(model: &crate::ir::Model, ty: &Type) -> bool {
+    matches!(
+        model.unalias(ty),
+        Type::Base(Base::WChar | Base::Int16 { .. })
+    )
+}
+
+/// The engine's base types (names of `comidl_runtime::ndr::Base`).
+#[derive(Clone, Copy)]
+enum NdrBase {
+    Boolean,
+    Byte,
+    Char,
+    Small,
+    USmall,
+    WChar,
+    Short,
+    UShort,
+    Long,
+    ULong,
+    Hyper,
+    UHyper,
+    Float,
+    Double,
+    ErrorStatus,
+    Int3264,
+    UInt3264,
+}
+
+trait IntoNdr {
+    fn into_ndr(self) -> NdrBase;
+}
+
+impl IntoNdr for Base {
+    fn into_ndr(self) -> NdrBase {
+        ndr_base(self)
+    }
+}
+
+fn ndr_base(b: Base) -> NdrBase {
+    match b {
+        Base::Boolean => NdrBase::Boolean,
+        Base::Byte | Base::Void | Base::Handle => NdrBase::Byte,
+        Base::Char { signed: false } => NdrBase::Char,
+        Base::Char { signed: true } | Base::Int8 { signed: true } => NdrBase::Small,
+        Base::Int8 { signed: false } => NdrBase::USmall,
+        Base::WChar => NdrBase::WChar,
+        Base::Int16 { signed: true } => NdrBase::Short,
+        Base::Int16 { signed: false } => NdrBase::UShort,
+        Base::Int32 { signed: true } => NdrBase::Long,
+        Base::Int32 { signed: false } => NdrBase::ULong,
+        Base::Int64 { signed: true } => NdrBase::Hyper,
+        Base::Int64 { signed: false } => NdrBase::UHyper,
+        Base::IntPtr { signed: true } => NdrBase::Int3264,
+        Base::IntPtr { signed: false } => NdrBase::UInt3264,
+        Base::Float => NdrBase::Float,
+        Base::Double => NdrBase::Double,
+        Base::ErrorStatus => NdrBase::ErrorStatus,
+    }
+}
+
+fn base_tokens(b: NdrBase) -> TokenStream {
+    let name = match b {
+        NdrBase::Boolean => "Boolean",
+        NdrBase::Byte => "Byte",
+        NdrBase::Char => "Char",
+        NdrBase::Small => "Small",
+        NdrBase::USmall => "USmall",
+        NdrBase::WChar => "WChar",
+        NdrBase::Short => "Short",
+        NdrBase::UShort => "UShort",
+        NdrBase::Long => "Long",
+        NdrBase::ULong => "ULong",
+        NdrBase::Hyper => "Hyper",
+        NdrBase::UHyper => "UHyper",
+        NdrBase::Float => "Float",
+        NdrBase::Double => "Double",
+        NdrBase::ErrorStatus => "ErrorStatus",
+        NdrBase::Int3264 => "Int3264",
+        NdrBase::UInt3264 => "UInt3264",
+    };
+    let name = Ident::new(name, Span::call_site());
+    quote! { Base::#name }
+}
