@@ -37,4 +37,4 @@ have="$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("
 if [ "$have" != "$impacket_version" ]; then
     "$venv/bin/python" -m pip install -q --disable-pip-version-check "impacket==$impacket_version"
 fi
-echo "setup.sh: ndrdump $(command -v ndrdump), tshark $(tshark --version | head -1 | awk '{print $3}'), impacket $("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("impacket"))')"
+echo "setup.sh: ndrdump $(command -v ndrdump), tshark $(tshark --version 2>/dev/null | head -1 | awk '{print $3}'), impacket $("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("impacket"))')"
