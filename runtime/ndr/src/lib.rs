@@ -15,6 +15,7 @@
 //! / `[wire_marshal]` / `[transmit_as]` types, multidimensional conformant arrays (fixed
 //! inner dimensions are arrays of arrays), pipes.
 
+pub mod call;
 pub mod desc;
 pub mod error;
 pub mod expr;
@@ -25,6 +26,7 @@ pub mod proc;
 pub mod unmarshal;
 pub mod wire;
 
+pub use call::{CallError, Channel, Fault, call, serve};
 pub use desc::*;
 pub use error::{NdrError, Result};
 pub use marshal::Marshaller;

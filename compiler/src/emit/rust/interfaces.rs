@@ -8,7 +8,7 @@ use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
 use super::server::Slot;
-use super::{Gen, WellKnown, client, docs, functions, names, records, server};
+use super::{Gen, WellKnown, client, docs, functions, names, records, rpc, server};
 use crate::ir::{Guid, Interface, Item, ItemId, ItemKind, Method, Type};
 
 const IUNKNOWN: &str = "00000000-0000-0000-c000-000000000046";
@@ -19,7 +19,9 @@ pub(super) fn emit(g: &mut Gen, id: ItemId, item: &Item, iface: &Interface) -> T
         return TokenStream::new();
     }
     if !iface.has_vtable(item) {
-        return functions::rpc_interface(g, item, iface);
+        let decls = functions::rpc_interface(g, item, iface);
+        let stubs = rpc::stubs(g, id, item, iface);
+        return quote! { #decls #stubs };
     }
     let head = g.idl().item(item);
     let def = Definition {

@@ -25,6 +25,7 @@ pub mod names;
 mod ndr;
 mod pipes;
 mod records;
+mod rpc;
 mod server;
 mod shape;
 mod typedefs;

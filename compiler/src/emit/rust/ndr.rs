@@ -572,11 +572,7 @@ impl<'m> Descs<'_, 'm> {
         let Some(item) = model.item(id) else {
             return unsupported(8, 8, "an unknown record");
         };
-        let name = format_ident!(
-            "R{}_{}",
-            id.0,
-            names::sanitize(self.g.names.get(id))
-        );
+        let name = format_ident!("R{}_{}", id.0, names::sanitize(self.g.names.get(id)));
         self.records.insert(id, name.clone());
         let layout = match self.g.layouts.record(id) {
             Ok(l) => l,
