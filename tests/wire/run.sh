@@ -1,21 +1,59 @@
 #!/usr/bin/env bash
-# The wire harness's NDR vectors: install the oracles (setup.sh, needs root; skipped with
-# --no-setup), make the vectors with impacket and judge them with ndrdump. Prints one
-# ok/FAIL line per request or reply and "N passed, N failed"; exits non-zero on a failure.
-#   tests/wire/run.sh [--no-setup] [OUTDIR]     (OUTDIR defaults to target/wire/vectors)
-set -euo pipefail
+# The wire harness. Installs the oracles (setup.sh, needs root; skipped with --no-setup),
+# then:
+#   1. impacket encodes the request and reply of each vector call, and Samba's ndrdump
+#      judges them (vectors.py all): the vectors themselves are sound;
+#   2. comidl's generated stubs (tests/wire/check, from tests/wire/idl) decode impacket's
+#      bytes to the vectors' values, and encode the same values (wire-check);
+#   3. ndrdump judges comidl's bytes as it judged impacket's (vectors.py check).
+# Prints every ok/FAIL line, each part's "N passed, N failed", and last the total
+# "N passed, N failed"; exits non-zero on any failure.
+#   tests/wire/run.sh [--no-setup]
+set -uo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 
-setup=1
-if [ "${1:-}" = "--no-setup" ]; then
-    setup=0
-    shift
+if [ "${1:-}" != "--no-setup" ]; then
+    bash "$here/setup.sh" || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
 fi
-out="${1:-$root/target/wire/vectors}"
+py="$root/target/wire/venv/bin/python"
+vectors="$root/target/wire/vectors"
+ours="$root/target/wire/ours"
+rm -rf "$vectors" "$ours"
 
-if [ "$setup" = 1 ]; then
-    bash "$here/setup.sh"
+total_pass=0
+total_fail=0
+part() {
+    local name="$1"; shift
+    echo "== $name"
+    local log
+    log="$("$@" 2>&1)"
+    local status=$?
+    echo "$log"
+    local counts
+    counts="$(printf '%s\n' "$log" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -1)"
+    if [ -z "$counts" ]; then
+        echo "FAIL $name: no result line (exit $status)"
+        total_fail=$((total_fail + 1))
+        return
+    fi
+    total_pass=$((total_pass + ${counts%% passed*}))
+    local f="${counts##*, }"
+    total_fail=$((total_fail + ${f%% failed}))
+    if [ "$status" -ne 0 ] && [ "${f%% failed}" = 0 ]; then
+        echo "FAIL $name: exit $status"
+        total_fail=$((total_fail + 1))
+    fi
+}
+
+part "impacket's vectors, judged by ndrdump" "$py" "$here/vectors.py" all "$vectors"
+if ! cargo build --quiet -p comidl-wire-check --manifest-path "$root/Cargo.toml"; then
+    echo "FAIL: the wire check does not build"
+    total_fail=$((total_fail + 1))
+else
+    part "comidl's stubs against the vectors" "$root/target/debug/wire-check" "$vectors" "$ours"
+    part "comidl's bytes, judged by ndrdump" "$py" "$here/vectors.py" check "$ours"
 fi
-exec "$root/target/wire/venv/bin/python" "$here/vectors.py" all "$out"
+echo "$total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ]

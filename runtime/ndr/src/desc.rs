@@ -119,6 +119,8 @@ pub struct Range {
 /// conformant array or string, or a conformant structure: the engine finds out.
 #[derive(Debug)]
 pub struct Struct {
+    /// The IDL name (empty for an anonymous structure), for messages and value trees.
+    pub name: &'static str,
     pub size: usize,
     pub align: usize,
     pub fields: &'static [Field],
@@ -126,6 +128,7 @@ pub struct Struct {
 
 #[derive(Debug)]
 pub struct Field {
+    pub name: &'static str,
     pub offset: usize,
     pub ty: Type,
 }
@@ -208,6 +211,8 @@ pub enum Selector {
 
 #[derive(Debug)]
 pub struct Arm {
+    /// The arm's member name (empty for an empty arm).
+    pub name: &'static str,
     pub case: i64,
     /// `None`: an empty arm.
     pub ty: Option<Type>,

@@ -24,6 +24,7 @@ pub mod layout;
 pub mod marshal;
 pub mod proc;
 pub mod unmarshal;
+pub mod value;
 pub mod wire;
 
 pub use call::{CallError, Channel, Fault, call, serve};
@@ -32,3 +33,4 @@ pub use error::{NdrError, Result};
 pub use marshal::Marshaller;
 pub use proc::{ServerCall, marshal_request, unmarshal_response};
 pub use unmarshal::{Limits, Unmarshaller};
+pub use value::Value;

@@ -18,7 +18,9 @@ use crate::expr::{Scope, eval};
 use crate::layout::{conformant_tail, is_block, read_base, wire_align};
 use crate::wire::Writer;
 
-/// The first referent id, as MIDL numbers them (then +4 each).
+/// The first referent id of a unique or embedded `[ref]` pointer (then +4 per id handed
+/// out). Full pointers number 1, 2, ... on the same count: what Windows sends and Samba
+/// re-encodes (any non-zero id is valid NDR; equal ids make byte comparisons possible).
 pub const FIRST_REFERENT_ID: u32 = 0x0002_0000;
 
 /// A referent still to be written: its type, its memory and the structure whose fields
@@ -33,7 +35,8 @@ struct Deferred {
 pub struct Marshaller<'a> {
     w: Writer,
     params: &'a [*mut u8],
-    next_refid: u32,
+    /// Referent ids handed out so far.
+    ids: u32,
     /// Full pointers already sent: address → referent id.
     full: HashMap<usize, u32>,
 }
@@ -45,7 +48,7 @@ impl<'a> Marshaller<'a> {
         Marshaller {
             w: Writer::new(),
             params,
-            next_refid: FIRST_REFERENT_ID,
+            ids: 0,
             full: HashMap::new(),
         }
     }
@@ -61,10 +64,13 @@ impl<'a> Marshaller<'a> {
         }
     }
 
-    fn refid(&mut self) -> u32 {
-        let id = self.next_refid;
-        self.next_refid = self.next_refid.wrapping_add(4);
-        id
+    fn refid(&mut self, kind: PointerKind) -> u32 {
+        let n = self.ids;
+        self.ids = self.ids.wrapping_add(1);
+        match kind {
+            PointerKind::Full => n.wrapping_add(1),
+            _ => FIRST_REFERENT_ID.wrapping_add(n.wrapping_mul(4)),
+        }
     }
 
     /// Marshals one top-level parameter (or return value) whose value is at `slot`.
@@ -95,7 +101,7 @@ impl<'a> Marshaller<'a> {
                     self.w.u32(id);
                     return Ok(());
                 }
-                let id = self.refid();
+                let id = self.refid(kind);
                 if kind == PointerKind::Full {
                     self.full.insert(v as usize, id);
                 }
@@ -288,7 +294,7 @@ impl<'a> Marshaller<'a> {
                     self.w.u32(id);
                     return Ok(());
                 }
-                let id = self.refid();
+                let id = self.refid(p.kind);
                 if p.kind == PointerKind::Full {
                     self.full.insert(v as usize, id);
                 }

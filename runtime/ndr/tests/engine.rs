@@ -51,26 +51,32 @@ static UNIQUE_WSTR: Pointer = Pointer {
     pointee: Type::String(&WSTR),
 };
 static INFO100: Struct = Struct {
+    name: "WKSTA_INFO_100",
     size: 32,
     align: 8,
     fields: &[
         Field {
+            name: "f",
             offset: 0,
             ty: Type::Base(Base::ULong),
         },
         Field {
+            name: "f",
             offset: 8,
             ty: Type::Pointer(&UNIQUE_WSTR),
         },
         Field {
+            name: "f",
             offset: 16,
             ty: Type::Pointer(&UNIQUE_WSTR),
         },
         Field {
+            name: "f",
             offset: 24,
             ty: Type::Base(Base::ULong),
         },
         Field {
+            name: "f",
             offset: 28,
             ty: Type::Base(Base::ULong),
         },
@@ -91,6 +97,7 @@ static WKSTA_INFO: Union = Union {
     size: 8,
     align: 8,
     arms: &[Arm {
+        name: "WkstaInfo100",
         case: 100,
         ty: Some(Type::Pointer(&P_INFO100)),
     }],
@@ -250,18 +257,22 @@ static SHORTS: Array = Array {
 };
 /// `struct { ULONG n; hyper h; [size_is(n)] short a[]; }`
 static CSTRUCT: Struct = Struct {
+    name: "CSTRUCT",
     size: 24,
     align: 8,
     fields: &[
         Field {
+            name: "f",
             offset: 0,
             ty: Type::Base(Base::ULong),
         },
         Field {
+            name: "f",
             offset: 8,
             ty: Type::Base(Base::Hyper),
         },
         Field {
+            name: "f",
             offset: 16,
             ty: Type::Array(&SHORTS),
         },
@@ -337,14 +348,17 @@ static NEXT: Pointer = Pointer {
     pointee: Type::Struct(&NODE),
 };
 static NODE: Struct = Struct {
+    name: "NODE",
     size: 16,
     align: 8,
     fields: &[
         Field {
+            name: "f",
             offset: 0,
             ty: Type::Base(Base::Long),
         },
         Field {
+            name: "f",
             offset: 8,
             ty: Type::Pointer(&NEXT),
         },
@@ -402,14 +416,17 @@ static FULL_LONG: Pointer = Pointer {
     pointee: Type::Base(Base::Long),
 };
 static PAIR: Struct = Struct {
+    name: "PAIR",
     size: 16,
     align: 8,
     fields: &[
         Field {
+            name: "f",
             offset: 0,
             ty: Type::Pointer(&FULL_LONG),
         },
         Field {
+            name: "f",
             offset: 8,
             ty: Type::Pointer(&FULL_LONG),
         },
@@ -438,8 +455,8 @@ fn full_pointers_send_one_referent_per_address() {
     let mut p: *mut [*mut i32; 2] = &mut pair;
     let args = [arg(&mut p)];
     let bytes = unsafe { marshal_request(&ALIAS, &args) }.unwrap();
-    // Two equal referent ids, one referent.
-    assert_eq!(bytes, [0, 0, 2, 0, 0, 0, 2, 0, 42, 0, 0, 0]);
+    // Two equal referent ids (full pointers count 1, 2, ...), one referent.
+    assert_eq!(bytes, [1, 0, 0, 0, 1, 0, 0, 0, 42, 0, 0, 0]);
     let call = ServerCall::unmarshal(&ALIAS, &bytes, Limits::default()).unwrap();
     unsafe {
         let got = &**(call.args()[0] as *const *const [*mut i32; 2]);

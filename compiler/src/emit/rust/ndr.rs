@@ -217,7 +217,12 @@ impl<'m> Descs<'_, 'm> {
                 level: 0,
                 top_param: true,
             };
-            let ty = self.ty(&p.ty, &u, &scope, 0);
+            let mut ty = self.ty(&p.ty, &u, &scope, 0);
+            // C passes an array parameter as a pointer to its first element: on the wire
+            // a top-level reference to the array.
+            if matches!(self.g.model.unalias(&p.ty), Type::Array { .. }) {
+                ty = quote! { Type::Pointer(&Pointer { kind: PointerKind::Ref, pointee: #ty }) };
+            }
             let name = Literal::string(&p.name);
             params.push(quote! { Param { name: #name, ty: #ty, dir: #dir } });
         }
@@ -611,9 +616,11 @@ impl<'m> Descs<'_, 'm> {
                         top_param: false,
                     };
                     let t = self.ty(ty, &u, &scope, depth + 1);
-                    out.push(quote! { Field { offset: #offset, ty: #t } });
+                    let fname = Literal::string(&f.name);
+                    out.push(quote! { Field { name: #fname, offset: #offset, ty: #t } });
                 }
-                quote! { pub static #name: Struct = Struct { size: #size, align: #align, fields: &[#(#out),*] }; }
+                let sname = Literal::string(&item.name);
+                quote! { pub static #name: Struct = Struct { name: #sname, size: #size, align: #align, fields: &[#(#out),*] }; }
             }
             ItemKind::Union(un) => {
                 let Some(sw) = &un.switch else {
@@ -656,7 +663,7 @@ impl<'m> Descs<'_, 'm> {
         // Keep the static (others may refer to it) as a structure of no fields, and
         // describe uses as unsupported.
         self.statics.push(quote! {
-            pub static #name: Struct = Struct { size: #size, align: #align, fields: &[] };
+            pub static #name: Struct = Struct { name: "", size: #size, align: #align, fields: &[] };
         });
         unsupported(size, align, why)
     }
@@ -682,11 +689,12 @@ impl<'m> Descs<'_, 'm> {
                 }
                 _ => quote! { None },
             };
+            let aname = Literal::string(&arm.field.name);
             for case in &arm.cases {
                 match case {
                     Some(v) => {
                         let v = (*v).clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64;
-                        out.push(quote! { Arm { case: #v, ty: #ty } });
+                        out.push(quote! { Arm { name: #aname, case: #v, ty: #ty } });
                     }
                     None => default = quote! { Some(#ty) },
                 }
