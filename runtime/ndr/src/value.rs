@@ -175,10 +175,18 @@ fn union_arm(u: &Union, disc: i64) -> Option<(&'static str, Option<Type>)> {
 /// the list it is given).
 pub unsafe fn write(ty: Type, value: &Value, mem: *mut u8) -> Result<()> {
     // SAFETY: forwarded.
-    unsafe { write_depth(ty, value, mem, 0) }
+    unsafe { write_depth(ty, value, mem, std::ptr::null(), 0) }
 }
 
-unsafe fn write_depth(ty: Type, value: &Value, mem: *mut u8, depth: usize) -> Result<()> {
+/// `base`: the enclosing structure, whose fields a varying array's `first_is` names (they
+/// are written before the array, in field order).
+unsafe fn write_depth(
+    ty: Type,
+    value: &Value,
+    mem: *mut u8,
+    base: *const u8,
+    depth: usize,
+) -> Result<()> {
     if depth > 256 {
         return Err(NdrError::InvalidBound);
     }
@@ -199,7 +207,7 @@ unsafe fn write_depth(ty: Type, value: &Value, mem: *mut u8, depth: usize) -> Re
             (Type::Struct(s), Value::Record(_, fields)) => {
                 for f in s.fields {
                     if let Some((_, v)) = fields.iter().find(|(n, _)| *n == f.name) {
-                        write_depth(f.ty, v, mem.add(f.offset), depth + 1)?;
+                        write_depth(f.ty, v, mem.add(f.offset), mem, depth + 1)?;
                     }
                 }
             }
@@ -221,16 +229,32 @@ unsafe fn write_depth(ty: Type, value: &Value, mem: *mut u8, depth: usize) -> Re
                     Selector::Expr(_) => mem,
                 };
                 if let Some(t) = t {
-                    write_depth(t, v, arms, depth + 1)?;
+                    write_depth(t, v, arms, base, depth + 1)?;
                 }
             }
             (Type::Array(a), Value::List(items)) => {
-                let room = match a.count {
-                    Count::Fixed(n) => n as usize,
-                    Count::Conformant(_) => items.len(),
+                // A varying array's list is its window, which starts at `first_is` (in a
+                // fixed array; a conformant one has only the room its list gives).
+                let (first, room) = match a.count {
+                    Count::Fixed(n) => {
+                        let first = match a.varying.as_ref().and_then(|v| v.first) {
+                            Some(e) if !base.is_null() => {
+                                let scope = Scope { params: &[], base };
+                                usize::try_from(eval(e, scope)?)
+                                    .map_err(|_| NdrError::InvalidBound)?
+                            }
+                            _ => 0,
+                        };
+                        (first, n as usize)
+                    }
+                    Count::Conformant(_) => (0, items.len()),
                 };
-                for (i, item) in items.iter().take(room).enumerate() {
-                    write_depth(a.element, item, mem.add(i * a.stride), depth + 1)?;
+                for (i, item) in items.iter().enumerate() {
+                    let at = first.saturating_add(i);
+                    if at >= room {
+                        break;
+                    }
+                    write_depth(a.element, item, mem.add(at * a.stride), base, depth + 1)?;
                 }
             }
             (Type::String(s), Value::Str(text)) => {
@@ -255,7 +279,7 @@ unsafe fn write_depth(ty: Type, value: &Value, mem: *mut u8, depth: usize) -> Re
                 }
                 referent.write_bytes(0, size.max(1));
                 mem.cast::<*mut u8>().write_unaligned(referent);
-                write_depth(p.pointee, v, referent, depth + 1)?;
+                write_depth(p.pointee, v, referent, base, depth + 1)?;
             }
             // A nil handle (20 zeros) is NULL in memory.
             (Type::ContextHandle, Value::Handle(b)) if *b == [0; 20] => {}

@@ -7,5 +7,6 @@ fn main() -> Result<(), comidl_build::Error> {
         "../idl/wkssvc.idl",
         "../idl/srvsvc.idl",
         "../idl/samr.idl",
+        "../idl/constructs.idl",
     ])
 }

@@ -315,15 +315,13 @@ impl<'m> Descs<'_, 'm> {
             ItemKind::Typedef(inner) => {
                 // The typedef's own attributes ([string], [unique], [switch_type], ...)
                 // join the use's at this level.
+                // The use's attributes go on through the typedef (a `switch_is` on a
+                // pointer parameter reaches the union a typedef names below it).
                 let mut attrs: Vec<Attr> = u.attrs.to_vec();
-                if u.level == 0 {
-                    attrs.extend(item.attrs.iter().cloned());
-                } else {
-                    attrs = item.attrs.to_vec();
-                }
+                attrs.extend(item.attrs.iter().cloned());
                 let inner_use = Use {
                     attrs: &attrs,
-                    level: 0,
+                    level: u.level,
                     top_param: u.top_param,
                 };
                 self.ty(inner, &inner_use, scope, depth + 1)

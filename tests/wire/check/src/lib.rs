@@ -6,6 +6,9 @@ comidl_runtime::include_idl!(pub mod epmapper = "epmapper");
 comidl_runtime::include_idl!(pub mod wkssvc = "wkssvc");
 comidl_runtime::include_idl!(pub mod srvsvc = "srvsvc");
 comidl_runtime::include_idl!(pub mod samr = "samr");
+comidl_runtime::include_idl!(pub mod constructs = "constructs");
+
+pub mod calls;
 
 use comidl_runtime::ndr::Interface;
 

@@ -19,11 +19,9 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use comidl_runtime::alloc::task::thread_balance;
-use comidl_runtime::ndr::{
-    self, Count, Direction, Interface, Limits, Proc, ServerCall, Type, Value, free, value,
-};
+use comidl_runtime::ndr::{self, Param, Proc, Type, Value};
 use serde_json::Value as Json;
+use wire_check::calls;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
@@ -129,31 +127,25 @@ fn run_vector(
     vec![
         (
             "server-decode",
-            guarded(|| server_decode(proc, &request, &json["in"])),
+            calls::guarded(|| server_decode(proc, &request, &json)),
         ),
         (
             "client-decode",
-            guarded(|| client_decode(proc, &reply, &json)),
+            calls::guarded(|| client_decode(proc, &reply, &json)),
         ),
         (
             "client-encode",
-            guarded(|| {
-                client_encode(
-                    iface,
-                    proc,
-                    &json,
-                    &request,
-                    &out.join(format!("{name}.in.bin")),
-                )
+            calls::guarded(|| {
+                client_encode(proc, &json, &request, &out.join(format!("{name}.in.bin")))
             }),
         ),
         (
             "server-encode",
-            guarded(|| {
+            calls::guarded(|| {
                 server_encode(
                     proc,
                     &request,
-                    &json["out"],
+                    &json,
                     &reply,
                     &out.join(format!("{name}.out.bin")),
                 )
@@ -162,179 +154,45 @@ fn run_vector(
     ]
 }
 
-/// Runs a check, turning a panic into a failure and checking that it freed everything.
-fn guarded(check: impl FnOnce() -> Outcome) -> Outcome {
-    let before = thread_balance();
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(check))
-        .unwrap_or_else(|_| Err("the check panicked".into()));
-    match (result, before, thread_balance()) {
-        (Ok(_), Some(b), Some(a)) if a != b => {
-            Err(format!("{} task-allocator blocks leaked", a - b))
-        }
-        (r, _, _) => r,
-    }
+/// The JSON's value for a parameter, as a value tree.
+fn param_value(json: &Json, key: &str) -> impl Fn(&Param) -> Result<Value, String> {
+    move |p: &Param| to_value(p.ty, &json[key][p.name]).map_err(|e| format!("{}: {e}", p.name))
 }
 
-/// Zeroed memory for each parameter's value, owned here (dropped with the frame).
-struct Frame {
-    slots: Vec<Vec<u64>>,
-}
-
-impl Frame {
-    fn new(proc: &Proc) -> Frame {
-        let slots = proc
-            .params
-            .iter()
-            .map(|p| vec![0u64; ndr::layout::mem_size(p.ty).div_ceil(8).max(1)])
-            .collect();
-        Frame { slots }
-    }
-
-    fn args(&mut self) -> Vec<*mut u8> {
-        self.slots
-            .iter_mut()
-            .map(|s| s.as_mut_ptr().cast())
-            .collect()
-    }
-}
-
-fn server_decode(proc: &'static Proc, request: &[u8], want: &Json) -> Outcome {
-    let call = ServerCall::unmarshal(proc, request, Limits::default())
-        .map_err(|e| format!("our server stub refuses impacket's request: {e}"))?;
-    for (p, &slot) in proc.params.iter().zip(call.args()) {
-        if !p.dir.is_in() || matches!(p.ty, Type::Ignore) {
+fn server_decode(proc: &'static Proc, request: &[u8], json: &Json) -> Outcome {
+    for (name, got) in calls::server_values(proc, request)? {
+        let Some(p) = proc.params.iter().find(|p| p.name == name) else {
+            continue;
+        };
+        if matches!(p.ty, Type::Ignore) {
             continue;
         }
-        let got = unsafe { value::read(p.ty, slot, std::ptr::null(), call.args()) }
-            .map_err(|e| format!("{}: {e}", p.name))?;
-        compare(p.ty, &want[p.name], &got, p.name)?;
+        compare(p.ty, &json["in"][name], &got, name)?;
     }
     Ok(String::new())
 }
 
 fn client_decode(proc: &'static Proc, reply: &[u8], json: &Json) -> Outcome {
-    // The client's [in] values, which correlations of the reply may name (Level, max counts).
-    let mut frame = Frame::new(proc);
-    let args = frame.args();
-    let mut outs: Vec<Vec<u64>> = Vec::new();
-    for (p, &slot) in proc.params.iter().zip(&args) {
-        if p.dir.is_in() {
-            let v = to_value(p.ty, &json["in"][p.name])?;
-            unsafe { value::write(p.ty, &v, slot) }.map_err(|e| format!("{}: {e}", p.name))?;
-            // The reply overwrites an [in, out] value's pointers with what it brings:
-            // what the request's values pointed to is the caller's to free first.
-            if p.dir == Direction::InOut {
-                unsafe { free::free_out_param(p.ty, slot, &args) };
-            }
-        }
-        // A top-level [ref] [out] pointer points to the caller's memory: give it room.
-        if let (Direction::Out, Type::Pointer(ptr)) = (p.dir, p.ty)
-            && ptr.kind == ndr::PointerKind::Ref
-        {
-            let room = room_for_out(ptr.pointee, &json["out"][p.name], &args)?;
-            let mut buf = vec![0u64; room.div_ceil(8).max(1)];
-            unsafe { slot.cast::<*mut u8>().write(buf.as_mut_ptr().cast()) };
-            outs.push(buf);
-        }
+    let (outs, ret) = calls::client_values(
+        proc,
+        &param_value(json, "in"),
+        &param_value(json, "out"),
+        reply,
+    )?;
+    for (name, got) in outs {
+        let Some(p) = proc.params.iter().find(|p| p.name == name) else {
+            continue;
+        };
+        compare(p.ty, &json["out"][name], &got, name)?;
     }
-    let mut ret = [0u64; 1];
-    let result = unsafe {
-        ndr::unmarshal_response(
-            proc,
-            &args,
-            ret.as_mut_ptr().cast(),
-            reply,
-            Limits::default(),
-        )
-    };
-    let check = || -> Outcome {
-        result.map_err(|e| format!("our client stub refuses impacket's reply: {e}"))?;
-        for (p, &slot) in proc.params.iter().zip(&args) {
-            if !p.dir.is_out() {
-                continue;
-            }
-            let got = unsafe { value::read(p.ty, slot, std::ptr::null(), &args) }
-                .map_err(|e| format!("{}: {e}", p.name))?;
-            compare(p.ty, &json["out"][p.name], &got, p.name)?;
-        }
-        if let Some(t) = proc.ret {
-            let got = unsafe { value::read(t, ret.as_ptr().cast(), std::ptr::null(), &args) }
-                .map_err(|e| e.to_string())?;
-            compare(t, &json["out"]["ReturnValue"], &got, "ReturnValue")?;
-        }
-        Ok(String::new())
-    };
-    let outcome = check();
-    // Free what the client side got: the reply's trees and our [in] values.
-    for (p, &slot) in proc.params.iter().zip(&args) {
-        unsafe {
-            if p.dir == Direction::Out {
-                free::free_out_param(p.ty, slot, &args);
-            } else {
-                free::free_param(p.ty, slot, &args);
-            }
-        }
+    if let (Some(t), Some(got)) = (proc.ret, ret) {
+        compare(t, &json["out"]["ReturnValue"], &got, "ReturnValue")?;
     }
-    drop(outs);
-    outcome
+    Ok(String::new())
 }
 
-/// What an `[out]` value of the caller's needs (a conformant array: its count).
-fn room_for_out(ty: Type, json: &Json, _args: &[*mut u8]) -> Result<usize, String> {
-    let v = to_value(ty, json)?;
-    Ok(value::room_for(ty, &v)
-        .max(ndr::layout::mem_size(ty))
-        .max(64))
-}
-
-fn client_encode(
-    iface: &Interface,
-    proc: &'static Proc,
-    json: &Json,
-    theirs: &[u8],
-    path: &Path,
-) -> Outcome {
-    let _ = iface;
-    let mut frame = Frame::new(proc);
-    let args = frame.args();
-    let mut result = Ok(());
-    for (p, &slot) in proc.params.iter().zip(&args) {
-        if p.dir.is_in() {
-            let v = match to_value(p.ty, &json["in"][p.name]) {
-                Ok(v) => v,
-                Err(e) => {
-                    result = Err(e);
-                    break;
-                }
-            };
-            if let Err(e) = unsafe { value::write(p.ty, &v, slot) } {
-                result = Err(format!("{}: {e}", p.name));
-                break;
-            }
-        } else if let Type::Pointer(_) = p.ty {
-            // An [out]-only pointer must not be NULL for a [ref] check: any room will do.
-            let buf = comidl_runtime::CoTaskMemAlloc(64).cast::<u8>();
-            unsafe {
-                buf.write_bytes(0, 64);
-                slot.cast::<*mut u8>().write(buf);
-            }
-        }
-    }
-    let bytes = result.and_then(|()| {
-        unsafe { ndr::marshal_request(proc, &args) }.map_err(|e| format!("marshalling: {e}"))
-    });
-    for (p, &slot) in proc.params.iter().zip(&args) {
-        unsafe {
-            if p.dir.is_in() {
-                free::free_param(p.ty, slot, &args);
-            } else {
-                free::free_out_param(p.ty, slot, &args);
-                let v = slot.cast::<*mut u8>().read();
-                comidl_runtime::CoTaskMemFree(v.cast());
-            }
-        }
-    }
-    let bytes = bytes?;
+fn client_encode(proc: &'static Proc, json: &Json, theirs: &[u8], path: &Path) -> Outcome {
+    let bytes = calls::client_request(proc, &param_value(json, "in"))?;
     std::fs::write(path, &bytes).map_err(|e| e.to_string())?;
     Ok(same_bytes_note(&bytes, theirs))
 }
@@ -342,57 +200,17 @@ fn client_encode(
 fn server_encode(
     proc: &'static Proc,
     request: &[u8],
-    want: &Json,
+    json: &Json,
     theirs: &[u8],
     path: &Path,
 ) -> Outcome {
-    let call = ServerCall::unmarshal(proc, request, Limits::default())
-        .map_err(|e| format!("our server stub refuses impacket's request: {e}"))?;
-    let args = call.args();
-    for (p, &slot) in proc.params.iter().zip(args) {
-        if !p.dir.is_out() {
-            continue;
-        }
-        let v = to_value(p.ty, &want[p.name])?;
-        unsafe {
-            // [in, out] values are replaced: free what the request brought first.
-            free::free_out_param(p.ty, slot, args);
-            match p.ty {
-                // The stub allocated the referent of a top-level [ref] pointer: fill it.
-                Type::Pointer(ptr) if ptr.kind == ndr::PointerKind::Ref => {
-                    let referent = slot.cast::<*mut u8>().read();
-                    let room = value::room_for(ptr.pointee, &v);
-                    let referent = if needs_new_room(ptr.pointee) {
-                        comidl_runtime::CoTaskMemFree(referent.cast());
-                        let fresh = comidl_runtime::CoTaskMemAlloc(room.max(1)).cast::<u8>();
-                        fresh.write_bytes(0, room.max(1));
-                        slot.cast::<*mut u8>().write(fresh);
-                        fresh
-                    } else {
-                        referent
-                    };
-                    value::write(ptr.pointee, &v, referent)
-                }
-                t => value::write(t, &v, slot),
-            }
-            .map_err(|e| format!("{}: {e}", p.name))?;
-        }
-    }
-    if let Some(t) = proc.ret {
-        let v = to_value(t, &want["ReturnValue"])?;
-        unsafe { value::write(t, &v, call.ret()) }.map_err(|e| e.to_string())?;
-    }
-    let bytes = unsafe { call.marshal_response() }.map_err(|e| format!("marshalling: {e}"))?;
-    drop(call);
+    let ret = match proc.ret {
+        Some(t) => Some(to_value(t, &json["out"]["ReturnValue"])?),
+        None => None,
+    };
+    let bytes = calls::server_reply(proc, request, &param_value(json, "out"), ret)?;
     std::fs::write(path, &bytes).map_err(|e| e.to_string())?;
     Ok(same_bytes_note(&bytes, theirs))
-}
-
-/// Whether a pointee's room depends on its value (a conformant array or string).
-fn needs_new_room(ty: Type) -> bool {
-    matches!(ty, Type::Array(a) if matches!(a.count, Count::Conformant(_)))
-        || matches!(ty, Type::String(s) if s.fixed.is_none())
-        || ndr::layout::conformant_tail(ty).is_some()
 }
 
 /// " (same bytes as impacket)" or how they differ (ndrdump then judges ours).
@@ -678,46 +496,5 @@ fn sid_value(name: &'static str, text: &str) -> Result<Value, String> {
 /// JSON goes.
 fn compare(ty: Type, want: &Json, got: &Value, at: &str) -> Result<(), String> {
     let expected = to_value(ty, want).map_err(|e| format!("{at}: {e}"))?;
-    same(&expected, got, at)
-}
-
-fn same(want: &Value, got: &Value, at: &str) -> Result<(), String> {
-    let differ = || Err(format!("{at}: expected {want:?}, got {got:?}"));
-    match (want, got) {
-        (Value::Record(_, wf), Value::Record(_, gf)) => {
-            for (n, wv) in wf {
-                // A counted string's buffer is compared as text (its room may differ).
-                let gv = gf
-                    .iter()
-                    .find(|(g, _)| g == n)
-                    .map(|(_, v)| v)
-                    .unwrap_or(&Value::Null);
-                if *n == "MaximumLength" {
-                    continue;
-                }
-                same(wv, gv, &format!("{at}.{n}"))?;
-            }
-            Ok(())
-        }
-        (Value::Union(wn, _, wv), Value::Union(gn, _, gv)) => {
-            if wn != gn {
-                return differ();
-            }
-            same(wv, gv, &format!("{at}.{wn}"))
-        }
-        (Value::List(w), Value::List(g)) => {
-            if w.len() != g.len() {
-                return differ();
-            }
-            for (i, (a, b)) in w.iter().zip(g).enumerate() {
-                same(a, b, &format!("{at}[{i}]"))?;
-            }
-            Ok(())
-        }
-        (Value::Float(a), Value::Float(b)) if (a - b).abs() < 1e-6 => Ok(()),
-        (a, b) if a == b => Ok(()),
-        // A nil handle (20 zeros) is a NULL handle in memory.
-        (Value::Handle(b), Value::Null) if *b == [0; 20] => Ok(()),
-        _ => differ(),
-    }
+    calls::same(&expected, got, at)
 }
