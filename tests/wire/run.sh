@@ -5,7 +5,9 @@
 #      judges them (vectors.py all): the vectors themselves are sound;
 #   2. comidl's generated stubs (tests/wire/check, from tests/wire/idl) decode impacket's
 #      bytes to the vectors' values, and encode the same values (wire-check);
-#   3. ndrdump judges comidl's bytes as it judged impacket's (vectors.py check).
+#   3. ndrdump judges comidl's bytes as it judged impacket's (vectors.py check);
+#   4. impacket decodes comidl's bytes with the classes that encoded the vectors, to the
+#      vectors' values (vectors.py decode).
 # Prints every ok/FAIL line, each part's "N passed, N failed", and last the total
 # "N passed, N failed"; exits non-zero on any failure.
 #   tests/wire/run.sh [--no-setup]
@@ -54,6 +56,7 @@ if ! cargo build --quiet -p comidl-wire-check --manifest-path "$root/Cargo.toml"
 else
     part "comidl's stubs against the vectors" "$root/target/debug/wire-check" "$vectors" "$ours"
     part "comidl's bytes, judged by ndrdump" "$py" "$here/vectors.py" check "$ours"
+    part "comidl's bytes, decoded by impacket" "$py" "$here/vectors.py" decode "$ours"
 fi
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]

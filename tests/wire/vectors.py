@@ -6,6 +6,7 @@ Run with the venv that tests/wire/setup.sh makes (target/wire/venv):
     python tests/wire/vectors.py encode OUTDIR   # write NAME.in.bin, NAME.out.bin, NAME.json
     python tests/wire/vectors.py check OUTDIR    # judge them with ndrdump
     python tests/wire/vectors.py all OUTDIR      # both
+    python tests/wire/vectors.py decode OUTDIR   # read another encoder's bytes with impacket
 
 Each vector is one call of an MS-RPCE interface (see idl/ beside this file): the request
 and the reply are built with impacket's own protocol classes (impacket.dcerpc.v5.epm,
@@ -24,9 +25,18 @@ set through impacket's own fields to the numbering that Samba and Windows use, s
 bytes are reproducible: a unique pointer gets 0x00020000 + 4*n and a full ([ptr]) pointer
 gets n + 1, where n counts the non-null pointers already marshalled in the message
 (one counter for both kinds, in wire order).
+
+`decode` runs the other way: OUTDIR holds NAME.in.bin / NAME.out.bin that some other
+encoder (comidl's stubs, via wire-check) made from the same values, and NAME.json. Each
+is parsed with the class the vector's builder uses for that direction, and passes when
+impacket reads every byte, what it reads equals the JSON's values (ValueWalk: every JSON
+value must have a counterpart; referent IDs are not values), and impacket writes what it
+read back as the same bytes except in alignment padding (impacket's fill where OUTDIR's
+bytes have zeros), which catches counts that impacket's lenient parser would pass over.
 """
 
 import json
+import logging
 import os
 import re
 import socket
@@ -35,8 +45,10 @@ import subprocess
 import sys
 
 from impacket.dcerpc.v5 import epm, samr, srvs, wkst
-from impacket.dcerpc.v5.ndr import NDR, NDRPOINTER, NULL
-from impacket.uuid import string_to_bin
+from impacket.dcerpc.v5.dtypes import GUID, RPC_SID, RPC_UNICODE_STRING, WSTR
+from impacket.dcerpc.v5.ndr import (NDR, NDRCONSTRUCTEDTYPE, NDRPOINTER, NDRPOINTERNULL,
+                                    NDRUNION, NULL, NDRArray)
+from impacket.uuid import bin_to_string, string_to_bin
 
 NDR20 = "8a885d04-1ceb-11c9-9fe8-08002b104860"
 WKSSVC = "6bffd098-a112-3610-9833-46c3f87e345a"
@@ -874,15 +886,393 @@ def check(outdir):
     return failed == 0
 
 
+# ---------------------------------------------------------------------------------------
+# decode: bytes from elsewhere (comidl's), read back with impacket's classes
+# ---------------------------------------------------------------------------------------
+
+# The JSON names fields as the IDL does; where impacket's class spells one otherwise.
+IMPACKET_FIELD = {"ReturnValue": "ErrorCode", "towers": "ITowers"}
+
+# A reply's arrays whose conformance is an [in] parameter ([size_is(max_towers)] and
+# [size_is(max_ents)], C706 Appendix O): the JSON's "out" has no key for it.
+SIZE_IS = {"epm_Map": {"out.towers": "max_towers"},
+           "epm_Lookup": {"out.entries": "max_ents"}}
+UUID_TEXT = re.compile(r"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$")
+
+
+def short(v):
+    text = repr(v)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+class ValueWalk:
+    """Walks what impacket parsed beside the JSON's values and records every difference.
+
+    The walk is generic over impacket's NDR objects: a pointer is NULL (the JSON's null)
+    or its referent (the referent ID itself is not a value: any non-zero one will do); a
+    primitive is its number; a structure or a call is a dict whose every JSON key must
+    name one of its fields (IMPACKET_FIELD maps a few names), and whose every field must
+    be named by the JSON; a union is its discriminant ("Level" in the JSON, impacket's
+    "tag") and its arm; an array is a list. A non-encapsulated union inside a structure
+    (WKSTA_USER_ENUM_STRUCT, SHARE_ENUM_STRUCT) appears in the JSON as the structure's
+    "Level" plus the arm's key, so its arm is looked up in the union and its discriminant
+    compared with "Level" too. Types whose JSON form is not their structure go through an
+    adapter (ADAPTERS): [string] wchar_t* (WSTR), RPC_UNICODE_STRING, RPC_SID, GUID,
+    context handles, protocol towers, and [string] char arrays."""
+
+    def __init__(self, size_is=None):
+        self.problems = []
+        self.size_is = size_is or {}       # JSON path of an array -> its maximum count
+
+    def fail(self, path, why):
+        self.problems.append("%s: %s" % (path, why))
+
+    # -- generic -------------------------------------------------------------------------
+
+    def compare(self, want, got, path):
+        if isinstance(got, NDRPOINTERNULL) or (
+                isinstance(got, NDRPOINTER) and got.fields.get("ReferentID") == 0):
+            if want is not None:
+                self.fail(path, "impacket reads a NULL pointer, the JSON has %s" % short(want))
+            return
+        if isinstance(got, NDRPOINTER):
+            target = got.fields["Data"]
+            raw = RAW_REFERENTS.get(type(got))
+            if raw is not None:
+                return raw(self, want, target, path)
+            if not isinstance(target, NDR):
+                return self.fail(path, "%s points to raw %s: no adapter" % (
+                    type(got).__name__, short(target)))
+            return self.compare(want, target, path)
+        if want is None:
+            return self.fail(path, "the JSON has null (a NULL pointer), impacket reads %s"
+                             % type(got).__name__)
+        for cls, adapter in ADAPTERS:
+            if isinstance(got, cls):
+                return adapter(self, want, got, path)
+        if isinstance(got, NDRArray):
+            return self.array(want, got, path)
+        if isinstance(got, NDRCONSTRUCTEDTYPE):          # structures, unions, calls
+            return self.struct(want, got, path)
+        if isinstance(got, NDR):                         # NDRULONG, NDRSMALL ...
+            return self.plain(want, got.fields["Data"], path)
+        return self.plain(want, got, path)
+
+    def struct(self, want, got, path):
+        fields = got.fields
+        if not isinstance(want, dict):
+            # A structure around one NDR value (wkst's WKSSVC_IDENTIFY_HANDLE holds a WSTR).
+            if list(fields) == ["Data"] and isinstance(fields["Data"], NDR):
+                return self.compare(want, fields["Data"], path)
+            return self.fail(path, "the JSON has %s, impacket a %s" % (
+                short(want), type(got).__name__))
+        is_union = isinstance(got, NDRUNION)
+        named, flattened = set(), set()
+        for key, value in want.items():
+            at = "%s.%s" % (path, key)
+            if is_union and key == "Level":
+                name = "tag"
+            elif key in fields and not (is_union and key == "tag"):
+                name = key
+            else:
+                name = IMPACKET_FIELD.get(key)
+            if name in fields:
+                named.add(name)
+                self.compare(value, fields[name], at)
+                continue
+            unions = [n for n, f in fields.items()
+                      if isinstance(f, NDRUNION) and key in f.fields and key != "tag"]
+            if unions:
+                flattened.add(unions[0])
+                self.compare(value, fields[unions[0]].fields[key], at)
+                continue
+            self.fail(at, "no counterpart in impacket's %s (fields %s)" % (
+                type(got).__name__, ", ".join(fields)))
+        for n in sorted(flattened):
+            at = "%s.%s.tag" % (path, n)
+            if "Level" not in want:
+                self.fail(at, "the union's discriminant has no Level in the JSON")
+            else:
+                self.compare(want["Level"], fields[n].fields["tag"], at)
+        for n in fields:
+            if n not in named and n not in flattened:
+                self.fail("%s.%s" % (path, n), "impacket reads a field the JSON lacks")
+
+    def array(self, want, got, path):
+        items = got.fields["Data"]
+        if path in self.size_is and got.fields.get("MaximumCount") != self.size_is[path]:
+            self.fail(path, "maximum count %s, the request's size_is value %d" % (
+                got.fields.get("MaximumCount"), self.size_is[path]))
+        if got.fields.get("Offset", 0) != 0:
+            self.fail(path, "the varying array's offset is %d, not 0" % got.fields["Offset"])
+        if isinstance(want, str):                       # [string] char name[N]
+            if not all(isinstance(x, bytes) and len(x) == 1 for x in items):
+                return self.fail(path, "the JSON has text, impacket an array of %s" % (
+                    ", ".join(sorted({type(x).__name__ for x in items})) or "nothing"))
+            raw = b"".join(items)
+            if not raw.endswith(b"\x00") or b"\x00" in raw[:-1]:
+                return self.fail(path, "a [string] of %r: not one terminating NUL" % raw)
+            return self.plain(want, raw[:-1].decode("latin-1"), path)
+        if not isinstance(want, list):
+            return self.fail(path, "the JSON has %s, impacket an array" % short(want))
+        if len(items) != len(want):
+            return self.fail(path, "impacket reads %d elements, the JSON has %d"
+                             % (len(items), len(want)))
+        for k, (w, g) in enumerate(zip(want, items)):
+            self.compare(w, g, "%s[%d]" % (path, k))
+
+    def plain(self, want, got, path):
+        """Values already in the JSON's form (numbers, text, and adapters' dicts)."""
+        if isinstance(want, dict):
+            if not isinstance(got, dict):
+                return self.fail(path, "the JSON has %s, impacket %s" % (short(want), short(got)))
+            for key in want:
+                if key not in got:
+                    self.fail("%s.%s" % (path, key), "no counterpart in what impacket reads")
+                else:
+                    self.plain(want[key], got[key], "%s.%s" % (path, key))
+            for key in got:
+                if key not in want:
+                    self.fail("%s.%s" % (path, key), "impacket reads %s, the JSON lacks it"
+                              % short(got[key]))
+        elif isinstance(want, list):
+            if not isinstance(got, list) or len(got) != len(want):
+                return self.fail(path, "impacket reads %s, the JSON has %s" % (
+                    short(got), short(want)))
+            for k, (w, g) in enumerate(zip(want, got)):
+                self.plain(w, g, "%s[%d]" % (path, k))
+        elif want is None or isinstance(want, (int, str)) and not isinstance(want, bool):
+            same = type(got) is type(want) and got == want
+            if isinstance(want, str) and isinstance(got, str) and UUID_TEXT.match(want):
+                same = got.lower() == want.lower()
+            if not same:
+                self.fail(path, "impacket reads %s, the JSON has %s" % (short(got), short(want)))
+        else:
+            self.fail(path, "a JSON value of type %s" % type(want).__name__)
+
+    # -- adapters ------------------------------------------------------------------------
+
+    def wstr(self, want, got, path):
+        """[string] wchar_t*: an NDR conformant varying string whose counts include the
+        terminating NUL; without size_is the maximum count is the actual count (as
+        MIDL, Samba and impacket marshal one)."""
+        f = got.fields
+        if f["Offset"] != 0:
+            self.fail(path, "offset %d, not 0" % f["Offset"])
+        if f["MaximumCount"] != f["ActualCount"]:
+            self.fail(path, "maximum count %d, actual count %d" % (
+                f["MaximumCount"], f["ActualCount"]))
+        text = f["Data"].decode("utf-16le")
+        if not text.endswith("\x00") or "\x00" in text[:-1]:
+            return self.fail(path, "%r: not one terminating NUL" % text)
+        self.plain(want, text[:-1], path)
+
+    def unicode_string(self, want, got, path):
+        """RPC_UNICODE_STRING (MS-DTYP 2.3.10): Length and MaximumLength in bytes, the
+        buffer size_is(MaximumLength/2) length_is(Length/2), no terminator."""
+        f = got.fields
+        buf = f["Data"]
+        if isinstance(buf, NDRPOINTERNULL) or buf.fields.get("ReferentID") == 0:
+            if want != "" or f["Length"] != 0:
+                self.fail(path, "impacket reads a NULL buffer, the JSON has %s" % short(want))
+            return
+        w = buf.fields["Data"].fields
+        text = w["Data"].decode("utf-16le")
+        for why, bad in (
+                ("Length %d is not twice the %d characters" % (f["Length"], len(text)),
+                 f["Length"] != 2 * len(text)),
+                ("MaximumLength %d < Length %d" % (f["MaximumLength"], f["Length"]),
+                 f["MaximumLength"] < f["Length"]),
+                ("maximum count %d is not MaximumLength/2" % w["MaximumCount"],
+                 2 * w["MaximumCount"] != f["MaximumLength"]),
+                ("offset %d, not 0" % w["Offset"], w["Offset"] != 0)):
+            if bad:
+                self.fail(path, why)
+        self.plain(want, text, path)
+
+    def sid(self, want, got, path):
+        """RPC_SID (MS-DTYP 2.4.2.3) as impacket's formatCanonical prints it. That reads
+        only the authority's last octet, so the other five must be zero for the text to be
+        the whole value (the JSON's authorities are all below 256)."""
+        authority = got["IdentifierAuthority"]
+        if authority[:5] != b"\x00" * 5:
+            self.fail(path, "identifier authority %s" % authority.hex())
+        if got["SubAuthorityCount"] != len(got["SubAuthority"]):
+            self.fail(path, "SubAuthorityCount %d, %d sub-authorities" % (
+                got["SubAuthorityCount"], len(got["SubAuthority"])))
+        try:
+            text = got.formatCanonical()
+        except (IndexError, TypeError) as e:
+            return self.fail(path, "formatCanonical: %s" % e)
+        self.plain(want, text, path)
+
+    def guid(self, want, got, path):
+        self.plain(want, bin_to_string(got.fields["Data"]).lower(), path)
+
+    def handle(self, want, got, path):
+        """A context handle (MS-RPCE 2.2.4.2): attributes, then the UUID."""
+        if isinstance(got, samr.SAMPR_HANDLE):       # impacket keeps the 20 octets raw
+            raw = got.fields["Data"]
+            attributes, uuid = struct.unpack("<I", raw[:4])[0], raw[4:]
+        else:                                        # epm.ept_lookup_handle_t
+            attributes = got.fields["context_handle_attributes"].fields["Data"]
+            uuid = got.fields["context_handle_uuid"].fields["Data"]
+        self.plain(want, {"attributes": attributes, "uuid": bin_to_string(uuid).lower()}, path)
+
+    def tower(self, want, got, path):
+        """twr_t: tower_length and [size_is(tower_length)] octets holding the floors."""
+        length = got.fields["tower_length"].fields["Data"]
+        octets = b"".join(got.fields["tower_octet_string"].fields["Data"])
+        if len(octets) != length:
+            self.fail(path, "tower_length %d, %d octets" % (length, len(octets)))
+        try:
+            values = tower_values(octets)
+        except Exception as e:                          # impacket's floor classes raise
+            return self.fail(path, "the floors: %s: %s" % (type(e).__name__, e))
+        self.plain(want, values, path)
+
+    def server_name2(self, want, raw, path):
+        """samr's PSAMPR_SERVER_NAME2 points to one wchar_t (MS-SAMR 3.1.5.1.4); impacket's
+        referent is 4 octets: the character and the 2 bytes of padding before the next
+        parameter (a ULONG), which may hold anything."""
+        self.plain(want, raw[:2].decode("utf-16le"), path)
+
+
+def tower_values(octets):
+    """The JSON's form of a tower (C706 Appendix L), from impacket's floor classes:
+    EPMTower splits the floors; the protocol identifiers are C706 Appendix I's."""
+    tower = epm.EPMTower(octets)
+    floors = tower["Floors"]
+    if len(floors) != 5:
+        raise ValueError("%d floors, not 5" % len(floors))
+    used = 2 + sum(len(f.getData()) for f in floors)
+    if used != len(octets):
+        raise ValueError("the floors take %d of %d octets" % (used, len(octets)))
+    values = {}
+    for f, ident, uuid, key in ((floors[0], "InterfaceIdent", "InterfaceUUID", "interface"),
+                                (floors[1], "DrepIdentifier", "DataRepUuid",
+                                 "transfer_syntax")):
+        if (f["LHSByteCount"], f[ident], f["RHSByteCount"]) != (19, 0x0D, 2):
+            raise ValueError("%s floor: LHS %d octets, id %#x, RHS %d octets" % (
+                key, f["LHSByteCount"], f[ident], f["RHSByteCount"]))
+        values[key] = bin_to_string(f[uuid]).lower()
+        values[key + "_version"] = [f["MajorVersion"], f["MinorVersion"]]
+    for k, f in enumerate(floors[2:], 3):
+        # impacket's EPMFloor takes what octets remain when a count runs past them.
+        if (len(f["ProtocolData"]), len(f["RelatedData"])) != (f["LHSByteCount"],
+                                                               f["RHSByteCount"]):
+            raise ValueError("floor %d: LHS %d octets for %d, RHS %d octets for %d" % (
+                k, len(f["ProtocolData"]), f["LHSByteCount"], len(f["RelatedData"]),
+                f["RHSByteCount"]))
+    ids = [f["ProtocolData"] for f in floors[2:]]
+    rhs = [f["RelatedData"] for f in floors[2:]]
+    if rhs[0] != b"\x00\x00":                           # 0x0b's RHS: minor version 0
+        raise ValueError("the RPC protocol floor's RHS is %s" % rhs[0].hex())
+
+    def text(octets):
+        if not octets.endswith(b"\x00") or b"\x00" in octets[:-1]:
+            raise ValueError("%r is not NUL-terminated text" % octets)
+        return octets[:-1].decode("ascii")
+
+    if ids == [b"\x0b", b"\x07", b"\x09"] and len(rhs[1]) == 2 and len(rhs[2]) == 4:
+        values.update(protseq="ncacn_ip_tcp", port=struct.unpack(">H", rhs[1])[0],
+                      ip=socket.inet_ntoa(rhs[2]))
+    elif ids == [b"\x0b", b"\x0f", b"\x11"]:
+        values.update(protseq="ncacn_np", pipe=text(rhs[1]), host=text(rhs[2]))
+    else:
+        raise ValueError("protocol floors %s with RHS %s" % (
+            [i.hex() for i in ids], [r.hex() for r in rhs]))
+    return values
+
+
+ADAPTERS = [
+    (RPC_UNICODE_STRING, ValueWalk.unicode_string),
+    (WSTR, ValueWalk.wstr),
+    (RPC_SID, ValueWalk.sid),
+    (GUID, ValueWalk.guid),
+    (epm.ept_lookup_handle_t, ValueWalk.handle),
+    (samr.SAMPR_HANDLE, ValueWalk.handle),
+    (epm.twr_t, ValueWalk.tower),
+]
+
+# Pointers whose referent impacket keeps as raw octets, not as an NDR object.
+RAW_REFERENTS = {samr.PSAMPR_SERVER_NAME2: ValueWalk.server_name2}
+
+
+def decode_direction(vec, outdir, direction):
+    """Parse OUTDIR/NAME.DIRECTION.bin with the class the vector's builder uses for that
+    direction; impacket must read every byte, find the values of NAME.json (or, without
+    it, of VALUES), and write what it read back as the same bytes but for padding."""
+    name = vec["name"]
+    path = os.path.join(outdir, "%s.%s.bin" % (name, direction))
+    if not os.path.exists(path):
+        return "no %s in %s" % (os.path.basename(path), outdir)
+    data = open(path, "rb").read()
+    json_path = os.path.join(outdir, name + ".json")
+    doc = json.load(open(json_path)) if os.path.exists(json_path) else VALUES[name]
+    req, rep = vec["build"](VALUES[name])
+    call = type(req if direction == "in" else rep)()
+    try:
+        used = call.fromString(data)
+    except Exception as e:
+        return "impacket's %s cannot parse it: %s: %s" % (type(call).__name__,
+                                                         type(e).__name__, e)
+    if used != len(data):
+        return "impacket's %s reads %d of the %d bytes" % (type(call).__name__, used, len(data))
+    size_is = {}
+    if direction == "out":
+        size_is = {k: doc["in"][v] for k, v in SIZE_IS.get(vec["function"], {}).items()}
+    walk = ValueWalk(size_is)
+    walk.compare(doc[direction], call, direction)
+    if walk.problems:
+        shown = walk.problems[:4]
+        more = len(walk.problems) - len(shown)
+        return "; ".join(shown) + (" (and %d more)" % more if more else "")
+    # impacket's parser is lenient (an array whose count runs past the data gets the
+    # elements there are), so it must also write back what it read as the same bytes,
+    # but for its fill in alignment gaps where ours has zeros (see is_padding).
+    again = call.getData()
+    if len(again) != len(data):
+        return "impacket re-encodes what it read to %d bytes, not %d" % (len(again), len(data))
+    for start, end in differing_runs(again, data):
+        if not is_padding(again, data, start, end):
+            return "bytes %#x..%#x: ours %s, impacket re-encodes what it read as %s" % (
+                start, end - 1, data[start:end].hex(), again[start:end].hex())
+    return "ok"
+
+
+def decode(outdir):
+    # impacket logs a parse error before raising it; the FAIL line says it already.
+    logging.getLogger("impacket").setLevel(logging.CRITICAL)
+    passed = failed = 0
+    for vec in VECTORS:
+        for direction in ("in", "out"):
+            label = "%s.%s" % (vec["name"], direction)
+            try:
+                result = decode_direction(vec, outdir, direction)
+            except Exception as e:                      # a broken check is a failure
+                result = "%s: %s" % (type(e).__name__, e)
+            if result == "ok":
+                passed += 1
+                print("ok %s" % label)
+            else:
+                failed += 1
+                print("FAIL %s: %s" % (label, result))
+    print("%d passed, %d failed" % (passed, failed))
+    return failed == 0
+
+
 def main(argv):
-    if len(argv) != 3 or argv[1] not in ("encode", "check", "all"):
-        print(__doc__.strip().split("\n\n")[1], file=sys.stderr)
+    if len(argv) != 3 or argv[1] not in ("encode", "check", "all", "decode"):
+        print("\n\n".join(__doc__.strip().split("\n\n")[1:3]), file=sys.stderr)
         return 2
     mode, outdir = argv[1], argv[2]
     if mode in ("encode", "all"):
         encode(outdir)
     if mode in ("check", "all"):
         return 0 if check(outdir) else 1
+    if mode == "decode":
+        return 0 if decode(outdir) else 1
     return 0
 
 
