@@ -95,6 +95,16 @@ pub enum Type {
     ContextHandle,
     /// A binding handle (`handle_t`): a pointer in memory, nothing on the wire.
     Ignore,
+    /// A BSTR: in memory the string pointer (its byte length prefixed, as SysAllocString
+    /// makes it); on the wire its `[wire_marshal]` form, MS-OAUT 2.2.23.2: a unique
+    /// pointer to a FLAGGED_WORD_BLOB (`cBytes`, `clSize`, `clSize` UTF-16 units; a NULL
+    /// BSTR is a blob of `cBytes` 0xFFFFFFFF). Unmarshalled BSTRs come from SysAllocString's
+    /// allocator and are freed with SysFreeString.
+    Bstr,
+    /// The FLAGGED_WORD_BLOB a [`Type::Bstr`]'s pointer refers to (internal: the engine's
+    /// deferred referent of a BSTR; the memory is the BSTR's slot).
+    #[doc(hidden)]
+    BstrBlob,
     /// Something the engine cannot marshal yet (interface pointers, `[user_marshal]`
     /// types): its memory layout, so what holds it is still described, and why. Marshalling
     /// or unmarshalling it fails with [`crate::NdrError::Unsupported`].

@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use comidl_runtime_core::CoTaskMemFree;
+use comidl_runtime_core::{CoTaskMemFree, SysFreeString};
 
 use crate::desc::{Count, Selector, Type};
 use crate::expr::{Scope, eval};
@@ -139,6 +139,18 @@ unsafe fn walk(
                 unsafe { walk(t, arms, arm_base, params, stack, seen, blocks, depth + 1) };
             }
         }
+        Type::Bstr => {
+            // SAFETY: the memory holds a BSTR, the value's own.
+            let b = unsafe { mem.cast::<*mut u16>().read_unaligned() };
+            if !b.is_null() {
+                unsafe {
+                    mem.cast::<*mut u16>().write_unaligned(std::ptr::null_mut());
+                    if seen.insert(b as usize) {
+                        SysFreeString(b);
+                    }
+                }
+            }
+        }
         Type::ContextHandle => {
             // SAFETY: the memory holds a pointer to the handle's block.
             let v = unsafe { mem.cast::<*mut u8>().read_unaligned() };
@@ -174,7 +186,7 @@ pub fn has_pointers(ty: Type, depth: usize) -> bool {
         return true;
     }
     match ty {
-        Type::Pointer(_) | Type::ContextHandle => true,
+        Type::Pointer(_) | Type::ContextHandle | Type::Bstr => true,
         Type::Struct(s) => s.fields.iter().any(|f| has_pointers(f.ty, depth + 1)),
         Type::Array(a) => has_pointers(a.element, depth + 1),
         Type::Union(u) => u

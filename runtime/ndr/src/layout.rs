@@ -19,7 +19,9 @@ pub fn mem_size(ty: Type) -> usize {
         Type::String(s) => s
             .fixed
             .map_or(0, |n| s.char_size.saturating_mul(n as usize)),
-        Type::Pointer(_) | Type::Ignore | Type::ContextHandle => size_of::<usize>(),
+        Type::Pointer(_) | Type::Ignore | Type::ContextHandle | Type::Bstr | Type::BstrBlob => {
+            size_of::<usize>()
+        }
         Type::Unsupported(o) => o.size,
     }
 }
@@ -33,7 +35,9 @@ pub fn mem_align(ty: Type) -> usize {
         Type::Union(u) => u.align.max(1),
         Type::Array(a) => mem_align(a.element),
         Type::String(s) => s.char_size,
-        Type::Pointer(_) | Type::Ignore | Type::ContextHandle => align_of::<usize>(),
+        Type::Pointer(_) | Type::Ignore | Type::ContextHandle | Type::Bstr | Type::BstrBlob => {
+            align_of::<usize>()
+        }
         Type::Unsupported(o) => o.align.max(1),
     }
 }
@@ -79,7 +83,12 @@ fn wire_align_depth(ty: Type, depth: usize) -> usize {
                 e
             }
         }
-        Type::String(_) | Type::Pointer(_) | Type::ContextHandle | Type::Unsupported(_) => 4,
+        Type::String(_)
+        | Type::Pointer(_)
+        | Type::ContextHandle
+        | Type::Unsupported(_)
+        | Type::Bstr
+        | Type::BstrBlob => 4,
         Type::Ignore => 1,
     }
 }
@@ -120,6 +129,8 @@ fn min_wire_depth(ty: Type, depth: usize) -> usize {
         Type::ContextHandle => 20,
         Type::Ignore => 0,
         Type::Unsupported(_) => 1,
+        Type::Bstr => 4,
+        Type::BstrBlob => 12,
     }
 }
 

@@ -335,6 +335,38 @@ impl<'a> Marshaller<'a> {
             }
             Type::Ignore => Ok(()),
             Type::Unsupported(o) => Err(NdrError::Unsupported(o.why)),
+            Type::Bstr => {
+                // Always a referent: a NULL BSTR travels as a blob that says so.
+                let id = self.refid(PointerKind::Unique);
+                self.w.u32(id);
+                deferred.push(Deferred {
+                    ty: Type::BstrBlob,
+                    mem,
+                    base,
+                });
+                Ok(())
+            }
+            Type::BstrBlob => {
+                let b = unsafe { mem.cast::<*const u16>().read_unaligned() };
+                let (bytes, units) = if b.is_null() {
+                    (u32::MAX, 0u32)
+                } else {
+                    // SAFETY: a BSTR's byte length sits in the 4 bytes before it.
+                    let bytes = unsafe { b.cast::<u32>().sub(1).read_unaligned() };
+                    (bytes, bytes.div_ceil(2))
+                };
+                self.w.u32(units);
+                self.w.u32(bytes);
+                self.w.u32(units);
+                if units > 0 {
+                    // SAFETY: the BSTR holds `bytes` bytes (rounded up to whole units, as
+                    // SysAllocString's allocation always is).
+                    let data =
+                        unsafe { std::slice::from_raw_parts(b.cast::<u8>(), units as usize * 2) };
+                    self.w.raw(data);
+                }
+                Ok(())
+            }
         }
     }
 }

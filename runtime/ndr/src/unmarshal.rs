@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use comidl_runtime_core::{CoTaskMemAlloc, CoTaskMemFree};
+use comidl_runtime_core::{CoTaskMemAlloc, CoTaskMemFree, SysAllocStringByteLen, SysFreeString};
 
 use crate::desc::{Base, Count, Expr, PointerKind, Selector, Type};
 use crate::error::{NdrError, Result};
@@ -64,6 +64,8 @@ pub struct Unmarshaller<'a> {
     budget: usize,
     full: HashMap<u32, FullState>,
     checks: Vec<Check>,
+    /// BSTRs made so far (freed with SysFreeString on failure).
+    bstrs: Vec<*mut u16>,
 }
 
 impl<'a> Unmarshaller<'a> {
@@ -75,6 +77,7 @@ impl<'a> Unmarshaller<'a> {
             budget: limits.max_alloc,
             full: HashMap::new(),
             checks: Vec::new(),
+            bstrs: Vec::new(),
         }
     }
 
@@ -113,11 +116,16 @@ impl<'a> Unmarshaller<'a> {
             // SAFETY: every recorded block came from CoTaskMemAlloc and is freed once.
             unsafe { CoTaskMemFree(p.cast()) };
         }
+        for b in self.bstrs.drain(..) {
+            // SAFETY: every recorded BSTR came from SysAllocStringByteLen, freed once.
+            unsafe { SysFreeString(b) };
+        }
     }
 
     /// Hands the memory over to its owner (after success): nothing is freed by `abort`.
     pub fn commit(&mut self) {
         self.allocs.clear();
+        self.bstrs.clear();
     }
 
     /// Checks the correlations recorded while reading, now that every value is in memory.
@@ -283,6 +291,10 @@ impl<'a> Unmarshaller<'a> {
 
     /// Allocates a referent (reading first the count that sizes it) and reads it.
     unsafe fn referent(&mut self, d: Deferred, found: &mut Vec<Deferred>) -> Result<()> {
+        if let Type::BstrBlob = d.ty {
+            // SAFETY: the slot is a BSTR's memory.
+            return unsafe { self.bstr_blob(d.slot.cast()) };
+        }
         let (size, hoisted) = match conformant_tail(d.ty).or(match d.ty {
             Type::Array(_) | Type::String(_) => Some(d.ty),
             _ => None,
@@ -325,6 +337,41 @@ impl<'a> Unmarshaller<'a> {
         }
         // SAFETY: `mem` has room for the value as its count says.
         unsafe { self.scalars(d.ty, mem, d.base, hoisted, found) }
+    }
+
+    /// A FLAGGED_WORD_BLOB into a new BSTR at `slot` (MS-OAUT 2.2.23.2).
+    unsafe fn bstr_blob(&mut self, slot: *mut *mut u16) -> Result<()> {
+        let max = self.r.u32()?;
+        let bytes = self.r.u32()?;
+        let units = self.r.u32()?;
+        if units != max {
+            return Err(self.bad("a BSTR's count disagrees with its conformance"));
+        }
+        if bytes == u32::MAX {
+            if units != 0 {
+                return Err(self.bad("a NULL BSTR carries characters"));
+            }
+            // SAFETY: the slot holds a BSTR pointer.
+            unsafe { slot.write_unaligned(std::ptr::null_mut()) };
+            return Ok(());
+        }
+        if units != bytes.div_ceil(2) {
+            return Err(self.bad("a BSTR's byte count disagrees with its characters"));
+        }
+        let data = self.r.take(units as usize * 2)?;
+        if bytes as usize > self.budget {
+            return Err(NdrError::TooLarge);
+        }
+        self.budget -= bytes as usize;
+        // SAFETY: `data` holds at least `bytes` bytes.
+        let b = unsafe { SysAllocStringByteLen(data.as_ptr(), bytes) };
+        if b.is_null() {
+            return Err(NdrError::OutOfMemory);
+        }
+        self.bstrs.push(b);
+        // SAFETY: the slot holds a BSTR pointer.
+        unsafe { slot.write_unaligned(b) };
+        Ok(())
     }
 
     fn base_value(&mut self, b: Base) -> Result<i64> {
@@ -547,6 +594,26 @@ impl<'a> Unmarshaller<'a> {
             }
             Type::Ignore => Ok(()),
             Type::Unsupported(o) => Err(NdrError::Unsupported(o.why)),
+            Type::Bstr => {
+                let slot = mem.cast::<*mut u8>();
+                // A BSTR the slot held (the client's, for [in, out]) is replaced.
+                let old = unsafe { slot.read_unaligned() };
+                if !old.is_null() {
+                    // SAFETY: a BSTR in the slot is the slot's, from SysAllocString.
+                    unsafe { SysFreeString(old.cast()) };
+                    unsafe { slot.write_unaligned(std::ptr::null_mut()) };
+                }
+                if self.r.u32()? != 0 {
+                    found.push(Deferred {
+                        ty: Type::BstrBlob,
+                        slot,
+                        base,
+                        full: None,
+                    });
+                }
+                Ok(())
+            }
+            Type::BstrBlob => Err(self.bad("a BSTR blob out of place")),
         }
     }
 }

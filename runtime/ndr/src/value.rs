@@ -152,7 +152,19 @@ unsafe fn read_depth(
                     Value::Handle(b)
                 }
             }
-            Type::Ignore | Type::Unsupported(_) => Value::Null,
+            Type::Bstr => {
+                let b = mem.cast::<*const u16>().read_unaligned();
+                if b.is_null() {
+                    Value::Null
+                } else {
+                    let units = b.cast::<u32>().sub(1).read_unaligned() / 2;
+                    Value::Str(String::from_utf16_lossy(std::slice::from_raw_parts(
+                        b,
+                        units as usize,
+                    )))
+                }
+            }
+            Type::Ignore | Type::Unsupported(_) | Type::BstrBlob => Value::Null,
         })
     }
 }
@@ -291,7 +303,15 @@ unsafe fn write_depth(
                 std::ptr::copy_nonoverlapping(b.as_ptr(), h, 20);
                 mem.cast::<*mut u8>().write_unaligned(h);
             }
-            (Type::Ignore | Type::Unsupported(_), _) => {}
+            (Type::Bstr, Value::Str(text)) => {
+                let units: Vec<u16> = text.encode_utf16().collect();
+                let b = comidl_runtime_core::SysAllocStringLen(units.as_ptr(), units.len() as u32);
+                if b.is_null() {
+                    return Err(NdrError::OutOfMemory);
+                }
+                mem.cast::<*mut u16>().write_unaligned(b);
+            }
+            (Type::Ignore | Type::Unsupported(_) | Type::BstrBlob, _) => {}
             _ => return Err(mismatch),
         }
     }

@@ -10,8 +10,9 @@
 //! from its first own vtable slot). Each file's module describes every type its
 //! procedures reach, imported ones included, so it depends on no other module.
 //!
-//! What the engine cannot marshal yet (interface pointers, `[wire_marshal]` /
-//! `[user_marshal]` / `[transmit_as]` types such as BSTR and VARIANT, `void *`, function
+//! BSTR is the engine's own `Type::Bstr` (its `[wire_marshal]` form, MS-OAUT 2.2.23.2).
+//! What the engine cannot marshal yet (interface pointers, other `[wire_marshal]` /
+//! `[user_marshal]` / `[transmit_as]` types such as VARIANT and SAFEARRAY, `void *`, function
 //! pointers, bit-fields) is described as `Unsupported`, with its memory layout, so
 //! everything else of the procedure is still described; marshalling such a parameter
 //! fails at run time with a clear error.
@@ -293,6 +294,9 @@ impl<'m> Descs<'_, 'm> {
         let Some(item) = model.item(id) else {
             return unsupported(8, 8, "an unknown type");
         };
+        if self.g.well_known(id) == Some(super::WellKnown::Bstr) {
+            return quote! { Type::Bstr };
+        }
         if let Some(a) = item.attrs.iter().find(|a| {
             matches!(
                 a.name.as_str(),

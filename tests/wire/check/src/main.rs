@@ -255,7 +255,7 @@ fn to_value(ty: Type, json: &Json) -> Result<Value, String> {
                 .unwrap_or(Value::Null)),
             other => Err(format!("a number was expected, not {other}")),
         },
-        Type::String(_) => json
+        Type::String(_) | Type::Bstr => json
             .as_str()
             .map(|s| Value::Str(s.into()))
             .ok_or("a string was expected".into()),
@@ -356,6 +356,7 @@ fn to_value(ty: Type, json: &Json) -> Result<Value, String> {
             Err(format!("no arm of the union is named in {json}"))
         }
         Type::Ignore | Type::Unsupported(_) => Ok(Value::Null),
+        _ => Err(format!("no JSON form for {ty:?}")),
     }
 }
 

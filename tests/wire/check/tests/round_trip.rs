@@ -285,3 +285,44 @@ fn the_comparisons_can_fail() {
     assert!(calls::same(&right, v, "in_").is_ok());
     assert!(calls::same(&wrong, v, "in_").is_err());
 }
+
+#[test]
+fn bstrs_travel_in_their_wire_form() {
+    round_trip(
+        "Bstrs",
+        &[("a", text("a BSTR ✓")), ("none", Value::Null)],
+        &[("b", text(""))],
+    );
+    round_trip(
+        "Bstrs",
+        &[("a", text("")), ("none", Value::Null)],
+        &[("b", Value::Null)],
+    );
+    // The bytes: a referent id, then MS-OAUT's FLAGGED_WORD_BLOB (max count, cBytes,
+    // clSize, the units); a NULL BSTR is a blob with cBytes 0xFFFFFFFF.
+    let give = |p: &Param| {
+        Ok(match p.name {
+            "a" => text("hi"),
+            _ => Value::Null,
+        })
+    };
+    let request = calls::client_request(proc("Bstrs"), &give).unwrap();
+    let words: Vec<u32> = request
+        .chunks(4)
+        .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
+        .collect();
+    assert_eq!(
+        words,
+        [
+            0x0002_0000,
+            2,
+            4,
+            2,
+            0x0069_0068,
+            0x0002_0004,
+            0,
+            0xFFFF_FFFF,
+            0
+        ]
+    );
+}
