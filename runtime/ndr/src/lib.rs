@@ -22,6 +22,7 @@ pub mod expr;
 pub mod free;
 pub mod layout;
 pub mod marshal;
+pub mod pickle;
 pub mod proc;
 pub mod unmarshal;
 pub mod value;

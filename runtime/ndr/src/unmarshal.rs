@@ -211,6 +211,16 @@ impl<'a> Unmarshaller<'a> {
         unsafe { self.referents(p.pointee, slot, std::ptr::null(), full) }
     }
 
+    /// Unmarshals a value of `ty` into new memory (sized by the counts it arrives with),
+    /// whose address goes to `slot`: a serialized type's top-level value.
+    ///
+    /// # Safety
+    /// `slot` is writable.
+    pub unsafe fn new_value(&mut self, ty: Type, slot: *mut *mut u8) -> Result<()> {
+        // SAFETY: forwarded.
+        unsafe { self.referents(ty, slot, std::ptr::null(), None) }
+    }
+
     /// For a value the caller's memory receives in place: a conformant array or string (or
     /// a structure ending in one) must not carry more elements than the caller's
     /// correlation says its memory holds.

@@ -38,7 +38,14 @@ pub(super) fn emit(g: &mut Gen) -> TokenStream {
         keyed: HashMap::new(),
     };
     let mut interfaces = Vec::new();
+    let mut pickled = Vec::new();
     for (id, item) in model.items_in(d.g.main) {
+        if (item.has_attr("encode") || item.has_attr("decode"))
+            && item.kind.is_type()
+            && !item.name.is_empty()
+        {
+            pickled.push(d.pickled(id, item));
+        }
         let ItemKind::Interface(i) = &item.kind else {
             continue;
         };
@@ -52,11 +59,12 @@ pub(super) fn emit(g: &mut Gen) -> TokenStream {
         }
         interfaces.push(d.interface(id, item, i));
     }
-    if interfaces.is_empty() {
+    if interfaces.is_empty() && pickled.is_empty() {
         return TokenStream::new();
     }
     let rt = d.g.rt.clone();
     let statics = d.statics;
+    let (type_statics, functions): (Vec<_>, Vec<_>) = pickled.into_iter().unzip();
     let doc = docs::attrs(
         "Marshalling descriptions of this file's interfaces, for the NDR engine \
          (`ndr::Interface` per interface, its procedures in opnum order).",
@@ -67,8 +75,10 @@ pub(super) fn emit(g: &mut Gen) -> TokenStream {
             #[allow(unused_imports)]
             use #rt::ndr::*;
             #(#interfaces)*
+            #(#type_statics)*
             #(#statics)*
         }
+        #(#functions)*
     }
 }
 
@@ -179,6 +189,58 @@ impl<'m> Descs<'_, 'm> {
                 procs: &[#(&#procs),*],
             };
         }
+    }
+
+    /// A type with `[encode]` / `[decode]`: its description (`ndr::T_TYPE`) and MIDL's
+    /// `T_Encode` / `T_Decode` (type serialization, MS-RPCE 2.2.6).
+    fn pickled(&mut self, id: ItemId, item: &Item) -> (TokenStream, TokenStream) {
+        let u = Use {
+            attrs: &[],
+            level: 0,
+            top_param: false,
+        };
+        let desc = self.ty(&Type::Named(id), &u, &Scope::Fields(Vec::new()), 0);
+        let rust = names::sanitize(self.g.names.get(id));
+        let ty_name = format_ident!("{rust}_TYPE");
+        let ty = names::ident(&rust);
+        let rt = self.g.rt.clone();
+        let doc = docs::attrs(&format!(
+            "The description of `{}` for type serialization.",
+            item.name
+        ));
+        let type_static = quote! { #doc pub static #ty_name: Type = #desc; };
+        let mut functions = TokenStream::new();
+        if item.has_attr("encode") {
+            let name = format_ident!("{rust}_Encode");
+            let doc = docs::attrs(&format!(
+                "Serializes a `{}` (MIDL's `[encode]`: MS-RPCE 2.2.6 type serialization).\n\n\
+                 # Safety\nThe pointers inside the value are valid for their IDL types.",
+                item.name
+            ));
+            functions.extend(quote! {
+                #doc
+                pub unsafe fn #name(value: &#ty) -> ::core::result::Result<::std::vec::Vec<u8>, #rt::ndr::NdrError> {
+                    // SAFETY: `value` is a `#ty`, which the description describes.
+                    unsafe { #rt::ndr::pickle::encode(ndr::#ty_name, (value as *const #ty).cast()) }
+                }
+            });
+        }
+        if item.has_attr("decode") {
+            let name = format_ident!("{rust}_Decode");
+            let doc = docs::attrs(&format!(
+                "Deserializes a `{}` (MIDL's `[decode]`); the value and what it points to are \
+                 freed when the result is dropped.",
+                item.name
+            ));
+            functions.extend(quote! {
+                #doc
+                pub fn #name(bytes: &[u8]) -> ::core::result::Result<#rt::ndr::pickle::Decoded<#ty>, #rt::ndr::NdrError> {
+                    // SAFETY: the description is the one of `#ty`.
+                    unsafe { #rt::ndr::pickle::decode(ndr::#ty_name, bytes, #rt::ndr::Limits::default()) }
+                }
+            });
+        }
+        (type_static, functions)
     }
 
     fn inherited_slots(&self, i: &Interface) -> u32 {

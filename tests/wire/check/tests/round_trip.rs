@@ -326,3 +326,55 @@ fn bstrs_travel_in_their_wire_form() {
         ]
     );
 }
+
+#[test]
+fn a_type_serializes_with_midls_headers() {
+    use comidl_runtime::alloc::task::thread_balance;
+    use comidl_runtime::ndr::{self, value};
+    use wire_check::constructs::{PICKLE_Decode, ndr::PICKLE_TYPE};
+
+    let before = thread_balance().unwrap();
+    let v = rec(&[
+        ("id", int(-7)),
+        ("name", text("pickled")),
+        ("n", int(3)),
+        ("values", ints(&[1, -2, 3])),
+    ]);
+    let room = value::room_for(PICKLE_TYPE, &v);
+    let mem = comidl_runtime::CoTaskMemAlloc(room).cast::<u8>();
+    let bytes = unsafe {
+        mem.write_bytes(0, room);
+        value::write(PICKLE_TYPE, &v, mem).unwrap();
+        let bytes = ndr::pickle::encode(PICKLE_TYPE, mem).unwrap();
+        ndr::free::free_value(PICKLE_TYPE, mem, std::ptr::null(), &[]);
+        comidl_runtime::CoTaskMemFree(mem.cast());
+        bytes
+    };
+    // Common header (version 1, little-endian, length 8, filler), private header (the
+    // data's length, a multiple of 8), then the data: the hoisted count 3 first.
+    assert_eq!(&bytes[..8], &[1, 0x10, 8, 0, 0xCC, 0xCC, 0xCC, 0xCC]);
+    let len = u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize;
+    assert_eq!((len % 8, bytes.len()), (0, 16 + len));
+    assert_eq!(&bytes[12..16], &[0; 4]);
+    assert_eq!(&bytes[16..20], &3u32.to_le_bytes());
+
+    let decoded = PICKLE_Decode(&bytes).unwrap();
+    let got = unsafe {
+        value::read(
+            PICKLE_TYPE,
+            (&*decoded as *const wire_check::constructs::PICKLE).cast(),
+            std::ptr::null(),
+            &[],
+        )
+    }
+    .unwrap();
+    calls::same(&v, &got, "PICKLE").unwrap();
+    drop(decoded);
+    // Damaged headers are refused.
+    for (at, v) in [(0usize, 2u8), (1, 0), (2, 9), (8, 0xFF)] {
+        let mut b = bytes.clone();
+        b[at] = v;
+        assert!(PICKLE_Decode(&b).is_err(), "byte {at} = {v}");
+    }
+    assert_eq!(thread_balance().unwrap(), before);
+}
