@@ -4,7 +4,7 @@
 //! nothing of the transport; the `rpc` layer provides channels over DCE/RPC, and tests use
 //! an in-memory one.
 
-use crate::desc::{Interface, Proc};
+use crate::desc::{Interface, Proc, Type};
 use crate::error::NdrError;
 use crate::proc::{ServerCall, marshal_request, unmarshal_response};
 use crate::unmarshal::Limits;
@@ -99,10 +99,64 @@ pub unsafe fn call(
 ) -> Result<(), CallError> {
     // SAFETY: forwarded.
     let request = unsafe { marshal_request(proc, args)? };
-    let reply = channel.call(interface, proc.opnum, request)?;
-    // SAFETY: forwarded.
-    unsafe { unmarshal_response(proc, args, ret, &reply, Limits::default())? };
-    Ok(())
+    let result = channel
+        .call(interface, proc.opnum, request)
+        .and_then(|reply| {
+            // SAFETY: forwarded.
+            unsafe { unmarshal_response(proc, args, ret, &reply, Limits::default()) }
+                .map_err(CallError::Ndr)
+        });
+    match result {
+        Ok(()) => Ok(()),
+        // SAFETY: forwarded.
+        Err(e) => match unsafe { store_status(proc, args, ret, &e) } {
+            true => Ok(()),
+            false => Err(e),
+        },
+    }
+}
+
+/// Stores a failure in the `[comm_status]` / `[fault_status]` parameter (or return value)
+/// that receives its kind; whether there was one.
+unsafe fn store_status(proc: &Proc, args: &[*mut u8], ret: *mut u8, e: &CallError) -> bool {
+    let (status, comm) = match e {
+        CallError::Fault(Fault(s)) => (*s, false),
+        CallError::Transport(s) => (*s, true),
+        CallError::Ndr(e) => (e.status(), true),
+    };
+    let takes = |ty: Type| match ty {
+        Type::Status(k) => (comm && k.comm) || (!comm && k.fault),
+        Type::Pointer(p) => {
+            matches!(p.pointee, Type::Status(k) if (comm && k.comm) || (!comm && k.fault))
+        }
+        _ => false,
+    };
+    for (p, &slot) in proc.params.iter().zip(args) {
+        if takes(p.ty) {
+            // SAFETY: a status parameter is an error_status_t, or a pointer to one the
+            // caller gave.
+            unsafe {
+                let at = match p.ty {
+                    Type::Pointer(_) => slot.cast::<*mut u32>().read(),
+                    _ => slot.cast::<u32>(),
+                };
+                if at.is_null() {
+                    return false;
+                }
+                at.write_unaligned(status);
+            }
+            return true;
+        }
+    }
+    if let Some(t) = proc.ret
+        && takes(t)
+        && !ret.is_null()
+    {
+        // SAFETY: the return value's memory holds an error_status_t.
+        unsafe { ret.cast::<u32>().write_unaligned(status) };
+        return true;
+    }
+    false
 }
 
 /// Serves one request: finds the procedure, unmarshals its parameters into memory the

@@ -95,6 +95,10 @@ pub enum Type {
     ContextHandle,
     /// A binding handle (`handle_t`): a pointer in memory, nothing on the wire.
     Ignore,
+    /// An `error_status_t` marked `[comm_status]` and/or `[fault_status]`: nothing on the
+    /// wire; when the call fails in transport (comm) or with a server fault (fault), the
+    /// client stub stores the status here and the call returns normally.
+    Status(StatusKind),
     /// A BSTR: in memory the string pointer (its byte length prefixed, as SysAllocString
     /// makes it); on the wire its `[wire_marshal]` form, MS-OAUT 2.2.23.2: a unique
     /// pointer to a FLAGGED_WORD_BLOB (`cBytes`, `clSize`, `clSize` UTF-16 units; a NULL
@@ -109,6 +113,12 @@ pub enum Type {
     /// types): its memory layout, so what holds it is still described, and why. Marshalling
     /// or unmarshalling it fails with [`crate::NdrError::Unsupported`].
     Unsupported(&'static Opaque),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StatusKind {
+    pub comm: bool,
+    pub fault: bool,
 }
 
 #[derive(Debug)]

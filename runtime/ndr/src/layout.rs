@@ -23,6 +23,7 @@ pub fn mem_size(ty: Type) -> usize {
             size_of::<usize>()
         }
         Type::Unsupported(o) => o.size,
+        Type::Status(_) => 4,
     }
 }
 
@@ -39,6 +40,7 @@ pub fn mem_align(ty: Type) -> usize {
             align_of::<usize>()
         }
         Type::Unsupported(o) => o.align.max(1),
+        Type::Status(_) => 4,
     }
 }
 
@@ -89,7 +91,7 @@ fn wire_align_depth(ty: Type, depth: usize) -> usize {
         | Type::Unsupported(_)
         | Type::Bstr
         | Type::BstrBlob => 4,
-        Type::Ignore => 1,
+        Type::Ignore | Type::Status(_) => 1,
     }
 }
 
@@ -127,7 +129,7 @@ fn min_wire_depth(ty: Type, depth: usize) -> usize {
         }
         Type::Pointer(_) => 4,
         Type::ContextHandle => 20,
-        Type::Ignore => 0,
+        Type::Ignore | Type::Status(_) => 0,
         Type::Unsupported(_) => 1,
         Type::Bstr => 4,
         Type::BstrBlob => 12,

@@ -333,7 +333,7 @@ impl<'a> Marshaller<'a> {
                 }
                 Ok(())
             }
-            Type::Ignore => Ok(()),
+            Type::Ignore | Type::Status(_) => Ok(()),
             Type::Unsupported(o) => Err(NdrError::Unsupported(o.why)),
             Type::Bstr => {
                 // Always a referent: a NULL BSTR travels as a blob that says so.

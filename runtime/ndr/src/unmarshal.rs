@@ -602,7 +602,7 @@ impl<'a> Unmarshaller<'a> {
                 }
                 Ok(())
             }
-            Type::Ignore => Ok(()),
+            Type::Ignore | Type::Status(_) => Ok(()),
             Type::Unsupported(o) => Err(NdrError::Unsupported(o.why)),
             Type::Bstr => {
                 let slot = mem.cast::<*mut u8>();

@@ -164,6 +164,7 @@ unsafe fn read_depth(
                     )))
                 }
             }
+            Type::Status(_) => Value::Int(read_base(mem, crate::desc::Base::ErrorStatus)),
             Type::Ignore | Type::Unsupported(_) | Type::BstrBlob => Value::Null,
         })
     }
@@ -311,7 +312,8 @@ unsafe fn write_depth(
                 }
                 mem.cast::<*mut u16>().write_unaligned(b);
             }
-            (Type::Ignore | Type::Unsupported(_) | Type::BstrBlob, _) => {}
+            (Type::Status(_), Value::Int(v)) => write_base(mem, crate::desc::Base::ErrorStatus, *v),
+            (Type::Ignore | Type::Unsupported(_) | Type::BstrBlob | Type::Status(_), _) => {}
             _ => return Err(mismatch),
         }
     }

@@ -292,8 +292,16 @@ impl<'m> Descs<'_, 'm> {
         let ret = match self.g.model.unalias(&wire.signature.ret) {
             Type::Base(Base::Void) => quote! { None },
             _ => {
+                // `[comm_status]` / `[fault_status]` on the method: the return value
+                // receives the failure.
+                let status: Vec<Attr> = wire
+                    .attrs
+                    .iter()
+                    .filter(|a| a.name == "comm_status" || a.name == "fault_status")
+                    .cloned()
+                    .collect();
                 let u = Use {
-                    attrs: &[],
+                    attrs: &status,
                     level: 0,
                     top_param: false,
                 };
@@ -327,6 +335,15 @@ impl<'m> Descs<'_, 'm> {
                 let b = base_tokens(ndr_base(b));
                 return quote! { Type::Range(&Range { base: #b, min: #lo, max: #hi }) };
             }
+        }
+        if (u.has("comm_status") || u.has("fault_status"))
+            && matches!(
+                self.g.model.unalias(ty),
+                Type::Base(Base::ErrorStatus | Base::Int32 { signed: false })
+            )
+        {
+            let (comm, fault) = (u.has("comm_status"), u.has("fault_status"));
+            return quote! { Type::Status(StatusKind { comm: #comm, fault: #fault }) };
         }
         match ty {
             Type::Const(inner) => self.ty(inner, u, scope, depth + 1),

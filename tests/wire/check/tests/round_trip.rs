@@ -378,3 +378,53 @@ fn a_type_serializes_with_midls_headers() {
     }
     assert_eq!(thread_balance().unwrap(), before);
 }
+
+#[test]
+fn comm_and_fault_status_parameters_receive_failures() {
+    use comidl_runtime::ndr::{CallError, Channel, Fault, Interface};
+    use wire_check::constructs::constructs_Client;
+
+    struct Failing(CallError);
+    impl Channel for Failing {
+        fn call(&self, _: &Interface, _: u16, _: Vec<u8>) -> Result<Vec<u8>, CallError> {
+            Err(self.0.clone())
+        }
+    }
+    let (mut comm, mut fault) = (0u32, 0u32);
+    let server_gone = constructs_Client::new(Failing(CallError::Transport(1722)));
+    let r = unsafe { server_gone.Guarded(std::ptr::null_mut(), 1, &mut comm, &mut fault) };
+    assert_eq!(
+        (r, comm, fault),
+        (Ok(0), 1722, 0),
+        "a transport failure lands in [comm_status]"
+    );
+    let faulted = constructs_Client::new(Failing(CallError::Fault(Fault(0x1C01_0002))));
+    comm = 0;
+    let r = unsafe { faulted.Guarded(std::ptr::null_mut(), 1, &mut comm, &mut fault) };
+    assert_eq!(
+        (r, comm, fault),
+        (Ok(0), 0, 0x1C01_0002),
+        "a fault lands in [fault_status]"
+    );
+    // On the method: the return value receives either.
+    assert_eq!(
+        unsafe { server_gone.Status(std::ptr::null_mut()) },
+        Ok(1722)
+    );
+    assert_eq!(
+        unsafe { faulted.Status(std::ptr::null_mut()) },
+        Ok(0x1C01_0002)
+    );
+    // Without such a parameter the failure is an error.
+    let mut twice = 0;
+    assert_eq!(
+        unsafe { server_gone.Ranged(std::ptr::null_mut(), 1, &mut twice) },
+        Err(CallError::Transport(1722))
+    );
+    // Nothing of a status parameter is on the wire.
+    let give = |p: &Param| Ok(if p.name == "x" { int(5) } else { Value::Null });
+    assert_eq!(
+        calls::client_request(proc("Guarded"), &give).unwrap(),
+        5u32.to_le_bytes()
+    );
+}
