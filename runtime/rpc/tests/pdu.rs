@@ -241,7 +241,7 @@ fn hostile_fragments_are_errors_not_panics() {
         b[4] = 0x10;
         b[5] = 0;
         b[8..10].copy_from_slice(&(len as u16).to_le_bytes());
-        if x % 3 == 0 {
+        if x.is_multiple_of(3) {
             b[10..12].copy_from_slice(&((x >> 20) as u16 % 64).to_le_bytes());
         }
         let _ = Pdu::parse(&b);
