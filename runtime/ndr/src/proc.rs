@@ -209,7 +209,7 @@ impl Drop for ServerCall {
 }
 
 /// Zeroed memory for one parameter's value.
-fn slot_for(ty: Type) -> Result<*mut u8> {
+pub(crate) fn slot_for(ty: Type) -> Result<*mut u8> {
     let size = mem_size(ty).max(mem_align(ty)).max(8);
     let p = comidl_runtime_core::CoTaskMemAlloc(size).cast::<u8>();
     if p.is_null() {
@@ -221,7 +221,12 @@ fn slot_for(ty: Type) -> Result<*mut u8> {
 }
 
 /// The referent of an `[out]`-only top-level `[ref]` pointer, sized from the `[in]` values.
-unsafe fn allocate_out(p: &Param, slot: *mut u8, params: &[*mut u8], budget: usize) -> Result<()> {
+pub(crate) unsafe fn allocate_out(
+    p: &Param,
+    slot: *mut u8,
+    params: &[*mut u8],
+    budget: usize,
+) -> Result<()> {
     let Type::Pointer(ptr) = p.ty else {
         return Ok(());
     };

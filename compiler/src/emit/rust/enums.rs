@@ -142,12 +142,29 @@ fn debug_impl(
             quote! { (#value, #text) }
         })
         .collect();
+    // The value-tree conversion the safe RPC layer uses (not for the runtime's own
+    // bindings, which sit below the ndr layer).
+    let ndr = if g.opts.marshal {
+        quote! {
+            impl #rt::ndr::NdrValue for #name {
+                fn to_value(&self) -> #rt::ndr::Value {
+                    #rt::ndr::Value::Int(i64::from(self.0))
+                }
+                fn from_value(v: &#rt::ndr::Value) -> ::core::result::Result<Self, #rt::ndr::NdrError> {
+                    <i32 as #rt::ndr::NdrValue>::from_value(v).map(Self)
+                }
+            }
+        }
+    } else {
+        TokenStream::new()
+    };
     quote! {
         impl ::core::fmt::Debug for #name {
             fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                 #rt::enums::debug(f, #rust_name, self.0, &[#(#entries),*], #flags)
             }
         }
+        #ndr
     }
 }
 

@@ -26,6 +26,7 @@ mod ndr;
 mod pipes;
 mod records;
 mod rpc;
+mod rpc_safe;
 mod server;
 mod shape;
 mod typedefs;
@@ -159,6 +160,10 @@ pub fn generate(model: &Model, options: &Options) -> Result<Generated, Vec<Diagn
     }
     if options.marshal {
         let tokens = ndr::emit(&mut g);
+        if !tokens.is_empty() {
+            g.modules.entry(Vec::new()).or_default().push(tokens);
+        }
+        let tokens = rpc_safe::emit(&mut g);
         if !tokens.is_empty() {
             g.modules.entry(Vec::new()).or_default().push(tokens);
         }
