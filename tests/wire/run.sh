@@ -7,7 +7,8 @@
 #      bytes to the vectors' values, and encode the same values (wire-check);
 #   3. ndrdump judges comidl's bytes as it judged impacket's (vectors.py check);
 #   4. impacket decodes comidl's bytes with the classes that encoded the vectors, to the
-#      vectors' values (vectors.py decode).
+#      vectors' values (vectors.py decode);
+#   5. tshark dissects comidl's DCE/RPC PDUs (runtime/rpc) with no malformed frame (pdus.sh).
 # Prints every ok/FAIL line, each part's "N passed, N failed", and last the total
 # "N passed, N failed"; exits non-zero on any failure.
 #   tests/wire/run.sh [--no-setup]
@@ -58,5 +59,6 @@ else
     part "comidl's bytes, judged by ndrdump" "$py" "$here/vectors.py" check "$ours"
     part "comidl's bytes, decoded by impacket" "$py" "$here/vectors.py" decode "$ours"
 fi
+part "comidl's PDUs, dissected by tshark" bash "$here/pdus.sh"
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]

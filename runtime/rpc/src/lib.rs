@@ -1,13 +1,15 @@
 //! `comidl-runtime-rpc`: DCE/RPC's connection-oriented protocol (C706 chapter 12, MS-RPCE
 //! 2.2.2), the layer that carries the NDR engine's stub data between processes and
-//! machines. So far: the PDUs ([`pdu`]), parsed without trusting a byte and encoded as
+//! machines. So far: string bindings ([`binding`]), the PDUs ([`pdu`]), parsed without trusting a byte and encoded as
 //! Windows, Samba and Wireshark read them, and fragmentation and reassembly
 //! ([`fragment`]). Transports, bindings, the endpoint mapper and the server build on them.
 //!
 //! Like the `ndr` layer it knows nothing of COM objects: a plain MS-RPC client or server
 //! uses it without the COM library.
 
+pub mod binding;
 pub mod fragment;
 pub mod pdu;
 
+pub use binding::{Protseq, StringBinding};
 pub use pdu::{Body, Header, PacketType, Pdu, PduError, SyntaxId};
