@@ -1,6 +1,7 @@
 //! `comidl-runtime-rpc`: DCE/RPC's connection-oriented protocol (C706 chapter 12, MS-RPCE
 //! 2.2.2), the layer that carries the NDR engine's stub data between processes and
-//! machines. So far: string bindings ([`binding`]), the PDUs ([`pdu`]), parsed without trusting a byte and encoded as
+//! machines. So far: string bindings ([`binding`]), a client connection that is the NDR layer's
+//! `Channel` ([`client`]), the PDUs ([`pdu`]), parsed without trusting a byte and encoded as
 //! Windows, Samba and Wireshark read them, and fragmentation and reassembly
 //! ([`fragment`]). Transports, bindings, the endpoint mapper and the server build on them.
 //!
@@ -8,6 +9,7 @@
 //! uses it without the COM library.
 
 pub mod binding;
+pub mod client;
 pub mod fragment;
 pub mod pdu;
 

@@ -1,0 +1,236 @@
+//! A client connection: a byte stream (TCP, a Unix socket) to a server, one presentation
+//! context bound per interface (lazily, on its first call), requests fragmented to the
+//! negotiated size, replies reassembled under a cap, call ids matched strictly, and a
+//! bound on every wait. It implements the NDR layer's `Channel`, so generated client stubs
+//! call through it.
+
+use std::io::{Read, Write};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use comidl_runtime_ndr::{CallError, Channel, Fault, Interface};
+
+use crate::fragment::{self, Reassembly};
+use crate::pdu::{BindBody, ContextElement, HEADER_LEN, flags};
+use crate::{Body, Header, Pdu, SyntaxId};
+
+/// RPC_S_SERVER_UNAVAILABLE: the connection failed or closed.
+pub const SERVER_UNAVAILABLE: u32 = 1722;
+/// RPC_S_CALL_FAILED: the server answered with something the protocol does not allow here.
+pub const CALL_FAILED: u32 = 1726;
+/// RPC_S_UNKNOWN_IF: the server refused the interface.
+pub const UNKNOWN_IF: u32 = 1717;
+/// RPC_S_PROTOCOL_ERROR.
+pub const PROTOCOL_ERROR: u32 = 1728;
+
+/// What the client allows itself.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientLimits {
+    /// The largest fragment it sends and receives (negotiated down by the server).
+    pub max_frag: u16,
+    /// The largest reply (all fragments' stub data together).
+    pub max_reply: usize,
+}
+
+impl Default for ClientLimits {
+    fn default() -> ClientLimits {
+        ClientLimits {
+            max_frag: 4280,
+            max_reply: 16 << 20,
+        }
+    }
+}
+
+struct State<S> {
+    stream: S,
+    next_call_id: u32,
+    /// Bound interfaces: (syntax, context id).
+    contexts: Vec<(SyntaxId, u16)>,
+    assoc_group: u32,
+    max_xmit: u16,
+    /// A transport failure left the stream mid-message: nothing more can be read from it.
+    broken: bool,
+}
+
+/// A connection over a stream that the caller set up (with its read and write timeouts).
+pub struct Connection<S: Read + Write> {
+    state: Mutex<State<S>>,
+    limits: ClientLimits,
+}
+
+impl Connection<std::net::TcpStream> {
+    /// Connects over TCP, every wait bounded by `timeout`.
+    pub fn tcp(addr: std::net::SocketAddr, timeout: Duration) -> Result<Self, CallError> {
+        let s = std::net::TcpStream::connect_timeout(&addr, timeout)
+            .map_err(|_| CallError::Transport(SERVER_UNAVAILABLE))?;
+        let _ = s.set_nodelay(true);
+        s.set_read_timeout(Some(timeout))
+            .and_then(|()| s.set_write_timeout(Some(timeout)))
+            .map_err(|_| CallError::Transport(SERVER_UNAVAILABLE))?;
+        Ok(Connection::new(s, ClientLimits::default()))
+    }
+}
+
+impl<S: Read + Write> Connection<S> {
+    pub fn new(stream: S, limits: ClientLimits) -> Self {
+        Connection {
+            state: Mutex::new(State {
+                stream,
+                next_call_id: 1,
+                contexts: Vec::new(),
+                assoc_group: 0,
+                max_xmit: limits.max_frag,
+                broken: false,
+            }),
+            limits,
+        }
+    }
+}
+
+/// Reads one fragment: the header, then the rest `frag_length` announces.
+pub fn read_fragment(stream: &mut impl Read, max_frag: u16) -> Result<Pdu, CallError> {
+    let unavailable = |_| CallError::Transport(SERVER_UNAVAILABLE);
+    let mut head = [0u8; HEADER_LEN];
+    stream.read_exact(&mut head).map_err(unavailable)?;
+    let h = Header::parse(&head).map_err(|_| CallError::Transport(PROTOCOL_ERROR))?;
+    if h.frag_length > max_frag.max(HEADER_LEN as u16) && h.frag_length > 5840 {
+        // A peer may exceed what we asked a little (Windows sends 5840 before the bind
+        // settles); more is refused.
+        return Err(CallError::Transport(PROTOCOL_ERROR));
+    }
+    let mut frag = vec![0u8; usize::from(h.frag_length)];
+    frag[..HEADER_LEN].copy_from_slice(&head);
+    stream
+        .read_exact(&mut frag[HEADER_LEN..])
+        .map_err(unavailable)?;
+    Pdu::parse(&frag).map_err(|_| CallError::Transport(PROTOCOL_ERROR))
+}
+
+impl<S: Read + Write> State<S> {
+    fn call_id(&mut self) -> u32 {
+        let id = self.next_call_id;
+        self.next_call_id = self.next_call_id.wrapping_add(1).max(1);
+        id
+    }
+
+    fn send(&mut self, bytes: &[u8]) -> Result<(), CallError> {
+        self.stream
+            .write_all(bytes)
+            .map_err(|_| CallError::Transport(SERVER_UNAVAILABLE))
+    }
+
+    /// The context id of `syntax`, binding it first (bind on a fresh connection,
+    /// alter_context after).
+    fn context(&mut self, syntax: SyntaxId, limits: ClientLimits) -> Result<u16, CallError> {
+        if let Some((_, id)) = self.contexts.iter().find(|(s, _)| *s == syntax) {
+            return Ok(*id);
+        }
+        let context_id = self.contexts.len() as u16;
+        let call_id = self.call_id();
+        let body = BindBody {
+            max_xmit_frag: limits.max_frag,
+            max_recv_frag: limits.max_frag,
+            assoc_group_id: self.assoc_group,
+            contexts: vec![ContextElement {
+                context_id,
+                abstract_syntax: syntax,
+                transfer_syntaxes: vec![SyntaxId::NDR20],
+            }],
+        };
+        let first = self.contexts.is_empty();
+        let pdu = Pdu {
+            flags: flags::FIRST_FRAG | flags::LAST_FRAG,
+            call_id,
+            body: if first {
+                Body::Bind(body)
+            } else {
+                Body::AlterContext(body)
+            },
+            auth: None,
+        };
+        self.send(&pdu.encode())?;
+        let reply = read_fragment(&mut self.stream, limits.max_frag)?;
+        if reply.call_id != call_id {
+            return Err(CallError::Transport(PROTOCOL_ERROR));
+        }
+        let ack = match reply.body {
+            Body::BindAck(a) if first => a,
+            Body::AlterContextResp(a) if !first => a,
+            Body::BindNak { .. } => return Err(CallError::Transport(UNKNOWN_IF)),
+            _ => return Err(CallError::Transport(PROTOCOL_ERROR)),
+        };
+        match ack.results.first() {
+            Some(r) if r.result == 0 && r.transfer_syntax == SyntaxId::NDR20 => {}
+            Some(_) => return Err(CallError::Transport(UNKNOWN_IF)),
+            None => return Err(CallError::Transport(PROTOCOL_ERROR)),
+        }
+        if first {
+            self.assoc_group = ack.assoc_group_id;
+            self.max_xmit = ack
+                .max_recv_frag
+                .clamp(HEADER_LEN as u16 + 32, limits.max_frag);
+        }
+        self.contexts.push((syntax, context_id));
+        Ok(context_id)
+    }
+}
+
+impl<S: Read + Write> Channel for Connection<S> {
+    fn call(
+        &self,
+        interface: &Interface,
+        opnum: u16,
+        request: Vec<u8>,
+    ) -> Result<Vec<u8>, CallError> {
+        let mut st = self
+            .state
+            .lock()
+            .map_err(|_| CallError::Transport(CALL_FAILED))?;
+        if st.broken {
+            return Err(CallError::Transport(SERVER_UNAVAILABLE));
+        }
+        let result = exchange(&mut st, self.limits, interface, opnum, &request);
+        // After a transport failure the stream may hold half a message: the connection is
+        // done (a fault is a complete answer; the connection lives on).
+        if let Err(CallError::Transport(_)) = result {
+            st.broken = true;
+        }
+        result
+    }
+}
+
+fn exchange<S: Read + Write>(
+    st: &mut State<S>,
+    limits: ClientLimits,
+    interface: &Interface,
+    opnum: u16,
+    request: &[u8],
+) -> Result<Vec<u8>, CallError> {
+    let syntax = SyntaxId::new(interface.uuid, interface.version.0, interface.version.1);
+    let context_id = st.context(syntax, limits)?;
+    let call_id = st.call_id();
+    for f in fragment::request(call_id, context_id, opnum, None, request, st.max_xmit) {
+        st.send(&f)?;
+    }
+    let first = read_fragment(&mut st.stream, limits.max_frag)?;
+    if first.call_id != call_id {
+        return Err(CallError::Transport(PROTOCOL_ERROR));
+    }
+    if let Body::Fault { status, .. } = first.body {
+        return Err(CallError::Fault(Fault(status)));
+    }
+    let mut r = Reassembly::start(first, limits.max_reply)
+        .map_err(|_| CallError::Transport(PROTOCOL_ERROR))?;
+    while !r.is_complete() {
+        let next = read_fragment(&mut st.stream, limits.max_frag)?;
+        if let Body::Fault { status, .. } = next.body {
+            return Err(CallError::Fault(Fault(status)));
+        }
+        r.push(next)
+            .map_err(|_| CallError::Transport(PROTOCOL_ERROR))?;
+    }
+    match r.finish().body {
+        Body::Response { stub, .. } => Ok(stub),
+        _ => Err(CallError::Transport(PROTOCOL_ERROR)),
+    }
+}
