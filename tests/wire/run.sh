@@ -8,7 +8,10 @@
 #   3. ndrdump judges comidl's bytes as it judged impacket's (vectors.py check);
 #   4. impacket decodes comidl's bytes with the classes that encoded the vectors, to the
 #      vectors' values (vectors.py decode);
-#   5. tshark dissects comidl's DCE/RPC PDUs (runtime/rpc) with no malformed frame (pdus.sh).
+#   5. tshark dissects comidl's DCE/RPC PDUs (runtime/rpc) with no malformed frame (pdus.sh);
+#   6. comidl's generated safe clients call a private Samba over runtime/rpc's TCP
+#      connection (ept_map, NetrWkstaGetInfo, NetrShareEnum), answers checked against
+#      impacket's and rpcclient's (samba.sh).
 # Prints every ok/FAIL line, each part's "N passed, N failed", and last the total
 # "N passed, N failed"; exits non-zero on any failure.
 #   tests/wire/run.sh [--no-setup]
@@ -60,5 +63,6 @@ else
     part "comidl's bytes, decoded by impacket" "$py" "$here/vectors.py" decode "$ours"
 fi
 part "comidl's PDUs, dissected by tshark" bash "$here/pdus.sh"
+part "comidl's clients against Samba" bash "$here/samba.sh"
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# comidl's generated clients against a real DCE/RPC server: a private Samba (ORACLES.md's
+# recipe: samba-dcerpcd and smbd on 127.0.0.1, state in a temporary directory) answers
+# ept_map, NetrWkstaGetInfo(100) and NetrShareEnum(1) from target/debug/samba-client,
+# unauthenticated over ncacn_ip_tcp; the same questions go to impacket (wkssvc) and to
+# Samba's own rpcclient (shares), and the answers must agree. Needs port 135 free. The
+# daemons run in a session of their own: at shutdown they signal their process group.
+# Prints ok/FAIL per value and "N passed, N failed".
+set -uo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+py="$root/target/wire/venv/bin/python"
+dir="$(mktemp -d)"
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+    sleep 1
+    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+    rm -rf "$dir"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; echo "0 passed, 1 failed"; exit 1; }
+
+if ss -ltn 2>/dev/null | grep -q '127.0.0.1:135 \|0.0.0.0:135 \|\*:135 '; then
+    fail "port 135 is taken: run this where it is free (or in unshare -n)"
+fi
+mkdir -p "$dir"/{lock,state,cache,pid,private,ncalrpc,log}
+cat >"$dir/smb.conf" <<CONF
+[global]
+server role = standalone server
+interfaces = 127.0.0.1/8
+bind interfaces only = yes
+rpc start on demand helpers = no
+lock directory = $dir/lock
+state directory = $dir/state
+cache directory = $dir/cache
+pid directory = $dir/pid
+private dir = $dir/private
+ncalrpc dir = $dir/ncalrpc
+log file = $dir/log/%m.log
+passdb backend = tdbsam:$dir/private/passdb.tdb
+CONF
+setsid /usr/libexec/samba/samba-dcerpcd -F --no-process-group -s "$dir/smb.conf" --libexec-rpcds >"$dir/dcerpcd.out" 2>&1 &
+pids+=($!)
+setsid smbd -F --no-process-group -s "$dir/smb.conf" >"$dir/smbd.out" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 60); do
+    ss -ltn 2>/dev/null | grep -q '127.0.0.1:135 ' && break
+    sleep 0.5
+done
+ss -ltn 2>/dev/null | grep -q '127.0.0.1:135 ' || fail "Samba did not start: $(tail -3 "$dir/dcerpcd.out")"
+sleep 1
+
+cargo build --quiet -p comidl-wire-check --manifest-path "$root/Cargo.toml" || fail "the wire check does not build"
+ours="$("$root/target/debug/samba-client" 127.0.0.1 2>&1)" || fail "samba-client: $ours"
+
+theirs="$("$py" - <<'PY' 2>&1
+from impacket.dcerpc.v5 import epm, transport, wkst
+binding = epm.hept_map("127.0.0.1", wkst.MSRPC_UUID_WKST, protocol="ncacn_ip_tcp")
+t = transport.DCERPCTransportFactory(binding)
+dce = t.get_dce_rpc()
+dce.connect()
+dce.bind(wkst.MSRPC_UUID_WKST)
+r = wkst.hNetrWkstaGetInfo(dce, 100)["WkstaInfo"]["WkstaInfo100"]
+print("epm.wkssvc.port=%s" % binding.split("[")[1].rstrip("]"))
+print("wkssvc.platform_id=%d" % r["wki100_platform_id"])
+print("wkssvc.computername=%s" % r["wki100_computername"][:-1])
+print("wkssvc.langroup=%s" % r["wki100_langroup"][:-1])
+print("wkssvc.version=%d.%d" % (r["wki100_ver_major"], r["wki100_ver_minor"]))
+PY
+)" || fail "impacket: $theirs"
+shares="$(timeout 30 rpcclient -U% 'ncacn_ip_tcp:127.0.0.1' -c 'netshareenumall 1' 2>&1)" || fail "rpcclient: $shares"
+
+passed=0; failed=0
+check() { # label, ours, theirs
+    if [ -n "$2" ] && [ "$2" = "$3" ]; then echo "ok $1: $2"; passed=$((passed + 1));
+    else echo "FAIL $1: comidl says '$2', the oracle '$3'"; failed=$((failed + 1)); fi
+}
+value() { printf '%s\n' "$1" | grep -m1 "^$2=" | cut -d= -f2-; }
+for k in epm.wkssvc.port wkssvc.platform_id wkssvc.computername wkssvc.langroup wkssvc.version; do
+    check "$k (against impacket)" "$(value "$ours" "$k")" "$(value "$theirs" "$k")"
+done
+check "wkssvc.status" "$(value "$ours" wkssvc.status)" 0
+check "srvsvc.status" "$(value "$ours" srvsvc.status)" 0
+# rpcclient prints each share as "netname: X" then "remark: Y".
+mapfile -t names < <(printf '%s\n' "$shares" | sed -n 's/^netname: *//p')
+mapfile -t remarks < <(printf '%s\n' "$shares" | sed -n 's/^[[:space:]]*remark:[[:space:]]*//p')
+mapfile -t ours_shares < <(printf '%s\n' "$ours" | sed -n 's/^srvsvc.share=//p')
+check "srvsvc share count (against rpcclient)" "${#ours_shares[@]}" "${#names[@]}"
+for i in "${!names[@]}"; do
+    o="${ours_shares[$i]:-}"
+    check "srvsvc share $i name (against rpcclient)" "${o%%|*}" "${names[$i]}"
+    check "srvsvc share $i remark (against rpcclient)" "${o##*|}" "${remarks[$i]:-}"
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
