@@ -12,7 +12,7 @@ impacket_version="0.13.1"
 
 export DEBIAN_FRONTEND=noninteractive
 
-apt_packages=(samba samba-testsuite smbclient tshark python3-venv)
+apt_packages=(samba samba-testsuite smbclient tshark python3-venv iproute2)
 missing=()
 for p in "${apt_packages[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
