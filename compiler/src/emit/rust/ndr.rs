@@ -27,32 +27,81 @@ use crate::ir::{
     Value,
 };
 
-/// The `ndr` module of the main file, or nothing when it has no marshalled interfaces.
-pub(super) fn emit(g: &mut Gen) -> TokenStream {
+/// What a file's `ndr` module holds, by name, and what it leaves out: for tests that
+/// check the descriptions against the generated types (comidl's conformance harness
+/// compiles every Wine file's descriptions and walks them).
+#[derive(Clone, Debug, Default)]
+pub struct NdrIndex {
+    /// The `Interface` statics of `ndr`, each with its interface's IDL name.
+    pub interfaces: Vec<(String, String)>,
+    /// The `Struct` and `Union` statics of `ndr` and the Rust types they describe.
+    pub records: Vec<NdrRecord>,
+    /// Interfaces of the file that have no description, each with the reason.
+    pub left_out: Vec<(String, String)>,
+    /// Methods of described interfaces that have no procedure (`IFoo::Bar`), each with
+    /// the reason (their opnum stays taken).
+    pub left_out_methods: Vec<(String, String)>,
+}
+
+/// A structure or union static of `ndr` and the generated Rust type it describes.
+#[derive(Clone, Debug)]
+pub struct NdrRecord {
+    /// The static's name (`R12_tagFOO`).
+    pub name: String,
+    /// The Rust type, as a path from the generated file's root module (`tagFOO`,
+    /// `crate::objidl::tagSTATSTG`, `::comidl_runtime::GUID`).
+    pub rust_type: String,
+    /// Whether the static is a `Union` (else a `Struct`).
+    pub union: bool,
+    /// The Rust members at the description's offsets: a `Struct`'s fields in order, an
+    /// encapsulated `Union`'s member holding the arms (at `arms_offset`). `None` where the
+    /// Rust type's members are not the IDL's (the runtime's C definition stands in) or
+    /// the description has no offsets to compare (a non-encapsulated union).
+    pub members: Option<Vec<String>>,
+}
+
+/// The `ndr` module of the main file (nothing when it has no marshalled interfaces), and
+/// its index.
+pub(super) fn emit(g: &mut Gen) -> (TokenStream, NdrIndex) {
     let model = g.model;
+    // Rust paths of the described types are spelled from the file's root module.
+    g.ns = Vec::new();
     let mut d = Descs {
         g,
         statics: Vec::new(),
         records: HashMap::new(),
         keyed: HashMap::new(),
+        opaque_records: HashMap::new(),
+        index: NdrIndex::default(),
     };
     let mut interfaces = Vec::new();
     for (id, item) in model.items_in(d.g.main) {
-        let ItemKind::Interface(i) = &item.kind else {
-            continue;
+        let i = match &item.kind {
+            ItemKind::Interface(i) if i.defined => i,
+            ItemKind::Dispinterface(_) => {
+                d.left_out(item, "a dispinterface: called through IDispatch::Invoke");
+                continue;
+            }
+            _ => continue,
         };
-        if !i.defined
-            || !item.namespace.is_empty()
-            || !i.type_params.is_empty()
-            || item.has_attr("local")
-            || d.g.well_known(id).is_some()
-        {
+        let why = if !item.namespace.is_empty() || !i.type_params.is_empty() {
+            Some("a WinRT interface: not marshalled by NDR")
+        } else if item.has_attr("local") {
+            Some("[local]: it has no wire form")
+        } else if d.g.well_known(id).is_some() {
+            Some("the runtime's own interface, whose bindings carry no descriptions")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            d.left_out(item, why);
             continue;
         }
         interfaces.push(d.interface(id, item, i));
     }
+    let index = d.index;
     if interfaces.is_empty() {
-        return TokenStream::new();
+        return (TokenStream::new(), index);
     }
     let rt = d.g.rt.clone();
     let statics = d.statics;
@@ -60,7 +109,7 @@ pub(super) fn emit(g: &mut Gen) -> TokenStream {
         "Marshalling descriptions of this file's interfaces, for the NDR engine \
          (`ndr::Interface` per interface, its procedures in opnum order).",
     );
-    quote! {
+    let tokens = quote! {
         #doc
         pub mod ndr {
             #[allow(unused_imports)]
@@ -68,7 +117,8 @@ pub(super) fn emit(g: &mut Gen) -> TokenStream {
             #(#interfaces)*
             #(#statics)*
         }
-    }
+    };
+    (tokens, index)
 }
 
 /// Where a correlation's names point.
@@ -87,6 +137,10 @@ struct Descs<'g, 'm> {
     records: HashMap<ItemId, Ident>,
     /// Non-encapsulated unions by item and selector: their static.
     keyed: HashMap<String, Ident>,
+    /// Records that cannot be described (bit-fields, no layout): their size, alignment
+    /// and why, for every use.
+    opaque_records: HashMap<ItemId, (usize, usize, &'static str)>,
+    index: NdrIndex,
 }
 
 /// The attributes that apply where a type is used (a parameter or a field).
@@ -132,6 +186,9 @@ impl<'m> Descs<'_, 'm> {
         let object = item.has_attr("object");
         let first = if object { self.inherited_slots(i) } else { 0 };
         let name = names::ident(&format!("{}_INTERFACE", self.g.names.get(id)));
+        self.index
+            .interfaces
+            .push((name.to_string(), item.name.clone()));
         let mut procs = Vec::new();
         let mut slot = first;
         for m in &i.methods {
@@ -144,7 +201,13 @@ impl<'m> Descs<'_, 'm> {
             let wire = if m.has_attr("local") {
                 match i.methods.iter().find(|w| call_as_names(w, &m.name)) {
                     Some(w) => w,
-                    None => continue,
+                    None => {
+                        self.index.left_out_methods.push((
+                            format!("{}::{}", item.name, m.name),
+                            "[local] with no [call_as] method: it has no wire form".into(),
+                        ));
+                        continue;
+                    }
                 }
             } else {
                 m
@@ -178,6 +241,26 @@ impl<'m> Descs<'_, 'm> {
                 procs: &[#(&#procs),*],
             };
         }
+    }
+
+    fn left_out(&mut self, item: &Item, why: &str) {
+        self.index.left_out.push((item.name.clone(), why.into()));
+    }
+
+    /// Notes a record static in the index, with the Rust type it describes.
+    fn index_record(&mut self, name: &Ident, id: ItemId, members: Option<Vec<String>>) {
+        let union = matches!(
+            self.g.model.item(id).map(|i| &i.kind),
+            Some(ItemKind::Union(_))
+        );
+        let rust_type = self.g.raw(&Type::Named(id)).to_string();
+        let members = members.filter(|_| !self.g.stand_ins.contains_key(&id));
+        self.index.records.push(NdrRecord {
+            name: name.to_string(),
+            rust_type,
+            union,
+            members,
+        });
     }
 
     fn inherited_slots(&self, i: &Interface) -> u32 {
@@ -568,22 +651,37 @@ impl<'m> Descs<'_, 'm> {
         if let Some(name) = self.records.get(&id) {
             return record_ref(self.g.model, id, name);
         }
+        if let Some((size, align, why)) = self.opaque_records.get(&id) {
+            return unsupported(*size, *align, why);
+        }
         let model = self.g.model;
-        let Some(item) = model.item(id) else {
-            return unsupported(8, 8, "an unknown record");
+        // What cannot be described is decided before the static is named, so no
+        // description refers to a static that is never written.
+        let layout = self.g.layouts.record(id);
+        let (size, align) = match &layout {
+            Ok(l) => (l.layout.size as usize, l.layout.align as usize),
+            Err(_) => (8, 8),
         };
-        let name = format_ident!(
-            "R{}_{}",
-            id.0,
-            names::sanitize(self.g.names.get(id))
-        );
+        let why = match (model.item(id).map(|i| &i.kind), &layout) {
+            (None, _) => Some("an unknown record"),
+            (_, Err(_)) => Some("a record without a layout"),
+            (Some(ItemKind::Struct(r)), _) if r.fields.iter().any(|f| f.bits.is_some()) => {
+                Some("bit-fields have no NDR form")
+            }
+            (Some(ItemKind::Struct(_)), _) => None,
+            (Some(ItemKind::Union(un)), _) if un.switch.is_none() => {
+                Some("a union without a discriminant")
+            }
+            (Some(ItemKind::Union(_)), _) => None,
+            _ => Some("not a record"),
+        };
+        let (Some(item), Ok(layout), None) = (model.item(id), layout, why) else {
+            let why = why.unwrap_or("not a record");
+            self.opaque_records.insert(id, (size, align, why));
+            return unsupported(size, align, why);
+        };
+        let name = format_ident!("R{}_{}", id.0, names::sanitize(self.g.names.get(id)));
         self.records.insert(id, name.clone());
-        let layout = match self.g.layouts.record(id) {
-            Ok(l) => l,
-            Err(_) => return unsupported(8, 8, "a record without a layout"),
-        };
-        let size = layout.layout.size as usize;
-        let align = layout.layout.align as usize;
         let body = match &item.kind {
             ItemKind::Struct(r) => {
                 let fields: Vec<(String, u64, Type)> = r
@@ -596,18 +694,12 @@ impl<'m> Descs<'_, 'm> {
                     .collect();
                 let scope = Scope::Fields(fields);
                 let mut out = Vec::new();
-                for (f, p) in r.fields.iter().zip(&layout.fields) {
+                let mut members = Vec::new();
+                for (n, (f, p)) in r.fields.iter().zip(&layout.fields).enumerate() {
                     let (Some(ty), Some(p)) = (&f.ty, p) else {
                         continue;
                     };
-                    if f.bits.is_some() {
-                        return self.finish_unsupported(
-                            &name,
-                            size,
-                            align,
-                            "bit-fields have no NDR form",
-                        );
-                    }
+                    members.push(super::records::field_name(f, n).to_string());
                     let offset = (p.bit_offset / 8) as usize;
                     let u = Use {
                         attrs: &f.attrs,
@@ -617,12 +709,15 @@ impl<'m> Descs<'_, 'm> {
                     let t = self.ty(ty, &u, &scope, depth + 1);
                     out.push(quote! { Field { offset: #offset, ty: #t } });
                 }
+                self.index_record(&name, id, Some(members));
                 quote! { pub static #name: Struct = Struct { size: #size, align: #align, fields: &[#(#out),*] }; }
             }
             ItemKind::Union(un) => {
                 let Some(sw) = &un.switch else {
                     return unsupported(size, align, "a union without a discriminant");
                 };
+                let member = names::ident(sw.member()).to_string();
+                self.index_record(&name, id, Some(vec![member]));
                 let arms_offset = layout
                     .fields
                     .get(1)
@@ -648,21 +743,6 @@ impl<'m> Descs<'_, 'm> {
         };
         self.statics.push(body);
         record_ref(model, id, &name)
-    }
-
-    fn finish_unsupported(
-        &mut self,
-        name: &Ident,
-        size: usize,
-        align: usize,
-        why: &str,
-    ) -> TokenStream {
-        // Keep the static (others may refer to it) as a structure of no fields, and
-        // describe uses as unsupported.
-        self.statics.push(quote! {
-            pub static #name: Struct = Struct { size: #size, align: #align, fields: &[] };
-        });
-        unsupported(size, align, why)
     }
 
     fn arms(
@@ -722,6 +802,7 @@ impl<'m> Descs<'_, 'm> {
             self.keyed.len()
         );
         self.keyed.insert(key, name.clone());
+        self.index_record(&name, id, None);
         let (size, align) = self.layout(&Type::Named(id));
         let sel = self.corr(selector, 0, scope);
         // The discriminant's wire type: switch_type, else the selector's own type.
