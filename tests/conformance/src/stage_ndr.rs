@@ -548,6 +548,9 @@ mod check {
             let ok = match t {
                 Type::Base(b) => b.mem_size() == ty.mem_size(),
                 Type::Range(r) => r.base.mem_size() == ty.mem_size(),
+                // A pointer as a condition (`p ? *p : n`): its address, pointer-sized.
+                Type::Pointer(_) => ty.mem_size() == mem_size(t),
+                Type::Unsupported(o) => o.size == size_of::<usize>() && ty.mem_size() == o.size,
                 _ => false,
             };
             if !ok {

@@ -72,6 +72,7 @@ pub(super) fn emit(g: &mut Gen) -> (TokenStream, NdrIndex) {
         records: HashMap::new(),
         keyed: HashMap::new(),
         opaque_records: HashMap::new(),
+        holds: HashMap::new(),
         index: NdrIndex::default(),
     };
     let mut interfaces = Vec::new();
@@ -139,7 +140,9 @@ struct Descs<'g, 'm> {
     keyed: HashMap<String, Ident>,
     /// Records that cannot be described (bit-fields, no layout): their size, alignment
     /// and why, for every use.
-    opaque_records: HashMap<ItemId, (usize, usize, &'static str)>,
+    opaque_records: HashMap<ItemId, TokenStream>,
+    /// Whether a type holds a stand-in by value, by item.
+    holds: HashMap<ItemId, bool>,
     index: NdrIndex,
 }
 
@@ -165,16 +168,36 @@ impl Use<'_> {
         }
     }
 
+    /// The use's attributes as they apply from this pointer level on: the per-level
+    /// arguments of `size_is` and friends from this level's, and those that apply at any
+    /// depth (`[iid_is]`, `[string]`, `[switch_is]`, `[switch_type]`); the rest are the
+    /// outer levels' alone.
+    fn seen_at_level(&self) -> Vec<Attr> {
+        let mut out = Vec::new();
+        for a in self.attrs {
+            if LEVELED.contains(&a.name.as_str()) {
+                if a.args.len() > self.level {
+                    out.push(Attr {
+                        name: a.name.clone(),
+                        args: a.args[self.level..].to_vec(),
+                        span: a.span,
+                    });
+                }
+            } else if matches!(
+                a.name.as_str(),
+                "iid_is" | "string" | "switch_is" | "switch_type"
+            ) {
+                out.push(a.clone());
+            }
+        }
+        out
+    }
+
     /// Whether `size_is` and friends give this level or a deeper one anything.
     fn deepest_sized_level(&self) -> usize {
         self.attrs
             .iter()
-            .filter(|a| {
-                matches!(
-                    a.name.as_str(),
-                    "size_is" | "max_is" | "length_is" | "first_is" | "last_is" | "min_is"
-                )
-            })
+            .filter(|a| LEVELED.contains(&a.name.as_str()))
             .map(|a| a.args.len())
             .max()
             .unwrap_or(0)
@@ -300,7 +323,12 @@ impl<'m> Descs<'_, 'm> {
                 level: 0,
                 top_param: true,
             };
-            let ty = self.ty(&p.ty, &u, &scope, 0);
+            let mut ty = self.ty(&p.ty, &u, &scope, 0);
+            // C passes an array parameter as a pointer to its first element: the
+            // parameter's memory is that pointer, never NULL (MIDL's top-level [ref]).
+            if matches!(self.g.model.unalias(&p.ty), Type::Array { .. }) {
+                ty = quote! { Type::Pointer(&Pointer { kind: PointerKind::Ref, pointee: #ty }) };
+            }
             let name = Literal::string(&p.name);
             params.push(quote! { Param { name: #name, ty: #ty, dir: #dir } });
         }
@@ -371,6 +399,14 @@ impl<'m> Descs<'_, 'm> {
         let Some(item) = model.item(id) else {
             return unsupported(8, 8, "an unknown type");
         };
+        if let Some(c_name) = self.g.stand_ins.get(&id).copied() {
+            // The bindings alias the runtime's C definition, whose layout is not the IDL
+            // stand-in's: its size and alignment are that type's.
+            let rt = &self.g.rt;
+            let c = names::ident(c_name);
+            let module = names::ident(super::ctypes::MODULE);
+            return unsupported_layout(&quote! { #rt::#module::#c }, STAND_IN);
+        }
         if let Some(a) = item.attrs.iter().find(|a| {
             matches!(
                 a.name.as_str(),
@@ -392,13 +428,14 @@ impl<'m> Descs<'_, 'm> {
         match &item.kind {
             ItemKind::Typedef(inner) => {
                 // The typedef's own attributes ([string], [unique], [switch_type], ...)
-                // join the use's at this level.
-                let mut attrs: Vec<Attr> = u.attrs.to_vec();
-                if u.level == 0 {
-                    attrs.extend(item.attrs.iter().cloned());
+                // join the use's, seen from this level (`[size_is(, n)] LPBYTE *pp`: `n`
+                // sizes the typedef's pointer).
+                let mut attrs: Vec<Attr> = if u.level == 0 {
+                    u.attrs.to_vec()
                 } else {
-                    attrs = item.attrs.to_vec();
-                }
+                    u.seen_at_level()
+                };
+                attrs.extend(item.attrs.iter().cloned());
                 let inner_use = Use {
                     attrs: &attrs,
                     level: 0,
@@ -467,7 +504,11 @@ impl<'m> Descs<'_, 'm> {
                 Some(ItemKind::Interface(_) | ItemKind::Dispinterface(_) | ItemKind::Coclass(_))
             )
         {
-            return unsupported(8, 8, "interface pointers come with COM marshalling");
+            return unsupported(8, 8, INTERFACE_POINTER);
+        }
+        if matches!(target, Type::Base(Base::Void)) && u.has("iid_is") {
+            // `[iid_is(riid)] void **ppv`: an interface pointer of the IID given.
+            return unsupported(8, 8, INTERFACE_POINTER);
         }
         if matches!(target, Type::Base(Base::Void)) && !u.has("string") {
             return unsupported(8, 8, "a void pointer has no NDR form");
@@ -510,10 +551,10 @@ impl<'m> Descs<'_, 'm> {
         let pointee_desc = if string {
             let char_size = if is_wide(model, &target) { 2usize } else { 1 };
             let size = match size {
-                Some((e, add)) => {
-                    let e = self.corr(e, add, scope);
-                    quote! { Some(#e) }
-                }
+                Some((e, add)) => match self.corr(e, add, scope) {
+                    Some(e) => quote! { Some(#e) },
+                    None => return unsupported_pointee(kind, char_size, char_size),
+                },
                 None => quote! { None },
             };
             quote! { Type::String(&Str { char_size: #char_size, fixed: None, size: #size }) }
@@ -524,16 +565,19 @@ impl<'m> Descs<'_, 'm> {
                 top_param: false,
             };
             let element = self.ty(pointee, &element_use, scope, depth + 1);
-            let (stride, _) = self.layout(pointee);
+            let (elem_size, align) = self.layout(pointee);
+            let stride = self.stride(pointee);
             let count = match size {
-                Some((e, add)) => {
-                    let e = self.corr(e, add, scope);
-                    quote! { Count::Conformant(#e) }
-                }
+                Some((e, add)) => match self.corr(e, add, scope) {
+                    Some(e) => quote! { Count::Conformant(#e) },
+                    None => return unsupported_pointee(kind, elem_size, align),
+                },
                 // A varying window over one element: the pointee alone.
                 None => quote! { Count::Fixed(1) },
             };
-            let varying = self.varying(length, first, scope);
+            let Some(varying) = self.varying(length, first, scope) else {
+                return unsupported_pointee(kind, elem_size, align);
+            };
             quote! {
                 Type::Array(&Array { element: #element, stride: #stride, count: #count, varying: #varying })
             }
@@ -548,36 +592,38 @@ impl<'m> Descs<'_, 'm> {
         quote! { Type::Pointer(&Pointer { kind: #kind, pointee: #pointee_desc }) }
     }
 
+    /// The varying window (`None` inside when there is none); `None` when a correlation
+    /// cannot be described.
     fn varying(
         &mut self,
         length: Option<(&Expr, i64)>,
         first: Option<&Expr>,
         scope: &Scope<'m>,
-    ) -> TokenStream {
+    ) -> Option<TokenStream> {
         let Some((len, add)) = length else {
-            return quote! { None };
+            return Some(quote! { None });
         };
         let first_t = match first {
             Some(f) => {
-                let f = self.corr(f, 0, scope);
+                let f = self.corr(f, 0, scope)?;
                 quote! { Some(#f) }
             }
             None => quote! { None },
         };
         // last_is(l) counts l - first + 1 elements.
         let length = if add == 1 {
-            let l = self.corr(len, 1, scope);
+            let l = self.corr(len, 1, scope)?;
             match first {
                 Some(f) => {
-                    let f = self.corr(f, 0, scope);
+                    let f = self.corr(f, 0, scope)?;
                     quote! { &Expr::Binary(BinOp::Sub, #l, #f) }
                 }
                 None => l,
             }
         } else {
-            self.corr(len, 0, scope)
+            self.corr(len, 0, scope)?
         };
-        quote! { Some(Varying { first: #first_t, length: #length }) }
+        Some(quote! { Some(Varying { first: #first_t, length: #length }) })
     }
 
     fn array(
@@ -613,10 +659,10 @@ impl<'m> Descs<'_, 'm> {
                 None => quote! { None },
             };
             let size = match (len, size) {
-                (None, Some((e, add))) => {
-                    let e = self.corr(e, add, scope);
-                    quote! { Some(#e) }
-                }
+                (None, Some((e, add))) => match self.corr(e, add, scope) {
+                    Some(e) => quote! { Some(#e) },
+                    None => return unsupported(0, char_size, UNRESOLVED),
+                },
                 _ => quote! { None },
             };
             return quote! { Type::String(&Str { char_size: #char_size, fixed: #fixed, size: #size }) };
@@ -627,12 +673,20 @@ impl<'m> Descs<'_, 'm> {
             top_param: false,
         };
         let element_desc = self.ty(element, &element_use, scope, depth + 1);
-        let (stride, _) = self.layout(element);
+        let (elem_size, align) = self.layout(element);
+        let stride = self.stride(element);
+        // Inline, a conformant array takes no memory of its own (C's `a[1]` is the
+        // enclosing structure's).
+        let unresolved = unsupported(
+            len.map_or(0, |n| elem_size.saturating_mul(n as usize)),
+            align,
+            UNRESOLVED,
+        );
         let count = match (len, size) {
-            (_, Some((e, add))) => {
-                let e = self.corr(e, add, scope);
-                quote! { Count::Conformant(#e) }
-            }
+            (_, Some((e, add))) => match self.corr(e, add, scope) {
+                Some(e) => quote! { Count::Conformant(#e) },
+                None => return unresolved,
+            },
             (Some(n), None) => {
                 let n = n.min(u64::from(u32::MAX)) as u32;
                 quote! { Count::Fixed(#n) }
@@ -640,7 +694,9 @@ impl<'m> Descs<'_, 'm> {
             // `T a[]` with nothing to size it: MIDL needs a size; none is an empty array.
             (None, None) => quote! { Count::Conformant(&Expr::Const(0)) },
         };
-        let varying = self.varying(length, first, scope);
+        let Some(varying) = self.varying(length, first, scope) else {
+            return unresolved;
+        };
         quote! {
             Type::Array(&Array { element: #element_desc, stride: #stride, count: #count, varying: #varying })
         }
@@ -651,8 +707,8 @@ impl<'m> Descs<'_, 'm> {
         if let Some(name) = self.records.get(&id) {
             return record_ref(self.g.model, id, name);
         }
-        if let Some((size, align, why)) = self.opaque_records.get(&id) {
-            return unsupported(*size, *align, why);
+        if let Some(done) = self.opaque_records.get(&id) {
+            return done.clone();
         }
         let model = self.g.model;
         // What cannot be described is decided before the static is named, so no
@@ -677,9 +733,18 @@ impl<'m> Descs<'_, 'm> {
         };
         let (Some(item), Ok(layout), None) = (model.item(id), layout, why) else {
             let why = why.unwrap_or("not a record");
-            self.opaque_records.insert(id, (size, align, why));
-            return unsupported(size, align, why);
+            let done = unsupported(size, align, why);
+            self.opaque_records.insert(id, done.clone());
+            return done;
         };
+        if self.holds_stand_in(&Type::Named(id), 0) {
+            // Laid out around a C definition the IDL only stands in for: the offsets
+            // computed from the IDL would be wrong, the Rust type's size is right.
+            let t = self.rust_type(&Type::Named(id));
+            let done = unsupported_layout(&t, HOLDS_STAND_IN);
+            self.opaque_records.insert(id, done.clone());
+            return done;
+        }
         let name = format_ident!("R{}_{}", id.0, names::sanitize(self.g.names.get(id)));
         self.records.insert(id, name.clone());
         let body = match &item.kind {
@@ -804,7 +869,9 @@ impl<'m> Descs<'_, 'm> {
         self.keyed.insert(key, name.clone());
         self.index_record(&name, id, None);
         let (size, align) = self.layout(&Type::Named(id));
-        let sel = self.corr(selector, 0, scope);
+        let Some(sel) = self.corr(selector, 0, scope) else {
+            return unsupported(size, align, UNRESOLVED);
+        };
         // The discriminant's wire type: switch_type, else the selector's own type.
         let switch = switch_ty
             .as_ref()
@@ -863,30 +930,37 @@ impl<'m> Descs<'_, 'm> {
         }
     }
 
-    /// A correlation expression (plus `add`: `max_is(m)` counts `m + 1`).
-    fn corr(&mut self, e: &Expr, add: i64, scope: &Scope<'m>) -> TokenStream {
-        let inner = self
-            .corr_expr(e, scope, 0)
-            .unwrap_or_else(|| quote! { Expr::Const(-1) });
-        if add == 0 {
+    /// A correlation expression (plus `add`: `max_is(m)` counts `m + 1`), or `None` when
+    /// it reads something that is not an integer in scope (what holds it is then
+    /// described as unsupported, never with a made-up count).
+    fn corr(&mut self, e: &Expr, add: i64, scope: &Scope<'m>) -> Option<TokenStream> {
+        let inner = self.corr_expr(e, scope, 0)?;
+        Some(if add == 0 {
             quote! { &#inner }
         } else {
             quote! { &Expr::Binary(BinOp::Add, &#inner, &Expr::Const(#add)) }
-        }
+        })
     }
 
-    fn corr_expr(&self, e: &Expr, scope: &Scope<'m>, depth: usize) -> Option<TokenStream> {
+    fn corr_expr(&mut self, e: &Expr, scope: &Scope<'m>, depth: usize) -> Option<TokenStream> {
         if depth > 32 {
             return None;
+        }
+        if let Some(deref) = self.misparsed_cast(e, scope) {
+            return self.corr_expr(&deref, scope, depth + 1);
         }
         Some(match e {
             Expr::Int(i) => {
                 let v = i64::try_from(*i).ok()?;
                 quote! { Expr::Const(#v) }
             }
+            Expr::SizeOf(t) => {
+                let v = self.const_size(t)?;
+                quote! { Expr::Const(#v) }
+            }
             Expr::Name(_) | Expr::Unary("*", _) => {
                 let (place, derefs, ty) = self.load(e, scope, 0)?;
-                let b = base_tokens(self.base_of(&ty)?.into_ndr());
+                let b = base_tokens(self.value_base(&ty)?.into_ndr());
                 match place {
                     Place::Param(i) => {
                         quote! { Expr::Param { index: #i, derefs: #derefs, ty: #b } }
@@ -943,6 +1017,98 @@ impl<'m> Descs<'_, 'm> {
             Expr::Cast(_, inner) => self.corr_expr(inner, scope, depth + 1)?,
             _ => return None,
         })
+    }
+
+    /// `(T)*p`, which the parser cannot tell from the product of a parenthesised name
+    /// and `p` without knowing that `T` names a type: where the left operand names no
+    /// parameter, field or constant but a type, the C reading, `*p` (the cast is dropped
+    /// like every cast here).
+    fn misparsed_cast(&self, e: &Expr, scope: &Scope<'m>) -> Option<Expr> {
+        let Expr::Binary("*", a, b) = e else {
+            return None;
+        };
+        let Expr::Name(n) = &**a else {
+            return None;
+        };
+        if self.load(a, scope, 0).is_some() {
+            return None;
+        }
+        match self.g.model.lookup(n).map(|i| &i.kind) {
+            Some(ItemKind::Typedef(_)) => Some(Expr::Unary("*", b.clone())),
+            _ => None,
+        }
+    }
+
+    /// Whether a value of `ty` holds one of a stand-in (see [`super::ctypes`]) in its own
+    /// memory (not behind a pointer).
+    fn holds_stand_in(&mut self, ty: &Type, depth: usize) -> bool {
+        if depth > 32 {
+            return false;
+        }
+        let model = self.g.model;
+        match ty {
+            Type::Const(inner) => self.holds_stand_in(inner, depth + 1),
+            Type::Array { element, .. } => self.holds_stand_in(element, depth + 1),
+            Type::Named(id) => {
+                if self.g.stand_ins.contains_key(id) {
+                    return true;
+                }
+                if let Some(known) = self.holds.get(id) {
+                    return *known;
+                }
+                let holds = match model.item(*id).map(|i| &i.kind) {
+                    Some(ItemKind::Typedef(inner)) => self.holds_stand_in(inner, depth + 1),
+                    Some(ItemKind::Struct(r)) => r
+                        .fields
+                        .iter()
+                        .filter_map(|f| f.ty.as_ref())
+                        .any(|t| self.holds_stand_in(t, depth + 1)),
+                    Some(ItemKind::Union(u)) => u
+                        .arms
+                        .iter()
+                        .filter_map(|a| a.field.ty.as_ref())
+                        .any(|t| self.holds_stand_in(t, depth + 1)),
+                    _ => false,
+                };
+                self.holds.insert(*id, holds);
+                holds
+            }
+            _ => false,
+        }
+    }
+
+    /// The bindings' Rust type for `ty`, spelled from inside the `ndr` module.
+    fn rust_type(&mut self, ty: &Type) -> TokenStream {
+        let saved = std::mem::replace(&mut self.g.ns, vec!["ndr".to_string()]);
+        let t = self.g.raw(ty);
+        self.g.ns = saved;
+        t
+    }
+
+    /// An array's stride: the element's size, from the Rust type where the IDL's layout
+    /// is not C's (a stand-in inside).
+    fn stride(&mut self, element: &Type) -> TokenStream {
+        if self.holds_stand_in(element, 0) {
+            let t = self.rust_type(element);
+            return quote! { ::core::mem::size_of::<#t>() };
+        }
+        let (stride, _) = self.layout(element);
+        quote! { #stride }
+    }
+
+    /// `sizeof(T)` as C computes it.
+    fn const_size(&mut self, t: &Type) -> Option<i64> {
+        let l = self.g.layouts.of(t).ok()?;
+        i64::try_from(l.size).ok()
+    }
+
+    /// The type a correlation reads a value as: an integer type, or for a pointer
+    /// (`p ? *p : n`) its address, pointer-sized, whose only use is being zero or not.
+    fn value_base(&self, ty: &Type) -> Option<Base> {
+        match self.g.model.unalias(ty) {
+            Type::Pointer { .. } => Some(Base::IntPtr { signed: false }),
+            _ => self.base_of(ty),
+        }
     }
 
     /// The integer type a correlation evaluates to, for a union's discriminant.
@@ -1002,6 +1168,45 @@ fn record_ref(model: &crate::ir::Model, id: ItemId, name: &Ident) -> TokenStream
     match model.item(id).map(|i| &i.kind) {
         Some(ItemKind::Union(_)) => quote! { Type::Union(&#name) },
         _ => quote! { Type::Struct(&#name) },
+    }
+}
+
+/// Attributes with an argument per pointer level.
+const LEVELED: &[&str] = &[
+    "size_is",
+    "max_is",
+    "length_is",
+    "first_is",
+    "last_is",
+    "min_is",
+];
+
+const INTERFACE_POINTER: &str = "interface pointers come with COM marshalling";
+
+/// Why a type whose size, length or discriminant expression reads something that is not
+/// an integer parameter or field (or a constant) is not described.
+const UNRESOLVED: &str = "a size, length or switch expression over what is not an integer in scope";
+
+/// A pointer whose pointee cannot be described (an expression it depends on): the pointer
+/// is kept, so its memory and NULL-ness are still right.
+fn unsupported_pointee(kind: TokenStream, size: usize, align: usize) -> TokenStream {
+    let pointee = unsupported(size, align, UNRESOLVED);
+    quote! { Type::Pointer(&Pointer { kind: #kind, pointee: #pointee }) }
+}
+
+const STAND_IN: &str = "a C type the IDL only stands in for: not described yet";
+const HOLDS_STAND_IN: &str =
+    "a record holding a C type the IDL only stands in for: not described yet";
+
+/// Something unsupported with the layout of a Rust type of the bindings.
+fn unsupported_layout(rust: &TokenStream, why: &str) -> TokenStream {
+    let why = Literal::string(why);
+    quote! {
+        Type::Unsupported(&Opaque {
+            size: ::core::mem::size_of::<#rust>(),
+            align: ::core::mem::align_of::<#rust>(),
+            why: #why,
+        })
     }
 }
 
