@@ -280,3 +280,46 @@ fn winrt_instances_are_concrete_interfaces_with_derived_iids() {
         "{code}"
     );
 }
+
+#[test]
+fn marshalling_descriptions_read_what_c_passes() {
+    // (Generic arguments as prettyplease breaks them: `size_of::< T, >()`.)
+    let code = flat(&rust_for("ndr_shapes.idl"))
+        .replace("::< ", "::<")
+        .replace(", >", ">");
+    let has = |pattern: &str| {
+        assert!(code.contains(pattern), "missing `{pattern}` in:\n{code}");
+    };
+    // An array parameter is a pointer to its elements, as C passes it.
+    has(
+        "Param { name: \"values\", ty: Type::Pointer(&Pointer { kind: PointerKind::Ref, pointee: Type::Array(&Array { element: Type::Base(Base::Long), stride: 4usize, count: Count::Fixed(4u32)",
+    );
+    has(
+        "Param { name: \"name\", ty: Type::Pointer(&Pointer { kind: PointerKind::Ref, pointee: Type::String(",
+    );
+    // size_is(cbSize - sizeof(LONG)): sizeof is a constant.
+    has(
+        "Count::Conformant(&Expr::Binary(BinOp::Sub, &Expr::Field { offset: 0u32, derefs: 0u8, ty: Base::ULong, }, &Expr::Const(4i64)))",
+    );
+    // length_is(fetched ? *fetched : max): the pointer is read as an address, then through.
+    has(
+        "&Expr::Cond(&Expr::Param { index: 2u16, derefs: 0u8, ty: Base::UInt3264, }, &Expr::Param { index: 2u16, derefs: 1u8, ty: Base::ULong, }",
+    );
+    // size_is(, (ULONG)*count): a cast of `*count`, not `ULONG` times `count`.
+    has("Count::Conformant(&Expr::Param { index: 0u16, derefs: 1u8, ty: Base::UInt3264, })");
+    // size_is(, n) on a BYTE_BUFFER *: n sizes the typedef's pointer.
+    has(
+        "pointee: Type::Pointer(&Pointer { kind: PointerKind::Unique, pointee: Type::Array(&Array { element: Type::Base(Base::Char), stride: 1usize, count: Count::Conformant(&Expr::Param { index: 0u16",
+    );
+    // Stand-ins take the layout of the runtime's C definition, never the IDL's.
+    has(
+        "size: ::core::mem::size_of::<::comidl_runtime::ctypes::WAVEFORMATEX>(), align: ::core::mem::align_of::<::comidl_runtime::ctypes::WAVEFORMATEX>(), why: \"a C type the IDL only stands in for: not described yet\"",
+    );
+    has("why: \"a record holding a C type the IDL only stands in for: not described yet\"");
+    has("stride: ::core::mem::size_of::<super::super::standins::WAVEFORMATEX>()");
+    // What cannot be read (a member through `->`) leaves the pointee unsupported.
+    has(
+        "Param { name: \"values\", ty: Type::Pointer(&Pointer { kind: PointerKind::Ref, pointee: Type::Unsupported(&Opaque { size: 4usize, align: 4usize, why: \"a size, length or switch expression over what is not an integer in scope\"",
+    );
+    assert!(!code.contains("Expr::Const(-1)"), "{code}");
+}

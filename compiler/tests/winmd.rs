@@ -1377,6 +1377,7 @@ fn only_unrepresentable_items_warn() {
         "winrt",
         // an RPC interface.
         "rpc",
+        "ndr_shapes",
         // pipes (and an RPC interface).
         "pipes",
     ];

@@ -114,6 +114,12 @@ const UNITS: &[Unit] = &[
     ),
     unit("unions", "tests/fixtures/unions.idl", &[], &[]),
     unit(
+        "ndr_shapes",
+        "tests/fixtures/ndr_shapes.idl",
+        &["standins", "comidl_ctypes"],
+        &[],
+    ),
+    unit(
         "winrt_base",
         "tests/fixtures/winrt_base.idl",
         &[],

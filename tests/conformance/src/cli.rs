@@ -13,9 +13,11 @@ options:
                     tokens `widl -E` prints?), `layout` (do the Rust bindings
                     lay out every record as gcc lays out widl's C header?),
                     `mutation` (does comidl reject, with a located error, the
-                    broken copies of Wine's files that widl rejects?) or
+                    broken copies of Wine's files that widl rejects?),
                     `c-header` (does comidl's C header compile, as C and C++,
-                    wherever widl's does?)
+                    wherever widl's does?) or `ndr` (do the marshalling
+                    descriptions compile, hold together and match the Rust
+                    types, for every file widl accepts?)
   --corpus DIR      check every .idl file under DIR (default: Wine 8.0's IDL,
                     fetched from Debian's packages into <target>/conformance)
   --include DIR     add an include directory for both tools (repeatable;
@@ -25,14 +27,15 @@ options:
   --midl-only FILE  files comidl may accept though widl rejects them, as
                     `path: reason` lines (default with the Wine corpus:
                     tests/conformance/wine8-midl-only; otherwise none)
-  --min-pass N      ratchet: parse, c-header: exit 0 iff at least N files (c-header:
-                    file and configuration pairs) pass; layout: also fail if
-                    fewer than N records pass
+  --min-pass N      ratchet: parse, c-header, ndr: exit 0 iff at least N files
+                    (c-header: file and configuration pairs) pass; layout: also
+                    fail if fewer than N records pass
   --jobs N          parallel processes (default: number of cores)
   --timeout SECS    limit per tool process (default: 60)
   --repeat N        bench only: timed rounds per tool, median taken (default: 3)
   -v, --verbose     also list the files comidl accepts beyond widl (mutation:
-                    the mutations widl accepts)
+                    the mutations widl accepts; ndr: each interface and method
+                    left out, each procedure reaching an unsupported type)
   -h, --help        show this help
 ";
 
@@ -55,6 +58,7 @@ pub enum Stage {
     Layout,
     Mutation,
     CHeader,
+    Ndr,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -140,6 +144,7 @@ fn check_stage(stage: &str) -> Result<Stage, String> {
         "layout" => Ok(Stage::Layout),
         "mutation" => Ok(Stage::Mutation),
         "c-header" => Ok(Stage::CHeader),
+        "ndr" => Ok(Stage::Ndr),
         other => Err(format!("stage `{other}` is not implemented yet")),
     }
 }
@@ -188,6 +193,8 @@ mod tests {
         assert_eq!(opts.stage, Stage::Layout);
         let opts = parse(&args(&["--stage", "c-header", "--min-pass", "3"])).unwrap();
         assert_eq!(opts.stage, Stage::CHeader);
+        let opts = parse(&args(&["--stage", "ndr", "--min-pass", "235"])).unwrap();
+        assert_eq!((opts.stage, opts.min_pass), (Stage::Ndr, Some(235)));
     }
 
     #[test]

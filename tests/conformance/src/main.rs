@@ -11,6 +11,7 @@ macro_rules! out {
 }
 
 mod bench;
+mod bindings;
 mod classify;
 mod cli;
 mod corpus;
@@ -20,6 +21,7 @@ mod process;
 mod stage_c_header;
 mod stage_layout;
 mod stage_mutation;
+mod stage_ndr;
 mod stage_parse;
 mod stage_preprocess;
 mod widl;
@@ -65,6 +67,7 @@ fn run(args: &[String]) -> u8 {
             Stage::Layout => stage_layout::run(&opts, &s),
             Stage::Mutation => stage_mutation::run(&opts, &s),
             Stage::CHeader => stage_c_header::run(&opts, &s),
+            Stage::Ndr => stage_ndr::run(&opts, &s),
         }),
         Mode::Bench => corpus::resolve(&opts).and_then(|s| bench::run(&opts, &s)),
     };

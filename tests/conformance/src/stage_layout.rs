@@ -7,37 +7,21 @@
 //! writes each file's C header, and a C probe per file prints the same lines from gcc's
 //! view. Lines are keyed by (file, record); a record passes if both lines are equal.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use comidl::emit::rust::{self as backend, module_name};
-
 use crate::Fatal;
+use crate::bindings::{self, ProbeCrate, write_if_changed};
 use crate::cli::Options;
 use crate::corpus::Setup;
 use crate::layout_records::{FileRecords, Kind, Probe, records};
 use crate::process::{Exit, ScratchDir, parallel_map, run_with_timeout};
-use crate::widl::{widl_command, widl_verdicts};
+use crate::widl::{widl_accepted, widl_command};
 
-/// One generated module of the probe crate.
-struct Module {
-    /// The corpus file (relative path) whose records it holds; `None` for a file only
-    /// generated because another imports it.
-    rel: Option<PathBuf>,
-    path: PathBuf,
-    name: String,
-    /// Module names of every file its model read (imports, transitively).
-    deps: Vec<String>,
-    /// Paths of those files, to generate the ones no corpus file stands for.
-    dep_paths: Vec<PathBuf>,
-    /// Bindings of imported C headers (`import "d2dbasetypes.h"`), which do not stand
-    /// alone: generated from this file's model, by module name.
-    headers: Vec<(String, PathBuf, Result<String, String>)>,
-    code: Result<String, String>,
-    records: FileRecords,
-}
+/// A module of the probe crate, with the records its file contributes.
+type Module = bindings::Module<FileRecords>;
 
 /// Why a record failed before any comparison.
 type Failures = BTreeMap<(String, String), String>;
@@ -54,26 +38,29 @@ pub fn run(opts: &Options, setup: &Setup) -> Result<u8, Fatal> {
         setup.files.len(),
         setup.root.display()
     );
-    let widl = widl_verdicts(setup, jobs, opts.timeout, &scratch)?;
-    let accepted: Vec<PathBuf> = setup
-        .files
-        .iter()
-        .zip(&widl)
-        .filter(|(_, verdict)| verdict.accepts())
-        .map(|(f, _)| f.clone())
-        .collect();
+    let accepted = widl_accepted(setup, jobs, opts.timeout, &scratch)?;
 
-    let modules = generate_all(setup, &accepted, jobs);
+    let derive = |model: &comidl::ir::Model, generated: Option<&comidl::emit::rust::Generated>| {
+        records(model, generated.map_or(&[], |g| &g.diagnostics))
+    };
+    // The layouts are what this stage measures; the ndr stage compiles the descriptions.
+    let modules = bindings::generate_all(
+        setup,
+        &accepted,
+        jobs,
+        &bindings::backend_options(false),
+        &derive,
+    );
     let mut failures: Failures = BTreeMap::new();
     let mut file_failures: Vec<(String, String)> = Vec::new();
     for m in &modules {
         let Some(rel) = &m.rel else { continue };
         let file = rel.display().to_string();
-        for (key, why) in &m.records.left_out {
+        for (key, why) in &m.info.left_out {
             failures.insert((file.clone(), key.clone()), format!("not generated: {why}"));
         }
         if let Err(e) = &m.code
-            && m.records.probes.is_empty()
+            && m.info.probes.is_empty()
         {
             file_failures.push((file.clone(), e.clone()));
         }
@@ -89,149 +76,6 @@ pub fn run(opts: &Options, setup: &Setup) -> Result<u8, Fatal> {
         &file_failures,
         opts.min_pass,
     ))
-}
-
-/// Runs comidl over every accepted file, then over whatever they import that is not
-/// already there.
-fn generate_all(setup: &Setup, accepted: &[PathBuf], jobs: usize) -> Vec<Module> {
-    let options = comidl::Options {
-        preprocess: comidl::preprocess::Options {
-            include_dirs: setup.includes.clone(),
-            ..Default::default()
-        },
-    };
-    let work: Vec<(Option<PathBuf>, PathBuf)> = accepted
-        .iter()
-        .map(|rel| (Some(rel.clone()), setup.file_path(rel)))
-        .collect();
-    let mut modules = parallel_map(&work, jobs, |_, (rel, path)| {
-        generate_one(rel.clone(), path, &options)
-    });
-    let mut extra = Vec::new();
-    loop {
-        let have: BTreeSet<String> = modules.iter().map(|m| m.name.clone()).collect();
-        let mut missing: BTreeMap<String, PathBuf> = BTreeMap::new();
-        for m in &modules {
-            for (dep, path) in m.deps.iter().zip(m.dep_paths.iter().cloned()) {
-                if !have.contains(dep) {
-                    missing.insert(dep.clone(), path);
-                }
-            }
-        }
-        // Imported headers: from an importer's model.
-        for m in &modules {
-            for (name, path, code) in &m.headers {
-                if missing.remove(name).is_some() {
-                    extra.push(Module {
-                        rel: None,
-                        path: path.clone(),
-                        name: name.clone(),
-                        deps: Vec::new(),
-                        dep_paths: Vec::new(),
-                        headers: Vec::new(),
-                        code: code.clone(),
-                        records: FileRecords::default(),
-                    });
-                }
-            }
-        }
-        modules.append(&mut extra);
-        if missing.is_empty() {
-            break;
-        }
-        let work: Vec<(Option<PathBuf>, PathBuf)> =
-            missing.into_values().map(|p| (None, p)).collect();
-        modules.extend(parallel_map(&work, jobs, |_, (rel, path)| {
-            generate_one(rel.clone(), path, &options)
-        }));
-    }
-    modules
-}
-
-fn generate_one(rel: Option<PathBuf>, path: &Path, options: &comidl::Options) -> Module {
-    let stem = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let name = module_name(&stem);
-    let outcome = comidl::check(path, options);
-    let mut m = Module {
-        rel,
-        path: path.to_path_buf(),
-        name,
-        deps: Vec::new(),
-        dep_paths: Vec::new(),
-        headers: Vec::new(),
-        code: Err(String::new()),
-        records: FileRecords::default(),
-    };
-    if outcome.has_errors() {
-        m.code = Err(format!(
-            "comidl rejects the file: {}",
-            comidl::diag::render(&outcome.sources, &outcome.diagnostics)
-                .lines()
-                .next()
-                .unwrap_or("")
-        ));
-        return m;
-    }
-    let mut paths = Vec::new();
-    for f in outcome.model.files.iter().skip(1) {
-        let Some(stem) = f.path.file_stem() else {
-            continue;
-        };
-        let stem = stem.to_string_lossy();
-        if backend::runtime_module(&stem).is_some() {
-            continue;
-        }
-        m.deps.push(module_name(&stem));
-        paths.push(f.path.clone());
-    }
-    let opts = backend::Options {
-        runtime: "::comidl_runtime".into(),
-        imports: Vec::new(),
-        import_prefix: "crate".into(),
-        client: true,
-        server: true,
-        // The layouts are what this stage measures; the ndr stage compiles the rest.
-        marshal: false,
-    };
-    match backend::generate(&outcome.model, &opts) {
-        Ok(generated) => {
-            m.records = records(&outcome.model, &generated.diagnostics);
-            m.code = Ok(generated.code);
-        }
-        Err(diags) => {
-            m.code = Err(format!(
-                "the Rust backend failed: {}",
-                comidl::diag::render(&outcome.sources, &diags)
-                    .lines()
-                    .next()
-                    .unwrap_or("")
-            ));
-            m.records = records(&outcome.model, &[]);
-        }
-    }
-    let mut model = outcome.model;
-    for i in 1..model.files.len() {
-        let path = model.files[i].path.clone();
-        if path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("idl"))
-        {
-            continue;
-        }
-        let stem = path.file_stem().unwrap_or_default().to_string_lossy();
-        // The backend generates the first file's items: put the header first.
-        model.files.swap(0, i);
-        let code = backend::generate(&model, &opts)
-            .map(|g| g.code)
-            .map_err(|_| format!("the Rust backend failed on {}", path.display()));
-        model.files.swap(0, i);
-        m.headers.push((module_name(&stem), path, code));
-    }
-    m.dep_paths = paths;
-    m
 }
 
 /// A probe line's numbers, by name, in order.
@@ -274,50 +118,6 @@ fn tag(kind: Kind) -> &'static str {
     }
 }
 
-/// Writes `path` only if its content changes, so cargo's and our caches stay warm.
-fn write_if_changed(path: &Path, text: &str) -> Result<(), Fatal> {
-    if std::fs::read_to_string(path).is_ok_and(|old| old == text) {
-        return Ok(());
-    }
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)
-            .map_err(|e| Fatal::Setup(format!("cannot create {}: {e}", parent.display())))?;
-    }
-    std::fs::write(path, text)
-        .map_err(|e| Fatal::Setup(format!("cannot write {}: {e}", path.display())))
-}
-
-fn file_name(m: &Module) -> String {
-    m.name.trim_start_matches("r#").to_string()
-}
-
-fn rel_name(m: &Module) -> String {
-    m.rel
-        .as_ref()
-        .map(|r| r.display().to_string())
-        .unwrap_or_default()
-}
-
-/// Marks modules whose dependencies are excluded as excluded too, until nothing changes.
-fn propagate(modules: &[Module], excluded: &mut BTreeMap<String, String>) {
-    loop {
-        let mut added = false;
-        for m in modules {
-            if excluded.contains_key(&m.name) {
-                continue;
-            }
-            if let Some(dep) = m.deps.iter().find(|d| excluded.contains_key(*d)) {
-                let why = format!("it imports `{dep}`, whose Rust bindings failed");
-                excluded.insert(m.name.clone(), why);
-                added = true;
-            }
-        }
-        if !added {
-            break;
-        }
-    }
-}
-
 /// The Rust side: writes the probe crate, builds it (leaving out what does not compile,
 /// with the reason) and runs it.
 fn rust_probe(
@@ -326,123 +126,28 @@ fn rust_probe(
     modules: &[Module],
     failures: &mut Failures,
 ) -> Result<Lines, Fatal> {
-    let crate_dir = dir.join("rs");
-    let runtime = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../runtime");
-    let runtime = runtime.canonicalize().unwrap_or(runtime);
-    write_if_changed(
-        &crate_dir.join("Cargo.toml"),
-        &format!(
-            "[package]\nname = \"comidl-layout-probe\"\nversion = \"0.0.0\"\nedition = \"2024\"\n\
-             publish = false\n\n[dependencies]\ncomidl-runtime = {{ path = {:?} }}\n\n\
-             [profile.dev]\ndebug = 0\nincremental = false\n\n[workspace]\n",
-            runtime.display().to_string()
-        ),
-    )?;
-    let mut excluded: BTreeMap<String, String> = BTreeMap::new();
+    let krate = ProbeCrate {
+        dir: dir.join("rs"),
+        target: setup.work_dir.join("layout-target"),
+        package: "comidl-layout-probe",
+        helper: RUST_HELPER,
+    };
+    let probe = |m: &Module| -> Vec<String> {
+        let file = m.rel_name();
+        m.info.probes.iter().map(|p| rust_line(&file, p)).collect()
+    };
+    let built = bindings::build(&krate, modules, &probe, &|_| None)?;
     for m in modules {
-        if let Err(e) = &m.code {
-            excluded.insert(m.name.clone(), e.clone());
-        }
-    }
-    let mut bad_records: BTreeMap<(String, usize), String> = BTreeMap::new();
-    let target = setup.work_dir.join("layout-target");
-    let mut built = false;
-    let mut last_error = String::new();
-    for _round in 0..8 {
-        propagate(modules, &mut excluded);
-        let mut main = String::from(
-            "// Generated by comidl-conformance's layout stage.\n#![allow(warnings)]\n\n",
-        );
-        let mut calls = String::new();
-        for m in modules {
-            if excluded.contains_key(&m.name) {
-                continue;
-            }
-            let Ok(code) = &m.code else { continue };
-            let fname = file_name(m);
-            write_if_changed(&crate_dir.join(format!("src/gen/{fname}.rs")), code)?;
-            let _ = writeln!(main, "#[path = \"gen/{fname}.rs\"]\npub mod {};", m.name);
-            if m.rel.is_none() {
-                continue;
-            }
-            let mut probe = String::from("pub fn run() {\n");
-            let file = rel_name(m);
-            for (i, p) in m.records.probes.iter().enumerate() {
-                if bad_records.contains_key(&(m.name.clone(), i)) {
-                    probe.push_str("// left out\n");
-                    continue;
-                }
-                probe.push_str(&rust_line(&file, p));
-                probe.push('\n');
-            }
-            probe.push_str("}\n");
-            write_if_changed(&crate_dir.join(format!("src/probe/{fname}.rs")), &probe)?;
-            let _ = writeln!(main, "#[path = \"probe/{fname}.rs\"]\nmod probe_{fname};");
-            let _ = writeln!(calls, "    probe_{fname}::run();");
-        }
-        main.push_str(RUST_HELPER);
-        let _ = write!(main, "\nfn main() {{\n{calls}}}\n");
-        write_if_changed(&crate_dir.join("src/main.rs"), &main)?;
-        let output = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-            .args([
-                "build",
-                "--quiet",
-                "--message-format=short",
-                "--manifest-path",
-            ])
-            .arg(crate_dir.join("Cargo.toml"))
-            .env("CARGO_TARGET_DIR", &target)
-            .output()
-            .map_err(|e| Fatal::Setup(format!("cannot run cargo: {e}")))?;
-        if output.status.success() {
-            built = true;
-            break;
-        }
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let mut attributed = false;
-        for line in stderr.lines() {
-            if !line.contains(": error") {
-                continue;
-            }
-            if let Some((name, _)) = error_location(line, "src/gen/") {
-                let name = module_of_file(modules, &name);
-                excluded
-                    .entry(name)
-                    .or_insert_with(|| format!("its Rust bindings do not compile: {line}"));
-                attributed = true;
-            } else if let Some((name, line_no)) = error_location(line, "src/probe/") {
-                // Line 1 is `pub fn run() {`; record i is on line i + 2.
-                let name = module_of_file(modules, &name);
-                if let Some(i) = line_no.checked_sub(2) {
-                    bad_records
-                        .entry((name, i))
-                        .or_insert_with(|| format!("the Rust probe does not compile: {line}"));
-                    attributed = true;
-                }
-            }
-        }
-        if !attributed {
-            last_error = stderr.lines().take(20).collect::<Vec<_>>().join("\n");
-            break;
-        }
-    }
-    for m in modules {
-        let file = rel_name(m);
-        for (i, p) in m.records.probes.iter().enumerate() {
-            let why = excluded
-                .get(&m.name)
-                .or_else(|| bad_records.get(&(m.name.clone(), i)))
-                .cloned()
-                .or_else(|| (!built).then(|| format!("the probe crate failed: {last_error}")));
-            if let Some(why) = why {
+        let file = m.rel_name();
+        for (i, p) in m.info.probes.iter().enumerate() {
+            if let Some(why) = built.line_failure(&m.name, i) {
                 failures.entry((file.clone(), p.key.clone())).or_insert(why);
             }
         }
     }
-    if !built {
+    let Ok(exe) = built.exe else {
         return Ok(Lines::new());
-    }
-    let exe = target.join("debug/comidl-layout-probe");
+    };
     let output = Command::new(&exe)
         .output()
         .map_err(|e| Fatal::Setup(format!("cannot run {}: {e}", exe.display())))?;
@@ -450,23 +155,6 @@ fn rust_probe(
         out!("note: the Rust probe exited with {}", output.status);
     }
     Ok(parse_lines(&String::from_utf8_lossy(&output.stdout)))
-}
-
-/// `src/gen/NAME.rs:LINE:COL: error...` → (NAME, LINE).
-fn error_location(line: &str, dir: &str) -> Option<(String, usize)> {
-    let at = line.find(dir)?;
-    let rest = &line[at + dir.len()..];
-    let (name, rest) = rest.split_once(".rs:")?;
-    let line_no = rest.split(':').next()?.parse().ok()?;
-    Some((name.to_string(), line_no))
-}
-
-fn module_of_file(modules: &[Module], fname: &str) -> String {
-    modules
-        .iter()
-        .find(|m| file_name(m) == fname)
-        .map(|m| m.name.clone())
-        .unwrap_or_else(|| fname.to_string())
 }
 
 const RUST_HELPER: &str = r#"
@@ -561,14 +249,14 @@ fn c_probe(
         .map_err(|e| Fatal::Setup(format!("cannot create {}: {e}", c_dir.display())))?;
     let wanted: Vec<&Module> = modules
         .iter()
-        .filter(|m| m.rel.is_some() && !m.records.probes.is_empty())
+        .filter(|m| m.rel.is_some() && !m.info.probes.is_empty())
         .collect();
     // widl's header for each file, in a directory of its own that comes first on the
     // include path: imported headers are the ones Wine ships (some, such as basetsd.h, are
     // not widl's output of the IDL file of that name).
     parallel_map(&wanted, jobs, |worker, m| {
         let stem = m.path.file_stem().unwrap_or_default().to_string_lossy();
-        let own = c_dir.join("h").join(file_name(m));
+        let own = c_dir.join("h").join(m.file_name());
         let _ = std::fs::create_dir_all(&own);
         let header = own.join(format!("{stem}.h"));
         let stderr = c_dir.join(format!("widl-{worker}.err"));
@@ -588,16 +276,16 @@ fn c_probe(
     let mut main = String::from(C_HELPER);
     let mut calls = String::new();
     for (m, (object, bad)) in wanted.iter().zip(results) {
-        let file = rel_name(m);
+        let file = m.rel_name();
         for (i, why) in bad {
-            if let Some(p) = m.records.probes.get(i) {
+            if let Some(p) = m.info.probes.get(i) {
                 failures.entry((file.clone(), p.key.clone())).or_insert(why);
             }
         }
         if let Some(o) = object {
             objects.push(o);
-            let _ = writeln!(main, "void probe_{}(void);", file_name(m));
-            let _ = writeln!(calls, "    probe_{}();", file_name(m));
+            let _ = writeln!(main, "void probe_{}(void);", m.file_name());
+            let _ = writeln!(calls, "    probe_{}();", m.file_name());
         }
     }
     let _ = write!(main, "int main(void)\n{{\n{calls}    return 0;\n}}\n");
@@ -791,9 +479,9 @@ fn compile_c_probe(
     worker: usize,
     opts: &Options,
 ) -> (Option<PathBuf>, Vec<(usize, String)>) {
-    let fname = file_name(m);
+    let fname = m.file_name();
     let stem = m.path.file_stem().unwrap_or_default().to_string_lossy();
-    let file = rel_name(m);
+    let file = m.rel_name();
     let source = c_dir.join(format!("probe_{fname}.c"));
     let object = c_dir.join(format!("probe_{fname}.o"));
     let stderr_path = c_dir.join(format!("gcc-{worker}.err"));
@@ -817,7 +505,7 @@ fn compile_c_probe(
         let mut text = format!(
             "#include <stddef.h>\n#include \"{included}\"\nvoid pr(const char *, const char *, long long, long long,\n        const char *, int, const char *const *, const long long *);\nvoid probe_{fname}(void) {{\n"
         );
-        for (i, p) in m.records.probes.iter().enumerate() {
+        for (i, p) in m.info.probes.iter().enumerate() {
             if bad.contains_key(&i) {
                 text.push_str("/* left out */\n");
             } else {
@@ -846,7 +534,7 @@ fn compile_c_probe(
                 let rest = &line[at + prefix.len()..];
                 if let Some(n) = rest.split(':').next().and_then(|n| n.parse::<usize>().ok())
                     && n >= FIRST
-                    && n - FIRST < m.records.probes.len()
+                    && n - FIRST < m.info.probes.len()
                 {
                     bad.entry(n - FIRST)
                         .or_insert_with(|| format!("the C probe does not compile: {line}"));
@@ -879,13 +567,11 @@ fn compile_c_probe(
                 "widl's header does not compile: {}",
                 header_error.unwrap_or_else(|| outcome.stderr.lines().take(3).collect())
             );
-            let all = (0..m.records.probes.len())
-                .map(|i| (i, why.clone()))
-                .collect();
+            let all = (0..m.info.probes.len()).map(|i| (i, why.clone())).collect();
             return (None, all);
         }
     }
-    let all = (0..m.records.probes.len())
+    let all = (0..m.info.probes.len())
         .map(|i| (i, "the C probe does not compile".to_string()))
         .collect();
     (None, all)
@@ -912,14 +598,14 @@ fn report(
         if m.rel.is_none() {
             continue;
         }
-        let file = rel_name(m);
-        packed += m.records.packed.len();
-        packed_names.extend(m.records.packed.iter().map(|k| format!("{file}: {k}")));
-        for (key, why) in &m.records.left_out {
+        let file = m.rel_name();
+        packed += m.info.packed.len();
+        packed_names.extend(m.info.packed.iter().map(|k| format!("{file}: {k}")));
+        for (key, why) in &m.info.left_out {
             out!("FAIL {file}: {key}: not generated: {why}");
             failed += 1;
         }
-        for p in &m.records.probes {
+        for p in &m.info.probes {
             let k = (file.clone(), p.key.clone());
             if let Some(why) = failures.get(&k) {
                 out!("FAIL {file}: {}: {why}", p.key);

@@ -121,6 +121,23 @@ pub fn widl_verdicts(
     Ok(verdicts)
 }
 
+/// The files widl accepts (relative to the corpus root, in order), by [`widl_verdicts`].
+pub fn widl_accepted(
+    setup: &Setup,
+    jobs: usize,
+    timeout: Duration,
+    scratch: &ScratchDir,
+) -> Result<Vec<PathBuf>, Fatal> {
+    let verdicts = widl_verdicts(setup, jobs, timeout, scratch)?;
+    Ok(setup
+        .files
+        .iter()
+        .zip(&verdicts)
+        .filter(|(_, verdict)| verdict.accepts())
+        .map(|(f, _)| f.clone())
+        .collect())
+}
+
 /// A corpus with a pinned count (Wine 8's: widl 8.0 accepts 261 of its files) proves that
 /// the oracle is the widl the corpus was measured with.
 fn check_pinned(setup: &Setup, accepted: usize) -> Result<(), Fatal> {

@@ -23,6 +23,7 @@ mod functions;
 mod interfaces;
 pub mod names;
 mod ndr;
+pub use ndr::{NdrIndex, NdrRecord};
 mod pipes;
 mod records;
 mod rpc;
@@ -99,6 +100,8 @@ impl Options {
 pub struct Generated {
     pub code: String,
     pub diagnostics: Vec<Diagnostic>,
+    /// What the `ndr` module holds (empty when [`Options::marshal`] is off).
+    pub ndr: NdrIndex,
 }
 
 /// The IDL files whose items live in the runtime crate, by file stem, with the module of
@@ -158,8 +161,10 @@ pub fn generate(model: &Model, options: &Options) -> Result<Generated, Vec<Diagn
     for (ns, tokens) in winrt::instances(&mut g) {
         g.modules.entry(ns).or_default().push(tokens);
     }
+    let mut ndr_index = NdrIndex::default();
     if options.marshal {
-        let tokens = ndr::emit(&mut g);
+        let (tokens, index) = ndr::emit(&mut g);
+        ndr_index = index;
         if !tokens.is_empty() {
             g.modules.entry(Vec::new()).or_default().push(tokens);
         }
@@ -198,6 +203,7 @@ pub fn generate(model: &Model, options: &Options) -> Result<Generated, Vec<Diagn
     Ok(Generated {
         code: header + &prettyplease::unparse(&file),
         diagnostics: g.diags,
+        ndr: ndr_index,
     })
 }
 

@@ -28,14 +28,53 @@ use crate::ir::{
     Value,
 };
 
-/// The `ndr` module of the main file, or nothing when it has no marshalled interfaces.
-pub(super) fn emit(g: &mut Gen) -> TokenStream {
+/// What a file's `ndr` module holds, by name, and what it leaves out: for tests that
+/// check the descriptions against the generated types (comidl's conformance harness
+/// compiles every Wine file's descriptions and walks them).
+#[derive(Clone, Debug, Default)]
+pub struct NdrIndex {
+    /// The `Interface` statics of `ndr`, each with its interface's IDL name.
+    pub interfaces: Vec<(String, String)>,
+    /// The `Struct` and `Union` statics of `ndr` and the Rust types they describe.
+    pub records: Vec<NdrRecord>,
+    /// Interfaces of the file that have no description, each with the reason.
+    pub left_out: Vec<(String, String)>,
+    /// Methods of described interfaces that have no procedure (`IFoo::Bar`), each with
+    /// the reason (their opnum stays taken).
+    pub left_out_methods: Vec<(String, String)>,
+}
+
+/// A structure or union static of `ndr` and the generated Rust type it describes.
+#[derive(Clone, Debug)]
+pub struct NdrRecord {
+    /// The static's name (`R12_tagFOO`).
+    pub name: String,
+    /// The Rust type, as a path from the generated file's root module (`tagFOO`,
+    /// `crate::objidl::tagSTATSTG`, `::comidl_runtime::GUID`).
+    pub rust_type: String,
+    /// Whether the static is a `Union` (else a `Struct`).
+    pub union: bool,
+    /// The Rust members at the description's offsets: a `Struct`'s fields in order, an
+    /// encapsulated `Union`'s member holding the arms (at `arms_offset`). `None` where the
+    /// Rust type's members are not the IDL's (the runtime's C definition stands in) or
+    /// the description has no offsets to compare (a non-encapsulated union).
+    pub members: Option<Vec<String>>,
+}
+
+/// The `ndr` module of the main file (nothing when it has no marshalled interfaces), and
+/// its index.
+pub(super) fn emit(g: &mut Gen) -> (TokenStream, NdrIndex) {
     let model = g.model;
+    // Rust paths of the described types are spelled from the file's root module.
+    g.ns = Vec::new();
     let mut d = Descs {
         g,
         statics: Vec::new(),
         records: HashMap::new(),
         keyed: HashMap::new(),
+        opaque_records: HashMap::new(),
+        holds: HashMap::new(),
+        index: NdrIndex::default(),
     };
     let mut interfaces = Vec::new();
     let mut pickled = Vec::new();
@@ -46,21 +85,32 @@ pub(super) fn emit(g: &mut Gen) -> TokenStream {
         {
             pickled.push(d.pickled(id, item));
         }
-        let ItemKind::Interface(i) = &item.kind else {
-            continue;
+        let i = match &item.kind {
+            ItemKind::Interface(i) if i.defined => i,
+            ItemKind::Dispinterface(_) => {
+                d.left_out(item, "a dispinterface: called through IDispatch::Invoke");
+                continue;
+            }
+            _ => continue,
         };
-        if !i.defined
-            || !item.namespace.is_empty()
-            || !i.type_params.is_empty()
-            || item.has_attr("local")
-            || d.g.well_known(id).is_some()
-        {
+        let why = if !item.namespace.is_empty() || !i.type_params.is_empty() {
+            Some("a WinRT interface: not marshalled by NDR")
+        } else if item.has_attr("local") {
+            Some("[local]: it has no wire form")
+        } else if d.g.well_known(id).is_some() {
+            Some("the runtime's own interface, whose bindings carry no descriptions")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            d.left_out(item, why);
             continue;
         }
         interfaces.push(d.interface(id, item, i));
     }
+    let index = d.index;
     if interfaces.is_empty() && pickled.is_empty() {
-        return TokenStream::new();
+        return (TokenStream::new(), index);
     }
     let rt = d.g.rt.clone();
     let statics = d.statics;
@@ -69,7 +119,7 @@ pub(super) fn emit(g: &mut Gen) -> TokenStream {
         "Marshalling descriptions of this file's interfaces, for the NDR engine \
          (`ndr::Interface` per interface, its procedures in opnum order).",
     );
-    quote! {
+    let tokens = quote! {
         #doc
         pub mod ndr {
             #[allow(unused_imports)]
@@ -79,7 +129,8 @@ pub(super) fn emit(g: &mut Gen) -> TokenStream {
             #(#statics)*
         }
         #(#functions)*
-    }
+    };
+    (tokens, index)
 }
 
 /// Where a correlation's names point.
@@ -98,6 +149,12 @@ struct Descs<'g, 'm> {
     records: HashMap<ItemId, Ident>,
     /// Non-encapsulated unions by item and selector: their static.
     keyed: HashMap<String, Ident>,
+    /// Records that cannot be described (bit-fields, no layout): their size, alignment
+    /// and why, for every use.
+    opaque_records: HashMap<ItemId, TokenStream>,
+    /// Whether a type holds a stand-in by value, by item.
+    holds: HashMap<ItemId, bool>,
+    index: NdrIndex,
 }
 
 /// The attributes that apply where a type is used (a parameter or a field).
@@ -122,16 +179,36 @@ impl Use<'_> {
         }
     }
 
+    /// The use's attributes as they apply from this pointer level on: the per-level
+    /// arguments of `size_is` and friends from this level's, and those that apply at any
+    /// depth (`[iid_is]`, `[string]`, `[switch_is]`, `[switch_type]`); the rest are the
+    /// outer levels' alone.
+    fn seen_at_level(&self) -> Vec<Attr> {
+        let mut out = Vec::new();
+        for a in self.attrs {
+            if LEVELED.contains(&a.name.as_str()) {
+                if a.args.len() > self.level {
+                    out.push(Attr {
+                        name: a.name.clone(),
+                        args: a.args[self.level..].to_vec(),
+                        span: a.span,
+                    });
+                }
+            } else if matches!(
+                a.name.as_str(),
+                "iid_is" | "string" | "switch_is" | "switch_type"
+            ) {
+                out.push(a.clone());
+            }
+        }
+        out
+    }
+
     /// Whether `size_is` and friends give this level or a deeper one anything.
     fn deepest_sized_level(&self) -> usize {
         self.attrs
             .iter()
-            .filter(|a| {
-                matches!(
-                    a.name.as_str(),
-                    "size_is" | "max_is" | "length_is" | "first_is" | "last_is" | "min_is"
-                )
-            })
+            .filter(|a| LEVELED.contains(&a.name.as_str()))
             .map(|a| a.args.len())
             .max()
             .unwrap_or(0)
@@ -143,6 +220,9 @@ impl<'m> Descs<'_, 'm> {
         let object = item.has_attr("object");
         let first = if object { self.inherited_slots(i) } else { 0 };
         let name = names::ident(&format!("{}_INTERFACE", self.g.names.get(id)));
+        self.index
+            .interfaces
+            .push((name.to_string(), item.name.clone()));
         let mut procs = Vec::new();
         let mut slot = first;
         for m in &i.methods {
@@ -155,7 +235,13 @@ impl<'m> Descs<'_, 'm> {
             let wire = if m.has_attr("local") {
                 match i.methods.iter().find(|w| call_as_names(w, &m.name)) {
                     Some(w) => w,
-                    None => continue,
+                    None => {
+                        self.index.left_out_methods.push((
+                            format!("{}::{}", item.name, m.name),
+                            "[local] with no [call_as] method: it has no wire form".into(),
+                        ));
+                        continue;
+                    }
                 }
             } else {
                 m
@@ -243,6 +329,26 @@ impl<'m> Descs<'_, 'm> {
         (type_static, functions)
     }
 
+    fn left_out(&mut self, item: &Item, why: &str) {
+        self.index.left_out.push((item.name.clone(), why.into()));
+    }
+
+    /// Notes a record static in the index, with the Rust type it describes.
+    fn index_record(&mut self, name: &Ident, id: ItemId, members: Option<Vec<String>>) {
+        let union = matches!(
+            self.g.model.item(id).map(|i| &i.kind),
+            Some(ItemKind::Union(_))
+        );
+        let rust_type = self.g.raw(&Type::Named(id)).to_string();
+        let members = members.filter(|_| !self.g.stand_ins.contains_key(&id));
+        self.index.records.push(NdrRecord {
+            name: name.to_string(),
+            rust_type,
+            union,
+            members,
+        });
+    }
+
     fn inherited_slots(&self, i: &Interface) -> u32 {
         let mut n = 0u32;
         let mut base = i.base.clone();
@@ -281,8 +387,8 @@ impl<'m> Descs<'_, 'm> {
                 top_param: true,
             };
             let mut ty = self.ty(&p.ty, &u, &scope, 0);
-            // C passes an array parameter as a pointer to its first element: on the wire
-            // a top-level reference to the array.
+            // C passes an array parameter as a pointer to its first element: the
+            // parameter's memory is that pointer, never NULL (MIDL's top-level [ref]).
             if matches!(self.g.model.unalias(&p.ty), Type::Array { .. }) {
                 ty = quote! { Type::Pointer(&Pointer { kind: PointerKind::Ref, pointee: #ty }) };
             }
@@ -376,6 +482,14 @@ impl<'m> Descs<'_, 'm> {
         if self.g.well_known(id) == Some(super::WellKnown::Bstr) {
             return quote! { Type::Bstr };
         }
+        if let Some(c_name) = self.g.stand_ins.get(&id).copied() {
+            // The bindings alias the runtime's C definition, whose layout is not the IDL
+            // stand-in's: its size and alignment are that type's.
+            let rt = &self.g.rt;
+            let c = names::ident(c_name);
+            let module = names::ident(super::ctypes::MODULE);
+            return unsupported_layout(&quote! { #rt::#module::#c }, STAND_IN);
+        }
         if let Some(a) = item.attrs.iter().find(|a| {
             matches!(
                 a.name.as_str(),
@@ -397,14 +511,17 @@ impl<'m> Descs<'_, 'm> {
         match &item.kind {
             ItemKind::Typedef(inner) => {
                 // The typedef's own attributes ([string], [unique], [switch_type], ...)
-                // join the use's at this level.
-                // The use's attributes go on through the typedef (a `switch_is` on a
-                // pointer parameter reaches the union a typedef names below it).
-                let mut attrs: Vec<Attr> = u.attrs.to_vec();
+                // join the use's, seen from this level (`[size_is(, n)] LPBYTE *pp`: `n`
+                // sizes the typedef's pointer).
+                let mut attrs: Vec<Attr> = if u.level == 0 {
+                    u.attrs.to_vec()
+                } else {
+                    u.seen_at_level()
+                };
                 attrs.extend(item.attrs.iter().cloned());
                 let inner_use = Use {
                     attrs: &attrs,
-                    level: u.level,
+                    level: 0,
                     top_param: u.top_param,
                 };
                 self.ty(inner, &inner_use, scope, depth + 1)
@@ -470,7 +587,11 @@ impl<'m> Descs<'_, 'm> {
                 Some(ItemKind::Interface(_) | ItemKind::Dispinterface(_) | ItemKind::Coclass(_))
             )
         {
-            return unsupported(8, 8, "interface pointers come with COM marshalling");
+            return unsupported(8, 8, INTERFACE_POINTER);
+        }
+        if matches!(target, Type::Base(Base::Void)) && u.has("iid_is") {
+            // `[iid_is(riid)] void **ppv`: an interface pointer of the IID given.
+            return unsupported(8, 8, INTERFACE_POINTER);
         }
         if matches!(target, Type::Base(Base::Void)) && !u.has("string") {
             return unsupported(8, 8, "a void pointer has no NDR form");
@@ -513,10 +634,10 @@ impl<'m> Descs<'_, 'm> {
         let pointee_desc = if string {
             let char_size = if is_wide(model, &target) { 2usize } else { 1 };
             let size = match size {
-                Some((e, add)) => {
-                    let e = self.corr(e, add, scope);
-                    quote! { Some(#e) }
-                }
+                Some((e, add)) => match self.corr(e, add, scope) {
+                    Some(e) => quote! { Some(#e) },
+                    None => return unsupported_pointee(kind, char_size, char_size),
+                },
                 None => quote! { None },
             };
             quote! { Type::String(&Str { char_size: #char_size, fixed: None, size: #size }) }
@@ -527,16 +648,19 @@ impl<'m> Descs<'_, 'm> {
                 top_param: false,
             };
             let element = self.ty(pointee, &element_use, scope, depth + 1);
-            let (stride, _) = self.layout(pointee);
+            let (elem_size, align) = self.layout(pointee);
+            let stride = self.stride(pointee);
             let count = match size {
-                Some((e, add)) => {
-                    let e = self.corr(e, add, scope);
-                    quote! { Count::Conformant(#e) }
-                }
+                Some((e, add)) => match self.corr(e, add, scope) {
+                    Some(e) => quote! { Count::Conformant(#e) },
+                    None => return unsupported_pointee(kind, elem_size, align),
+                },
                 // A varying window over one element: the pointee alone.
                 None => quote! { Count::Fixed(1) },
             };
-            let varying = self.varying(length, first, scope);
+            let Some(varying) = self.varying(length, first, scope) else {
+                return unsupported_pointee(kind, elem_size, align);
+            };
             quote! {
                 Type::Array(&Array { element: #element, stride: #stride, count: #count, varying: #varying })
             }
@@ -551,36 +675,38 @@ impl<'m> Descs<'_, 'm> {
         quote! { Type::Pointer(&Pointer { kind: #kind, pointee: #pointee_desc }) }
     }
 
+    /// The varying window (`None` inside when there is none); `None` when a correlation
+    /// cannot be described.
     fn varying(
         &mut self,
         length: Option<(&Expr, i64)>,
         first: Option<&Expr>,
         scope: &Scope<'m>,
-    ) -> TokenStream {
+    ) -> Option<TokenStream> {
         let Some((len, add)) = length else {
-            return quote! { None };
+            return Some(quote! { None });
         };
         let first_t = match first {
             Some(f) => {
-                let f = self.corr(f, 0, scope);
+                let f = self.corr(f, 0, scope)?;
                 quote! { Some(#f) }
             }
             None => quote! { None },
         };
         // last_is(l) counts l - first + 1 elements.
         let length = if add == 1 {
-            let l = self.corr(len, 1, scope);
+            let l = self.corr(len, 1, scope)?;
             match first {
                 Some(f) => {
-                    let f = self.corr(f, 0, scope);
+                    let f = self.corr(f, 0, scope)?;
                     quote! { &Expr::Binary(BinOp::Sub, #l, #f) }
                 }
                 None => l,
             }
         } else {
-            self.corr(len, 0, scope)
+            self.corr(len, 0, scope)?
         };
-        quote! { Some(Varying { first: #first_t, length: #length }) }
+        Some(quote! { Some(Varying { first: #first_t, length: #length }) })
     }
 
     fn array(
@@ -616,10 +742,10 @@ impl<'m> Descs<'_, 'm> {
                 None => quote! { None },
             };
             let size = match (len, size) {
-                (None, Some((e, add))) => {
-                    let e = self.corr(e, add, scope);
-                    quote! { Some(#e) }
-                }
+                (None, Some((e, add))) => match self.corr(e, add, scope) {
+                    Some(e) => quote! { Some(#e) },
+                    None => return unsupported(0, char_size, UNRESOLVED),
+                },
                 _ => quote! { None },
             };
             return quote! { Type::String(&Str { char_size: #char_size, fixed: #fixed, size: #size }) };
@@ -630,12 +756,20 @@ impl<'m> Descs<'_, 'm> {
             top_param: false,
         };
         let element_desc = self.ty(element, &element_use, scope, depth + 1);
-        let (stride, _) = self.layout(element);
+        let (elem_size, align) = self.layout(element);
+        let stride = self.stride(element);
+        // Inline, a conformant array takes no memory of its own (C's `a[1]` is the
+        // enclosing structure's).
+        let unresolved = unsupported(
+            len.map_or(0, |n| elem_size.saturating_mul(n as usize)),
+            align,
+            UNRESOLVED,
+        );
         let count = match (len, size) {
-            (_, Some((e, add))) => {
-                let e = self.corr(e, add, scope);
-                quote! { Count::Conformant(#e) }
-            }
+            (_, Some((e, add))) => match self.corr(e, add, scope) {
+                Some(e) => quote! { Count::Conformant(#e) },
+                None => return unresolved,
+            },
             (Some(n), None) => {
                 let n = n.min(u64::from(u32::MAX)) as u32;
                 quote! { Count::Fixed(#n) }
@@ -643,7 +777,9 @@ impl<'m> Descs<'_, 'm> {
             // `T a[]` with nothing to size it: MIDL needs a size; none is an empty array.
             (None, None) => quote! { Count::Conformant(&Expr::Const(0)) },
         };
-        let varying = self.varying(length, first, scope);
+        let Some(varying) = self.varying(length, first, scope) else {
+            return unresolved;
+        };
         quote! {
             Type::Array(&Array { element: #element_desc, stride: #stride, count: #count, varying: #varying })
         }
@@ -654,18 +790,46 @@ impl<'m> Descs<'_, 'm> {
         if let Some(name) = self.records.get(&id) {
             return record_ref(self.g.model, id, name);
         }
+        if let Some(done) = self.opaque_records.get(&id) {
+            return done.clone();
+        }
         let model = self.g.model;
-        let Some(item) = model.item(id) else {
-            return unsupported(8, 8, "an unknown record");
+        // What cannot be described is decided before the static is named, so no
+        // description refers to a static that is never written.
+        let layout = self.g.layouts.record(id);
+        let (size, align) = match &layout {
+            Ok(l) => (l.layout.size as usize, l.layout.align as usize),
+            Err(_) => (8, 8),
         };
+        let why = match (model.item(id).map(|i| &i.kind), &layout) {
+            (None, _) => Some("an unknown record"),
+            (_, Err(_)) => Some("a record without a layout"),
+            (Some(ItemKind::Struct(r)), _) if r.fields.iter().any(|f| f.bits.is_some()) => {
+                Some("bit-fields have no NDR form")
+            }
+            (Some(ItemKind::Struct(_)), _) => None,
+            (Some(ItemKind::Union(un)), _) if un.switch.is_none() => {
+                Some("a union without a discriminant")
+            }
+            (Some(ItemKind::Union(_)), _) => None,
+            _ => Some("not a record"),
+        };
+        let (Some(item), Ok(layout), None) = (model.item(id), layout, why) else {
+            let why = why.unwrap_or("not a record");
+            let done = unsupported(size, align, why);
+            self.opaque_records.insert(id, done.clone());
+            return done;
+        };
+        if self.holds_stand_in(&Type::Named(id), 0) {
+            // Laid out around a C definition the IDL only stands in for: the offsets
+            // computed from the IDL would be wrong, the Rust type's size is right.
+            let t = self.rust_type(&Type::Named(id));
+            let done = unsupported_layout(&t, HOLDS_STAND_IN);
+            self.opaque_records.insert(id, done.clone());
+            return done;
+        }
         let name = format_ident!("R{}_{}", id.0, names::sanitize(self.g.names.get(id)));
         self.records.insert(id, name.clone());
-        let layout = match self.g.layouts.record(id) {
-            Ok(l) => l,
-            Err(_) => return unsupported(8, 8, "a record without a layout"),
-        };
-        let size = layout.layout.size as usize;
-        let align = layout.layout.align as usize;
         let body = match &item.kind {
             ItemKind::Struct(r) => {
                 let fields: Vec<(String, u64, Type)> = r
@@ -678,18 +842,12 @@ impl<'m> Descs<'_, 'm> {
                     .collect();
                 let scope = Scope::Fields(fields);
                 let mut out = Vec::new();
-                for (f, p) in r.fields.iter().zip(&layout.fields) {
+                let mut members = Vec::new();
+                for (n, (f, p)) in r.fields.iter().zip(&layout.fields).enumerate() {
                     let (Some(ty), Some(p)) = (&f.ty, p) else {
                         continue;
                     };
-                    if f.bits.is_some() {
-                        return self.finish_unsupported(
-                            &name,
-                            size,
-                            align,
-                            "bit-fields have no NDR form",
-                        );
-                    }
+                    members.push(super::records::field_name(f, n).to_string());
                     let offset = (p.bit_offset / 8) as usize;
                     let u = Use {
                         attrs: &f.attrs,
@@ -700,6 +858,7 @@ impl<'m> Descs<'_, 'm> {
                     let fname = Literal::string(&f.name);
                     out.push(quote! { Field { name: #fname, offset: #offset, ty: #t } });
                 }
+                self.index_record(&name, id, Some(members));
                 let sname = Literal::string(&item.name);
                 quote! { pub static #name: Struct = Struct { name: #sname, size: #size, align: #align, fields: &[#(#out),*] }; }
             }
@@ -707,6 +866,8 @@ impl<'m> Descs<'_, 'm> {
                 let Some(sw) = &un.switch else {
                     return unsupported(size, align, "a union without a discriminant");
                 };
+                let member = names::ident(sw.member()).to_string();
+                self.index_record(&name, id, Some(vec![member]));
                 let arms_offset = layout
                     .fields
                     .get(1)
@@ -732,21 +893,6 @@ impl<'m> Descs<'_, 'm> {
         };
         self.statics.push(body);
         record_ref(model, id, &name)
-    }
-
-    fn finish_unsupported(
-        &mut self,
-        name: &Ident,
-        size: usize,
-        align: usize,
-        why: &str,
-    ) -> TokenStream {
-        // Keep the static (others may refer to it) as a structure of no fields, and
-        // describe uses as unsupported.
-        self.statics.push(quote! {
-            pub static #name: Struct = Struct { name: "", size: #size, align: #align, fields: &[] };
-        });
-        unsupported(size, align, why)
     }
 
     fn arms(
@@ -807,8 +953,11 @@ impl<'m> Descs<'_, 'm> {
             self.keyed.len()
         );
         self.keyed.insert(key, name.clone());
+        self.index_record(&name, id, None);
         let (size, align) = self.layout(&Type::Named(id));
-        let sel = self.corr(selector, 0, scope);
+        let Some(sel) = self.corr(selector, 0, scope) else {
+            return unsupported(size, align, UNRESOLVED);
+        };
         // The discriminant's wire type: switch_type, else the selector's own type.
         let switch = switch_ty
             .as_ref()
@@ -867,30 +1016,37 @@ impl<'m> Descs<'_, 'm> {
         }
     }
 
-    /// A correlation expression (plus `add`: `max_is(m)` counts `m + 1`).
-    fn corr(&mut self, e: &Expr, add: i64, scope: &Scope<'m>) -> TokenStream {
-        let inner = self
-            .corr_expr(e, scope, 0)
-            .unwrap_or_else(|| quote! { Expr::Const(-1) });
-        if add == 0 {
+    /// A correlation expression (plus `add`: `max_is(m)` counts `m + 1`), or `None` when
+    /// it reads something that is not an integer in scope (what holds it is then
+    /// described as unsupported, never with a made-up count).
+    fn corr(&mut self, e: &Expr, add: i64, scope: &Scope<'m>) -> Option<TokenStream> {
+        let inner = self.corr_expr(e, scope, 0)?;
+        Some(if add == 0 {
             quote! { &#inner }
         } else {
             quote! { &Expr::Binary(BinOp::Add, &#inner, &Expr::Const(#add)) }
-        }
+        })
     }
 
-    fn corr_expr(&self, e: &Expr, scope: &Scope<'m>, depth: usize) -> Option<TokenStream> {
+    fn corr_expr(&mut self, e: &Expr, scope: &Scope<'m>, depth: usize) -> Option<TokenStream> {
         if depth > 32 {
             return None;
+        }
+        if let Some(deref) = self.misparsed_cast(e, scope) {
+            return self.corr_expr(&deref, scope, depth + 1);
         }
         Some(match e {
             Expr::Int(i) => {
                 let v = i64::try_from(*i).ok()?;
                 quote! { Expr::Const(#v) }
             }
+            Expr::SizeOf(t) => {
+                let v = self.const_size(t)?;
+                quote! { Expr::Const(#v) }
+            }
             Expr::Name(_) | Expr::Unary("*", _) => {
                 let (place, derefs, ty) = self.load(e, scope, 0)?;
-                let b = base_tokens(self.base_of(&ty)?.into_ndr());
+                let b = base_tokens(self.value_base(&ty)?.into_ndr());
                 match place {
                     Place::Param(i) => {
                         quote! { Expr::Param { index: #i, derefs: #derefs, ty: #b } }
@@ -947,6 +1103,98 @@ impl<'m> Descs<'_, 'm> {
             Expr::Cast(_, inner) => self.corr_expr(inner, scope, depth + 1)?,
             _ => return None,
         })
+    }
+
+    /// `(T)*p`, which the parser cannot tell from the product of a parenthesised name
+    /// and `p` without knowing that `T` names a type: where the left operand names no
+    /// parameter, field or constant but a type, the C reading, `*p` (the cast is dropped
+    /// like every cast here).
+    fn misparsed_cast(&self, e: &Expr, scope: &Scope<'m>) -> Option<Expr> {
+        let Expr::Binary("*", a, b) = e else {
+            return None;
+        };
+        let Expr::Name(n) = &**a else {
+            return None;
+        };
+        if self.load(a, scope, 0).is_some() {
+            return None;
+        }
+        match self.g.model.lookup(n).map(|i| &i.kind) {
+            Some(ItemKind::Typedef(_)) => Some(Expr::Unary("*", b.clone())),
+            _ => None,
+        }
+    }
+
+    /// Whether a value of `ty` holds one of a stand-in (see [`super::ctypes`]) in its own
+    /// memory (not behind a pointer).
+    fn holds_stand_in(&mut self, ty: &Type, depth: usize) -> bool {
+        if depth > 32 {
+            return false;
+        }
+        let model = self.g.model;
+        match ty {
+            Type::Const(inner) => self.holds_stand_in(inner, depth + 1),
+            Type::Array { element, .. } => self.holds_stand_in(element, depth + 1),
+            Type::Named(id) => {
+                if self.g.stand_ins.contains_key(id) {
+                    return true;
+                }
+                if let Some(known) = self.holds.get(id) {
+                    return *known;
+                }
+                let holds = match model.item(*id).map(|i| &i.kind) {
+                    Some(ItemKind::Typedef(inner)) => self.holds_stand_in(inner, depth + 1),
+                    Some(ItemKind::Struct(r)) => r
+                        .fields
+                        .iter()
+                        .filter_map(|f| f.ty.as_ref())
+                        .any(|t| self.holds_stand_in(t, depth + 1)),
+                    Some(ItemKind::Union(u)) => u
+                        .arms
+                        .iter()
+                        .filter_map(|a| a.field.ty.as_ref())
+                        .any(|t| self.holds_stand_in(t, depth + 1)),
+                    _ => false,
+                };
+                self.holds.insert(*id, holds);
+                holds
+            }
+            _ => false,
+        }
+    }
+
+    /// The bindings' Rust type for `ty`, spelled from inside the `ndr` module.
+    fn rust_type(&mut self, ty: &Type) -> TokenStream {
+        let saved = std::mem::replace(&mut self.g.ns, vec!["ndr".to_string()]);
+        let t = self.g.raw(ty);
+        self.g.ns = saved;
+        t
+    }
+
+    /// An array's stride: the element's size, from the Rust type where the IDL's layout
+    /// is not C's (a stand-in inside).
+    fn stride(&mut self, element: &Type) -> TokenStream {
+        if self.holds_stand_in(element, 0) {
+            let t = self.rust_type(element);
+            return quote! { ::core::mem::size_of::<#t>() };
+        }
+        let (stride, _) = self.layout(element);
+        quote! { #stride }
+    }
+
+    /// `sizeof(T)` as C computes it.
+    fn const_size(&mut self, t: &Type) -> Option<i64> {
+        let l = self.g.layouts.of(t).ok()?;
+        i64::try_from(l.size).ok()
+    }
+
+    /// The type a correlation reads a value as: an integer type, or for a pointer
+    /// (`p ? *p : n`) its address, pointer-sized, whose only use is being zero or not.
+    fn value_base(&self, ty: &Type) -> Option<Base> {
+        match self.g.model.unalias(ty) {
+            Type::Pointer { .. } => Some(Base::IntPtr { signed: false }),
+            _ => self.base_of(ty),
+        }
     }
 
     /// The integer type a correlation evaluates to, for a union's discriminant.
@@ -1006,6 +1254,45 @@ fn record_ref(model: &crate::ir::Model, id: ItemId, name: &Ident) -> TokenStream
     match model.item(id).map(|i| &i.kind) {
         Some(ItemKind::Union(_)) => quote! { Type::Union(&#name) },
         _ => quote! { Type::Struct(&#name) },
+    }
+}
+
+/// Attributes with an argument per pointer level.
+const LEVELED: &[&str] = &[
+    "size_is",
+    "max_is",
+    "length_is",
+    "first_is",
+    "last_is",
+    "min_is",
+];
+
+const INTERFACE_POINTER: &str = "interface pointers come with COM marshalling";
+
+/// Why a type whose size, length or discriminant expression reads something that is not
+/// an integer parameter or field (or a constant) is not described.
+const UNRESOLVED: &str = "a size, length or switch expression over what is not an integer in scope";
+
+/// A pointer whose pointee cannot be described (an expression it depends on): the pointer
+/// is kept, so its memory and NULL-ness are still right.
+fn unsupported_pointee(kind: TokenStream, size: usize, align: usize) -> TokenStream {
+    let pointee = unsupported(size, align, UNRESOLVED);
+    quote! { Type::Pointer(&Pointer { kind: #kind, pointee: #pointee }) }
+}
+
+const STAND_IN: &str = "a C type the IDL only stands in for: not described yet";
+const HOLDS_STAND_IN: &str =
+    "a record holding a C type the IDL only stands in for: not described yet";
+
+/// Something unsupported with the layout of a Rust type of the bindings.
+fn unsupported_layout(rust: &TokenStream, why: &str) -> TokenStream {
+    let why = Literal::string(why);
+    quote! {
+        Type::Unsupported(&Opaque {
+            size: ::core::mem::size_of::<#rust>(),
+            align: ::core::mem::align_of::<#rust>(),
+            why: #why,
+        })
     }
 }
 

@@ -230,7 +230,7 @@ fn plain_members(g: &mut Gen, fields: &[&Field], field_docs: &[String]) -> Vec<T
         .collect()
 }
 
-fn field_name(f: &Field, n: usize) -> proc_macro2::Ident {
+pub(super) fn field_name(f: &Field, n: usize) -> proc_macro2::Ident {
     if f.name.is_empty() {
         names::ident(&format!("anon{n}"))
     } else {

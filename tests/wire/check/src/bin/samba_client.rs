@@ -92,7 +92,8 @@ fn run(host: IpAddr) -> Result<(), String> {
     let srv_port = map(host, &wire_check::srvsvc::ndr::srvsvc_INTERFACE)?;
     println!("epm.srvsvc.port={srv_port}");
 
-    let conn = Connection::tcp(SocketAddr::new(host, wks_port), TIMEOUT).map_err(|e| e.to_string())?;
+    let conn =
+        Connection::tcp(SocketAddr::new(host, wks_port), TIMEOUT).map_err(|e| e.to_string())?;
     let w = wkssvc::new(conn);
     let server = format!("\\\\{host}");
     let (status, info) = w
@@ -100,14 +101,23 @@ fn run(host: IpAddr) -> Result<(), String> {
         .map_err(|e| format!("NetrWkstaGetInfo: {e}"))?;
     println!("wkssvc.status={status}");
     let wks::WKSTA_INFO::WkstaInfo100(Some(i)) = info else {
-        return Err(format!("NetrWkstaGetInfo: level 100 expected, got {info:?}"));
+        return Err(format!(
+            "NetrWkstaGetInfo: level 100 expected, got {info:?}"
+        ));
     };
     println!("wkssvc.platform_id={}", i.wki100_platform_id);
-    println!("wkssvc.computername={}", i.wki100_computername.unwrap_or_default());
+    println!(
+        "wkssvc.computername={}",
+        i.wki100_computername.unwrap_or_default()
+    );
     println!("wkssvc.langroup={}", i.wki100_langroup.unwrap_or_default());
-    println!("wkssvc.version={}.{}", i.wki100_ver_major, i.wki100_ver_minor);
+    println!(
+        "wkssvc.version={}.{}",
+        i.wki100_ver_major, i.wki100_ver_minor
+    );
 
-    let conn = Connection::tcp(SocketAddr::new(host, srv_port), TIMEOUT).map_err(|e| e.to_string())?;
+    let conn =
+        Connection::tcp(SocketAddr::new(host, srv_port), TIMEOUT).map_err(|e| e.to_string())?;
     let s = srvsvc::new(conn);
     let mut info = srv::SHARE_ENUM_STRUCT {
         Level: 1,
@@ -137,7 +147,11 @@ fn run(host: IpAddr) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    let host: IpAddr = match std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1".into()).parse() {
+    let host: IpAddr = match std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1".into())
+        .parse()
+    {
         Ok(h) => h,
         Err(e) => {
             eprintln!("samba-client: {e}");
