@@ -380,7 +380,12 @@ mod check {
                 return;
             }
             match ty {
-                Type::Base(_) | Type::ContextHandle | Type::Ignore => {}
+                Type::Base(_)
+                | Type::ContextHandle
+                | Type::Ignore
+                | Type::Bstr
+                | Type::BstrBlob
+                | Type::Status(_) => {}
                 Type::Range(r) => {
                     if r.min > r.max {
                         self.bad(format!("{at}: range [{}, {}] is empty", r.min, r.max));
@@ -570,6 +575,8 @@ mod check {
             Type::Pointer(_) => "a pointer".into(),
             Type::ContextHandle => "a context handle".into(),
             Type::Ignore => "a binding handle".into(),
+            Type::Bstr | Type::BstrBlob => "a BSTR".into(),
+            Type::Status(_) => "a [comm_status]/[fault_status] status".into(),
             Type::Unsupported(o) => format!("unsupported ({})", o.why),
         }
     }
