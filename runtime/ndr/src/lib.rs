@@ -29,4 +29,4 @@ pub use desc::*;
 pub use error::{NdrError, Result};
 pub use marshal::Marshaller;
 pub use proc::{ServerCall, marshal_request, unmarshal_response};
-pub use unmarshal::{Limits, Unmarshaller};
+pub use unmarshal::{Limits, Room, Unmarshaller};
