@@ -4,8 +4,9 @@
 //! and against the memory budget before anything is allocated; offsets and lengths are
 //! checked against the counts; correlations (`size_is(n)`, `switch_is(k)`, ...) are
 //! checked against the received fields and parameters once the message is read; a
-//! discriminant must select an arm. Memory is allocated zeroed and recorded, so a message
-//! that fails half-way frees all it got ([`Unmarshaller::abort`]).
+//! discriminant must select an arm. Memory is allocated zeroed (but for a conformant array
+//! of plain values, which the message fills whole) and recorded, so a message that fails
+//! half-way frees all it got ([`Unmarshaller::abort`]).
 
 use std::collections::HashMap;
 
@@ -122,6 +123,13 @@ impl<'a> Unmarshaller<'a> {
 
     /// Zeroed memory from the task allocator, counted against the budget and recorded.
     pub(crate) fn alloc(&mut self, size: usize) -> Result<*mut u8> {
+        self.alloc_with(size, true)
+    }
+
+    /// Memory from the task allocator, counted against the budget and recorded; zeroed
+    /// unless `zero` is false, which only a block the message then fills whole may ask
+    /// (nothing reads it before, and a failure frees it unread).
+    fn alloc_with(&mut self, size: usize, zero: bool) -> Result<*mut u8> {
         if size > self.budget {
             return Err(NdrError::TooLarge);
         }
@@ -130,8 +138,10 @@ impl<'a> Unmarshaller<'a> {
         if p.is_null() {
             return Err(NdrError::OutOfMemory);
         }
-        // SAFETY: `p` is a fresh block of at least `size` bytes.
-        unsafe { p.write_bytes(0, size.max(1)) };
+        if zero {
+            // SAFETY: `p` is a fresh block of at least `size` bytes.
+            unsafe { p.write_bytes(0, size.max(1)) };
+        }
         self.allocs.push(p);
         Ok(p)
     }
@@ -446,7 +456,13 @@ impl<'a> Unmarshaller<'a> {
             }
             _ => (mem_size(d.ty), None),
         };
-        let mem = self.alloc(size)?;
+        // A conformant array of a block type is copied whole from the message: no need to
+        // zero it first (the unmarshalling bandwidth of a large array is memcpy's).
+        let fills_all = matches!(d.ty, Type::Array(a)
+            if a.varying.is_none()
+                && matches!(a.count, Count::Conformant(_))
+                && is_block(a.element, a.stride));
+        let mem = self.alloc_with(size, !fills_all)?;
         // SAFETY: the slot is a writable pointer (see `drain`).
         unsafe { d.slot.write_unaligned(mem) };
         if let Some(id) = d.full
