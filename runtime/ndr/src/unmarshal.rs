@@ -331,7 +331,7 @@ impl<'a> Unmarshaller<'a> {
     pub unsafe fn param_in(&mut self, ty: Type, slot: *mut u8, room: Room) -> Result<()> {
         let Type::Pointer(p) = ty else {
             // SAFETY: forwarded.
-            return unsafe { self.absorb(ty, slot, std::ptr::null()) };
+            return unsafe { self.absorb(ty, slot, std::ptr::null(), None) };
         };
         let slot = slot.cast::<*mut u8>();
         if p.kind == PointerKind::Ref {
@@ -343,8 +343,14 @@ impl<'a> Unmarshaller<'a> {
             }
             // `cur` has room for what the caller's correlation said.
             self.check_room(room)?;
+            let pointee = p.pointee;
+            let hoisted = if is_conformant(pointee) || conformant_tail(pointee).is_some() {
+                Some(self.r.u32()?)
+            } else {
+                None
+            };
             // SAFETY: forwarded.
-            return unsafe { self.absorb(p.pointee, cur, std::ptr::null()) };
+            return unsafe { self.absorb(pointee, cur, std::ptr::null(), hoisted) };
         }
         let id = self.r.u32()?;
         if id == 0 {
@@ -386,11 +392,18 @@ impl<'a> Unmarshaller<'a> {
         }
     }
 
-    /// A value in existing memory and then the referents of its embedded pointers.
-    unsafe fn absorb(&mut self, ty: Type, mem: *mut u8, base: *const u8) -> Result<()> {
+    /// A value in existing memory and then the referents of its embedded pointers;
+    /// `hoisted`: the count of its conformant part, read already.
+    unsafe fn absorb(
+        &mut self,
+        ty: Type,
+        mem: *mut u8,
+        base: *const u8,
+        hoisted: Option<u32>,
+    ) -> Result<()> {
         let mut found = Vec::new();
         // SAFETY: forwarded.
-        unsafe { self.scalars(ty, mem, base, None, &mut found)? };
+        unsafe { self.scalars(ty, mem, base, hoisted, &mut found)? };
         // SAFETY: forwarded.
         unsafe { self.drain(found) }
     }
@@ -532,7 +545,7 @@ impl<'a> Unmarshaller<'a> {
                 let tail = conformant_tail(ty);
                 let n = match (tail, hoisted) {
                     (Some(_), Some(n)) => Some(n),
-                    (Some(_), None) => Some(self.r.u32()?),
+                    (Some(_), None) => return Err(NdrError::Unsupported(UNSIZED)),
                     (None, _) => None,
                 };
                 self.r.align(wire_align(ty))?;
@@ -549,7 +562,7 @@ impl<'a> Unmarshaller<'a> {
                     Count::Conformant(e) => {
                         let n = match hoisted {
                             Some(n) => n,
-                            None => self.r.u32()?,
+                            None => return Err(NdrError::Unsupported(UNSIZED)),
                         };
                         self.check(e, base, i64::from(n));
                         n
@@ -595,7 +608,7 @@ impl<'a> Unmarshaller<'a> {
                     None => {
                         let max = match hoisted {
                             Some(n) => n,
-                            None => self.r.u32()?,
+                            None => return Err(NdrError::Unsupported(UNSIZED)),
                         };
                         if let Some(e) = s.size {
                             self.check(e, base, i64::from(max));
@@ -737,6 +750,12 @@ fn outer_exprs(ty: Type, out: &mut Vec<&'static Expr>, depth: usize) {
         _ => {}
     }
 }
+
+/// Why a conformant array, string or structure cannot be unmarshalled where it is: not
+/// behind a pointer (whose referent is allocated for its count), nor a caller's buffer
+/// sized by its correlation, it has only the memory of its fixed part (a parameter or
+/// return value by value, an array element, a union arm, a field before the last).
+const UNSIZED: &str = "a conformant array, string or structure not behind a pointer";
 
 fn is_conformant(ty: Type) -> bool {
     match ty {
