@@ -625,8 +625,10 @@ impl<'a> Unmarshaller<'a> {
                     return Err(self.bad("a string is longer than its array"));
                 }
                 let bytes = self.r.take(len as usize * s.char_size)?;
+                // A string's actual count includes its terminator: an empty one has none
+                // (and would leave whatever the memory held, a caller's old characters).
                 let ends_in_zero = match len {
-                    0 => room > 0,
+                    0 => false,
                     _ => bytes[bytes.len() - s.char_size..].iter().all(|&b| b == 0),
                 };
                 if !ends_in_zero {
