@@ -26,6 +26,9 @@ fn main() {
         snapshots.display()
     );
     let mut all = String::new();
+    // Every interface's marshalling description (`pub static X_INTERFACE: Interface` in a
+    // file's `pub mod ndr`), listed for the NDR fuzz harness.
+    let mut interfaces = Vec::new();
     for path in entries {
         println!("cargo:rerun-if-changed={}", path.display());
         let text = std::fs::read_to_string(&path).expect("snapshot is readable");
@@ -46,6 +49,22 @@ fn main() {
         std::fs::write(&file, body).expect("OUT_DIR is writable");
         writeln!(all, "comidl_runtime::include_idl!(pub mod {name});")
             .expect("writing to a String");
+        for line in body.lines() {
+            if let Some(item) = line
+                .trim_start()
+                .strip_prefix("pub static ")
+                .and_then(|rest| rest.strip_suffix(": Interface = Interface {"))
+            {
+                interfaces.push(format!("&{name}::ndr::{item}"));
+            }
+        }
     }
+    writeln!(
+        all,
+        "/// Every interface description of the fixtures (each file's `ndr` module), in file \
+         order.\npub static NDR_INTERFACES: &[&comidl_runtime::ndr::Interface] = &[{}];",
+        interfaces.join(", ")
+    )
+    .expect("writing to a String");
     std::fs::write(Path::new(&out).join("all.rs"), all).expect("OUT_DIR is writable");
 }

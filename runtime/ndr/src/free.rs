@@ -6,55 +6,106 @@ use std::collections::HashSet;
 
 use comidl_runtime_core::{CoTaskMemFree, SysFreeString};
 
-use crate::desc::{Count, Selector, Type};
+use crate::desc::{Count, Proc, Selector, Type};
 use crate::expr::{Scope, eval};
 use crate::layout::read_base;
 use crate::marshal::arm;
 
-/// Frees the referents reachable from a value of `ty` at `mem` (not `mem` itself).
-/// Counts are read from memory as marshalling reads them; a count that cannot be read
-/// frees nothing more below it rather than guess. The blocks are found first (an explicit
-/// stack, so a list of any length needs no deep native stack) and freed at the end, each
-/// once.
+/// The blocks reachable from one or more values, found first and freed at the end, each
+/// once: full pointers may alias, within a value and across the parameters of a call, so
+/// everything one call owns is freed in one sweep. Pointers are cleared only when every
+/// block is found, so a correlation read through a pointer (`size_is(*pn)`) still reads
+/// its value while the values are walked.
+#[derive(Default)]
+pub struct Sweep {
+    blocks: Vec<*mut u8>,
+    seen: HashSet<usize>,
+    /// Where the pointers to the blocks are, to be set to NULL.
+    pointers: Vec<*mut *mut u8>,
+}
+
+impl Sweep {
+    pub fn new() -> Sweep {
+        Sweep::default()
+    }
+
+    /// Adds the referents reachable from a value of `ty` at `mem` (not `mem` itself).
+    /// Counts are read from memory as marshalling reads them; a count that cannot be read
+    /// frees nothing more below it rather than guess. An explicit stack, so a list of any
+    /// length needs no deep native stack.
+    ///
+    /// # Safety
+    /// `mem` holds a value of `ty` whose pointers are NULL or task-allocator blocks owned
+    /// by it, with consistent correlations; `params` as for marshalling. The memory stays
+    /// as it is until [`Sweep::free`].
+    pub unsafe fn value(&mut self, ty: Type, mem: *mut u8, base: *const u8, params: &[*mut u8]) {
+        let mut stack = vec![(ty, mem, base)];
+        while let Some((ty, mem, base)) = stack.pop() {
+            // SAFETY: forwarded; referents pushed are live blocks of their pointee type.
+            unsafe { walk(ty, mem, base, params, &mut stack, self, 0) };
+        }
+    }
+
+    /// Clears every pointer found and frees every block.
+    ///
+    /// # Safety
+    /// The values added are still alive, and their blocks are theirs to free.
+    pub unsafe fn free(self) {
+        for p in self.pointers {
+            // SAFETY: each is a pointer inside a live value or block (freed just below).
+            unsafe { p.write_unaligned(std::ptr::null_mut()) };
+        }
+        for b in self.blocks {
+            // SAFETY: each block is a task-allocator block owned by the values, listed once.
+            unsafe { CoTaskMemFree(b.cast()) };
+        }
+    }
+}
+
+/// Frees the referents reachable from a value of `ty` at `mem` (not `mem` itself), and
+/// sets the pointers to them to NULL. See [`Sweep::value`].
 ///
 /// # Safety
-/// `mem` holds a value of `ty` whose pointers are NULL or task-allocator blocks owned by
-/// it, with consistent correlations; `params` as for marshalling.
+/// As [`Sweep::value`].
 pub unsafe fn free_value(ty: Type, mem: *mut u8, base: *const u8, params: &[*mut u8]) {
-    let mut blocks = Vec::new();
-    let mut seen = HashSet::new();
-    let mut stack = vec![(ty, mem, base)];
-    while let Some((ty, mem, base)) = stack.pop() {
-        // SAFETY: forwarded; referents pushed are live blocks of their pointee type.
-        unsafe { walk(ty, mem, base, params, &mut stack, &mut seen, &mut blocks, 0) };
-    }
-    for b in blocks {
-        // SAFETY: each block is a task-allocator block owned by the value, listed once.
-        unsafe { CoTaskMemFree(b.cast()) };
+    let mut sweep = Sweep::new();
+    // SAFETY: forwarded.
+    unsafe {
+        sweep.value(ty, mem, base, params);
+        sweep.free();
     }
 }
 
 /// Frees a top-level parameter's allocations: for a pointer, its referent tree and the
-/// referent itself (the slot is set to NULL); otherwise what the value points to.
+/// referent itself (the slot is set to NULL); otherwise what the value points to. A call's
+/// parameters may share referents (full pointers): free them together with
+/// [`free_call`] or [`free_response`].
 ///
 /// # Safety
 /// As [`free_value`], with `slot` the parameter's memory.
 pub unsafe fn free_param(ty: Type, slot: *mut u8, params: &[*mut u8]) {
     // SAFETY: forwarded.
     unsafe { free_value(ty, slot, std::ptr::null(), params) };
-    if let Type::Pointer(_) = ty {
-        // SAFETY: a pointer parameter's slot holds a pointer, now freed.
-        unsafe { slot.cast::<*mut u8>().write_unaligned(std::ptr::null_mut()) };
-    }
 }
 
 /// Frees what unmarshalling a response allocated for a client's `[out]` parameter: under a
 /// top-level `[ref]` pointer the caller's own memory holds the value, so only what it
-/// points to is freed; any other pointer's referent was allocated, and is freed too.
+/// points to is freed; any other pointer's referent was allocated, and is freed too. A
+/// call's parameters may share referents (full pointers): free them together with
+/// [`free_response`].
 ///
 /// # Safety
 /// As [`free_value`]; `slot` is the caller's argument for the parameter.
 pub unsafe fn free_out_param(ty: Type, slot: *mut u8, params: &[*mut u8]) {
+    let mut sweep = Sweep::new();
+    // SAFETY: forwarded.
+    unsafe {
+        out_param(&mut sweep, ty, slot, params);
+        sweep.free();
+    }
+}
+
+unsafe fn out_param(sweep: &mut Sweep, ty: Type, slot: *mut u8, params: &[*mut u8]) {
     if let Type::Pointer(p) = ty
         && p.kind == crate::desc::PointerKind::Ref
     {
@@ -62,25 +113,67 @@ pub unsafe fn free_out_param(ty: Type, slot: *mut u8, params: &[*mut u8]) {
         let v = unsafe { slot.cast::<*mut u8>().read_unaligned() };
         if !v.is_null() {
             // SAFETY: forwarded.
-            unsafe { free_value(p.pointee, v, std::ptr::null(), params) };
+            unsafe { sweep.value(p.pointee, v, std::ptr::null(), params) };
         }
         return;
     }
     // SAFETY: forwarded.
-    unsafe { free_param(ty, slot, params) };
+    unsafe { sweep.value(ty, slot, std::ptr::null(), params) };
+}
+
+/// Frees everything a server call's parameters and return value own (what unmarshalling
+/// the request allocated and what the implementation allocated for its `[out]` values),
+/// in one sweep; pointer slots are set to NULL. The slots themselves stay.
+///
+/// # Safety
+/// As [`free_value`] for each parameter (`slots[i]`, the `i`th parameter's memory) and
+/// for the return value at `ret` (NULL for none).
+pub unsafe fn free_call(proc: &Proc, slots: &[*mut u8], ret: *mut u8) {
+    let mut sweep = Sweep::new();
+    // SAFETY: forwarded.
+    unsafe {
+        for (p, &slot) in proc.params.iter().zip(slots) {
+            sweep.value(p.ty, slot, std::ptr::null(), slots);
+        }
+        if let (Some(t), false) = (proc.ret, ret.is_null()) {
+            sweep.value(t, ret, std::ptr::null(), slots);
+        }
+        sweep.free();
+    }
+}
+
+/// Frees what unmarshalling a response allocated for a client (every `[out]` and
+/// `[in, out]` parameter as [`free_out_param`] frees it, and the return value), in one
+/// sweep: aliases across parameters are freed once.
+///
+/// # Safety
+/// As [`free_out_param`] for each `[out]` parameter (`args`, the caller's arguments) and
+/// as [`free_value`] for the return value at `ret` (NULL for none).
+pub unsafe fn free_response(proc: &Proc, args: &[*mut u8], ret: *mut u8) {
+    let mut sweep = Sweep::new();
+    // SAFETY: forwarded.
+    unsafe {
+        for (p, &slot) in proc.params.iter().zip(args) {
+            if p.dir.is_out() {
+                out_param(&mut sweep, p.ty, slot, args);
+            }
+        }
+        if let (Some(t), false) = (proc.ret, ret.is_null()) {
+            sweep.value(t, ret, std::ptr::null(), args);
+        }
+        sweep.free();
+    }
 }
 
 type Work = Vec<(Type, *mut u8, *const u8)>;
 
-#[allow(clippy::too_many_arguments)]
 unsafe fn walk(
     ty: Type,
     mem: *mut u8,
     base: *const u8,
     params: &[*mut u8],
     stack: &mut Work,
-    seen: &mut HashSet<usize>,
-    blocks: &mut Vec<*mut u8>,
+    sweep: &mut Sweep,
     depth: usize,
 ) {
     if depth > 64 || mem.is_null() || !has_pointers(ty, 0) {
@@ -92,7 +185,7 @@ unsafe fn walk(
             for f in s.fields {
                 // SAFETY: fields lie inside the structure.
                 let at = unsafe { mem.add(f.offset) };
-                unsafe { walk(f.ty, at, mem, params, stack, seen, blocks, depth + 1) };
+                unsafe { walk(f.ty, at, mem, params, stack, sweep, depth + 1) };
             }
         }
         Type::Array(a) => {
@@ -121,7 +214,7 @@ unsafe fn walk(
             for i in first..first + len {
                 // SAFETY: the element lies inside the array.
                 let e = unsafe { mem.add(i as usize * a.stride) };
-                unsafe { walk(a.element, e, base, params, stack, seen, blocks, depth + 1) };
+                unsafe { walk(a.element, e, base, params, stack, sweep, depth + 1) };
             }
         }
         Type::Union(u) => {
@@ -136,7 +229,7 @@ unsafe fn walk(
                 Selector::Expr(e) => (unsafe { eval(e, scope(base)) }.ok(), mem, base),
             };
             if let Some(Some(Some(t))) = disc.map(|d| arm(u, d)) {
-                unsafe { walk(t, arms, arm_base, params, stack, seen, blocks, depth + 1) };
+                unsafe { walk(t, arms, arm_base, params, stack, sweep, depth + 1) };
             }
         }
         Type::Bstr => {
@@ -145,7 +238,7 @@ unsafe fn walk(
             if !b.is_null() {
                 unsafe {
                     mem.cast::<*mut u16>().write_unaligned(std::ptr::null_mut());
-                    if seen.insert(b as usize) {
+                    if sweep.seen.insert(b as usize) {
                         SysFreeString(b);
                     }
                 }
@@ -155,10 +248,9 @@ unsafe fn walk(
             // SAFETY: the memory holds a pointer to the handle's block.
             let v = unsafe { mem.cast::<*mut u8>().read_unaligned() };
             if !v.is_null() {
-                // SAFETY: as for pointers below.
-                unsafe { mem.cast::<*mut u8>().write_unaligned(std::ptr::null_mut()) };
-                if seen.insert(v as usize) {
-                    blocks.push(v);
+                sweep.pointers.push(mem.cast());
+                if sweep.seen.insert(v as usize) {
+                    sweep.blocks.push(v);
                 }
             }
         }
@@ -168,12 +260,12 @@ unsafe fn walk(
             if v.is_null() {
                 return;
             }
-            // SAFETY: the pointer is read; clear it so nothing finds the freed block.
-            unsafe { mem.cast::<*mut u8>().write_unaligned(std::ptr::null_mut()) };
-            if !seen.insert(v as usize) {
+            // Cleared at the end, so nothing finds the freed block.
+            sweep.pointers.push(mem.cast());
+            if !sweep.seen.insert(v as usize) {
                 return;
             }
-            blocks.push(v);
+            sweep.blocks.push(v);
             stack.push((p.pointee, v, base));
         }
         _ => {}

@@ -2,7 +2,7 @@
 //! in memory and on the wire, the least bytes it can take on the wire (to check counts
 //! against what is left of a message), and reading and writing base values in C memory.
 
-use crate::desc::{Array, Base, Count, Pointer, Str, Struct, Type};
+use crate::desc::{Array, Base, Count, Expr, Pointer, Selector, Str, Struct, Type};
 
 /// Bytes of a type in memory (a conformant array or string inline: none of its elements;
 /// the enclosing structure's size covers C's `T a[1]`).
@@ -238,5 +238,143 @@ pub fn fixed_size(p: &Pointer) -> Option<usize> {
         | Type::String(Str { fixed: None, .. }) => None,
         t if conformant_tail(t).is_some() => None,
         t => Some(mem_size(t)),
+    }
+}
+
+/// Whether two descriptions describe the same type: the same static, or the same layout
+/// and form all the way down (the compiler may emit one type twice). Past a depth of 16
+/// they count as different: callers refuse what they cannot prove the same.
+pub fn same_type(a: Type, b: Type) -> bool {
+    same_depth(a, b, 0)
+}
+
+fn same_depth(a: Type, b: Type, depth: usize) -> bool {
+    if depth > 16 {
+        return false;
+    }
+    let same = |x: Type, y: Type| same_depth(x, y, depth + 1);
+    let same_opt = |x: Option<Type>, y: Option<Type>| match (x, y) {
+        (Some(x), Some(y)) => same(x, y),
+        (None, None) => true,
+        _ => false,
+    };
+    match (a, b) {
+        (Type::Base(x), Type::Base(y)) => x == y,
+        (Type::Range(x), Type::Range(y)) => {
+            std::ptr::eq(x, y) || (x.base == y.base && x.min == y.min && x.max == y.max)
+        }
+        (Type::Struct(x), Type::Struct(y)) => {
+            std::ptr::eq(x, y)
+                || (x.size == y.size
+                    && x.align == y.align
+                    && x.fields.len() == y.fields.len()
+                    && x.fields
+                        .iter()
+                        .zip(y.fields)
+                        .all(|(f, g)| f.offset == g.offset && same(f.ty, g.ty)))
+        }
+        (Type::Union(x), Type::Union(y)) => {
+            std::ptr::eq(x, y)
+                || (x.switch == y.switch
+                    && x.size == y.size
+                    && x.align == y.align
+                    && match (&x.selector, &y.selector) {
+                        (
+                            Selector::Encapsulated { arms_offset: o },
+                            Selector::Encapsulated { arms_offset: p },
+                        ) => o == p,
+                        (Selector::Expr(e), Selector::Expr(f)) => same_expr(e, f, 0),
+                        _ => false,
+                    }
+                    && x.arms.len() == y.arms.len()
+                    && x.arms
+                        .iter()
+                        .zip(y.arms)
+                        .all(|(m, n)| m.case == n.case && same_opt(m.ty, n.ty))
+                    && match (x.default, y.default) {
+                        (Some(m), Some(n)) => same_opt(m, n),
+                        (None, None) => true,
+                        _ => false,
+                    })
+        }
+        (Type::Array(x), Type::Array(y)) => {
+            std::ptr::eq(x, y)
+                || (x.stride == y.stride
+                    && match (&x.count, &y.count) {
+                        (Count::Fixed(m), Count::Fixed(n)) => m == n,
+                        (Count::Conformant(e), Count::Conformant(f)) => same_expr(e, f, 0),
+                        _ => false,
+                    }
+                    && match (&x.varying, &y.varying) {
+                        (Some(v), Some(w)) => {
+                            same_expr(v.length, w.length, 0)
+                                && match (v.first, w.first) {
+                                    (Some(e), Some(f)) => same_expr(e, f, 0),
+                                    (None, None) => true,
+                                    _ => false,
+                                }
+                        }
+                        (None, None) => true,
+                        _ => false,
+                    }
+                    && same(x.element, y.element))
+        }
+        (Type::String(x), Type::String(y)) => {
+            std::ptr::eq(x, y)
+                || (x.char_size == y.char_size
+                    && x.fixed == y.fixed
+                    && match (x.size, y.size) {
+                        (Some(e), Some(f)) => same_expr(e, f, 0),
+                        (None, None) => true,
+                        _ => false,
+                    })
+        }
+        (Type::Pointer(x), Type::Pointer(y)) => {
+            std::ptr::eq(x, y) || (x.kind == y.kind && same(x.pointee, y.pointee))
+        }
+        (Type::ContextHandle, Type::ContextHandle) | (Type::Ignore, Type::Ignore) => true,
+        (Type::Unsupported(x), Type::Unsupported(y)) => std::ptr::eq(x, y),
+        _ => false,
+    }
+}
+
+fn same_expr(a: &Expr, b: &Expr, depth: usize) -> bool {
+    if std::ptr::eq(a, b) {
+        return true;
+    }
+    if depth > 64 {
+        return false;
+    }
+    let same = |x: &Expr, y: &Expr| same_expr(x, y, depth + 1);
+    match (a, b) {
+        (Expr::Const(x), Expr::Const(y)) => x == y,
+        (
+            Expr::Param {
+                index: i,
+                derefs: d,
+                ty: t,
+            },
+            Expr::Param {
+                index: j,
+                derefs: e,
+                ty: u,
+            },
+        ) => i == j && d == e && t == u,
+        (
+            Expr::Field {
+                offset: o,
+                derefs: d,
+                ty: t,
+            },
+            Expr::Field {
+                offset: p,
+                derefs: e,
+                ty: u,
+            },
+        ) => o == p && d == e && t == u,
+        (Expr::Unary(o, x), Expr::Unary(p, y)) => o == p && same(x, y),
+        (Expr::Binary(o, x, y), Expr::Binary(p, z, w)) => o == p && same(x, z) && same(y, w),
+        (Expr::Cond(c, x, y), Expr::Cond(d, z, w)) => same(c, d) && same(x, z) && same(y, w),
+        _ => false,
     }
 }

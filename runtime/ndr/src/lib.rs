@@ -35,5 +35,5 @@ pub use error::{NdrError, Result};
 pub use marshal::Marshaller;
 pub use proc::{ServerCall, marshal_request, unmarshal_response};
 pub use typed::{ContextHandle, NdrValue};
-pub use unmarshal::{Limits, Unmarshaller};
+pub use unmarshal::{Limits, Room, Unmarshaller};
 pub use value::Value;

@@ -10,6 +10,7 @@
 //! it (depth first). An explicit stack keeps that order without recursion, so a linked
 //! list of any length marshals on a bounded native stack.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 
 use crate::desc::{Base, Count, PointerKind, Selector, Type, Union};
@@ -25,6 +26,7 @@ pub const FIRST_REFERENT_ID: u32 = 0x0002_0000;
 
 /// A referent still to be written: its type, its memory and the structure whose fields
 /// its correlations name.
+#[derive(Clone, Copy)]
 struct Deferred {
     ty: Type,
     mem: *const u8,
@@ -39,22 +41,65 @@ pub struct Marshaller<'a> {
     ids: u32,
     /// Full pointers already sent: address → referent id.
     full: HashMap<usize, u32>,
+    /// [`Marshaller::struct_form`]'s memory.
+    last_struct: Option<(&'static crate::desc::Struct, usize, bool)>,
+    /// The referents still to write and the runs of them being written ([`Marshaller::emit`]):
+    /// kept per thread between marshallers ([`SCRATCH`]).
+    stack: Vec<Deferred>,
+    frames: Vec<Frame>,
+}
+
+/// A run of referents in [`Marshaller::emit`]: `items[start..end]`, the next to write at
+/// `next`.
+#[derive(Clone, Copy)]
+struct Frame {
+    start: usize,
+    next: usize,
+    end: usize,
+}
+
+std::thread_local! {
+    /// The deferred-referent vectors of the thread's last marshaller, for the next one: a
+    /// message with thousands of embedded pointers then allocates only its bytes, which
+    /// can grow in place instead of moving (and faulting in new pages) on every call.
+    static SCRATCH: Cell<(Vec<Deferred>, Vec<Frame>)> =
+        const { Cell::new((Vec::new(), Vec::new())) };
+}
+
+/// Entries of a deferred-referent vector kept for the next marshaller (past it, freed).
+const SCRATCH_KEEP: usize = 1 << 16;
+
+impl Drop for Marshaller<'_> {
+    fn drop(&mut self) {
+        let mut stack = std::mem::take(&mut self.stack);
+        let mut frames = std::mem::take(&mut self.frames);
+        if stack.capacity() <= SCRATCH_KEEP && frames.capacity() <= SCRATCH_KEEP {
+            stack.clear();
+            frames.clear();
+            // During thread teardown the slot may be gone: then the vectors are freed.
+            let _ = SCRATCH.try_with(|s| s.set((stack, frames)));
+        }
+    }
 }
 
 impl<'a> Marshaller<'a> {
     /// `params`: the call's parameters (pointers to each parameter's value), which
     /// correlation expressions name.
     pub fn new(params: &'a [*mut u8]) -> Marshaller<'a> {
+        let (stack, frames) = SCRATCH.try_with(Cell::take).unwrap_or_default();
         Marshaller {
             w: Writer::new(),
             params,
             ids: 0,
             full: HashMap::new(),
+            last_struct: None,
+            stack,
+            frames,
         }
     }
 
-    pub fn into_bytes(self) -> Vec<u8> {
-        self.w.into_bytes()
+    pub fn into_bytes(mut self) -> Vec<u8> {
+        std::mem::take(&mut self.w.bytes)
     }
 
     fn scope(&self, base: *const u8) -> Scope<'a> {
@@ -114,19 +159,66 @@ impl<'a> Marshaller<'a> {
 
     /// A value and, after it, the referents of its embedded pointers.
     unsafe fn emit(&mut self, ty: Type, mem: *const u8, base: *const u8) -> Result<()> {
-        let mut stack = Vec::new();
-        let mut found = Vec::new();
-        // SAFETY: forwarded.
-        unsafe { self.scalars(ty, mem, base, false, &mut found)? };
-        stack.extend(found.drain(..).rev());
-        while let Some(d) = stack.pop() {
-            // SAFETY: a deferred referent is a valid pointee (the caller's contract).
-            unsafe { self.scalars(d.ty, d.mem, d.base, false, &mut found)? };
-            stack.extend(found.drain(..).rev());
-        }
-        Ok(())
+        // `items` holds the referents still to write in runs, one per value whose pointers
+        // found them, in order; `frames` the runs being written, the innermost last. A
+        // referent's own referents form a new run, written before the rest of its run
+        // (depth first); a run whose last referent adds one reuses its place, so a list of
+        // any length needs no more room than one node's.
+        let mut items = std::mem::take(&mut self.stack);
+        let mut frames = std::mem::take(&mut self.frames);
+        items.clear();
+        frames.clear();
+        let result = (|| {
+            // SAFETY: forwarded.
+            unsafe { self.scalars(ty, mem, base, false, &mut items)? };
+            if !items.is_empty() {
+                frames.push(Frame {
+                    start: 0,
+                    next: 0,
+                    end: items.len(),
+                });
+            }
+            while let Some(top) = frames.last_mut() {
+                if top.next == top.end {
+                    items.truncate(top.start);
+                    frames.pop();
+                    continue;
+                }
+                let d = items[top.next];
+                top.next += 1;
+                let last = top.next == top.end;
+                let before = items.len();
+                // SAFETY: a deferred referent is a valid pointee (the caller's contract).
+                unsafe { self.value(d.ty, d.mem, d.base, false, &mut items)? };
+                let after = items.len();
+                if after == before {
+                    continue;
+                }
+                if last {
+                    let start = top.start;
+                    items.copy_within(before..after, start);
+                    items.truncate(start + (after - before));
+                    *top = Frame {
+                        start,
+                        next: start,
+                        end: items.len(),
+                    };
+                } else {
+                    frames.push(Frame {
+                        start: before,
+                        next: before,
+                        end: after,
+                    });
+                }
+            }
+            Ok(())
+        })();
+        self.stack = items;
+        self.frames = frames;
+        result
     }
 
+    #[inline]
     fn base(&mut self, b: Base, v: i64) -> Result<()> {
         match b {
             Base::Boolean => self.w.u8(u8::from(v != 0)),
@@ -170,20 +262,161 @@ impl<'a> Marshaller<'a> {
             Type::String(s) => {
                 // SAFETY: forwarded: a string is terminated within its bound.
                 let len = unsafe { string_len(mem, s.char_size, s.fixed)? };
-                match s.size {
-                    Some(e) => {
-                        // SAFETY: forwarded.
-                        let max = unsafe { self.count(e, base)? };
-                        if max < len {
-                            return Err(NdrError::InvalidBound);
-                        }
-                        Ok(max)
-                    }
-                    None => Ok(len),
-                }
+                // SAFETY: forwarded.
+                unsafe { self.string_max(s, len, base) }
             }
             _ => Err(NdrError::InvalidBound),
         }
+    }
+
+    /// A conformant string's max count: its `size_is`, which must hold its `len`
+    /// characters, or `len`.
+    unsafe fn string_max(&self, s: &crate::desc::Str, len: u32, base: *const u8) -> Result<u32> {
+        match s.size {
+            Some(e) => {
+                // SAFETY: forwarded.
+                let max = unsafe { self.count(e, base)? };
+                if max < len {
+                    return Err(NdrError::InvalidBound);
+                }
+                Ok(max)
+            }
+            None => Ok(len),
+        }
+    }
+
+    /// A structure's wire alignment and whether it ends in a conformant tail, remembered
+    /// for the last structure asked about (an array's elements ask again and again).
+    fn struct_form(&mut self, s: &'static crate::desc::Struct) -> (usize, bool) {
+        if let Some((last, align, tail)) = self.last_struct
+            && std::ptr::eq(last, s)
+        {
+            return (align, tail);
+        }
+        let ty = Type::Struct(s);
+        let form = (wire_align(ty), conformant_tail(ty).is_some());
+        self.last_struct = Some((s, form.0, form.1));
+        form
+    }
+
+    /// [`Marshaller::scalars`], with the commonest shapes (a base type, a pointer, a
+    /// string) written here rather than through another call of the whole interpreter: a
+    /// structure's fields, an array's elements and deferred referents come through here.
+    #[inline(always)]
+    unsafe fn value(
+        &mut self,
+        ty: Type,
+        mem: *const u8,
+        base: *const u8,
+        hoisted: bool,
+        deferred: &mut Vec<Deferred>,
+    ) -> Result<()> {
+        // SAFETY (all arms): forwarded.
+        match ty {
+            // Four bytes the same in memory as on the wire (little-endian hosts).
+            Type::Base(
+                Base::Long | Base::ULong | Base::Float | Base::Enum32 | Base::ErrorStatus,
+            ) if cfg!(target_endian = "little") => {
+                self.w.u32(unsafe { mem.cast::<u32>().read_unaligned() });
+                Ok(())
+            }
+            Type::Base(b) => self.base(b, unsafe { read_base(mem, b) }),
+            Type::Pointer(p) => unsafe { self.pointer(p, mem, base, deferred) },
+            Type::String(s) => unsafe { self.string(s, mem, base, hoisted) },
+            _ => unsafe { self.scalars(ty, mem, base, hoisted, deferred) },
+        }
+    }
+
+    /// A string (a `[string]` array or pointee): its counts and characters.
+    #[inline(always)]
+    unsafe fn string(
+        &mut self,
+        s: &crate::desc::Str,
+        mem: *const u8,
+        base: *const u8,
+        hoisted: bool,
+    ) -> Result<()> {
+        // SAFETY: `mem` holds a string of the description (the caller's contract).
+        let len = unsafe { string_len(mem, s.char_size, s.fixed)? };
+        if s.fixed.is_none() && !hoisted {
+            // SAFETY: forwarded.
+            let max = unsafe { self.string_max(s, len, base)? };
+            // Max count, offset 0, actual count.
+            self.w.u32x3([max, 0, len]);
+        } else {
+            // Offset 0, actual count.
+            self.w.u32(0);
+            self.w.u32(len);
+        }
+        let bytes = len as usize * s.char_size;
+        // SAFETY: `len` characters were scanned at `mem`.
+        self.w
+            .raw(unsafe { std::slice::from_raw_parts(mem, bytes) });
+        Ok(())
+    }
+
+    /// A structure's flat part (see [`Marshaller::scalars`]).
+    #[inline(always)]
+    unsafe fn structure(
+        &mut self,
+        s: &'static crate::desc::Struct,
+        mem: *const u8,
+        hoisted: bool,
+        deferred: &mut Vec<Deferred>,
+    ) -> Result<()> {
+        let (align, tail) = self.struct_form(s);
+        if tail && !hoisted {
+            // SAFETY: `mem` is a structure of `s` (the caller's contract).
+            let (t, tmem, tbase) = unsafe { tail_place(s, mem) };
+            // SAFETY: forwarded.
+            let n = unsafe { self.conformance(t, tmem, tbase)? };
+            self.w.u32(n);
+        }
+        self.w.align(align);
+        let last = s.fields.len().saturating_sub(1);
+        for (i, f) in s.fields.iter().enumerate() {
+            let inner = tail && i == last;
+            // SAFETY: the field lies inside the structure.
+            unsafe { self.value(f.ty, mem.add(f.offset), mem, inner, deferred)? };
+        }
+        Ok(())
+    }
+
+    /// An embedded pointer: its referent id (or NULL); the referent is deferred.
+    #[inline(always)]
+    unsafe fn pointer(
+        &mut self,
+        p: &crate::desc::Pointer,
+        mem: *const u8,
+        base: *const u8,
+        deferred: &mut Vec<Deferred>,
+    ) -> Result<()> {
+        // SAFETY: `mem` holds a pointer (the caller's contract).
+        let v = unsafe { mem.cast::<*const u8>().read_unaligned() };
+        if v.is_null() {
+            if p.kind == PointerKind::Ref {
+                return Err(NdrError::NullRefPointer);
+            }
+            self.w.u32(0);
+            return Ok(());
+        }
+        if p.kind == PointerKind::Full
+            && let Some(&id) = self.full.get(&(v as usize))
+        {
+            self.w.u32(id);
+            return Ok(());
+        }
+        let id = self.refid(p.kind);
+        if p.kind == PointerKind::Full {
+            self.full.insert(v as usize, id);
+        }
+        self.w.u32(id);
+        deferred.push(Deferred {
+            ty: p.pointee,
+            mem: v,
+            base,
+        });
+        Ok(())
     }
 
     /// The flat part of a value: everything but the referents of embedded pointers, which
@@ -208,21 +441,7 @@ impl<'a> Marshaller<'a> {
                 }
                 self.base(r.base, v)
             }
-            Type::Struct(s) => {
-                let tail = conformant_tail(ty);
-                if tail.is_some() && !hoisted {
-                    let (t, tmem, tbase) = unsafe { tail_place(s, mem) };
-                    let n = unsafe { self.conformance(t, tmem, tbase)? };
-                    self.w.u32(n);
-                }
-                self.w.align(wire_align(ty));
-                let last = s.fields.len().saturating_sub(1);
-                for (i, f) in s.fields.iter().enumerate() {
-                    let inner = tail.is_some() && i == last;
-                    unsafe { self.scalars(f.ty, mem.add(f.offset), mem, inner, deferred)? };
-                }
-                Ok(())
-            }
+            Type::Struct(s) => unsafe { self.structure(s, mem, hoisted, deferred) },
             Type::Array(a) => {
                 let count = match a.count {
                     Count::Fixed(n) => n,
@@ -259,53 +478,23 @@ impl<'a> Marshaller<'a> {
                         .raw(unsafe { std::slice::from_raw_parts(start, bytes) });
                     return Ok(());
                 }
+                if let Type::Struct(s) = a.element {
+                    // An array of structures: each written here, not through another call
+                    // of the whole interpreter.
+                    for i in 0..len as usize {
+                        let e = unsafe { start.add(i * a.stride) };
+                        unsafe { self.structure(s, e, false, deferred)? };
+                    }
+                    return Ok(());
+                }
                 for i in 0..len as usize {
                     let e = unsafe { start.add(i * a.stride) };
-                    unsafe { self.scalars(a.element, e, base, false, deferred)? };
+                    unsafe { self.value(a.element, e, base, false, deferred)? };
                 }
                 Ok(())
             }
-            Type::String(s) => {
-                let len = unsafe { string_len(mem, s.char_size, s.fixed)? };
-                if s.fixed.is_none() && !hoisted {
-                    let max = unsafe { self.conformance(ty, mem, base)? };
-                    self.w.u32(max);
-                }
-                self.w.u32(0);
-                self.w.u32(len);
-                let bytes = len as usize * s.char_size;
-                // SAFETY: `len` characters were scanned at `mem`.
-                self.w
-                    .raw(unsafe { std::slice::from_raw_parts(mem, bytes) });
-                Ok(())
-            }
-            Type::Pointer(p) => {
-                let v = unsafe { mem.cast::<*const u8>().read_unaligned() };
-                if v.is_null() {
-                    if p.kind == PointerKind::Ref {
-                        return Err(NdrError::NullRefPointer);
-                    }
-                    self.w.u32(0);
-                    return Ok(());
-                }
-                if p.kind == PointerKind::Full
-                    && let Some(&id) = self.full.get(&(v as usize))
-                {
-                    self.w.u32(id);
-                    return Ok(());
-                }
-                let id = self.refid(p.kind);
-                if p.kind == PointerKind::Full {
-                    self.full.insert(v as usize, id);
-                }
-                self.w.u32(id);
-                deferred.push(Deferred {
-                    ty: p.pointee,
-                    mem: v,
-                    base,
-                });
-                Ok(())
-            }
+            Type::String(s) => unsafe { self.string(s, mem, base, hoisted) },
+            Type::Pointer(p) => unsafe { self.pointer(p, mem, base, deferred) },
             Type::Union(u) => {
                 let (disc, arms, arm_base) = match u.selector {
                     Selector::Encapsulated { arms_offset } => (
@@ -418,21 +607,69 @@ pub(crate) unsafe fn string_len(
     if mem.is_null() {
         return Err(NdrError::NullRefPointer);
     }
-    let limit = limit.unwrap_or(u32::MAX);
-    let mut n: u32 = 0;
-    while n < limit {
-        // SAFETY: the string is terminated, and characters before the terminator exist.
-        let c = unsafe {
-            if char_size == 2 {
-                u32::from(mem.add(n as usize * 2).cast::<u16>().read_unaligned())
-            } else {
-                u32::from(mem.add(n as usize).read())
+    let mut n = 0usize;
+    let limit = match limit {
+        // An unbounded string is terminated (the caller's contract): no bound to check.
+        None if char_size == 2 => {
+            let p = mem.cast::<u16>();
+            // SAFETY: every character read is at or before the terminator: each read
+            // follows reads of non-zero characters only (unrolled by four, in order).
+            unsafe {
+                loop {
+                    if p.add(n).read_unaligned() == 0 {
+                        break;
+                    }
+                    if p.add(n + 1).read_unaligned() == 0 {
+                        n += 1;
+                        break;
+                    }
+                    if p.add(n + 2).read_unaligned() == 0 {
+                        n += 2;
+                        break;
+                    }
+                    if p.add(n + 3).read_unaligned() == 0 {
+                        n += 3;
+                        break;
+                    }
+                    n += 4;
+                }
             }
-        };
-        n += 1;
-        if c == 0 {
-            return Ok(n);
+            usize::MAX
+        }
+        None => {
+            // SAFETY: as above.
+            while unsafe { mem.add(n).read() } != 0 {
+                n += 1;
+            }
+            usize::MAX
+        }
+        Some(l) => {
+            let limit = l as usize;
+            // SAFETY: the array holds `limit` characters; none is read past it.
+            while n < limit && unsafe { read_char(mem, char_size, n) } != 0 {
+                n += 1;
+            }
+            limit
+        }
+    };
+    if n >= limit {
+        return Err(NdrError::UnterminatedString);
+    }
+    u32::try_from(n + 1).map_err(|_| NdrError::UnterminatedString)
+}
+
+/// Character `n` of a string of `char_size`-byte characters.
+///
+/// # Safety
+/// The string has more than `n` characters.
+#[inline]
+unsafe fn read_char(mem: *const u8, char_size: usize, n: usize) -> u16 {
+    // SAFETY: the caller's.
+    unsafe {
+        if char_size == 2 {
+            mem.cast::<u16>().add(n).read_unaligned()
+        } else {
+            u16::from(mem.add(n).read())
         }
     }
-    Err(NdrError::UnterminatedString)
 }

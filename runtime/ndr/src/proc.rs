@@ -12,7 +12,7 @@ use comidl_runtime_core::CoTaskMemFree;
 use crate::desc::{Count, Param, PointerKind, Proc, Type};
 use crate::error::{NdrError, Result};
 use crate::expr::{Scope, eval};
-use crate::free::free_param;
+use crate::free::free_call;
 use crate::layout::{mem_align, mem_size};
 use crate::marshal::Marshaller;
 use crate::unmarshal::{Limits, Unmarshaller};
@@ -34,13 +34,15 @@ pub unsafe fn marshal_request(proc: &Proc, args: &[*mut u8]) -> Result<Vec<u8>> 
 }
 
 /// The client's side of the response: the `[out]` and `[in, out]` parameters into the
-/// caller's memory, then the return value. On failure everything this allocated is freed
-/// and every `[out]` value the caller gave is left zeroed (a pointer NULL), never half
-/// filled.
+/// caller's memory, then the return value. The caller's `[out]`-only memory need not be
+/// initialised: what a fixed-size `[out]` value holds is zeroed first (as MIDL's stubs do),
+/// so nothing there is read as a pointer (a context handle the response replaces). On
+/// failure everything this allocated is freed and every `[out]` value the caller gave is
+/// left zeroed (a pointer NULL), never half filled.
 ///
 /// # Safety
-/// As [`marshal_request`]; `ret` points to memory for the return value (or is NULL when
-/// the procedure returns nothing).
+/// As [`marshal_request`], except that `[out]`-only values may be uninitialised; `ret`
+/// points to memory for the return value (or is NULL when the procedure returns nothing).
 pub unsafe fn unmarshal_response(
     proc: &Proc,
     args: &[*mut u8],
@@ -49,12 +51,27 @@ pub unsafe fn unmarshal_response(
     limits: Limits,
 ) -> Result<()> {
     check_arity(proc, args)?;
+    for (p, &slot) in proc.params.iter().zip(args) {
+        if p.dir == crate::desc::Direction::Out {
+            // SAFETY: the caller's [out] memory, for a value of the pointee.
+            unsafe { zero_out(p.ty, slot) };
+        }
+    }
     let mut u = Unmarshaller::new(bytes, args, limits);
+    // The caller's buffers hold what the correlations say before the response changes
+    // any value they name.
+    let rooms: Vec<_> = proc
+        .params
+        .iter()
+        .zip(args)
+        // SAFETY: forwarded.
+        .map(|(p, &slot)| unsafe { u.room(p.ty, slot) })
+        .collect();
     let result = (|| {
-        for (p, &slot) in proc.params.iter().zip(args) {
+        for ((p, &slot), &room) in proc.params.iter().zip(args).zip(&rooms) {
             if p.dir.is_out() {
-                // SAFETY: forwarded.
-                unsafe { u.param(p.ty, slot)? };
+                // SAFETY: forwarded; the room was evaluated before anything was read.
+                unsafe { u.param_in(p.ty, slot, room)? };
             }
         }
         if let Some(t) = proc.ret {
@@ -133,14 +150,26 @@ impl ServerCall {
         }
         let slots = call.slots.clone();
         let mut u = Unmarshaller::new(bytes, &slots, limits);
-        for (p, &slot) in proc.params.iter().zip(&slots) {
-            if p.dir.is_in() {
-                // SAFETY: each slot is zeroed memory for its parameter.
-                unsafe { u.param(p.ty, slot)? };
+        let read = (|| {
+            for (p, &slot) in proc.params.iter().zip(&slots) {
+                if p.dir.is_in() {
+                    // SAFETY: each slot is zeroed memory for its parameter.
+                    unsafe { u.param(p.ty, slot)? };
+                }
             }
+            // SAFETY: the slots are alive.
+            unsafe { u.finish() }
+        })();
+        if let Err(e) = read {
+            // What the slots point to is the unmarshaller's until it commits: freed here,
+            // and the slots cleared, so dropping the call frees the slots and nothing twice.
+            u.abort();
+            for (p, &slot) in proc.params.iter().zip(&slots) {
+                // SAFETY: each slot is a block of `slot_size` bytes.
+                unsafe { slot.write_bytes(0, slot_size(p.ty)) };
+            }
+            return Err(e);
         }
-        // SAFETY: the slots are alive.
-        unsafe { u.finish()? };
         u.commit();
         let budget = limits.max_alloc;
         for (p, &slot) in proc.params.iter().zip(&slots) {
@@ -188,16 +217,11 @@ impl ServerCall {
 
 impl Drop for ServerCall {
     fn drop(&mut self) {
-        let slots = self.slots.clone();
-        for (p, &slot) in self.proc.params.iter().zip(&slots).rev() {
-            // SAFETY: every slot is this call's, and what it points to was allocated by
-            // the unmarshaller or the implementation from the task allocator.
-            unsafe { free_param(p.ty, slot, &slots) };
-        }
-        if let (Some(t), false) = (self.proc.ret, self.ret.is_null()) {
-            // SAFETY: as above.
-            unsafe { free_param(t, self.ret, &slots) };
-        }
+        let slots = std::mem::take(&mut self.slots);
+        // SAFETY: every slot is this call's, and what it points to was allocated by the
+        // unmarshaller or the implementation from the task allocator; parameters that
+        // share a referent (full pointers) are freed in one sweep.
+        unsafe { free_call(self.proc, &slots, self.ret) };
         for s in slots
             .into_iter()
             .chain((!self.ret.is_null()).then_some(self.ret))
@@ -208,9 +232,14 @@ impl Drop for ServerCall {
     }
 }
 
+/// The bytes of one parameter's slot.
+fn slot_size(ty: Type) -> usize {
+    mem_size(ty).max(mem_align(ty)).max(8)
+}
+
 /// Zeroed memory for one parameter's value.
 pub(crate) fn slot_for(ty: Type) -> Result<*mut u8> {
-    let size = mem_size(ty).max(mem_align(ty)).max(8);
+    let size = slot_size(ty);
     let p = comidl_runtime_core::CoTaskMemAlloc(size).cast::<u8>();
     if p.is_null() {
         return Err(NdrError::OutOfMemory);

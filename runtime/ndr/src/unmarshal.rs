@@ -4,8 +4,9 @@
 //! and against the memory budget before anything is allocated; offsets and lengths are
 //! checked against the counts; correlations (`size_is(n)`, `switch_is(k)`, ...) are
 //! checked against the received fields and parameters once the message is read; a
-//! discriminant must select an arm. Memory is allocated zeroed and recorded, so a message
-//! that fails half-way frees all it got ([`Unmarshaller::abort`]).
+//! discriminant must select an arm. Memory is allocated zeroed (but for a conformant array
+//! of plain values, which the message fills whole) and recorded, so a message that fails
+//! half-way frees all it got ([`Unmarshaller::abort`]).
 
 use std::collections::HashMap;
 
@@ -15,7 +16,7 @@ use crate::desc::{Base, Count, Expr, PointerKind, Selector, Type};
 use crate::error::{NdrError, Result};
 use crate::expr::{Scope, eval};
 use crate::layout::{
-    conformant_tail, is_block, mem_size, min_wire, tail_offset, wire_align, write_base,
+    conformant_tail, is_block, mem_size, min_wire, same_type, tail_offset, wire_align, write_base,
 };
 use crate::marshal::{arm, tail_place};
 use crate::wire::Reader;
@@ -35,12 +36,33 @@ impl Default for Limits {
     }
 }
 
+/// What a caller's buffer for a top-level `[ref]` parameter holds ([`Unmarshaller::room`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Room {
+    /// Nothing to check: a fixed size, or memory the engine allocates.
+    Any,
+    /// At most this many elements (of the conformant array or string, or of the
+    /// structure's conformant tail).
+    Elements(i64),
+    /// The size cannot be known: anything arriving there is refused (why).
+    Unknown(&'static str),
+}
+
 struct Deferred {
     ty: Type,
     slot: *mut *mut u8,
     base: *const u8,
     /// For a full pointer: its referent id, so aliases waiting for it are filled in.
     full: Option<u32>,
+}
+
+/// A full pointer's referent, by referent id: its pointee type and the structure its
+/// first pointer sits in (whose fields the referent's correlations name), so an alias is
+/// held to the same type and the same correlations.
+struct Full {
+    ty: Type,
+    base: *const u8,
+    state: FullState,
 }
 
 enum FullState {
@@ -52,8 +74,16 @@ enum FullState {
 struct Check {
     expr: &'static Expr,
     base: *const u8,
-    want: i64,
+    want: Want,
     at: usize,
+}
+
+enum Want {
+    /// The value the message gave (a count, an offset, a discriminant).
+    Value(i64),
+    /// The value the expression has for another structure: an alias of a full pointer
+    /// must describe its referent as the first pointer did.
+    SameAs(*const u8),
 }
 
 /// Unmarshals the values of one message.
@@ -62,7 +92,7 @@ pub struct Unmarshaller<'a> {
     params: &'a [*mut u8],
     allocs: Vec<*mut u8>,
     budget: usize,
-    full: HashMap<u32, FullState>,
+    full: HashMap<u32, Full>,
     checks: Vec<Check>,
     /// BSTRs made so far (freed with SysFreeString on failure).
     bstrs: Vec<*mut u16>,
@@ -96,6 +126,13 @@ impl<'a> Unmarshaller<'a> {
 
     /// Zeroed memory from the task allocator, counted against the budget and recorded.
     pub(crate) fn alloc(&mut self, size: usize) -> Result<*mut u8> {
+        self.alloc_with(size, true)
+    }
+
+    /// Memory from the task allocator, counted against the budget and recorded; zeroed
+    /// unless `zero` is false, which only a block the message then fills whole may ask
+    /// (nothing reads it before, and a failure frees it unread).
+    fn alloc_with(&mut self, size: usize, zero: bool) -> Result<*mut u8> {
         if size > self.budget {
             return Err(NdrError::TooLarge);
         }
@@ -104,8 +141,10 @@ impl<'a> Unmarshaller<'a> {
         if p.is_null() {
             return Err(NdrError::OutOfMemory);
         }
-        // SAFETY: `p` is a fresh block of at least `size` bytes.
-        unsafe { p.write_bytes(0, size.max(1)) };
+        if zero {
+            // SAFETY: `p` is a fresh block of at least `size` bytes.
+            unsafe { p.write_bytes(0, size.max(1)) };
+        }
         self.allocs.push(p);
         Ok(p)
     }
@@ -140,7 +179,20 @@ impl<'a> Unmarshaller<'a> {
             };
             // SAFETY: forwarded.
             let got = unsafe { eval(c.expr, scope) };
-            if got != Ok(c.want) {
+            let want = match c.want {
+                Want::Value(v) => Ok(v),
+                // SAFETY: forwarded: the other structure is alive too.
+                Want::SameAs(other) => unsafe {
+                    eval(
+                        c.expr,
+                        Scope {
+                            params: self.params,
+                            base: other,
+                        },
+                    )
+                },
+            };
+            if got.is_err() || got != want {
                 return Err(NdrError::bad(
                     c.at,
                     "a count or discriminant disagrees with the value it correlates with",
@@ -154,9 +206,62 @@ impl<'a> Unmarshaller<'a> {
         self.checks.push(Check {
             expr,
             base,
-            want,
+            want: Want::Value(want),
             at: self.r.pos(),
         });
+    }
+
+    /// A full pointer with referent id `id` to a `ty` from the structure at `base`, whose
+    /// value goes to `slot`. `Ok(true)`: an alias of a referent already read or being read
+    /// (the slot is or will be filled in); `Ok(false)`: the first pointer with this id,
+    /// whose referent the caller reads next. An alias must point to the same type, and the
+    /// correlations that describe its referent from outside (`size_is`, `length_is`,
+    /// `switch_is`) must agree with the first pointer's.
+    fn full_pointer(
+        &mut self,
+        id: u32,
+        ty: Type,
+        base: *const u8,
+        slot: *mut *mut u8,
+    ) -> Result<bool> {
+        let at = self.r.pos();
+        let Some(first) = self.full.get_mut(&id) else {
+            self.full.insert(
+                id,
+                Full {
+                    ty,
+                    base,
+                    state: FullState::Pending(Vec::new()),
+                },
+            );
+            return Ok(false);
+        };
+        if !same_type(first.ty, ty) {
+            return Err(NdrError::bad(
+                at,
+                "a full pointer aliases a referent of another type",
+            ));
+        }
+        match &mut first.state {
+            // SAFETY: the slot is a pointer in memory this message allocated or the
+            // caller's parameter.
+            FullState::Done(mem) => unsafe { slot.write_unaligned(*mem) },
+            FullState::Pending(waiting) => waiting.push(slot),
+        }
+        let first_base = first.base;
+        if first_base != base {
+            let mut exprs = Vec::new();
+            outer_exprs(ty, &mut exprs, 0);
+            for expr in exprs {
+                self.checks.push(Check {
+                    expr,
+                    base,
+                    want: Want::SameAs(first_base),
+                    at,
+                });
+            }
+        }
+        Ok(true)
     }
 
     /// Unmarshals one top-level parameter into `slot`. A top-level `[ref]` pointer whose
@@ -168,9 +273,73 @@ impl<'a> Unmarshaller<'a> {
     /// `slot` holds writable memory for a value of `ty`; a non-NULL top-level `[ref]`
     /// pointer in it points to a value of its pointee (with the room its correlations say).
     pub unsafe fn param(&mut self, ty: Type, slot: *mut u8) -> Result<()> {
+        // SAFETY: forwarded.
+        let room = unsafe { self.room(ty, slot) };
+        // SAFETY: forwarded.
+        unsafe { self.param_in(ty, slot, room) }
+    }
+
+    /// What the caller's memory under a top-level `[ref]` parameter at `slot` holds, from
+    /// the caller's correlation as it is now. A client evaluates every parameter's room
+    /// before it reads any of the response: a value the response brings (`[in, out]
+    /// *pcb`) must not size the buffer the caller gave for the old one.
+    ///
+    /// # Safety
+    /// As [`Unmarshaller::param`].
+    pub unsafe fn room(&self, ty: Type, slot: *mut u8) -> Room {
+        let Type::Pointer(p) = ty else {
+            return Room::Any;
+        };
+        if p.kind != PointerKind::Ref {
+            return Room::Any;
+        }
+        // SAFETY: a pointer parameter's slot holds a pointer.
+        let mem = unsafe { slot.cast::<*mut u8>().read_unaligned() };
+        if mem.is_null() {
+            return Room::Any;
+        }
+        let ty = p.pointee;
+        let (tail, base) = match ty {
+            // SAFETY: `mem` is a structure of `s` (the caller's contract).
+            Type::Struct(s) if conformant_tail(ty).is_some() => {
+                let (t, _, b) = unsafe { tail_place(s, mem) };
+                (t, b)
+            }
+            Type::Array(_) | Type::String(_) => (ty, std::ptr::null()),
+            _ => return Room::Any,
+        };
+        let e = match tail {
+            Type::Array(a) => match a.count {
+                Count::Conformant(e) => e,
+                Count::Fixed(_) => return Room::Any,
+            },
+            Type::String(s) if s.fixed.is_none() => match s.size {
+                Some(e) => e,
+                None => return Room::Unknown("a string without a size arrives in caller memory"),
+            },
+            _ => return Room::Any,
+        };
+        let scope = Scope {
+            params: self.params,
+            base,
+        };
+        // SAFETY: forwarded.
+        match unsafe { eval(e, scope) } {
+            Ok(n) => Room::Elements(n),
+            Err(_) => Room::Unknown("the receiving buffer's size is unknown"),
+        }
+    }
+
+    /// [`Unmarshaller::param`] with the room of the caller's buffer evaluated before (see
+    /// [`Unmarshaller::room`]).
+    ///
+    /// # Safety
+    /// As [`Unmarshaller::param`]; `room` is what [`Unmarshaller::room`] gave for this
+    /// parameter before anything it depends on changed.
+    pub unsafe fn param_in(&mut self, ty: Type, slot: *mut u8, room: Room) -> Result<()> {
         let Type::Pointer(p) = ty else {
             // SAFETY: forwarded.
-            return unsafe { self.absorb(ty, slot, std::ptr::null()) };
+            return unsafe { self.absorb(ty, slot, std::ptr::null(), None) };
         };
         let slot = slot.cast::<*mut u8>();
         if p.kind == PointerKind::Ref {
@@ -180,10 +349,16 @@ impl<'a> Unmarshaller<'a> {
                 // SAFETY: forwarded.
                 return unsafe { self.referents(p.pointee, slot, std::ptr::null(), None) };
             }
-            // SAFETY: forwarded: `cur` has room for what the caller's correlation says.
-            unsafe { self.check_room(p.pointee, cur)? };
+            // `cur` has room for what the caller's correlation said.
+            self.check_room(room)?;
+            let pointee = p.pointee;
+            let hoisted = if is_conformant(pointee) || conformant_tail(pointee).is_some() {
+                Some(self.r.u32()?)
+            } else {
+                None
+            };
             // SAFETY: forwarded.
-            return unsafe { self.absorb(p.pointee, cur, std::ptr::null()) };
+            return unsafe { self.absorb(pointee, cur, std::ptr::null(), hoisted) };
         }
         let id = self.r.u32()?;
         if id == 0 {
@@ -193,18 +368,15 @@ impl<'a> Unmarshaller<'a> {
         }
         let full = (p.kind == PointerKind::Full).then_some(id);
         if let Some(id) = full {
-            match self.full.get(&id) {
-                Some(FullState::Done(q)) => {
-                    // SAFETY: the slot holds a pointer.
-                    unsafe { slot.write_unaligned(*q) };
-                    return Ok(());
-                }
-                Some(FullState::Pending(_)) => {
-                    return Err(self.bad("a full pointer refers to a referent still being read"));
-                }
-                None => {
-                    self.full.insert(id, FullState::Pending(Vec::new()));
-                }
+            if let Some(Full {
+                state: FullState::Pending(_),
+                ..
+            }) = self.full.get(&id)
+            {
+                return Err(self.bad("a full pointer refers to a referent still being read"));
+            }
+            if self.full_pointer(id, p.pointee, std::ptr::null(), slot)? {
+                return Ok(());
             }
         }
         // SAFETY: forwarded.
@@ -222,49 +394,34 @@ impl<'a> Unmarshaller<'a> {
     }
 
     /// For a value the caller's memory receives in place: a conformant array or string (or
-    /// a structure ending in one) must not carry more elements than the caller's
-    /// correlation says its memory holds.
-    unsafe fn check_room(&mut self, ty: Type, mem: *mut u8) -> Result<()> {
-        let (tail, base) = match ty {
-            // SAFETY: `mem` is a structure of `s` (the caller's contract).
-            Type::Struct(s) if conformant_tail(ty).is_some() => {
-                let (t, _, b) = unsafe { tail_place(s, mem) };
-                (t, b)
+    /// a structure ending in one) must not carry more elements than the caller's buffer
+    /// holds.
+    fn check_room(&mut self, room: Room) -> Result<()> {
+        match room {
+            Room::Any => Ok(()),
+            Room::Unknown(why) => Err(self.bad(why)),
+            Room::Elements(room) => {
+                let n = i64::from(self.r.peek_u32()?);
+                if n > room {
+                    return Err(self.bad("more elements arrive than the receiving buffer holds"));
+                }
+                Ok(())
             }
-            Type::Array(_) | Type::String(_) => (ty, std::ptr::null()),
-            _ => return Ok(()),
-        };
-        let room = match tail {
-            Type::Array(a) => match a.count {
-                Count::Conformant(e) => Some(e),
-                Count::Fixed(_) => None,
-            },
-            Type::String(s) if s.fixed.is_none() => match s.size {
-                Some(e) => Some(e),
-                None => return Err(self.bad("a string without a size arrives in caller memory")),
-            },
-            _ => None,
-        };
-        let Some(e) = room else { return Ok(()) };
-        let scope = Scope {
-            params: self.params,
-            base,
-        };
-        // SAFETY: forwarded.
-        let room = unsafe { eval(e, scope) }
-            .map_err(|_| self.bad("the receiving buffer's size is unknown"))?;
-        let n = i64::from(self.r.peek_u32()?);
-        if n > room {
-            return Err(self.bad("more elements arrive than the receiving buffer holds"));
         }
-        Ok(())
     }
 
-    /// A value in existing memory and then the referents of its embedded pointers.
-    unsafe fn absorb(&mut self, ty: Type, mem: *mut u8, base: *const u8) -> Result<()> {
+    /// A value in existing memory and then the referents of its embedded pointers;
+    /// `hoisted`: the count of its conformant part, read already.
+    unsafe fn absorb(
+        &mut self,
+        ty: Type,
+        mem: *mut u8,
+        base: *const u8,
+        hoisted: Option<u32>,
+    ) -> Result<()> {
         let mut found = Vec::new();
         // SAFETY: forwarded.
-        unsafe { self.scalars(ty, mem, base, None, &mut found)? };
+        unsafe { self.scalars(ty, mem, base, hoisted, &mut found)? };
         // SAFETY: forwarded.
         unsafe { self.drain(found) }
     }
@@ -334,11 +491,19 @@ impl<'a> Unmarshaller<'a> {
             }
             _ => (mem_size(d.ty), None),
         };
-        let mem = self.alloc(size)?;
+        // A conformant array of a block type is copied whole from the message: no need to
+        // zero it first (the unmarshalling bandwidth of a large array is memcpy's).
+        let fills_all = matches!(d.ty, Type::Array(a)
+            if a.varying.is_none()
+                && matches!(a.count, Count::Conformant(_))
+                && is_block(a.element, a.stride));
+        let mem = self.alloc_with(size, !fills_all)?;
         // SAFETY: the slot is a writable pointer (see `drain`).
         unsafe { d.slot.write_unaligned(mem) };
         if let Some(id) = d.full
-            && let Some(FullState::Pending(waiting)) = self.full.insert(id, FullState::Done(mem))
+            && let Some(full) = self.full.get_mut(&id)
+            && let FullState::Pending(waiting) =
+                std::mem::replace(&mut full.state, FullState::Done(mem))
         {
             for w in waiting {
                 // SAFETY: each waiting slot is a pointer inside this message's memory.
@@ -437,7 +602,7 @@ impl<'a> Unmarshaller<'a> {
                 let tail = conformant_tail(ty);
                 let n = match (tail, hoisted) {
                     (Some(_), Some(n)) => Some(n),
-                    (Some(_), None) => Some(self.r.u32()?),
+                    (Some(_), None) => return Err(NdrError::Unsupported(UNSIZED)),
                     (None, _) => None,
                 };
                 self.r.align(wire_align(ty))?;
@@ -454,7 +619,7 @@ impl<'a> Unmarshaller<'a> {
                     Count::Conformant(e) => {
                         let n = match hoisted {
                             Some(n) => n,
-                            None => self.r.u32()?,
+                            None => return Err(NdrError::Unsupported(UNSIZED)),
                         };
                         self.check(e, base, i64::from(n));
                         n
@@ -500,7 +665,7 @@ impl<'a> Unmarshaller<'a> {
                     None => {
                         let max = match hoisted {
                             Some(n) => n,
-                            None => self.r.u32()?,
+                            None => return Err(NdrError::Unsupported(UNSIZED)),
                         };
                         if let Some(e) = s.size {
                             self.check(e, base, i64::from(max));
@@ -517,8 +682,10 @@ impl<'a> Unmarshaller<'a> {
                     return Err(self.bad("a string is longer than its array"));
                 }
                 let bytes = self.r.take(len as usize * s.char_size)?;
+                // A string's actual count includes its terminator: an empty one has none
+                // (and would leave whatever the memory held, a caller's old characters).
                 let ends_in_zero = match len {
-                    0 => room > 0,
+                    0 => false,
                     _ => bytes[bytes.len() - s.char_size..].iter().all(|&b| b == 0),
                 };
                 if !ends_in_zero {
@@ -540,20 +707,10 @@ impl<'a> Unmarshaller<'a> {
                 }
                 let mut full = None;
                 if p.kind == PointerKind::Full {
-                    match self.full.get_mut(&id) {
-                        Some(FullState::Done(q)) => {
-                            unsafe { slot.write_unaligned(*q) };
-                            return Ok(());
-                        }
-                        Some(FullState::Pending(waiting)) => {
-                            waiting.push(slot);
-                            return Ok(());
-                        }
-                        None => {
-                            self.full.insert(id, FullState::Pending(Vec::new()));
-                            full = Some(id);
-                        }
+                    if self.full_pointer(id, p.pointee, base, slot)? {
+                        return Ok(());
                     }
+                    full = Some(id);
                 }
                 found.push(Deferred {
                     ty: p.pointee,
@@ -635,6 +792,49 @@ impl Drop for Unmarshaller<'_> {
         self.abort();
     }
 }
+
+/// The correlations a value of `ty` is read with from the structure holding its pointer
+/// (not from a structure of its own): an array's count and window, a string's size, a
+/// non-encapsulated union's discriminant, through arrays, pointers and such unions.
+fn outer_exprs(ty: Type, out: &mut Vec<&'static Expr>, depth: usize) {
+    if depth > 64 {
+        return;
+    }
+    match ty {
+        Type::Array(a) => {
+            if let Count::Conformant(e) = a.count {
+                out.push(e);
+            }
+            if let Some(v) = &a.varying {
+                out.extend(v.first);
+                out.push(v.length);
+            }
+            outer_exprs(a.element, out, depth + 1);
+        }
+        Type::String(s) => out.extend(s.size),
+        Type::Union(u) => {
+            if let Selector::Expr(e) = u.selector {
+                out.push(e);
+                for t in u
+                    .arms
+                    .iter()
+                    .filter_map(|a| a.ty)
+                    .chain(u.default.flatten())
+                {
+                    outer_exprs(t, out, depth + 1);
+                }
+            }
+        }
+        Type::Pointer(p) => outer_exprs(p.pointee, out, depth + 1),
+        _ => {}
+    }
+}
+
+/// Why a conformant array, string or structure cannot be unmarshalled where it is: not
+/// behind a pointer (whose referent is allocated for its count), nor a caller's buffer
+/// sized by its correlation, it has only the memory of its fixed part (a parameter or
+/// return value by value, an array element, a union arm, a field before the last).
+const UNSIZED: &str = "a conformant array, string or structure not behind a pointer";
 
 fn is_conformant(ty: Type) -> bool {
     match ty {

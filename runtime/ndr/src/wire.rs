@@ -26,30 +26,70 @@ impl Writer {
         self.bytes.is_empty()
     }
 
-    /// Pads with zeros to a multiple of `n` (a power of two).
+    /// Pads with zeros to a multiple of `n` (a power of two, at most 8).
+    #[inline]
     pub fn align(&mut self, n: usize) {
-        let len = self.bytes.len();
-        let padded = len.next_multiple_of(n.max(1));
-        self.bytes.resize(padded, 0);
+        let pad = self.bytes.len().wrapping_neg() & n.wrapping_sub(1) & 7;
+        if pad != 0 {
+            self.bytes.extend_from_slice(&[0; 8][..pad]);
+        }
     }
 
+    #[inline]
     pub fn u8(&mut self, v: u8) {
         self.bytes.push(v);
     }
+    #[inline]
     pub fn u16(&mut self, v: u16) {
-        self.align(2);
-        self.bytes.extend_from_slice(&v.to_le_bytes());
+        self.padded::<2>(v.to_le_bytes());
     }
+    #[inline]
     pub fn u32(&mut self, v: u32) {
-        self.align(4);
-        self.bytes.extend_from_slice(&v.to_le_bytes());
+        self.padded::<4>(v.to_le_bytes());
     }
+    #[inline]
     pub fn u64(&mut self, v: u64) {
-        self.align(8);
-        self.bytes.extend_from_slice(&v.to_le_bytes());
+        self.padded::<8>(v.to_le_bytes());
     }
+    #[inline]
     pub fn raw(&mut self, b: &[u8]) {
         self.bytes.extend_from_slice(b);
+    }
+
+    /// Three u32s (aligned to 4), written at once.
+    #[inline]
+    pub fn u32x3(&mut self, v: [u32; 3]) {
+        let len = self.bytes.len();
+        let pad = len.wrapping_neg() & 3;
+        self.bytes.reserve(16);
+        // SAFETY: 16 bytes past the length are reserved: at most 3 of padding and 12.
+        unsafe {
+            let p = self.bytes.as_mut_ptr().add(len);
+            p.cast::<[u8; 4]>().write_unaligned([0; 4]);
+            let p = p.add(pad);
+            for (i, x) in v.iter().enumerate() {
+                p.add(i * 4)
+                    .cast::<[u8; 4]>()
+                    .write_unaligned(x.to_le_bytes());
+            }
+            self.bytes.set_len(len + pad + 12);
+        }
+    }
+
+    /// `N` bytes aligned to `N` (at most 8): the padding and the value written in place.
+    #[inline(always)]
+    fn padded<const N: usize>(&mut self, v: [u8; N]) {
+        let len = self.bytes.len();
+        let pad = len.wrapping_neg() & (N - 1);
+        self.bytes.reserve(16);
+        // SAFETY: 16 bytes past the length are reserved: the 8 zeros (covering the at
+        // most 7 bytes of padding) and the `N <= 8` bytes of the value at `pad`.
+        unsafe {
+            let p = self.bytes.as_mut_ptr().add(len);
+            p.cast::<[u8; 8]>().write_unaligned([0; 8]);
+            p.add(pad).cast::<[u8; N]>().write_unaligned(v);
+            self.bytes.set_len(len + pad + N);
+        }
     }
 }
 

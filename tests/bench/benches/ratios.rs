@@ -1,6 +1,7 @@
-//! `cargo bench -p comidl-bench`: runs the three benchmarks, C and Rust interleaved, and
-//! prints Rust/C ratios. `COMIDL_BENCH_QUICK=1` runs them briefly (proves they run).
+//! `cargo bench -p comidl-bench`: runs the benchmarks, baseline and Rust interleaved, and
+//! prints the ratios. `COMIDL_BENCH_QUICK=1` runs them briefly (proves they run).
 
+use comidl_bench::ndr::{bench_longs, bench_records};
 use comidl_bench::{Comparison, Plan, SIZES, bench_alloc, bench_call, bench_qi};
 
 fn line(
@@ -18,6 +19,33 @@ fn line(
         if met { "met" } else { "MISSED" },
         c.c_ns,
         c.rust_ns,
+        c.iterations,
+    );
+}
+
+/// A line for the NDR benchmarks, whose baselines are not C. `bandwidth`: the ratio is
+/// the engine's bandwidth over the baseline's (baseline time / engine time), the target a
+/// least; otherwise it is engine time / baseline time, the target a most.
+fn ndr_line(name: &str, c: &Comparison, bandwidth: bool, target: f64, baseline: &str) {
+    let (what, value, min_value, met, target) = if bandwidth {
+        let v = 1.0 / c.time_ratio;
+        (
+            "bandwidth",
+            v,
+            1.0 / c.min_ratio,
+            v >= target,
+            format!(">= {target}"),
+        )
+    } else {
+        let v = c.time_ratio;
+        ("time", v, c.min_ratio, v <= target, format!("<= {target}"))
+    };
+    println!(
+        "{name:<22} engine/{baseline} {what} = {value:.3}  (min-based {min_value:.3}; target \
+         {target}: {})   [{baseline} {:.1} us/op, engine {:.1} us/op, n = {}]",
+        if met { "met" } else { "MISSED" },
+        c.c_ns / 1000.0,
+        c.rust_ns / 1000.0,
         c.iterations,
     );
 }
@@ -75,4 +103,21 @@ fn main() {
             );
         }
     }
+
+    let (marshal, unmarshal) = bench_longs(plan);
+    ndr_line("ndr 1 MiB marshal", &marshal, true, 0.5, "memcpy");
+    ndr_line("ndr 1 MiB unmarshal", &unmarshal, true, 0.5, "memcpy");
+
+    let (same_records, slices, from_str) = bench_records(plan);
+    ndr_line("ndr 1000 records", &same_records, false, 1.0, "ms-ndr");
+    println!(
+        "{:<22} engine/ms-ndr time = {:.3}  (info: ms-ndr from UTF-16 slices of known length, \
+         no string measured)",
+        "  records, slices", slices.time_ratio
+    );
+    println!(
+        "{:<22} engine/ms-ndr time = {:.3}  (info: ms-ndr's conformant_varying_wstr(&str), \
+         which converts from UTF-8 on every call)",
+        "  records, from &str", from_str.time_ratio
+    );
 }

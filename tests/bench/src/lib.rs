@@ -7,6 +7,10 @@
 //! 2. `qi`: QueryInterface(ISecond) (which AddRefs) + Release on a Rust object built with
 //!    `implement!` and the generated `*_Impl` traits vs on the hand-written C object.
 //! 3. `alloc`: `CoTaskMemAlloc`/`CoTaskMemFree` vs `malloc`/`free`, on 1 and 2 threads.
+//! 4. `ndr 1 MiB LONGs`: the NDR engine marshalling and unmarshalling a conformant array
+//!    vs `memcpy` of its bytes ([`ndr`]).
+//! 5. `ndr 1000 records`: the NDR engine marshalling structures with strings vs the
+//!    `ms-ndr` crate's hand-written encoder ([`ndr`]).
 //!
 //! Run with `cargo bench -p comidl-bench` (`COMIDL_BENCH_QUICK=1` for a short run).
 
@@ -24,6 +28,8 @@ comidl_runtime::include_idl!(
 );
 
 pub use bindings::{ICounter, ICounter_Impl, ISecond, ISecond_Impl};
+
+pub mod ndr;
 
 unsafe extern "C" {
     fn c_counter_create() -> *mut c_void;

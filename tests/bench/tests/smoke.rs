@@ -63,3 +63,19 @@ fn every_benchmark_runs_quickly() {
         }
     }
 }
+
+#[test]
+fn ndr_benchmarks_compare_the_same_bytes() {
+    use comidl_bench::ndr::{LONGS, Longs, RECORDS, Records, unmarshal_longs};
+    let longs = Longs::new();
+    let request = longs.marshal();
+    assert_eq!(request.len(), 8 + LONGS * 4);
+    assert_eq!(&request[8..], &longs.bytes()[..]);
+    assert_eq!(unmarshal_longs(&request), (LONGS as u32, longs.a[0]));
+    let r = Records::new();
+    assert_eq!(r.records.len(), RECORDS);
+    let ours = r.marshal();
+    assert_eq!(ours, r.ms_ndr_c());
+    assert_eq!(ours, r.ms_ndr());
+    assert_eq!(ours, r.ms_ndr_str());
+}

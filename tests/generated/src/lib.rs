@@ -3,3 +3,5 @@
 //! as `super::<stem>`: the sibling module here.
 
 include!(concat!(env!("OUT_DIR"), "/all.rs"));
+
+pub mod ndr_fuzz;

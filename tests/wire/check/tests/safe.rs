@@ -121,7 +121,8 @@ fn strings_slices_and_options_cross_safely() {
             (0, Some("narrow+wïde".into()))
         );
         assert_eq!(c.strings("", None).unwrap(), (0, Some("+".into())));
-        let mut pcb = 0;
+        // The caller's buffer holds *pcb bytes; the server says how many it filled.
+        let mut pcb = 8;
         let (status, echo) = c
             .counted(4, &[1, 2], &[1, 2, 3, 4], &mut pcb, "abc")
             .unwrap();
