@@ -111,15 +111,6 @@ impl<'a> Unmarshaller<'a> {
         }
     }
 
-    /// Replaces the parameters correlations name (once the server has allocated them).
-    pub fn set_params(&mut self, params: &'a [*mut u8]) {
-        self.params = params;
-    }
-
-    pub fn position(&self) -> usize {
-        self.r.pos()
-    }
-
     fn bad(&self, why: &'static str) -> NdrError {
         self.r.error(why)
     }
@@ -462,10 +453,8 @@ impl<'a> Unmarshaller<'a> {
             // SAFETY: the slot is a BSTR's memory.
             return unsafe { self.bstr_blob(d.slot.cast()) };
         }
-        let (size, hoisted) = match conformant_tail(d.ty).or(match d.ty {
-            Type::Array(_) | Type::String(_) => Some(d.ty),
-            _ => None,
-        }) {
+        // A conformant array or string is its own tail.
+        let (size, hoisted) = match conformant_tail(d.ty) {
             Some(tail @ (Type::Array(_) | Type::String(_))) if is_conformant(tail) => {
                 let n = self.r.u32()?;
                 let (stride, least) = match tail {

@@ -1316,7 +1316,7 @@ fn version(item: &Item) -> (u16, u16) {
     (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
 }
 
-fn is_char(model: &crate::ir::Model, ty: &Type) -> bool {
+pub(super) fn is_char(model: &crate::ir::Model, ty: &Type) -> bool {
     matches!(
         model.unalias(ty),
         Type::Base(Base::Char { .. } | Base::Int8 { .. } | Base::Byte | Base::WChar)

@@ -21,6 +21,7 @@ use heck::ToUpperCamelCase;
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 
+use super::ndr::is_char;
 use super::{Gen, WellKnown, docs, names};
 use crate::ir::{
     Attr, AttrValue, Base, Interface, Item, ItemId, ItemKind, Method, Param, PointerKind, Type,
@@ -718,15 +719,6 @@ fn is_scalar(model: &crate::ir::Model, ty: &Type) -> bool {
         Type::Named(id) => matches!(model.item(id).map(|i| &i.kind), Some(ItemKind::Enum(_))),
         _ => false,
     }
-}
-
-fn is_char(model: &crate::ir::Model, ty: &Type) -> bool {
-    matches!(
-        model.unalias(ty),
-        Type::Base(
-            Base::Char { .. } | Base::Int8 { .. } | Base::Byte | Base::WChar | Base::Int16 { .. }
-        )
-    )
 }
 
 fn variant_name(field: &str) -> String {
