@@ -268,7 +268,7 @@ pub fn serve(
         return Err(Fault::OP_RANGE);
     };
     let proc = interface.procs[index];
-    let call = ServerCall::unmarshal(proc, request, Limits::default())
+    let call = ServerCall::unmarshal(proc, request, Limits::current())
         .map_err(|_| Fault::BAD_STUB_DATA)?;
     let args = call.args();
     let mut ins = Vec::new();

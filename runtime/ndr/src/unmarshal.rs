@@ -36,6 +36,31 @@ impl Default for Limits {
     }
 }
 
+std::thread_local! {
+    static SERVING: std::cell::Cell<Option<Limits>> = const { std::cell::Cell::new(None) };
+}
+
+impl Limits {
+    /// The limits of the call this thread serves: what a server set with
+    /// [`Limits::serving`], else the defaults. Generated server stubs unmarshal with these,
+    /// so a server's per-call memory limit reaches them without changing their signature.
+    pub fn current() -> Limits {
+        SERVING.with(|s| s.get()).unwrap_or_default()
+    }
+
+    /// Runs `f` (which serves one call) under these limits.
+    pub fn serving<R>(self, f: impl FnOnce() -> R) -> R {
+        struct Restore(Option<Limits>);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                SERVING.with(|s| s.set(self.0));
+            }
+        }
+        let _restore = Restore(SERVING.with(|s| s.replace(Some(self))));
+        f()
+    }
+}
+
 /// What a caller's buffer for a top-level `[ref]` parameter holds ([`Unmarshaller::room`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Room {

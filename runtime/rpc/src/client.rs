@@ -71,6 +71,20 @@ impl Connection<std::net::TcpStream> {
     }
 }
 
+impl Connection<std::os::unix::net::UnixStream> {
+    /// Connects to an ncalrpc endpoint of this machine (a Unix-domain socket in the user's
+    /// endpoint directory, see [`crate::transport`]), every wait bounded by `timeout`.
+    pub fn local(endpoint: &str, timeout: Duration) -> Result<Self, CallError> {
+        let unavailable = |_| CallError::Transport(SERVER_UNAVAILABLE);
+        let path = crate::transport::ncalrpc_path(endpoint).map_err(unavailable)?;
+        let s = std::os::unix::net::UnixStream::connect(path).map_err(unavailable)?;
+        s.set_read_timeout(Some(timeout))
+            .and_then(|()| s.set_write_timeout(Some(timeout)))
+            .map_err(unavailable)?;
+        Ok(Connection::new(s, ClientLimits::default()))
+    }
+}
+
 impl<S: Read + Write> Connection<S> {
     pub fn new(stream: S, limits: ClientLimits) -> Self {
         Connection {

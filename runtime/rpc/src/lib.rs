@@ -12,6 +12,8 @@ pub mod binding;
 pub mod client;
 pub mod fragment;
 pub mod pdu;
+pub mod server;
+pub mod transport;
 
 pub use binding::{Protseq, StringBinding};
 pub use pdu::{Body, Header, PacketType, Pdu, PduError, SyntaxId};

@@ -138,7 +138,7 @@ pub(super) fn stubs(g: &mut Gen, id: ItemId, item: &Item, iface: &Interface) -> 
             opnum: u16,
             request: &[u8],
         ) -> ::core::result::Result<::std::vec::Vec<u8>, #rt::ndr::Fault> {
-            #rt::ndr::serve(&ndr::#desc, opnum, request, #rt::ndr::Limits::default(), &|index, args, ret| {
+            #rt::ndr::serve(&ndr::#desc, opnum, request, #rt::ndr::Limits::current(), &|index, args, ret| {
                 let _ = ret;
                 // SAFETY: the engine unmarshalled each parameter into memory of its type
                 // and gave room for the return value.

@@ -1,0 +1,283 @@
+//! The DCE/RPC server: one process serves several interfaces on several endpoints.
+//!
+//! ```text
+//! sockets ──► reactor (one thread, epoll) ──► protocol::Connection per socket
+//!                 ▲        │ whole calls
+//!                 │        ▼
+//!                 └── workers (a few threads) run the registered dispatch functions
+//! ```
+//! The reactor reads and writes every socket without blocking, so an idle connection costs
+//! a buffer, not a thread; calls run on a fixed pool of workers. A connection runs its
+//! calls one at a time, in order, and reads no further while it has
+//! [`ServerLimits::max_queued_calls`] waiting, so a fast client cannot queue unbounded work.
+//!
+//! Generated server stubs register as they are: `server.register(&ndr::X_INTERFACE,
+//! move |opnum, stub| X_serve(&handler, opnum, stub))`. While a call runs,
+//! [`context::current`] says who is calling; context handles live in [`context`].
+
+pub mod context;
+pub mod protocol;
+mod reactor;
+
+use std::collections::HashMap;
+use std::io;
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use comidl_runtime_ndr::{Fault, Interface};
+
+use crate::{StringBinding, SyntaxId};
+pub use context::{CallInfo, Group};
+
+/// What one server allows. Every limit is a refusal when reached, never a crash.
+#[derive(Clone, Copy, Debug)]
+pub struct ServerLimits {
+    /// The largest fragment received or sent (negotiated down at bind; at least 1432).
+    pub max_frag: u16,
+    /// The largest request, all fragments' stub data together.
+    pub max_call: usize,
+    /// The most memory unmarshalling one request may allocate.
+    pub max_call_memory: usize,
+    /// Open connections; more are closed as soon as accepted.
+    pub max_connections: usize,
+    /// Presentation contexts one connection may bind.
+    pub max_contexts: usize,
+    /// Context handles one client (association group) may hold open.
+    pub max_context_handles: usize,
+    /// Whole calls a connection may have waiting; it is not read further meanwhile.
+    pub max_queued_calls: usize,
+    /// A connection with no call running and nothing received for this long is closed.
+    pub idle_timeout: Option<Duration>,
+    /// Worker threads running calls.
+    pub workers: usize,
+}
+
+impl Default for ServerLimits {
+    fn default() -> ServerLimits {
+        ServerLimits {
+            max_frag: 5840,
+            max_call: 4 << 20,
+            max_call_memory: 64 << 20,
+            max_connections: 4096,
+            max_contexts: 64,
+            max_context_handles: 4096,
+            max_queued_calls: 4,
+            idle_timeout: Some(Duration::from_secs(300)),
+            workers: std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 16)),
+        }
+    }
+}
+
+/// Serves one request of an interface: stub data in, the reply's stub data or a fault out.
+/// Generated `X_serve` and `X_dispatch` functions have this shape.
+pub trait Dispatch: Send + Sync + 'static {
+    fn dispatch(&self, opnum: u16, stub: &[u8]) -> Result<Vec<u8>, Fault>;
+}
+
+impl<F> Dispatch for F
+where
+    F: Fn(u16, &[u8]) -> Result<Vec<u8>, Fault> + Send + Sync + 'static,
+{
+    fn dispatch(&self, opnum: u16, stub: &[u8]) -> Result<Vec<u8>, Fault> {
+        self(opnum, stub)
+    }
+}
+
+/// A registered interface.
+pub struct Registered {
+    pub syntax: SyntaxId,
+    pub name: &'static str,
+    dispatch: Box<dyn Dispatch>,
+}
+
+impl Registered {
+    pub(crate) fn dispatch(&self, opnum: u16, stub: &[u8]) -> Result<Vec<u8>, Fault> {
+        self.dispatch.dispatch(opnum, stub)
+    }
+}
+
+/// The interfaces a server offers.
+#[derive(Default)]
+pub struct Registry {
+    interfaces: RwLock<Vec<Arc<Registered>>>,
+}
+
+impl Registry {
+    /// The interface a client's abstract syntax names: the same UUID and major version,
+    /// and a minor version no newer than ours (C706 12.6.3.1's compatibility rule).
+    pub fn find(&self, s: &SyntaxId) -> Option<Arc<Registered>> {
+        let (major, minor) = (s.version & 0xFFFF, s.version >> 16);
+        let list = self.interfaces.read().ok()?;
+        list.iter()
+            .find(|r| {
+                r.syntax.uuid == s.uuid
+                    && r.syntax.version & 0xFFFF == major
+                    && minor <= r.syntax.version >> 16
+            })
+            .cloned()
+    }
+
+    fn add(&self, r: Registered) {
+        if let Ok(mut list) = self.interfaces.write() {
+            list.retain(|x| x.syntax != r.syntax);
+            list.push(Arc::new(r));
+        }
+    }
+
+    fn remove(&self, s: &SyntaxId) -> bool {
+        match self.interfaces.write() {
+            Ok(mut list) => {
+                let before = list.len();
+                list.retain(|x| x.syntax != *s);
+                list.len() != before
+            }
+            Err(_) => false,
+        }
+    }
+}
+
+/// The server's association groups (MS-RPCE 3.3.1.5.3): ids handed out at bind, joined by
+/// a client's further connections, gone with the last of them.
+pub struct Groups {
+    next: AtomicU32,
+    live: Mutex<(HashMap<u32, Weak<Group>>, usize)>,
+}
+
+impl Default for Groups {
+    fn default() -> Groups {
+        // Start somewhere unpredictable, so a group id says nothing of how many came
+        // before and is not guessed by another client.
+        let seed = comidl_runtime_core::GUID::try_new_v4().map_or(0x5a17_0001, |g| g.data1);
+        Groups {
+            next: AtomicU32::new(seed),
+            live: Mutex::new((HashMap::new(), 64)),
+        }
+    }
+}
+
+impl Groups {
+    /// A new group; `None` when the table is full of live groups.
+    pub fn create(&self, max_handles: usize) -> Option<Arc<Group>> {
+        let mut guard = self.live.lock().ok()?;
+        let (map, sweep_at) = &mut *guard;
+        if map.len() >= *sweep_at {
+            map.retain(|_, g| g.strong_count() > 0);
+            *sweep_at = (map.len() * 2).max(64);
+        }
+        loop {
+            let id = self.next.fetch_add(1, Ordering::Relaxed);
+            if id == 0 || map.get(&id).is_some_and(|g| g.strong_count() > 0) {
+                continue;
+            }
+            let g = Arc::new(Group::new(id, max_handles));
+            map.insert(id, Arc::downgrade(&g));
+            return Some(g);
+        }
+    }
+
+    /// A live group by id.
+    pub fn join(&self, id: u32) -> Option<Arc<Group>> {
+        self.live.lock().ok()?.0.get(&id)?.upgrade()
+    }
+}
+
+/// Counters a server keeps (for tests, benchmarks and operators).
+#[derive(Default)]
+pub struct Stats {
+    pub connections: AtomicUsize,
+    pub accepted: AtomicU64,
+    pub refused: AtomicU64,
+    pub calls: AtomicU64,
+    pub faults: AtomicU64,
+}
+
+/// What the reactor, the workers and the handle share.
+pub(crate) struct Shared {
+    pub limits: ServerLimits,
+    pub registry: Arc<Registry>,
+    pub groups: Arc<Groups>,
+    pub stats: Stats,
+}
+
+/// A running server. Dropping it shuts it down (waiting up to five seconds for calls in
+/// flight).
+pub struct Server {
+    shared: Arc<Shared>,
+    control: reactor::Control,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl Server {
+    /// Starts the reactor and the workers; nothing listens until [`Server::listen`].
+    pub fn start(limits: ServerLimits) -> io::Result<Server> {
+        let shared = Arc::new(Shared {
+            limits,
+            registry: Arc::default(),
+            groups: Arc::default(),
+            stats: Stats::default(),
+        });
+        let (control, threads) = reactor::start(shared.clone())?;
+        Ok(Server {
+            shared,
+            control,
+            threads: Mutex::new(threads),
+        })
+    }
+
+    /// Offers an interface; a later registration of the same UUID and version replaces it.
+    pub fn register(&self, interface: &'static Interface, dispatch: impl Dispatch) {
+        self.shared.registry.add(Registered {
+            syntax: SyntaxId::new(interface.uuid, interface.version.0, interface.version.1),
+            name: interface.name,
+            dispatch: Box::new(dispatch),
+        });
+    }
+
+    /// Stops offering an interface to new binds; whether it was offered.
+    pub fn unregister(&self, interface: &Interface) -> bool {
+        self.shared.registry.remove(&SyntaxId::new(
+            interface.uuid,
+            interface.version.0,
+            interface.version.1,
+        ))
+    }
+
+    /// Listens on an endpoint: `ncacn_ip_tcp:ADDRESS[PORT]` (port 0 or none: any free
+    /// port) or `ncalrpc:[NAME]` (no name: a fresh one). Returns the binding clients use,
+    /// with the endpoint filled in.
+    pub fn listen(&self, binding: &StringBinding) -> io::Result<StringBinding> {
+        self.control.listen(binding)
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> &Stats {
+        &self.shared.stats
+    }
+
+    /// Stops listening, lets the calls already received finish (up to `grace`), closes
+    /// every connection (running down their context handles) and stops the threads.
+    /// Whether everything finished within `grace`.
+    pub fn shutdown(&self, grace: Duration) -> bool {
+        let clean = self.control.shutdown(grace);
+        let threads = match self.threads.lock() {
+            Ok(mut t) => std::mem::take(&mut *t),
+            Err(_) => Vec::new(),
+        };
+        for t in threads {
+            // A worker still inside a call past the grace period is left to finish on its
+            // own: joining it could wait forever.
+            if clean || t.is_finished() {
+                let _ = t.join();
+            }
+        }
+        clean
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.shutdown(Duration::from_secs(5));
+    }
+}
