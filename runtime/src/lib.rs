@@ -29,6 +29,8 @@ pub use comidl_runtime_services::*;
 
 pub use comidl_runtime_ndr as ndr;
 
+pub use comidl_runtime_rpc as rpc;
+
 /// `CoGetClassObject` (see [`activation::CoGetClassObject`]), with the runtime's own
 /// classes available.
 ///

@@ -9,6 +9,7 @@ comidl_runtime::include_idl!(pub mod samr = "samr");
 comidl_runtime::include_idl!(pub mod constructs = "constructs");
 
 pub mod calls;
+pub mod serve;
 
 use comidl_runtime::ndr::Interface;
 

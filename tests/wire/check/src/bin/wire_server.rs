@@ -1,0 +1,52 @@
+//! `wire-server PORT`: serves tests/wire/idl/constructs.idl (see `wire_check::serve`) over
+//! TCP on 127.0.0.1:PORT for the wire harness's peers (impacket, Wine's client), until
+//! its standard input closes. Prints `listening ncacn_ip_tcp:127.0.0.1[PORT]` when ready.
+
+use std::io::Read;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use comidl_runtime::rpc::StringBinding;
+use comidl_runtime::rpc::server::{Server, ServerLimits};
+use wire_check::constructs::{constructs_serve, ndr};
+use wire_check::serve::Constructs;
+
+fn main() -> ExitCode {
+    let port: u16 = match std::env::args().nth(1).map(|p| p.parse()) {
+        Some(Ok(p)) => p,
+        _ => {
+            eprintln!("usage: wire-server PORT");
+            return ExitCode::from(2);
+        }
+    };
+    let server = match Server::start(ServerLimits::default()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("wire-server: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    server.register(&ndr::constructs_INTERFACE, |opnum, stub: &[u8]| {
+        constructs_serve(&Constructs, opnum, stub)
+    });
+    let binding = match StringBinding::parse(&format!("ncacn_ip_tcp:127.0.0.1[{port}]"))
+        .map_err(|e| e.to_string())
+        .and_then(|b| server.listen(&b).map_err(|e| e.to_string()))
+    {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("wire-server: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("listening {binding}");
+    // Serve until the harness closes our standard input (or the process is killed).
+    let mut sink = Vec::new();
+    let _ = std::io::stdin().read_to_end(&mut sink);
+    let clean = server.shutdown(Duration::from_secs(5));
+    if clean {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
