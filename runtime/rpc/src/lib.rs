@@ -11,9 +11,12 @@
 pub mod binding;
 pub mod client;
 pub mod fragment;
+pub mod handle;
 pub mod pdu;
 pub mod server;
 pub mod transport;
 
 pub use binding::{Protseq, StringBinding};
+pub use handle::{BindingHandle, ClientOptions};
 pub use pdu::{Body, Header, PacketType, Pdu, PduError, SyntaxId};
+pub use server::{Server, ServerLimits};

@@ -529,3 +529,70 @@ fn shutdown_finishes_calls_in_flight() {
     // Nothing listens any more.
     assert!(TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_err());
 }
+
+#[test]
+fn a_binding_handle_reconnects_after_an_idle_close() {
+    use comidl_runtime_rpc::{BindingHandle, ClientOptions};
+    let limits = ServerLimits {
+        idle_timeout: Some(Duration::from_millis(150)),
+        ..ServerLimits::default()
+    };
+    let server = echo_server(limits, Arc::default());
+    let b = server
+        .listen(&StringBinding::parse("ncacn_ip_tcp:127.0.0.1").unwrap())
+        .unwrap();
+    let h = BindingHandle::new(b.clone(), ClientOptions::default()).unwrap();
+    assert_eq!(h.call(&ECHO, 0, vec![1, 2]).unwrap(), vec![2, 1]);
+    wait_until("the idle close", || {
+        server.stats().connections.load(Ordering::Relaxed) == 0
+    });
+    // The handle notices and connects again; the call goes once.
+    let calls = server.stats().calls.load(Ordering::Relaxed);
+    assert_eq!(h.call(&ECHO, 0, vec![3, 4]).unwrap(), vec![4, 3]);
+    assert_eq!(server.stats().calls.load(Ordering::Relaxed), calls + 1);
+    assert_eq!(server.stats().accepted.load(Ordering::Relaxed), 2);
+
+    // ncalrpc through a binding handle.
+    let name = format!("test-handle-{}", std::process::id());
+    let local = server
+        .listen(&StringBinding::parse(&format!("ncalrpc:[{name}]")).unwrap())
+        .unwrap();
+    let h = BindingHandle::parse(&local.to_string(), ClientOptions::default()).unwrap();
+    assert_eq!(h.call(&ECHO, 0, vec![5, 6]).unwrap(), vec![6, 5]);
+
+    // A binding without an endpoint is not a handle yet.
+    assert!(BindingHandle::parse("ncacn_ip_tcp:127.0.0.1", ClientOptions::default()).is_err());
+}
+
+#[test]
+fn every_wait_of_a_binding_handle_is_bounded() {
+    use comidl_runtime_rpc::{BindingHandle, ClientOptions};
+    // Nobody listens: unavailable.
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = free.local_addr().unwrap().port();
+    drop(free);
+    let h = BindingHandle::parse(
+        &format!("ncacn_ip_tcp:127.0.0.1[{port}]"),
+        ClientOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        h.call(&ECHO, 0, vec![]),
+        Err(CallError::Transport(SERVER_UNAVAILABLE))
+    );
+    // A server that accepts and never answers: the call times out.
+    let mute = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = mute.local_addr().unwrap().port();
+    let options = ClientOptions {
+        call_timeout: Duration::from_millis(300),
+        ..ClientOptions::default()
+    };
+    let h = BindingHandle::parse(&format!("ncacn_ip_tcp:127.0.0.1[{port}]"), options).unwrap();
+    let start = Instant::now();
+    assert_eq!(
+        h.call(&ECHO, 0, vec![]),
+        Err(CallError::Transport(SERVER_UNAVAILABLE))
+    );
+    assert!(start.elapsed() < Duration::from_secs(3));
+    drop(mute);
+}

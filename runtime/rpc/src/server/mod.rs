@@ -26,7 +26,10 @@ use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use comidl_runtime_ndr::{Fault, Interface};
+use comidl_runtime_ndr::{Fault, Interface, Limits};
+
+use crate::fragment;
+use protocol::Call;
 
 use crate::{StringBinding, SyntaxId};
 pub use context::{CallInfo, Group};
@@ -93,6 +96,14 @@ pub struct Registered {
 }
 
 impl Registered {
+    pub fn new(interface: &'static Interface, dispatch: impl Dispatch) -> Registered {
+        Registered {
+            syntax: SyntaxId::new(interface.uuid, interface.version.0, interface.version.1),
+            name: interface.name,
+            dispatch: Box::new(dispatch),
+        }
+    }
+
     pub(crate) fn dispatch(&self, opnum: u16, stub: &[u8]) -> Result<Vec<u8>, Fault> {
         self.dispatch.dispatch(opnum, stub)
     }
@@ -119,7 +130,8 @@ impl Registry {
             .cloned()
     }
 
-    fn add(&self, r: Registered) {
+    /// Offers an interface; one of the same syntax is replaced.
+    pub fn add(&self, r: Registered) {
         if let Ok(mut list) = self.interfaces.write() {
             list.retain(|x| x.syntax != r.syntax);
             list.push(Arc::new(r));
@@ -228,11 +240,9 @@ impl Server {
 
     /// Offers an interface; a later registration of the same UUID and version replaces it.
     pub fn register(&self, interface: &'static Interface, dispatch: impl Dispatch) {
-        self.shared.registry.add(Registered {
-            syntax: SyntaxId::new(interface.uuid, interface.version.0, interface.version.1),
-            name: interface.name,
-            dispatch: Box::new(dispatch),
-        });
+        self.shared
+            .registry
+            .add(Registered::new(interface, dispatch));
     }
 
     /// Stops offering an interface to new binds; whether it was offered.
@@ -273,6 +283,79 @@ impl Server {
             }
         }
         clean
+    }
+}
+
+/// Runs one call; never unwinds.
+pub(crate) fn execute(call: Call, info: CallInfo, max_xmit: u16, limits: ServerLimits) -> Vec<u8> {
+    let Call {
+        call_id,
+        context_id,
+        opnum,
+        stub,
+        interface,
+        maybe,
+        ..
+    } = call;
+    let outcome = context::serving(info, || {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            Limits {
+                max_alloc: limits.max_call_memory,
+            }
+            .serving(|| interface.dispatch(opnum, &stub))
+        }))
+    });
+    drop(stub);
+    if maybe {
+        return Vec::new();
+    }
+    match outcome {
+        Ok(Ok(reply)) => fragment::response(call_id, context_id, &reply, max_xmit).concat(),
+        Ok(Err(Fault(status))) => {
+            let not_run = matches!(Fault(status), Fault::OP_RANGE | Fault::BAD_STUB_DATA);
+            protocol::fault(call_id, context_id, status, not_run)
+        }
+        Err(_) => protocol::fault(call_id, context_id, protocol::status::UNSPEC, false),
+    }
+}
+
+/// Serves the bytes one connection received, synchronously in this thread, as the server
+/// would: whole fragments go through the protocol, calls run here. Returns what the server
+/// sends back, and whether it closes the connection. Bytes after the last whole fragment
+/// are left; so is everything after a close. The fuzz target drives the protocol this way.
+pub fn serve_stream(conn: &mut protocol::Connection, bytes: &[u8]) -> (Vec<u8>, bool) {
+    let mut out = Vec::new();
+    let mut at = 0;
+    loop {
+        let len = match protocol::frame(&bytes[at..], conn.max_recv()) {
+            protocol::Frame::Partial => return (out, false),
+            protocol::Frame::Whole(len) => len,
+            protocol::Frame::Bad => return (out, true),
+        };
+        let actions = conn.receive(&bytes[at..at + len]);
+        at += len;
+        for a in actions {
+            match a {
+                protocol::Action::Send(b) => out.extend_from_slice(&b),
+                protocol::Action::Run(call) => {
+                    let Some(group) = conn.group().cloned() else {
+                        return (out, true);
+                    };
+                    let info = CallInfo {
+                        protseq: crate::Protseq::Tcp,
+                        peer: String::new(),
+                        peer_uid: None,
+                        peer_pid: None,
+                        object: call.object,
+                        opnum: call.opnum,
+                        assoc_group: group.id,
+                        group,
+                    };
+                    out.extend(execute(call, info, conn.max_xmit(), conn.limits()));
+                }
+                protocol::Action::Close => return (out, true),
+            }
+        }
     }
 }
 

@@ -23,7 +23,7 @@ use comidl_runtime_core::GUID;
 
 use super::{Group, Groups, Registered, Registry, ServerLimits};
 use crate::fragment::{Reassembly, ReassemblyError};
-use crate::pdu::{BindAckBody, BindBody, ContextResult, Header, PacketType, flags};
+use crate::pdu::{BindAckBody, BindBody, ContextResult, HEADER_LEN, Header, PacketType, flags};
 use crate::{Body, Pdu, SyntaxId};
 
 /// C706's must_recv_frag_size: every implementation takes fragments this large.
@@ -128,6 +128,11 @@ impl Connection {
             partial: None,
             dropping: None,
         }
+    }
+
+    /// The server's limits.
+    pub fn limits(&self) -> ServerLimits {
+        self.limits
     }
 
     /// The largest fragment the peer may send now.
@@ -419,6 +424,35 @@ impl Connection {
             Action::Send(fault(call_id, context_id, status, true)),
             Action::Close,
         ]
+    }
+}
+
+/// What the front of a connection's received bytes holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Frame {
+    /// Not a whole fragment yet.
+    Partial,
+    /// A whole fragment of this many bytes.
+    Whole(usize),
+    /// Not DCE/RPC, or a fragment longer than the connection allows: close it.
+    Bad,
+}
+
+/// Finds the fragment at the front of `buf` (`max_recv` from [`Connection::max_recv`]).
+pub fn frame(buf: &[u8], max_recv: u16) -> Frame {
+    if buf.len() < HEADER_LEN {
+        return Frame::Partial;
+    }
+    match Header::parse(buf) {
+        Ok(h) if h.frag_length <= max_recv => {
+            let len = usize::from(h.frag_length);
+            if buf.len() < len {
+                Frame::Partial
+            } else {
+                Frame::Whole(len)
+            }
+        }
+        _ => Frame::Bad,
     }
 }
 

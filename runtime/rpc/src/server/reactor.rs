@@ -13,13 +13,9 @@ use std::time::{Duration, Instant};
 use mio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use mio::{Events, Interest, Poll, Token, Waker};
 
-use comidl_runtime_ndr::{Fault, Limits};
-
 use super::Shared;
-use super::context::{self, CallInfo};
+use super::context::CallInfo;
 use super::protocol::{self, Action, Call};
-use crate::fragment;
-use crate::pdu::{HEADER_LEN, Header};
 use crate::{Protseq, StringBinding, transport};
 
 const WAKER: Token = Token(0);
@@ -240,7 +236,7 @@ fn worker(
             Err(_) => return,
         };
         let Ok(job) = job else { return };
-        let bytes = run(job.call, job.info, job.max_xmit, limits);
+        let bytes = super::execute(job.call, job.info, job.max_xmit, limits);
         if done
             .send(Done {
                 token: job.token,
@@ -251,39 +247,6 @@ fn worker(
             return;
         }
         let _ = waker.wake();
-    }
-}
-
-/// Runs one call; never unwinds.
-fn run(call: Call, info: CallInfo, max_xmit: u16, limits: super::ServerLimits) -> Vec<u8> {
-    let Call {
-        call_id,
-        context_id,
-        opnum,
-        stub,
-        interface,
-        maybe,
-        ..
-    } = call;
-    let outcome = context::serving(info, || {
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            Limits {
-                max_alloc: limits.max_call_memory,
-            }
-            .serving(|| interface.dispatch(opnum, &stub))
-        }))
-    });
-    drop(stub);
-    if maybe {
-        return Vec::new();
-    }
-    match outcome {
-        Ok(Ok(reply)) => fragment::response(call_id, context_id, &reply, max_xmit).concat(),
-        Ok(Err(Fault(status))) => {
-            let not_run = matches!(Fault(status), Fault::OP_RANGE | Fault::BAD_STUB_DATA);
-            protocol::fault(call_id, context_id, status, not_run)
-        }
-        Err(_) => protocol::fault(call_id, context_id, protocol::status::UNSPEC, false),
     }
 }
 
@@ -681,23 +644,14 @@ fn handle_fragments(c: &mut Conn, max_queued: usize) {
     let mut at = 0;
     while !c.closing && !c.paused {
         let rest = &c.inbuf[at..];
-        if rest.len() < HEADER_LEN {
-            break;
-        }
-        let len = match Header::parse(rest) {
-            Ok(h) => usize::from(h.frag_length),
-            Err(_) => {
+        let len = match protocol::frame(rest, c.proto.max_recv()) {
+            protocol::Frame::Partial => break,
+            protocol::Frame::Whole(len) => len,
+            protocol::Frame::Bad => {
                 c.closing = true;
                 break;
             }
         };
-        if len > usize::from(c.proto.max_recv()) {
-            c.closing = true;
-            break;
-        }
-        if rest.len() < len {
-            break;
-        }
         let actions = c.proto.receive(&rest[..len]);
         at += len;
         for a in actions {
