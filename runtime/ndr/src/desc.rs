@@ -95,9 +95,11 @@ pub enum Type {
     ContextHandle,
     /// A binding handle (`handle_t`): a pointer in memory, nothing on the wire.
     Ignore,
-    /// An `error_status_t` marked `[comm_status]` and/or `[fault_status]`: nothing on the
-    /// wire; when the call fails in transport (comm) or with a server fault (fault), the
-    /// client stub stores the status here and the call returns normally.
+    /// An `error_status_t` marked `[comm_status]` and/or `[fault_status]`. These are ACF
+    /// attributes, which never change the wire: the value travels as the error_status_t it
+    /// is, and a successful call delivers what the server set. When the call fails in
+    /// transport (comm) or with a server fault (fault), the client stub stores the status
+    /// here instead and the call returns normally.
     Status(StatusKind),
     /// A BSTR: in memory the string pointer (its byte length prefixed, as SysAllocString
     /// makes it); on the wire its `[wire_marshal]` form, MS-OAUT 2.2.23.2: a unique

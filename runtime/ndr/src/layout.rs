@@ -90,8 +90,9 @@ fn wire_align_depth(ty: Type, depth: usize) -> usize {
         | Type::ContextHandle
         | Type::Unsupported(_)
         | Type::Bstr
-        | Type::BstrBlob => 4,
-        Type::Ignore | Type::Status(_) => 1,
+        | Type::BstrBlob
+        | Type::Status(_) => 4,
+        Type::Ignore => 1,
     }
 }
 
@@ -129,7 +130,8 @@ fn min_wire_depth(ty: Type, depth: usize) -> usize {
         }
         Type::Pointer(_) => 4,
         Type::ContextHandle => 20,
-        Type::Ignore | Type::Status(_) => 0,
+        Type::Ignore => 0,
+        Type::Status(_) => 4,
         Type::Unsupported(_) => 1,
         Type::Bstr => 4,
         Type::BstrBlob => 12,

@@ -434,6 +434,11 @@ impl<'a> Marshaller<'a> {
             // SAFETY (all arms): `mem` holds a value of `ty` (the caller's contract); field,
             // element and arm addresses are inside it by the description.
             Type::Base(b) => self.base(b, unsafe { read_base(mem, b) }),
+            // [comm_status] / [fault_status] only say where a client stores a failure: the
+            // value itself travels as the error_status_t it is.
+            Type::Status(_) => self.base(Base::ErrorStatus, unsafe {
+                read_base(mem, Base::ErrorStatus)
+            }),
             Type::Range(r) => {
                 let v = unsafe { read_base(mem, r.base) };
                 if v < r.min || v > r.max {
@@ -522,7 +527,7 @@ impl<'a> Marshaller<'a> {
                 }
                 Ok(())
             }
-            Type::Ignore | Type::Status(_) => Ok(()),
+            Type::Ignore => Ok(()),
             Type::Unsupported(o) => Err(NdrError::Unsupported(o.why)),
             Type::Bstr => {
                 // Always a referent: a NULL BSTR travels as a blob that says so.

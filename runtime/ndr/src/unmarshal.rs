@@ -604,6 +604,11 @@ impl<'a> Unmarshaller<'a> {
                 unsafe { write_base(mem, b, v) };
                 Ok(())
             }
+            Type::Status(_) => {
+                let v = self.base_value(Base::ErrorStatus)?;
+                unsafe { write_base(mem, Base::ErrorStatus, v) };
+                Ok(())
+            }
             Type::Range(r) => {
                 let v = self.base_value(r.base)?;
                 if v < r.min || v > r.max {
@@ -773,7 +778,7 @@ impl<'a> Unmarshaller<'a> {
                 }
                 Ok(())
             }
-            Type::Ignore | Type::Status(_) => Ok(()),
+            Type::Ignore => Ok(()),
             Type::Unsupported(o) => Err(NdrError::Unsupported(o.why)),
             Type::Bstr => {
                 let slot = mem.cast::<*mut u8>();

@@ -30,6 +30,7 @@ comidl_runtime::include_idl!(
 pub use bindings::{ICounter, ICounter_Impl, ISecond, ISecond_Impl};
 
 pub mod ndr;
+pub mod rpc;
 
 unsafe extern "C" {
     fn c_counter_create() -> *mut c_void;
@@ -235,7 +236,7 @@ pub fn timed(threads: usize, n: u64, body: &(dyn Fn(u64) + Sync)) -> Duration {
     })
 }
 
-fn median(v: &mut [f64]) -> f64 {
+pub(crate) fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
     let m = v.len() / 2;
     if v.len() % 2 == 1 {
