@@ -27,6 +27,31 @@ static wchar_t *wdup(const wchar_t *s)
     return r;
 }
 
+static COLOR next_color(COLOR c)
+{
+    return c == COLOR_RED ? COLOR_GREEN : c == COLOR_GREEN ? COLOR_BLUE : COLOR_RED;
+}
+
+LONG __cdecl WcPadded(handle_t h, PADDED *in_, PADDED *out_)
+{
+    (void)h;
+    out_->c = (char)((unsigned char)in_->c + 1);
+    out_->e = next_color(in_->e);
+    out_->l = (LONG)((ULONG)in_->l + 1);
+    out_->c2 = (char)((unsigned char)in_->c2 + 1);
+    out_->h = (hyper)((MIDL_uhyper)in_->h + 1);
+    return 0;
+}
+
+LONG __cdecl WcShortTagged(handle_t h, SHORT_TAGGED *in_, SHORT_TAGGED *out_)
+{
+    (void)h;
+    out_->tag = in_->tag;
+    if (in_->tag == 1)
+        out_->choice.one = (LONG)((ULONG)in_->choice.one + 1);
+    return 0;
+}
+
 LONG __cdecl WcScalars(handle_t h, SCALARS *in_, SCALARS *out_)
 {
     (void)h;
@@ -42,7 +67,7 @@ LONG __cdecl WcScalars(handle_t h, SCALARS *in_, SCALARS *out_)
     out_->uh = in_->uh + 1;
     out_->f = in_->f * 2;
     out_->d = in_->d * 2;
-    out_->color = in_->color == COLOR_RED ? COLOR_GREEN : in_->color == COLOR_GREEN ? COLOR_BLUE : COLOR_RED;
+    out_->color = next_color(in_->color);
     return 0;
 }
 
