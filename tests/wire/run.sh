@@ -11,7 +11,9 @@
 #   5. tshark dissects comidl's DCE/RPC PDUs (runtime/rpc) with no malformed frame (pdus.sh);
 #   6. comidl's generated safe clients call a private Samba over runtime/rpc's TCP
 #      connection (ept_map, NetrWkstaGetInfo, NetrShareEnum), answers checked against
-#      impacket's and rpcclient's (samba.sh).
+#      impacket's and rpcclient's (samba.sh);
+#   7. comidl's generated client calls a Wine 8 rpcrt4 server of wine_constructs.idl, Wine's
+#      own client calls it too, and tshark dissects all of it (wine.sh).
 # Prints every ok/FAIL line, each part's "N passed, N failed", and last the total
 # "N passed, N failed"; exits non-zero on any failure.
 #   tests/wire/run.sh [--no-setup]
@@ -64,5 +66,6 @@ else
 fi
 part "comidl's PDUs, dissected by tshark" bash "$here/pdus.sh"
 part "comidl's clients against Samba" bash "$here/samba.sh"
+part "comidl's client against Wine's rpcrt4" bash "$here/wine.sh"
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]

@@ -8,5 +8,6 @@ fn main() -> Result<(), comidl_build::Error> {
         "../idl/srvsvc.idl",
         "../idl/samr.idl",
         "../idl/constructs.idl",
+        "../idl/wine_constructs.idl",
     ])
 }

@@ -406,6 +406,31 @@ impl<'m> Owned<'_, 'm> {
         false
     }
 
+    /// Whether a parameter is a context handle passed by value (`[in] SESSION s`, or
+    /// `[in, context_handle] void *h`): through its typedefs it is a pointer to void, but
+    /// its value is the handle.
+    fn is_context_handle(&self, p: &Param) -> bool {
+        if p.has_attr("context_handle") {
+            return true;
+        }
+        let mut ty = p.ty.clone();
+        for _ in 0..32 {
+            match ty {
+                Type::Const(inner) => ty = *inner,
+                Type::Named(id) => match self.g.model.item(id) {
+                    Some(item) if item.has_attr("context_handle") => return true,
+                    Some(Item {
+                        kind: ItemKind::Typedef(inner),
+                        ..
+                    }) => ty = inner.clone(),
+                    _ => return false,
+                },
+                _ => return false,
+            }
+        }
+        false
+    }
+
     fn passing(&self, p: &Param) -> Passing {
         let t = self.g.model.unalias(&p.ty);
         if matches!(t, Type::Base(Base::Handle)) {
@@ -535,6 +560,8 @@ impl<'m> Owned<'_, 'm> {
             let value_ty = match self.g.model.unalias(&p.ty) {
                 // A BSTR is a pointer in C, a string value here.
                 _ if self.is_bstr(&p.ty) => self.ty(&p.ty, &p.attrs, 0, 0),
+                // So is a context handle: a pointer to void in C, a handle value here.
+                _ if self.is_context_handle(p) => self.ty(&p.ty, &p.attrs, 0, 0),
                 Type::Pointer { pointee, .. }
                     if (is_stringish(p)
                         && is_char(self.g.model, &self.g.model.unalias(&pointee)))

@@ -7,6 +7,7 @@ comidl_runtime::include_idl!(pub mod wkssvc = "wkssvc");
 comidl_runtime::include_idl!(pub mod srvsvc = "srvsvc");
 comidl_runtime::include_idl!(pub mod samr = "samr");
 comidl_runtime::include_idl!(pub mod constructs = "constructs");
+comidl_runtime::include_idl!(pub mod wine_constructs = "wine_constructs");
 
 pub mod calls;
 pub mod serve;
