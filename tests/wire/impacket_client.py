@@ -13,8 +13,9 @@ requests, reassembles the fragments of the replies and decodes them. Each reply 
 against what the server promises (the table in tests/wire/check/src/serve.rs), and must be
 read to its last byte.
 
-Prints `ok NAME` or `FAIL NAME: why` per check and last `N passed, N failed`; exits 1 on
-a failure.
+Prints `ok NAME` or `FAIL NAME: why` per check, then `pdus binds=B faults=F requests=N
+responses=R` (what a capture of the exchange must hold: tests/wire/server.sh compares), and
+last `N passed, N failed`; exits 1 on a failure.
 
 What impacket's NDR cannot say, and how it is said here instead:
 - a class cannot refer to itself (instantiating one builds its referents eagerly), so the
@@ -559,12 +560,15 @@ class Client:
         self.passed = 0
         self.failed = 0
         self.dce = None
+        # What the capture must hold: calls answered by a response or by a fault, binds.
+        self.counts = {"requests": 0, "responses": 0, "faults": 0, "binds": 0}
 
     def connect(self, iface=CONSTRUCTS):
         t = transport.DCERPCTransportFactory("ncacn_ip_tcp:127.0.0.1[%d]" % self.port)
         t.set_connect_timeout(10)
         dce = t.get_dce_rpc()
         dce.connect()
+        self.counts["binds"] += 1
         dce.bind(uuidtup_to_bin(iface))
         return dce
 
@@ -587,8 +591,10 @@ class Client:
         """Sends `request`, decodes the reply with `response_class`: it must read every
         byte. Returns the decoded reply."""
         dce = dce or self.dce
+        self.counts["requests"] += 1
         dce.call(request.opnum, request)
         answer = dce.recv()
+        self.counts["responses"] += 1
         response = response_class()
         try:
             used = response.fromString(answer)
@@ -604,10 +610,12 @@ class Client:
         """Sends raw stub data; the server must answer with a fault of status `want` (a
         status or a set of them). Returns the status."""
         dce = dce or self.dce
+        self.counts["requests"] += 1
         dce.call(opnum, stub)
         try:
             answer = dce.recv()
         except DCERPCException as e:
+            self.counts["faults"] += 1
             status = fault_status(e)
             ok = status in want if isinstance(want, (set, frozenset)) else status == want
             if not ok:
@@ -615,6 +623,7 @@ class Client:
                     "0x%08x" % status if status is not None else "?", e,
                     ", ".join("0x%08x" % w for w in sorted(want)) if isinstance(want, (set, frozenset)) else "0x%08x" % want))
             return status
+        self.counts["responses"] += 1
         raise Failed("a reply instead of a fault: %s" % answer.hex())
 
 
@@ -870,8 +879,10 @@ def check_pointers(c, maybe, a, b, alias, always, values, items, names):
         s.fields["names"]["Data"] = arr
     # Full pointers in the reply: if a and b share a referent ID, b has no referent.
     dce = c.dce
+    c.counts["requests"] += 1
     dce.call(req.opnum, req)
     answer = dce.recv()
+    c.counts["responses"] += 1
     aliased = answer[4:8] == answer[8:12] and answer[4:8] != b"\x00" * 4
     response = PointersAliasedResponse() if aliased else PointersResponse()
     used = response.fromString(answer)
@@ -1151,6 +1162,7 @@ def main():
     c.result("a handle of another connection: context mismatch", other_connection)
 
     c.dce.disconnect()
+    print("pdus " + " ".join("%s=%d" % kv for kv in sorted(c.counts.items())))
     print("%d passed, %d failed" % (c.passed, c.failed))
     return 0 if c.failed == 0 else 1
 

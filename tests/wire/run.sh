@@ -11,7 +11,11 @@
 #   5. tshark dissects comidl's DCE/RPC PDUs (runtime/rpc) with no malformed frame (pdus.sh);
 #   6. comidl's generated safe clients call a private Samba over runtime/rpc's TCP
 #      connection (ept_map, NetrWkstaGetInfo, NetrShareEnum), answers checked against
-#      impacket's and rpcclient's (samba.sh).
+#      impacket's and rpcclient's (samba.sh);
+#   7. impacket calls comidl's server (runtime/rpc's server, the wire-server bin serving
+#      idl/constructs.idl) with hand-built NDR classes for every operation, replies checked
+#      against the server's table; the exchange is captured and tshark finds no malformed
+#      frame, no expert error, and every PDU the client counted (server.sh).
 # Prints every ok/FAIL line, each part's "N passed, N failed", and last the total
 # "N passed, N failed"; exits non-zero on any failure.
 #   tests/wire/run.sh [--no-setup]
@@ -64,5 +68,6 @@ else
 fi
 part "comidl's PDUs, dissected by tshark" bash "$here/pdus.sh"
 part "comidl's clients against Samba" bash "$here/samba.sh"
+part "impacket against comidl's server" bash "$here/server.sh"
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]
