@@ -26,8 +26,10 @@ What impacket's NDR cannot say, and how it is said here instead:
 - a union's arms are those of its `union` table, and impacket pads every arm to 4 after the
   discriminant; NDR aligns an arm to its own type, so the short-discriminated CHOICE sets
   impacket's `notAlign` (the arms align themselves; the empty arm gets no pad);
-- impacket aligns a union only to its discriminant; both unions here start at offset 0 of
-  the stub (or at an offset aligned to 8), where that is the same thing.
+- impacket aligns a union to its discriminant only, and the arm to the arm's own type:
+  that is NDR20's layout (C706 14.3.8 puts the selected arm right after the discriminant;
+  aligning the union to its widest arm is NDR64's rule, MS-RPCE 2.2.5.3.4.4), so the
+  classes are sound where a union starts off an 8-byte boundary (Top, TAGGED).
 """
 
 import struct
