@@ -14,6 +14,10 @@
 #      impacket's and rpcclient's (samba.sh);
 #   7. comidl's generated client calls a Wine 8 rpcrt4 server of wine_constructs.idl, Wine's
 #      own client calls it too, and tshark dissects all of it (wine.sh).
+#   8. impacket calls comidl's server (runtime/rpc's server, the wire-server bin serving
+#      idl/constructs.idl) with hand-built NDR classes for every operation, replies checked
+#      against the server's table; the exchange is captured and tshark finds no malformed
+#      frame, no expert error, and every PDU the client counted (server.sh).
 # Prints every ok/FAIL line, each part's "N passed, N failed", and last the total
 # "N passed, N failed"; exits non-zero on any failure.
 #   tests/wire/run.sh [--no-setup]
@@ -67,5 +71,6 @@ fi
 part "comidl's PDUs, dissected by tshark" bash "$here/pdus.sh"
 part "comidl's clients against Samba" bash "$here/samba.sh"
 part "comidl's client against Wine's rpcrt4" bash "$here/wine.sh"
+part "impacket against comidl's server" bash "$here/server.sh"
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]
