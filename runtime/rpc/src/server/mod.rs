@@ -16,8 +16,10 @@
 //! [`context::current`] says who is calling; context handles live in [`context`].
 
 pub mod context;
+mod outbox;
 pub mod protocol;
 mod reactor;
+mod workers;
 
 use std::collections::HashMap;
 use std::io;

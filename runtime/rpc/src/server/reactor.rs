@@ -1,12 +1,15 @@
 //! The server's I/O: one thread polls every listener and connection (mio over epoll),
-//! moves bytes between sockets and each connection's protocol state, and hands whole calls
-//! to the workers; the workers send the encoded replies back and wake it.
+//! moves bytes from sockets into each connection's protocol state, sends the protocol's
+//! answers, and hands whole calls to the workers, which send the replies themselves
+//! (see [`super::outbox`]).
 
-use std::collections::{HashMap, VecDeque};
-use std::io::{self, Read, Write};
+use std::collections::HashMap;
+use std::io::{self, Read};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -14,8 +17,9 @@ use mio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use mio::{Events, Interest, Poll, Token, Waker};
 
 use super::Shared;
-use super::context::CallInfo;
-use super::protocol::{self, Action, Call};
+use super::outbox::{Item, Job, Outbox, Peer};
+use super::protocol::{self, Action};
+use super::workers::{self, Note, Notify, Pool};
 use crate::{Protseq, StringBinding, transport};
 
 const WAKER: Token = Token(0);
@@ -52,50 +56,20 @@ impl Read for Stream {
     }
 }
 
-impl Write for Stream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+impl Stream {
+    fn fd(&self) -> BorrowedFd<'_> {
         match self {
-            Stream::Tcp(s) => s.write(buf),
-            Stream::Unix(s) => s.write(buf),
+            Stream::Tcp(s) => s.as_fd(),
+            Stream::Unix(s) => s.as_fd(),
         }
     }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+
+    fn shutdown(&self) {
+        let _ = match self {
+            Stream::Tcp(s) => s.shutdown(std::net::Shutdown::Both),
+            Stream::Unix(s) => s.shutdown(std::net::Shutdown::Both),
+        };
     }
-}
-
-struct Conn {
-    stream: Stream,
-    proto: protocol::Connection,
-    protseq: Protseq,
-    peer: String,
-    peer_cred: Option<(u32, i32)>,
-    inbuf: Vec<u8>,
-    out: Vec<u8>,
-    out_at: usize,
-    want_write: bool,
-    queue: VecDeque<Call>,
-    /// A call of this connection is on a worker.
-    busy: bool,
-    /// Reading stopped: too many calls wait, or the server is shutting down.
-    paused: bool,
-    /// Close once what is queued to send is sent.
-    closing: bool,
-    last_active: Instant,
-}
-
-/// A call on its way to a worker.
-struct Job {
-    token: Token,
-    call: Call,
-    info: CallInfo,
-    max_xmit: u16,
-}
-
-/// A worker's answer: the encoded fragments (empty for a `maybe` call).
-struct Done {
-    token: Token,
-    bytes: Vec<u8>,
 }
 
 enum Command {
@@ -189,30 +163,31 @@ pub(crate) fn start(shared: Arc<Shared>) -> io::Result<(Control, Vec<JoinHandle<
     let poll = Poll::new()?;
     let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
     let (commands, command_rx) = mpsc::channel();
-    let (job_tx, job_rx) = mpsc::channel::<Job>();
-    let (done_tx, done_rx) = mpsc::channel::<Done>();
-    let job_rx = Arc::new(Mutex::new(job_rx));
+    let (note_tx, note_rx) = mpsc::channel();
+    let pool = Arc::new(Pool::default());
     let mut threads = Vec::new();
     for i in 0..shared.limits.workers.max(1) {
-        let jobs = job_rx.clone();
-        let done = done_tx.clone();
-        let waker = waker.clone();
-        let limits = shared.limits;
+        let pool = pool.clone();
+        let shared = shared.clone();
+        let notify = Notify {
+            notes: note_tx.clone(),
+            waker: waker.clone(),
+        };
         threads.push(
             std::thread::Builder::new()
                 .name(format!("rpc-worker-{i}"))
-                .spawn(move || worker(&jobs, &done, &waker, limits))?,
+                .spawn(move || workers::run(&pool, &shared, &notify))?,
         );
     }
-    drop(done_tx);
+    drop(note_tx);
     let mut r = Reactor {
         poll,
         shared,
         listeners: HashMap::new(),
         conns: HashMap::new(),
         next_token: 1,
-        jobs: Some(job_tx),
-        done: done_rx,
+        pool,
+        notes: note_rx,
         commands: command_rx,
         shutdown: None,
     };
@@ -224,30 +199,23 @@ pub(crate) fn start(shared: Arc<Shared>) -> io::Result<(Control, Vec<JoinHandle<
     Ok((Control { commands, waker }, threads))
 }
 
-fn worker(
-    jobs: &Mutex<Receiver<Job>>,
-    done: &Sender<Done>,
-    waker: &Waker,
-    limits: super::ServerLimits,
-) {
-    loop {
-        let job = match jobs.lock() {
-            Ok(rx) => rx.recv(),
-            Err(_) => return,
-        };
-        let Ok(job) = job else { return };
-        let bytes = super::execute(job.call, job.info, job.max_xmit, limits);
-        if done
-            .send(Done {
-                token: job.token,
-                bytes,
-            })
-            .is_err()
-        {
-            return;
-        }
-        let _ = waker.wake();
-    }
+/// The reactor's side of one connection.
+struct Conn {
+    stream: Stream,
+    proto: protocol::Connection,
+    protseq: Protseq,
+    address: String,
+    credentials: Option<(u32, i32)>,
+    /// Set once bound: what the calls' `CallInfo` comes from.
+    peer: Option<Arc<Peer>>,
+    outbox: Arc<Outbox>,
+    inbuf: Vec<u8>,
+    want_write: bool,
+    /// Reading stopped: too many calls wait, or the server is shutting down.
+    paused: bool,
+    /// Close once nothing runs, waits or remains to be sent.
+    closing: bool,
+    last_active: Instant,
 }
 
 struct Reactor {
@@ -256,8 +224,8 @@ struct Reactor {
     listeners: HashMap<Token, Listener>,
     conns: HashMap<Token, Conn>,
     next_token: usize,
-    jobs: Option<Sender<Job>>,
-    done: Receiver<Done>,
+    pool: Arc<Pool>,
+    notes: Receiver<(Token, Note)>,
     commands: Receiver<Command>,
     shutdown: Option<(Instant, Sender<bool>)>,
 }
@@ -271,6 +239,7 @@ impl Reactor {
     fn run(&mut self) {
         let mut events = Events::with_capacity(256);
         let mut buf = vec![0u8; READ_CHUNK];
+        let mut last_sweep = Instant::now();
         loop {
             if let Err(e) = self.poll.poll(&mut events, Some(TICK))
                 && e.kind() != io::ErrorKind::Interrupted
@@ -294,22 +263,22 @@ impl Reactor {
                 }
             }
             self.commands();
-            self.finished();
-            self.sweep();
+            self.notes(&mut buf);
+            if last_sweep.elapsed() >= TICK {
+                last_sweep = Instant::now();
+                self.sweep();
+            }
             if self.shutdown_done() {
                 break;
             }
         }
         // Whatever is left closes now: handles run down as the groups go.
-        for (_, mut c) in self.conns.drain() {
-            let _ = self.poll.registry().deregister(c.stream.source());
+        let tokens: Vec<Token> = self.conns.keys().copied().collect();
+        for t in tokens {
+            self.close(t);
         }
-        self.shared
-            .stats
-            .connections
-            .store(0, std::sync::atomic::Ordering::Relaxed);
         self.close_listeners();
-        self.jobs = None;
+        self.pool.stop();
         if let Some((deadline, tx)) = self.shutdown.take() {
             let _ = tx.send(Instant::now() <= deadline);
         }
@@ -355,7 +324,7 @@ impl Reactor {
                             c.paused = true;
                             c.closing = true;
                         }
-                        self.progress(t);
+                        self.maybe_close(t);
                     }
                 }
             }
@@ -371,7 +340,6 @@ impl Reactor {
 
     fn accept(&mut self, t: Token) {
         loop {
-            let limits = self.shared.limits;
             let accepted = match self.listeners.get(&t) {
                 Some(Listener::Tcp(l)) => l.accept().map(|(s, a)| {
                     let _ = s.set_nodelay(true);
@@ -394,7 +362,7 @@ impl Reactor {
                 }),
                 None => return,
             };
-            let (mut stream, protseq, peer, peer_cred, sec_addr) = match accepted {
+            let (mut stream, protseq, address, credentials, sec_addr) = match accepted {
                 Ok(a) => a,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -402,14 +370,15 @@ impl Reactor {
                 // readiness.
                 Err(_) => return,
             };
+            let limits = self.shared.limits;
             if self.conns.len() >= limits.max_connections {
                 // The limit: the connection is closed at once (dropped).
-                self.shared
-                    .stats
-                    .refused
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.shared.stats.refused.fetch_add(1, Ordering::Relaxed);
                 continue;
             }
+            let Ok(writer) = stream.fd().try_clone_to_owned() else {
+                continue;
+            };
             let ct = self.token();
             if self
                 .poll
@@ -431,46 +400,39 @@ impl Reactor {
                     stream,
                     proto,
                     protseq,
-                    peer,
-                    peer_cred,
+                    address,
+                    credentials,
+                    peer: None,
+                    outbox: Arc::new(Outbox::new(ct, writer)),
                     inbuf: Vec::new(),
-                    out: Vec::new(),
-                    out_at: 0,
                     want_write: false,
-                    queue: VecDeque::new(),
-                    busy: false,
                     paused: false,
                     closing: false,
                     last_active: Instant::now(),
                 },
             );
             let s = &self.shared.stats;
-            s.accepted
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            s.connections
-                .store(self.conns.len(), std::sync::atomic::Ordering::Relaxed);
+            s.accepted.fetch_add(1, Ordering::Relaxed);
+            s.connections.store(self.conns.len(), Ordering::Relaxed);
         }
     }
 
     /// Reads what the socket has (unless paused) and handles every whole fragment.
     fn read(&mut self, t: Token, buf: &mut [u8]) {
-        let limits = self.shared.limits;
+        let max_queued = self.shared.limits.max_queued_calls.max(1);
+        let mut want_write = false;
         {
             let Some(c) = self.conns.get_mut(&t) else {
                 return;
             };
             loop {
-                handle_fragments(c, limits.max_queued_calls);
+                want_write |= handle_fragments(c, &self.pool, max_queued);
                 if c.paused || c.closing {
                     break;
                 }
                 match c.stream.read(buf) {
                     Ok(0) => {
-                        // The peer hung up: nothing more to send it either.
-                        c.closing = true;
-                        c.queue.clear();
-                        c.out.clear();
-                        c.out_at = 0;
+                        hang_up(c);
                         break;
                     }
                     Ok(n) => {
@@ -480,136 +442,102 @@ impl Reactor {
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                     Err(_) => {
-                        c.closing = true;
-                        c.queue.clear();
-                        c.out.clear();
-                        c.out_at = 0;
+                        hang_up(c);
                         break;
                     }
                 }
             }
         }
-        self.progress(t);
+        if want_write {
+            self.watch_writes(t, true);
+        }
+        self.maybe_close(t);
     }
 
-    /// Starts the next call, sends what is queued, closes when done.
-    fn progress(&mut self, t: Token) {
-        self.flush(t);
+    /// Watches (or stops watching) the socket's writability.
+    fn watch_writes(&mut self, t: Token, on: bool) {
         let Some(c) = self.conns.get_mut(&t) else {
             return;
         };
-        let drained = c.out_at >= c.out.len();
-        if !c.busy && drained {
-            if let Some(call) = c.queue.pop_front() {
-                let group = c.proto.group().cloned();
-                if let (Some(group), Some(jobs)) = (group, &self.jobs) {
-                    let info = CallInfo {
-                        protseq: c.protseq,
-                        peer: c.peer.clone(),
-                        peer_uid: c.peer_cred.map(|(u, _)| u),
-                        peer_pid: c.peer_cred.map(|(_, p)| p),
-                        object: call.object,
-                        opnum: call.opnum,
-                        assoc_group: group.id,
-                        group,
-                    };
-                    let job = Job {
-                        token: t,
-                        call,
-                        info,
-                        max_xmit: c.proto.max_xmit(),
-                    };
-                    c.busy = jobs.send(job).is_ok();
-                    self.shared
-                        .stats
-                        .calls
-                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                }
-            } else if c.closing {
-                self.close(t);
-            }
+        if c.want_write == on {
+            return;
+        }
+        let interest = if on {
+            Interest::READABLE | Interest::WRITABLE
+        } else {
+            Interest::READABLE
+        };
+        if self
+            .poll
+            .registry()
+            .reregister(c.stream.source(), t, interest)
+            .is_ok()
+        {
+            c.want_write = on;
         }
     }
 
-    /// Writes what is queued until the socket would block.
+    /// Writes what waits, now that the socket takes more.
     fn flush(&mut self, t: Token) {
-        let Some(c) = self.conns.get_mut(&t) else {
+        let Some(c) = self.conns.get(&t) else {
             return;
         };
-        while c.out_at < c.out.len() {
-            match c.stream.write(&c.out[c.out_at..]) {
-                Ok(0) => {
-                    c.out.clear();
-                    c.out_at = 0;
-                    c.closing = true;
-                    c.queue.clear();
-                    break;
+        let outbox = c.outbox.clone();
+        let more = {
+            let mut p = outbox.lock();
+            outbox.flush(&mut p)
+        };
+        self.watch_writes(t, more);
+        self.maybe_close(t);
+    }
+
+    /// What the workers said.
+    fn notes(&mut self, buf: &mut [u8]) {
+        while let Ok((t, note)) = self.notes.try_recv() {
+            match note {
+                Note::Write => self.flush(t),
+                Note::Resume => {
+                    let resume = self
+                        .conns
+                        .get_mut(&t)
+                        .is_some_and(|c| c.paused && !c.closing);
+                    if resume {
+                        if let Some(c) = self.conns.get_mut(&t) {
+                            c.paused = false;
+                        }
+                        // Edge-triggered polling reports no new readiness for bytes
+                        // already waiting: read them now.
+                        self.read(t, buf);
+                    }
                 }
-                Ok(n) => c.out_at += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => {
-                    c.out.clear();
-                    c.out_at = 0;
-                    c.closing = true;
-                    c.queue.clear();
-                    break;
-                }
-            }
-        }
-        let pending = c.out_at < c.out.len();
-        if !pending {
-            c.out.clear();
-            c.out_at = 0;
-        }
-        if pending != c.want_write {
-            let interest = if pending {
-                Interest::READABLE | Interest::WRITABLE
-            } else {
-                Interest::READABLE
-            };
-            if self
-                .poll
-                .registry()
-                .reregister(c.stream.source(), t, interest)
-                .is_ok()
-            {
-                c.want_write = pending;
+                Note::Idle => self.maybe_close(t),
             }
         }
     }
 
-    /// Takes the workers' answers.
-    fn finished(&mut self) {
-        let mut buf = Vec::new();
-        while let Ok(d) = self.done.try_recv() {
-            let Some(c) = self.conns.get_mut(&d.token) else {
-                continue;
-            };
-            c.busy = false;
-            c.last_active = Instant::now();
-            c.out.extend_from_slice(&d.bytes);
-            let resume =
-                c.paused && !c.closing && c.queue.len() < self.shared.limits.max_queued_calls;
-            if resume {
-                c.paused = false;
-            }
-            if resume {
-                if buf.is_empty() {
-                    buf = vec![0u8; READ_CHUNK];
-                }
-                // Edge-triggered polling reports no new readiness for bytes already
-                // waiting: read them now.
-                self.read(d.token, &mut buf);
-            } else {
-                self.progress(d.token);
-            }
+    /// Closes a closing connection once nothing runs, waits or remains to send; until
+    /// then asks its worker to say when.
+    fn maybe_close(&mut self, t: Token) {
+        let Some(c) = self.conns.get(&t) else {
+            return;
+        };
+        if !c.closing {
+            return;
+        }
+        let idle = {
+            let mut p = c.outbox.lock();
+            let idle = p.idle();
+            p.wants_idle = !idle;
+            idle
+        };
+        if idle {
+            self.close(t);
         }
     }
 
     /// Closes connections idle past the limit.
     fn sweep(&mut self) {
-        let Some(idle) = self.shared.limits.idle_timeout else {
+        let Some(limit) = self.shared.limits.idle_timeout else {
             return;
         };
         let now = Instant::now();
@@ -617,7 +545,10 @@ impl Reactor {
             .conns
             .iter()
             .filter(|(_, c)| {
-                !c.busy && c.queue.is_empty() && now.duration_since(c.last_active) > idle
+                now.duration_since(c.last_active) > limit && {
+                    let p = c.outbox.lock();
+                    !p.busy && p.queue.is_empty()
+                }
             })
             .map(|(t, _)| *t)
             .collect();
@@ -629,19 +560,32 @@ impl Reactor {
     fn close(&mut self, t: Token) {
         if let Some(mut c) = self.conns.remove(&t) {
             let _ = self.poll.registry().deregister(c.stream.source());
+            // The worker's descriptor closes with the last reference to the outbox;
+            // shut the socket now so the peer sees the end at once.
+            c.stream.shutdown();
             // Dropping the connection drops its hold on the association group; the
             // group's last connection gone runs its context handles down.
         }
         self.shared
             .stats
             .connections
-            .store(self.conns.len(), std::sync::atomic::Ordering::Relaxed);
+            .store(self.conns.len(), Ordering::Relaxed);
     }
 }
 
-/// Handles the whole fragments waiting in `c.inbuf`.
-fn handle_fragments(c: &mut Conn, max_queued: usize) {
+/// The peer hung up or the socket failed: what waits is dropped, nothing more is sent.
+fn hang_up(c: &mut Conn) {
+    c.closing = true;
+    let mut p = c.outbox.lock();
+    p.broken = true;
+    p.queue.clear();
+    p.calls = 0;
+}
+
+/// Handles the whole fragments waiting in `c.inbuf`; whether bytes wait to be sent.
+fn handle_fragments(c: &mut Conn, pool: &Pool, max_queued: usize) -> bool {
     let mut at = 0;
+    let mut want_write = false;
     while !c.closing && !c.paused {
         let rest = &c.inbuf[at..];
         let len = match protocol::frame(rest, c.proto.max_recv()) {
@@ -656,17 +600,53 @@ fn handle_fragments(c: &mut Conn, max_queued: usize) {
         at += len;
         for a in actions {
             match a {
-                Action::Send(b) => c.out.extend_from_slice(&b),
-                Action::Run(call) => c.queue.push_back(call),
-                Action::Close => {
-                    c.closing = true;
-                    c.queue.clear();
+                Action::Send(b) => {
+                    let mut p = c.outbox.lock();
+                    if p.busy || !p.queue.is_empty() {
+                        // Behind the running call's reply.
+                        p.queue.push_back(Item::Send(b));
+                    } else {
+                        want_write |= c.outbox.send(&mut p, &b);
+                    }
                 }
+                Action::Run(call) => {
+                    let peer = match &c.peer {
+                        Some(p) => p.clone(),
+                        None => {
+                            let Some(group) = c.proto.group().cloned() else {
+                                c.closing = true;
+                                break;
+                            };
+                            let p = Arc::new(Peer {
+                                protseq: c.protseq,
+                                address: c.address.clone(),
+                                credentials: c.credentials,
+                                group,
+                                max_xmit: c.proto.max_xmit(),
+                            });
+                            c.peer = Some(p.clone());
+                            p
+                        }
+                    };
+                    let job = Job { call, peer };
+                    let mut p = c.outbox.lock();
+                    if p.busy {
+                        p.queue.push_back(Item::Run(job));
+                        p.calls += 1;
+                        if p.calls >= max_queued {
+                            p.wants_resume = true;
+                            c.paused = true;
+                        }
+                    } else {
+                        p.busy = true;
+                        drop(p);
+                        pool.push(c.outbox.clone(), job);
+                    }
+                }
+                Action::Close => c.closing = true,
             }
-        }
-        if c.queue.len() >= max_queued.max(1) {
-            c.paused = true;
         }
     }
     c.inbuf.drain(..at);
+    want_write
 }
