@@ -37,7 +37,7 @@ fn main() {
     let n = if quick { 100 } else { 1000 };
     let idle = bench_idle(&ours, n);
     println!(
-        "{n} idle connections    server threads = {} (reactor + workers); process threads {} -> {}; RSS {} -> {} KiB ({:.1} KiB per connection, client side included)",
+        "{n} idle connections    server threads = {} (they take turns at the reactor and run the calls); process threads {} -> {}; RSS {} -> {} KiB ({:.1} KiB per connection, client side included)",
         idle.server_threads,
         idle.before.threads,
         idle.held.threads,

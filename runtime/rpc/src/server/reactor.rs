@@ -1,15 +1,15 @@
-//! The server's I/O: one thread polls every listener and connection (mio over epoll),
+//! The server's I/O: the reactor polls every listener and connection (mio over epoll),
 //! moves bytes from sockets into each connection's protocol state, sends the protocol's
-//! answers, and hands whole calls to the workers, which send the replies themselves
-//! (see [`super::outbox`]).
+//! answers, and queues whole calls; the server's threads take turns holding it (see
+//! [`Core`]) and run the calls, sending the replies themselves (see [`super::outbox`]).
 
 use std::collections::HashMap;
 use std::io::{self, Read};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -165,38 +165,84 @@ pub(crate) fn start(shared: Arc<Shared>) -> io::Result<(Control, Vec<JoinHandle<
     let (commands, command_rx) = mpsc::channel();
     let (note_tx, note_rx) = mpsc::channel();
     let pool = Arc::new(Pool::default());
+    let core = Arc::new(Core {
+        reactor: Mutex::new(Reactor {
+            poll,
+            events: Events::with_capacity(256),
+            buf: vec![0u8; READ_CHUNK],
+            shared: shared.clone(),
+            listeners: HashMap::new(),
+            conns: HashMap::new(),
+            next_token: 1,
+            pool: pool.clone(),
+            notes: note_rx,
+            commands: command_rx,
+            shutdown: None,
+            last_sweep: Instant::now(),
+        }),
+        pool,
+        shared: shared.clone(),
+        stopped: AtomicBool::new(false),
+    });
     let mut threads = Vec::new();
-    for i in 0..shared.limits.workers.max(1) {
-        let pool = pool.clone();
-        let shared = shared.clone();
+    for i in 0..shared.limits.workers.max(2) {
+        let core = core.clone();
         let notify = Notify {
             notes: note_tx.clone(),
             waker: waker.clone(),
         };
         threads.push(
             std::thread::Builder::new()
-                .name(format!("rpc-worker-{i}"))
-                .spawn(move || workers::run(&pool, &shared, &notify))?,
+                .name(format!("rpc-{i}"))
+                .spawn(move || core.serve(&notify))?,
         );
     }
-    drop(note_tx);
-    let mut r = Reactor {
-        poll,
-        shared,
-        listeners: HashMap::new(),
-        conns: HashMap::new(),
-        next_token: 1,
-        pool,
-        notes: note_rx,
-        commands: command_rx,
-        shutdown: None,
-    };
-    threads.push(
-        std::thread::Builder::new()
-            .name("rpc-reactor".into())
-            .spawn(move || r.run())?,
-    );
     Ok((Control { commands, waker }, threads))
+}
+
+/// What the server's threads share. They take turns: one at a time holds the reactor and
+/// waits for the sockets (the leader); when it comes back with a call, it hands the reactor
+/// to the next thread and runs the call itself (leader/follower). So a request is answered
+/// by the thread that read it, with no hand-off between threads on the way, and no thread
+/// is tied to a connection.
+struct Core {
+    reactor: Mutex<Reactor>,
+    pool: Arc<Pool>,
+    shared: Arc<Shared>,
+    stopped: AtomicBool,
+}
+
+impl Core {
+    fn serve(&self, notify: &Notify) {
+        loop {
+            if let Some((outbox, job)) = self.pool.take() {
+                workers::run(&outbox, job, &self.shared, notify);
+                continue;
+            }
+            if self.stopped.load(Ordering::Acquire) {
+                return;
+            }
+            let mut r = self.reactor.lock().unwrap_or_else(|p| p.into_inner());
+            if self.stopped.load(Ordering::Acquire) {
+                return;
+            }
+            // Calls another leader queued while this thread waited for its turn go first.
+            if let Some((outbox, job)) = self.pool.take() {
+                drop(r);
+                workers::run(&outbox, job, &self.shared, notify);
+                continue;
+            }
+            if r.turn() {
+                self.stopped.store(true, Ordering::Release);
+                r.finish();
+            }
+            let job = self.pool.take();
+            drop(r);
+            if let Some((outbox, job)) = job {
+                workers::run(&outbox, job, &self.shared, notify);
+            }
+        }
+    }
 }
 
 /// The reactor's side of one connection.
@@ -220,6 +266,8 @@ struct Conn {
 
 struct Reactor {
     poll: Poll,
+    events: Events,
+    buf: Vec<u8>,
     shared: Arc<Shared>,
     listeners: HashMap<Token, Listener>,
     conns: HashMap<Token, Conn>,
@@ -228,6 +276,7 @@ struct Reactor {
     notes: Receiver<(Token, Note)>,
     commands: Receiver<Command>,
     shutdown: Option<(Instant, Sender<bool>)>,
+    last_sweep: Instant,
 }
 
 impl Reactor {
@@ -236,49 +285,49 @@ impl Reactor {
         Token(self.next_token)
     }
 
-    fn run(&mut self) {
-        let mut events = Events::with_capacity(256);
-        let mut buf = vec![0u8; READ_CHUNK];
-        let mut last_sweep = Instant::now();
-        loop {
-            if let Err(e) = self.poll.poll(&mut events, Some(TICK))
-                && e.kind() != io::ErrorKind::Interrupted
-            {
-                break;
+    /// One wait for the sockets and what follows from it; whether the server has stopped.
+    fn turn(&mut self) -> bool {
+        let mut events = std::mem::replace(&mut self.events, Events::with_capacity(0));
+        let mut buf = std::mem::take(&mut self.buf);
+        if let Err(e) = self.poll.poll(&mut events, Some(TICK))
+            && e.kind() != io::ErrorKind::Interrupted
+        {
+            return true;
+        }
+        for ev in events.iter() {
+            let t = ev.token();
+            if t == WAKER {
+                continue;
             }
-            for ev in events.iter() {
-                let t = ev.token();
-                if t == WAKER {
-                    continue;
-                }
-                if self.listeners.contains_key(&t) {
-                    self.accept(t);
-                    continue;
-                }
-                if ev.is_writable() {
-                    self.flush(t);
-                }
-                if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
-                    self.read(t, &mut buf);
-                }
+            if self.listeners.contains_key(&t) {
+                self.accept(t);
+                continue;
             }
-            self.commands();
-            self.notes(&mut buf);
-            if last_sweep.elapsed() >= TICK {
-                last_sweep = Instant::now();
-                self.sweep();
+            if ev.is_writable() {
+                self.flush(t);
             }
-            if self.shutdown_done() {
-                break;
+            if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
+                self.read(t, &mut buf);
             }
         }
-        // Whatever is left closes now: handles run down as the groups go.
+        self.commands();
+        self.notes(&mut buf);
+        if self.last_sweep.elapsed() >= TICK {
+            self.last_sweep = Instant::now();
+            self.sweep();
+        }
+        self.events = events;
+        self.buf = buf;
+        self.shutdown_done()
+    }
+
+    /// The server stops: whatever is left closes now (handles run down as the groups go).
+    fn finish(&mut self) {
         let tokens: Vec<Token> = self.conns.keys().copied().collect();
         for t in tokens {
             self.close(t);
         }
         self.close_listeners();
-        self.pool.stop();
         if let Some((deadline, tx)) = self.shutdown.take() {
             let _ = tx.send(Instant::now() <= deadline);
         }

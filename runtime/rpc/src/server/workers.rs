@@ -1,11 +1,11 @@
-//! The threads that run calls. A worker takes a connection's call, runs it, writes the
-//! reply itself (see [`super::outbox`]), and goes on with the connection's next waiting
-//! call, if any, before taking another connection's.
+//! Running calls. The server's threads take turns at the reactor (see [`super::reactor`]);
+//! a thread with a call runs it, writes the reply itself (see [`super::outbox`]), and goes
+//! on with the connection's next waiting call, if any, before taking another.
 
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::Sender;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Mutex};
 
 use mio::{Token, Waker};
 
@@ -27,35 +27,22 @@ pub enum Note {
 /// The calls ready to run, across connections.
 #[derive(Default)]
 pub struct Pool {
-    ready: Mutex<(VecDeque<(Arc<Outbox>, Job)>, bool)>,
-    wake: Condvar,
+    ready: Mutex<VecDeque<(Arc<Outbox>, Job)>>,
 }
 
 impl Pool {
     pub fn push(&self, outbox: Arc<Outbox>, job: Job) {
-        let mut q = self.ready.lock().unwrap_or_else(|p| p.into_inner());
-        q.0.push_back((outbox, job));
-        drop(q);
-        self.wake.notify_one();
+        self.ready
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push_back((outbox, job));
     }
 
-    /// Workers finish what is queued, then exit.
-    pub fn stop(&self) {
-        self.ready.lock().unwrap_or_else(|p| p.into_inner()).1 = true;
-        self.wake.notify_all();
-    }
-
-    fn take(&self) -> Option<(Arc<Outbox>, Job)> {
-        let mut q = self.ready.lock().unwrap_or_else(|p| p.into_inner());
-        loop {
-            if let Some(j) = q.0.pop_front() {
-                return Some(j);
-            }
-            if q.1 {
-                return None;
-            }
-            q = self.wake.wait(q).unwrap_or_else(|p| p.into_inner());
-        }
+    pub fn take(&self) -> Option<(Arc<Outbox>, Job)> {
+        self.ready
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .pop_front()
     }
 }
 
@@ -73,62 +60,61 @@ impl Notify {
     }
 }
 
-pub fn run(pool: &Pool, shared: &Shared, notify: &Notify) {
+/// Runs a connection's call, then the calls that wait behind it.
+pub fn run(outbox: &Outbox, mut job: Job, shared: &Shared, notify: &Notify) {
     let max_queued = shared.limits.max_queued_calls.max(1);
-    while let Some((outbox, mut job)) = pool.take() {
-        loop {
-            shared.stats.calls.fetch_add(1, Ordering::Relaxed);
-            let info = CallInfo {
-                protseq: job.peer.protseq,
-                peer: job.peer.address.clone(),
-                peer_uid: job.peer.credentials.map(|(u, _)| u),
-                peer_pid: job.peer.credentials.map(|(_, p)| p),
-                object: job.call.object,
-                opnum: job.call.opnum,
-                assoc_group: job.peer.group.id,
-                group: job.peer.group.clone(),
-            };
-            let max_xmit = job.peer.max_xmit;
-            let reply = super::execute(job.call, info, max_xmit, shared.limits);
-            if reply.starts_with(&[5, 0, crate::PacketType::Fault as u8]) {
-                shared.stats.faults.fetch_add(1, Ordering::Relaxed);
-            }
-            let mut p = outbox.lock();
-            let mut wants_write = !reply.is_empty() && outbox.send(&mut p, &reply);
-            // What waited behind the call: protocol answers go out, the next call runs.
-            let mut next = None;
-            while let Some(item) = p.queue.pop_front() {
-                match item {
-                    Item::Send(b) => wants_write |= outbox.send(&mut p, &b),
-                    Item::Run(j) => {
-                        p.calls -= 1;
-                        next = Some(j);
-                        break;
-                    }
+    loop {
+        shared.stats.calls.fetch_add(1, Ordering::Relaxed);
+        let info = CallInfo {
+            protseq: job.peer.protseq,
+            peer: job.peer.address.clone(),
+            peer_uid: job.peer.credentials.map(|(u, _)| u),
+            peer_pid: job.peer.credentials.map(|(_, p)| p),
+            object: job.call.object,
+            opnum: job.call.opnum,
+            assoc_group: job.peer.group.id,
+            group: job.peer.group.clone(),
+        };
+        let max_xmit = job.peer.max_xmit;
+        let reply = super::execute(job.call, info, max_xmit, shared.limits);
+        if reply.starts_with(&[5, 0, crate::PacketType::Fault as u8]) {
+            shared.stats.faults.fetch_add(1, Ordering::Relaxed);
+        }
+        let mut p = outbox.lock();
+        let mut wants_write = !reply.is_empty() && outbox.send(&mut p, &reply);
+        // What waited behind the call: protocol answers go out, the next call runs.
+        let mut next = None;
+        while let Some(item) = p.queue.pop_front() {
+            match item {
+                Item::Send(b) => wants_write |= outbox.send(&mut p, &b),
+                Item::Run(j) => {
+                    p.calls -= 1;
+                    next = Some(j);
+                    break;
                 }
             }
-            let resume = p.wants_resume && p.calls < max_queued;
-            if resume {
-                p.wants_resume = false;
-            }
-            if next.is_none() {
-                p.busy = false;
-            }
-            let idle = next.is_none() && p.wants_idle && p.idle();
-            drop(p);
-            if wants_write {
-                notify.send(outbox.token, Note::Write);
-            }
-            if resume {
-                notify.send(outbox.token, Note::Resume);
-            }
-            if idle {
-                notify.send(outbox.token, Note::Idle);
-            }
-            match next {
-                Some(j) => job = j,
-                None => break,
-            }
+        }
+        let resume = p.wants_resume && p.calls < max_queued;
+        if resume {
+            p.wants_resume = false;
+        }
+        if next.is_none() {
+            p.busy = false;
+        }
+        let idle = next.is_none() && p.wants_idle && p.idle();
+        drop(p);
+        if wants_write {
+            notify.send(outbox.token, Note::Write);
+        }
+        if resume {
+            notify.send(outbox.token, Note::Resume);
+        }
+        if idle {
+            notify.send(outbox.token, Note::Idle);
+        }
+        match next {
+            Some(j) => job = j,
+            None => break,
         }
     }
 }
