@@ -1,15 +1,16 @@
 //! The DCE/RPC server: one process serves several interfaces on several endpoints.
 //!
 //! ```text
-//! sockets ──► reactor (one thread, epoll) ──► protocol::Connection per socket
-//!                 ▲        │ whole calls
-//!                 │        ▼
-//!                 └── workers (a few threads) run the registered dispatch functions
+//! sockets ──► reactor (epoll) ──► protocol::Connection per socket ──► whole calls
+//!                                                                        │
+//!   a fixed set of threads: one at a time holds the reactor; the one that ◄┘
+//!   reads a call runs the registered dispatch function and writes the reply
 //! ```
 //! The reactor reads and writes every socket without blocking, so an idle connection costs
-//! a buffer, not a thread; calls run on a fixed pool of workers. A connection runs its
-//! calls one at a time, in order, and reads no further while it has
-//! [`ServerLimits::max_queued_calls`] waiting, so a fast client cannot queue unbounded work.
+//! a buffer, not a thread; calls run on a fixed set of threads that take turns at the
+//! reactor (leader/follower). A connection runs its calls one at a time, in order, and
+//! reads no further while it has [`ServerLimits::max_queued_calls`] waiting, so a fast
+//! client cannot queue unbounded work.
 //!
 //! Generated server stubs register as they are: `server.register(&ndr::X_INTERFACE,
 //! move |opnum, stub| X_serve(&handler, opnum, stub))`. While a call runs,
@@ -55,7 +56,8 @@ pub struct ServerLimits {
     pub max_queued_calls: usize,
     /// A connection with no call running and nothing received for this long is closed.
     pub idle_timeout: Option<Duration>,
-    /// Worker threads running calls.
+    /// The server's threads (at least 2): they take turns waiting for the sockets and run
+    /// the calls, so this many calls run at once, less the one waiting.
     pub workers: usize,
 }
 
