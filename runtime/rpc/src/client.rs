@@ -43,6 +43,7 @@ impl Default for ClientLimits {
 
 struct State<S> {
     stream: S,
+    incoming: Incoming,
     next_call_id: u32,
     /// Bound interfaces: (syntax, context id).
     contexts: Vec<(SyntaxId, u16)>,
@@ -90,6 +91,7 @@ impl<S: Read + Write> Connection<S> {
         Connection {
             state: Mutex::new(State {
                 stream,
+                incoming: Incoming::default(),
                 next_call_id: 1,
                 contexts: Vec::new(),
                 assoc_group: 0,
@@ -118,6 +120,59 @@ pub fn read_fragment(stream: &mut impl Read, max_frag: u16) -> Result<Pdu, CallE
         .read_exact(&mut frag[HEADER_LEN..])
         .map_err(unavailable)?;
     Pdu::parse(&frag).map_err(|_| CallError::Transport(PROTOCOL_ERROR))
+}
+
+/// Bytes read from the stream and not yet taken: reading what the stream has, rather than
+/// a header and then a body, takes one system call per reply instead of two.
+#[derive(Default)]
+struct Incoming {
+    /// `buf[at..end]` waits to be taken; `buf` keeps its size between reads.
+    buf: Vec<u8>,
+    at: usize,
+    end: usize,
+}
+
+impl Incoming {
+    const CHUNK: usize = 8 * 1024;
+
+    /// The next fragment, under the same rules as [`read_fragment`].
+    fn fragment(&mut self, stream: &mut impl Read, max_frag: u16) -> Result<Pdu, CallError> {
+        self.fill(stream, HEADER_LEN)?;
+        let h = Header::parse(&self.buf[self.at..self.end])
+            .map_err(|_| CallError::Transport(PROTOCOL_ERROR))?;
+        if h.frag_length > max_frag.max(HEADER_LEN as u16) && h.frag_length > 5840 {
+            return Err(CallError::Transport(PROTOCOL_ERROR));
+        }
+        let len = usize::from(h.frag_length);
+        self.fill(stream, len)?;
+        let pdu = Pdu::parse(&self.buf[self.at..self.at + len])
+            .map_err(|_| CallError::Transport(PROTOCOL_ERROR));
+        self.at += len;
+        pdu
+    }
+
+    /// Reads until `need` bytes wait.
+    fn fill(&mut self, stream: &mut impl Read, need: usize) -> Result<(), CallError> {
+        if self.end - self.at >= need {
+            return Ok(());
+        }
+        // What waits moves to the front, with room for a whole fragment after it.
+        self.buf.copy_within(self.at..self.end, 0);
+        self.end -= self.at;
+        self.at = 0;
+        if self.buf.len() < need.max(Self::CHUNK) {
+            self.buf.resize(need.max(Self::CHUNK), 0);
+        }
+        while self.end < need {
+            match stream.read(&mut self.buf[self.end..]) {
+                Ok(0) => return Err(CallError::Transport(SERVER_UNAVAILABLE)),
+                Ok(n) => self.end += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return Err(CallError::Transport(SERVER_UNAVAILABLE)),
+            }
+        }
+        Ok(())
+    }
 }
 
 impl<S: Read + Write> State<S> {
@@ -163,7 +218,7 @@ impl<S: Read + Write> State<S> {
             auth: None,
         };
         self.send(&pdu.encode())?;
-        let reply = read_fragment(&mut self.stream, limits.max_frag)?;
+        let reply = self.incoming.fragment(&mut self.stream, limits.max_frag)?;
         if reply.call_id != call_id {
             return Err(CallError::Transport(PROTOCOL_ERROR));
         }
@@ -226,7 +281,7 @@ fn exchange<S: Read + Write>(
     for f in fragment::request(call_id, context_id, opnum, None, request, st.max_xmit) {
         st.send(&f)?;
     }
-    let first = read_fragment(&mut st.stream, limits.max_frag)?;
+    let first = st.incoming.fragment(&mut st.stream, limits.max_frag)?;
     if first.call_id != call_id {
         return Err(CallError::Transport(PROTOCOL_ERROR));
     }
@@ -236,7 +291,7 @@ fn exchange<S: Read + Write>(
     let mut r = Reassembly::start(first, limits.max_reply)
         .map_err(|_| CallError::Transport(PROTOCOL_ERROR))?;
     while !r.is_complete() {
-        let next = read_fragment(&mut st.stream, limits.max_frag)?;
+        let next = st.incoming.fragment(&mut st.stream, limits.max_frag)?;
         if let Body::Fault { status, .. } = next.body {
             return Err(CallError::Fault(Fault(status)));
         }

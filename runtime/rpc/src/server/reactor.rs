@@ -306,8 +306,9 @@ impl Reactor {
             if ev.is_writable() {
                 self.flush(t);
             }
-            if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
-                self.read(t, &mut buf);
+            let closed = ev.is_read_closed() || ev.is_error();
+            if ev.is_readable() || closed {
+                self.read(t, &mut buf, closed);
             }
         }
         self.commands();
@@ -467,7 +468,10 @@ impl Reactor {
     }
 
     /// Reads what the socket has (unless paused) and handles every whole fragment.
-    fn read(&mut self, t: Token, buf: &mut [u8]) {
+    /// `closed`: the poll reported the peer's end (or an error), so reading goes on to
+    /// see it; otherwise a read that leaves the buffer short has emptied the socket, and
+    /// the next bytes bring a new readiness event.
+    fn read(&mut self, t: Token, buf: &mut [u8], closed: bool) {
         let max_queued = self.shared.limits.max_queued_calls.max(1);
         let mut want_write = false;
         {
@@ -487,6 +491,10 @@ impl Reactor {
                     Ok(n) => {
                         c.last_active = Instant::now();
                         c.inbuf.extend_from_slice(&buf[..n]);
+                        if n < buf.len() && !closed {
+                            want_write |= handle_fragments(c, &self.pool, max_queued);
+                            break;
+                        }
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -556,7 +564,7 @@ impl Reactor {
                         }
                         // Edge-triggered polling reports no new readiness for bytes
                         // already waiting: read them now.
-                        self.read(t, buf);
+                        self.read(t, buf, true);
                     }
                 }
                 Note::Idle => self.maybe_close(t),
