@@ -15,3 +15,14 @@ pub mod pdu;
 
 pub use binding::{Protseq, StringBinding};
 pub use pdu::{Body, Header, PacketType, Pdu, PduError, SyntaxId};
+
+pub mod epm;
+
+/// The paths generated code names (`rt::GUID`, `rt::ndr::...`), for the bindings this
+/// crate generates from its own IDL (the runtime path `crate::rt`, see
+/// tests/regen-runtime-bindings.sh): the core layer's items and the NDR engine.
+#[doc(hidden)]
+pub mod rt {
+    pub use comidl_runtime_core::*;
+    pub use comidl_runtime_ndr as ndr;
+}
