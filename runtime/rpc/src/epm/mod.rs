@@ -1,4 +1,12 @@
-//! The endpoint mapper (C706 Appendix O, MS-RPCE 2.2.1.2).
+//! The endpoint mapper (C706 Appendix O, MS-RPCE 2.2.1.2): the service on port 135 (or a
+//! host's well-known local socket) that tells clients which endpoint serves an interface.
+//!
+//! - [`tower`]: protocol towers, the bytes that name an interface at an endpoint.
+//! - [`client`]: asking a mapper ([`ept_map`], [`ept_lookup`]) and completing a string
+//!   binding that has no endpoint ([`resolve`]).
+//! - [`map`]: the server's database ([`EndpointMap`]), which implements the generated
+//!   [`ept_Handler`](bindings::ept_Handler) so a server serves it with
+//!   [`ept_serve`](bindings::ept_serve).
 //!
 //! [`bindings`] is generated from idl/comidl_epmapper.idl, with marshalling, and committed
 //! (compiler/tests/runtime_bindings.rs regenerates it and fails on any difference).
@@ -8,3 +16,84 @@ comidl_runtime_core::include_idl!(
     /// it and fails on any difference).
     pub mod bindings;
 );
+
+pub mod client;
+pub mod map;
+pub mod tower;
+
+pub use client::{
+    EpmError, Inquiry, LookupEntry, LookupIter, ResolveOptions, VersOption, ept_lookup, ept_map,
+    ept_map_towers, resolve, resolve_with,
+};
+pub use map::{EndpointMap, MapLimits};
+pub use tower::{Tower, TowerError, Transport};
+
+/// The endpoint mapper's interface: e1af8308-5d1f-11c9-91a4-08002b14a0fa v3.0.
+pub const EPT_INTERFACE: crate::pdu::SyntaxId = crate::pdu::SyntaxId::new(
+    comidl_runtime_core::GUID::from_u128(0xe1af8308_5d1f_11c9_91a4_08002b14a0fa),
+    3,
+    0,
+);
+
+/// The mapper's well-known TCP port.
+pub const EPT_TCP_PORT: u16 = 135;
+
+/// `ept_lookup`'s inquiry types (MS-RPCE 2.2.1.2.4).
+pub const RPC_C_EP_ALL_ELTS: u32 = 0;
+pub const RPC_C_EP_MATCH_BY_IF: u32 = 1;
+pub const RPC_C_EP_MATCH_BY_OBJ: u32 = 2;
+pub const RPC_C_EP_MATCH_BY_BOTH: u32 = 3;
+
+/// `ept_lookup`'s version options (how an entry's interface version is compared).
+pub const RPC_C_VERS_ALL: u32 = 1;
+pub const RPC_C_VERS_COMPATIBLE: u32 = 2;
+pub const RPC_C_VERS_EXACT: u32 = 3;
+pub const RPC_C_VERS_MAJOR_ONLY: u32 = 4;
+pub const RPC_C_VERS_UPTO: u32 = 5;
+
+/// The mapper's statuses (the DCE values, which Samba's mapper also returns; Windows
+/// answers with its own numbers, e.g. EPT_S_NOT_REGISTERED 0x6d9).
+pub const EPT_S_CANT_PERFORM_OP: u32 = 0x16c9_a0cd;
+pub const EPT_S_NO_MEMORY: u32 = 0x16c9_a0ce;
+pub const EPT_S_CANT_CREATE: u32 = 0x16c9_a0d0;
+pub const EPT_S_INVALID_ENTRY: u32 = 0x16c9_a0d3;
+pub const EPT_S_INVALID_CONTEXT: u32 = 0x16c9_a0d5;
+pub const EPT_S_NOT_REGISTERED: u32 = 0x16c9_a0d6;
+/// Windows' number for "not registered" (MS-ERREF), accepted by the client as the end.
+pub const EPT_S_NOT_REGISTERED_WIN32: u32 = 0x0000_06d9;
+
+use bindings::owned;
+use comidl_runtime_core::GUID;
+
+/// A GUID as the generated owned types carry it.
+pub fn owned_guid(g: &GUID) -> owned::GUID {
+    owned::GUID {
+        Data1: g.data1,
+        Data2: g.data2,
+        Data3: g.data3,
+        Data4: g.data4.to_vec(),
+    }
+}
+
+/// The GUID of an owned value, if its last field has its eight bytes.
+pub fn guid_of(g: &owned::GUID) -> Option<GUID> {
+    Some(GUID::from_values(
+        g.Data1,
+        g.Data2,
+        g.Data3,
+        g.Data4.as_slice().try_into().ok()?,
+    ))
+}
+
+/// A tower as the generated owned types carry it.
+pub fn owned_tower(bytes: Vec<u8>) -> owned::twr_t {
+    owned::twr_t {
+        tower_length: bytes.len() as u32,
+        tower_octet_string: bytes,
+    }
+}
+
+/// A received tower's bytes, if its length field agrees with them.
+pub fn tower_bytes(t: &owned::twr_t) -> Option<&[u8]> {
+    (t.tower_length as usize == t.tower_octet_string.len()).then_some(&t.tower_octet_string)
+}
