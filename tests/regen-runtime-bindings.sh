@@ -5,9 +5,19 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
-cargo run -q --manifest-path "$root/Cargo.toml" -p comidl-cli -- \
-    gen --rust --runtime-path crate -I "$root/idl" -o "$out" "$root"/idl/*.idl
+gen() { # runtime path, then IDL files
+    local rt="$1"
+    shift
+    cargo run -q --manifest-path "$root/Cargo.toml" -p comidl-cli -- \
+        gen --rust --runtime-path "$rt" -I "$root/idl" -o "$out" "$@"
+}
+# The COM layers' bindings name their own crate as the runtime.
+gen crate "$root"/idl/comidl_{base,ctypes,dispenser,provider}.idl
 cp "$out/comidl_base.rs" "$root/runtime/core/src/bindings.rs"
 cp "$out/comidl_ctypes.rs" "$root/runtime/core/src/ctypes.rs"
 cp "$out/comidl_dispenser.rs" "$root/runtime/services/src/dispenser/bindings.rs"
 cp "$out/comidl_provider.rs" "$root/runtime/services/src/provider/bindings.rs"
+# The rpc layer's endpoint mapper, with marshalling: comidl-runtime-rpc re-exports what
+# generated code names under `crate::rt` (the core layer's items and the NDR engine).
+gen crate::rt "$root/idl/comidl_epmapper.idl"
+cp "$out/comidl_epmapper.rs" "$root/runtime/rpc/src/epm/bindings.rs"

@@ -20,6 +20,10 @@ pub const FILES: &[(&str, &str)] = &[
         "comidl_provider.idl",
         include_str!("../../idl/comidl_provider.idl"),
     ),
+    (
+        "comidl_epmapper.idl",
+        include_str!("../../idl/comidl_epmapper.idl"),
+    ),
 ];
 
 /// Writes [`FILES`] into `dir` (created if missing). A file already holding the same text

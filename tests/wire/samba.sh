@@ -3,7 +3,8 @@
 # recipe: samba-dcerpcd and smbd on 127.0.0.1, state in a temporary directory) answers
 # ept_map, NetrWkstaGetInfo(100) and NetrShareEnum(1) from target/debug/samba-client,
 # unauthenticated over ncacn_ip_tcp; the same questions go to impacket (wkssvc) and to
-# Samba's own rpcclient (shares), and the answers must agree. Needs port 135 free. The
+# Samba's own rpcclient (shares), and the answers must agree. The runtime's map-request
+# tower must also be byte for byte the one impacket's floor classes build. Needs port 135 free. The
 # daemons run in a session of their own: at shutdown they signal their process group.
 # Prints ok/FAIL per value and "N passed, N failed".
 set -uo pipefail
@@ -54,8 +55,13 @@ sleep 1
 cargo build --quiet -p comidl-wire-check --manifest-path "$root/Cargo.toml" || fail "the wire check does not build"
 ours="$("$root/target/debug/samba-client" 127.0.0.1 2>&1)" || fail "samba-client: $ours"
 
-theirs="$("$py" - <<'PY' 2>&1
+theirs="$(WIRE_DIR="$here" "$py" - <<'PY' 2>&1
+import os, sys
 from impacket.dcerpc.v5 import epm, transport, wkst
+sys.path.insert(0, os.environ["WIRE_DIR"])
+from vectors import WKSSVC, tcp_tower, tower_octets
+# The map request's tower (port and address 0), built with impacket's floor classes.
+print("epm.tower.wkssvc=%s" % tower_octets(tcp_tower(WKSSVC, [1, 0], 0, "0.0.0.0")).hex())
 binding = epm.hept_map("127.0.0.1", wkst.MSRPC_UUID_WKST, protocol="ncacn_ip_tcp")
 t = transport.DCERPCTransportFactory(binding)
 dce = t.get_dce_rpc()
@@ -77,7 +83,7 @@ check() { # label, ours, theirs
     else echo "FAIL $1: comidl says '$2', the oracle '$3'"; failed=$((failed + 1)); fi
 }
 value() { printf '%s\n' "$1" | grep -m1 "^$2=" | cut -d= -f2-; }
-for k in epm.wkssvc.port wkssvc.platform_id wkssvc.computername wkssvc.langroup wkssvc.version; do
+for k in epm.tower.wkssvc epm.wkssvc.port wkssvc.platform_id wkssvc.computername wkssvc.langroup wkssvc.version; do
     check "$k (against impacket)" "$(value "$ours" "$k")" "$(value "$theirs" "$k")"
 done
 check "wkssvc.status" "$(value "$ours" wkssvc.status)" 0
