@@ -1,6 +1,7 @@
 //! Client binding handles: what a program holds to call a server named by a string binding.
 //!
 //! A [`BindingHandle`] connects on its first call (TCP, or a Unix socket for ncalrpc),
+//! asking the host's endpoint mapper for the endpoint first when the binding names none,
 //! binds each interface lazily (the [`Connection`] does), and keeps the connection for
 //! later calls. A server may close a connection that sat idle; before each call the handle
 //! looks whether the peer has hung up and, if so, opens a fresh connection first, so the
@@ -9,7 +10,8 @@
 //! [`ClientOptions::connect_timeout`], each read and write of a call by
 //! [`ClientOptions::call_timeout`]. Failures carry the spec's statuses:
 //! RPC_S_SERVER_UNAVAILABLE (1722) when no connection can be made or it broke,
-//! RPC_S_UNKNOWN_IF (1717) when the server refuses the interface.
+//! RPC_S_UNKNOWN_IF (1717) when the server refuses the interface, EPT_S_NOT_REGISTERED
+//! (1753) when the mapper knows no endpoint for it.
 
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::os::fd::{AsFd, OwnedFd};
@@ -20,17 +22,22 @@ use std::time::Duration;
 use comidl_runtime_ndr::{CallError, Channel, Interface};
 
 use crate::client::{ClientLimits, Connection, SERVER_UNAVAILABLE};
+use crate::epm::ResolveOptions;
 use crate::{Protseq, StringBinding};
 
-/// RPC_S_INVALID_BINDING: the binding cannot be used as given (no endpoint, bad address).
+/// RPC_S_INVALID_BINDING: the binding cannot be used as given (a bad address or endpoint).
 pub const INVALID_BINDING: u32 = 1702;
+/// EPT_S_NOT_REGISTERED: the endpoint mapper knows no endpoint for the interface.
+pub const ENDPOINT_NOT_FOUND: u32 = 1753;
 
 /// How a binding handle connects and waits.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct ClientOptions {
     pub connect_timeout: Duration,
     pub call_timeout: Duration,
     pub limits: ClientLimits,
+    /// Where the endpoint mapper is, for a binding without an endpoint.
+    pub mapper: ResolveOptions,
 }
 
 impl Default for ClientOptions {
@@ -39,6 +46,7 @@ impl Default for ClientOptions {
             connect_timeout: Duration::from_secs(10),
             call_timeout: Duration::from_secs(60),
             limits: ClientLimits::default(),
+            mapper: ResolveOptions::default(),
         }
     }
 }
@@ -66,20 +74,22 @@ struct Live {
 
 /// A client's handle on a server (see the module's documentation).
 pub struct BindingHandle {
-    binding: StringBinding,
+    /// As given, then with the endpoint the mapper named.
+    binding: Mutex<StringBinding>,
     options: ClientOptions,
     live: Mutex<Option<Live>>,
 }
 
 impl BindingHandle {
-    /// A handle for `binding`, which must name its endpoint (resolve one without through the
-    /// endpoint mapper first). Nothing is connected until the first call.
-    pub fn new(binding: StringBinding, options: ClientOptions) -> Result<Self, CallError> {
-        if binding.endpoint.as_deref().is_none_or(str::is_empty) {
-            return Err(CallError::Transport(INVALID_BINDING));
+    /// A handle for `binding`. Nothing is connected until the first call; a binding
+    /// without an endpoint is completed then, by the endpoint mapper, for that call's
+    /// interface.
+    pub fn new(mut binding: StringBinding, options: ClientOptions) -> Result<Self, CallError> {
+        if binding.endpoint.as_deref() == Some("") {
+            binding.endpoint = None;
         }
         Ok(BindingHandle {
-            binding,
+            binding: Mutex::new(binding),
             options,
             live: Mutex::new(None),
         })
@@ -91,20 +101,43 @@ impl BindingHandle {
         BindingHandle::new(b, options)
     }
 
-    pub fn binding(&self) -> &StringBinding {
-        &self.binding
+    /// The binding: as given, with the endpoint filled in once the mapper was asked.
+    pub fn binding(&self) -> StringBinding {
+        self.binding
+            .lock()
+            .map(|b| b.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
     }
 
-    fn connect(&self) -> Result<Live, CallError> {
+    /// The binding with an endpoint: asks the mapper for `interface`'s the first time.
+    fn resolved(&self, interface: &Interface) -> Result<StringBinding, CallError> {
+        let mut b = self
+            .binding
+            .lock()
+            .map_err(|_| CallError::Transport(SERVER_UNAVAILABLE))?;
+        if b.endpoint.is_none() {
+            let syntax =
+                crate::SyntaxId::new(interface.uuid, interface.version.0, interface.version.1);
+            *b = crate::epm::resolve(&b, syntax, &self.options.mapper).map_err(|e| match e {
+                crate::epm::EpmError::Call(c) => c,
+                // Not registered, or a binding the mapper cannot complete.
+                _ => CallError::Transport(ENDPOINT_NOT_FOUND),
+            })?;
+        }
+        Ok(b.clone())
+    }
+
+    fn connect(&self, interface: &Interface) -> Result<Live, CallError> {
         let unavailable = |_| CallError::Transport(SERVER_UNAVAILABLE);
         let o = &self.options;
-        let endpoint = self.binding.endpoint.as_deref().unwrap_or_default();
-        match self.binding.protseq {
+        let binding = self.resolved(interface)?;
+        let endpoint = binding.endpoint.as_deref().unwrap_or_default();
+        match binding.protseq {
             Protseq::Tcp => {
                 let port: u16 = endpoint
                     .parse()
                     .map_err(|_| CallError::Transport(INVALID_BINDING))?;
-                let host = match self.binding.network_address.as_str() {
+                let host = match binding.network_address.as_str() {
                     "" => "127.0.0.1",
                     h => h,
                 };
@@ -176,7 +209,7 @@ impl Channel for BindingHandle {
             *live = None;
         }
         if live.is_none() {
-            *live = Some(self.connect()?);
+            *live = Some(self.connect(interface)?);
         }
         let Some(l) = live.as_ref() else {
             return Err(CallError::Transport(SERVER_UNAVAILABLE));

@@ -468,7 +468,7 @@ fn cursors_are_bounded_forgotten_and_run_down() {
 #[test]
 fn updates_over_rpc_can_be_refused() {
     let map = EndpointMap::with_limits(MapLimits {
-        rpc_updates: false,
+        updates: comidl_runtime_rpc::epm::Updates::Refused,
         ..MapLimits::default()
     });
     let c = ept::new(InMemory(&map));
@@ -513,7 +513,7 @@ fn resolve_over_tcp_talks_to_a_mapper_port() {
     let options = ResolveOptions {
         mapper_port: 1,
         timeout: std::time::Duration::from_secs(2),
-        local_mapper: None,
+        local_mapper: "no-such-mapper".to_string(),
     };
     assert!(matches!(
         resolve(&b, WKSSVC, &options),
@@ -521,6 +521,6 @@ fn resolve_over_tcp_talks_to_a_mapper_port() {
     ));
     assert!(matches!(
         resolve(&StringBinding::parse("ncalrpc:").unwrap(), WKSSVC, &options),
-        Err(EpmError::Binding(_))
+        Err(EpmError::Call(CallError::Transport(_)))
     ));
 }

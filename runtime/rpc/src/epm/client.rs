@@ -321,8 +321,9 @@ pub struct ResolveOptions {
     pub mapper_port: u16,
     /// The bound on connecting and on every wait for the mapper.
     pub timeout: Duration,
-    /// The mapper's local socket, for ncalrpc bindings (none: they cannot be resolved).
-    pub local_mapper: Option<std::path::PathBuf>,
+    /// The local mapper's ncalrpc endpoint name, for ncalrpc bindings (Windows's is
+    /// `epmapper` too).
+    pub local_mapper: String,
 }
 
 impl Default for ResolveOptions {
@@ -330,7 +331,7 @@ impl Default for ResolveOptions {
         ResolveOptions {
             mapper_port: EPT_TCP_PORT,
             timeout: Duration::from_secs(10),
-            local_mapper: None,
+            local_mapper: "epmapper".to_string(),
         }
     }
 }
@@ -380,24 +381,9 @@ pub fn resolve(
             let conn = Connection::tcp(addr, options.timeout)?;
             resolve_with(&conn, binding, interface)
         }
-        #[cfg(unix)]
         Protseq::Local => {
-            let path = options
-                .local_mapper
-                .as_ref()
-                .ok_or(EpmError::Binding("no local endpoint mapper is configured"))?;
-            let s = std::os::unix::net::UnixStream::connect(path).map_err(|_| {
-                EpmError::Call(CallError::Transport(crate::client::SERVER_UNAVAILABLE))
-            })?;
-            s.set_read_timeout(Some(options.timeout))
-                .and_then(|()| s.set_write_timeout(Some(options.timeout)))
-                .map_err(|_| {
-                    EpmError::Call(CallError::Transport(crate::client::SERVER_UNAVAILABLE))
-                })?;
-            let conn = Connection::new(s, Default::default());
+            let conn = Connection::local(&options.local_mapper, options.timeout)?;
             resolve_with(&conn, binding, interface)
         }
-        #[cfg(not(unix))]
-        Protseq::Local => Err(EpmError::Binding("ncalrpc needs Unix-domain sockets")),
     }
 }

@@ -3,14 +3,16 @@
 //! [`EndpointMap`] holds the registered elements (object UUID, tower, annotation) and
 //! implements the generated [`ept_Handler`], so a server answers the mapper's interface
 //! with `ept_serve(&map, opnum, stub)`. A process registers its own interfaces with
-//! [`EndpointMap::register`], or remotely with `ept_insert` when [`MapLimits::rpc_updates`]
+//! [`EndpointMap::register`], or remotely with `ept_insert` when [`MapLimits::updates`]
 //! allows it.
 //!
 //! `ept_lookup` and `ept_map` can span calls: the reply's `entry_handle` is a context
 //! handle naming a cursor kept here, keyed by the handle's 20 bytes. A cursor ends when
 //! its last element has been returned (the handle comes back nil), when the client calls
-//! `ept_lookup_handle_free`, or when the server runs down the handles of a connection that
-//! died ([`EndpointMap::run_down`]). At most [`MapLimits::max_cursors`] are open at once.
+//! `ept_lookup_handle_free`, or once the client that opened it is gone (a cursor opened
+//! through a server belongs to its client, which alone may go on with it; see
+//! [`crate::server::context::ClientRef`]), or by [`EndpointMap::run_down`]. At most
+//! [`MapLimits::max_cursors`] are open at once.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,6 +25,7 @@ use super::bindings::{ept_Handler, owned};
 use super::tower::{Tower, Transport};
 use super::*;
 use crate::pdu::SyntaxId;
+use crate::server::context::{self, ClientRef};
 
 /// `nca_s_fault_context_mismatch`: a context handle the server does not know.
 pub const FAULT_CONTEXT_MISMATCH: Fault = Fault(0x1C00_001A);
@@ -39,11 +42,22 @@ pub struct MapLimits {
     /// Open `ept_lookup`/`ept_map` cursors at most; a new one beyond it fails with
     /// [`EPT_S_CANT_PERFORM_OP`] until one ends.
     pub max_cursors: usize,
-    /// Whether `ept_insert`, `ept_delete` and `ept_mgmt_delete` over RPC change the map
-    /// (else they fail with [`EPT_S_CANT_PERFORM_OP`]). A mapper reachable from other
-    /// machines should refuse them; one on a local socket for the host's own servers
-    /// allows them.
-    pub rpc_updates: bool,
+    /// Who may change the map over RPC (`ept_insert`, `ept_delete`, `ept_mgmt_delete`);
+    /// others get [`EPT_S_CANT_PERFORM_OP`].
+    pub updates: Updates,
+}
+
+/// Who may change the map through `ept_insert` and `ept_delete`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Updates {
+    /// Nobody: only [`EndpointMap::register`] in the serving process.
+    Refused,
+    /// Processes of this machine running as the map's own user (or root), over ncalrpc,
+    /// where the kernel says who the peer is; calls not through a server (the same
+    /// process) too. Over TCP, refused.
+    LocalSameUser,
+    /// Anyone who can reach the mapper.
+    Anyone,
 }
 
 impl Default for MapLimits {
@@ -51,7 +65,7 @@ impl Default for MapLimits {
         MapLimits {
             max_entries: 4096,
             max_cursors: 256,
-            rpc_updates: true,
+            updates: Updates::LocalSameUser,
         }
     }
 }
@@ -87,6 +101,14 @@ struct Cursor {
     query: Query,
     /// The next element key to look at.
     next: u64,
+    /// The client that opened it, when it came through a server: only that client may
+    /// go on with it, and the cursor is run down once the client is gone.
+    owner: Option<ClientRef>,
+}
+
+/// The client making the current call, if the call came through a server.
+fn caller() -> Option<ClientRef> {
+    context::current().map(|c| c.client())
 }
 
 #[derive(Default)]
@@ -288,6 +310,41 @@ impl EndpointMap {
         self.lock().entries.values().cloned().collect()
     }
 
+    /// Registers where a server listens for `interface`: the binding [`crate::Server::listen`]
+    /// returned (a TCP port on an IPv4 address, or an ncalrpc endpoint), under the nil
+    /// object. A TCP listener on every address is registered as 0.0.0.0, which clients
+    /// read as "the host you asked".
+    pub fn register_endpoint(
+        &self,
+        interface: &comidl_runtime_ndr::Interface,
+        binding: &crate::StringBinding,
+        annotation: &str,
+    ) -> Result<(), u32> {
+        let syntax = SyntaxId::new(interface.uuid, interface.version.0, interface.version.1);
+        let transport = match binding.protseq {
+            crate::Protseq::Tcp => Transport::Tcp {
+                port: binding
+                    .endpoint
+                    .as_deref()
+                    .and_then(|p| p.parse().ok())
+                    .ok_or(EPT_S_INVALID_ENTRY)?,
+                addr: match binding.network_address.as_str() {
+                    "" => std::net::Ipv4Addr::UNSPECIFIED,
+                    a => a.parse().map_err(|_| EPT_S_INVALID_ENTRY)?,
+                },
+            },
+            crate::Protseq::Local => Transport::Local {
+                name: binding.endpoint.clone().ok_or(EPT_S_INVALID_ENTRY)?,
+            },
+        };
+        self.register(
+            binding.object.unwrap_or_else(GUID::zeroed),
+            &Tower::new(syntax, transport),
+            annotation,
+            true,
+        )
+    }
+
     /// How many cursors are open.
     pub fn open_cursors(&self) -> usize {
         self.lock().cursors.len()
@@ -324,8 +381,16 @@ impl EndpointMap {
                 Err(status) => return Ok(Err(status)),
             }
         } else {
+            let me = caller();
             match inner.cursors.get(&handle.0) {
-                Some(c) if matches!(c.query, Query::Lookup { .. }) == is_lookup => {
+                Some(c)
+                    if matches!(c.query, Query::Lookup { .. }) == is_lookup
+                        && match (&c.owner, &me) {
+                            (None, None) => true,
+                            (Some(a), Some(b)) => a.same(b),
+                            _ => false,
+                        } =>
+                {
                     (c.query.clone(), c.next)
                 }
                 _ => return Err(FAULT_CONTEXT_MISMATCH),
@@ -347,6 +412,10 @@ impl EndpointMap {
         }
         if more {
             if handle.is_nil() {
+                // The cursors of clients that are gone are run down first.
+                inner
+                    .cursors
+                    .retain(|_, c| !c.owner.as_ref().is_some_and(ClientRef::is_gone));
                 if inner.cursors.len() >= self.limits.max_cursors {
                     return Ok(Err(EPT_S_CANT_PERFORM_OP));
                 }
@@ -356,7 +425,10 @@ impl EndpointMap {
                 }
                 handle.0 = h;
             }
-            inner.cursors.insert(handle.0, Cursor { query, next });
+            let owner = caller();
+            inner
+                .cursors
+                .insert(handle.0, Cursor { query, next, owner });
         } else {
             inner.cursors.remove(&handle.0);
             *handle = ContextHandle::default();
@@ -365,7 +437,19 @@ impl EndpointMap {
     }
 
     fn check_updates(&self) -> Result<(), u32> {
-        if self.limits.rpc_updates {
+        let allowed = match self.limits.updates {
+            Updates::Refused => false,
+            Updates::Anyone => true,
+            Updates::LocalSameUser => match context::current() {
+                None => true,
+                Some(call) => {
+                    let me = rustix::process::getuid().as_raw();
+                    call.protseq == crate::Protseq::Local
+                        && call.peer_uid.is_some_and(|u| u == me || u == 0)
+                }
+            },
+        };
+        if allowed {
             Ok(())
         } else {
             Err(EPT_S_CANT_PERFORM_OP)

@@ -25,7 +25,7 @@ pub use client::{
     EpmError, Inquiry, LookupEntry, LookupIter, ResolveOptions, VersOption, ept_lookup, ept_map,
     ept_map_towers, resolve, resolve_with,
 };
-pub use map::{EndpointMap, MapLimits};
+pub use map::{EndpointMap, MapLimits, Updates};
 pub use tower::{Tower, TowerError, Transport};
 
 /// The endpoint mapper's interface: e1af8308-5d1f-11c9-91a4-08002b14a0fa v3.0.

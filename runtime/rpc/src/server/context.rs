@@ -42,6 +42,31 @@ pub struct CallInfo {
     pub(crate) group: Arc<Group>,
 }
 
+impl CallInfo {
+    /// A token for the calling client that says, later, whether it is still there (its
+    /// association group has a connection), for state a server keeps per client outside
+    /// context handles.
+    pub fn client(&self) -> ClientRef {
+        ClientRef(Arc::downgrade(&self.group))
+    }
+}
+
+/// See [`CallInfo::client`].
+#[derive(Clone, Debug)]
+pub struct ClientRef(std::sync::Weak<Group>);
+
+impl ClientRef {
+    /// Whether the client's last connection has gone.
+    pub fn is_gone(&self) -> bool {
+        self.0.strong_count() == 0
+    }
+
+    /// Whether both name the same client.
+    pub fn same(&self, other: &ClientRef) -> bool {
+        std::sync::Weak::ptr_eq(&self.0, &other.0)
+    }
+}
+
 thread_local! {
     static CURRENT: RefCell<Option<CallInfo>> = const { RefCell::new(None) };
 }

@@ -249,6 +249,16 @@ impl Server {
             .add(Registered::new(interface, dispatch));
     }
 
+    /// Serves the endpoint mapper's interface from `map` (see [`crate::epm::EndpointMap`]):
+    /// listen on `ncacn_ip_tcp:...[135]` (or another port) and `ncalrpc:[epmapper]` to be
+    /// the host's mapper.
+    pub fn serve_endpoint_mapper(&self, map: Arc<crate::epm::EndpointMap>) {
+        self.register(
+            &crate::epm::bindings::ndr::ept_INTERFACE,
+            move |opnum: u16, stub: &[u8]| crate::epm::bindings::ept_serve(&*map, opnum, stub),
+        );
+    }
+
     /// Stops offering an interface to new binds; whether it was offered.
     pub fn unregister(&self, interface: &Interface) -> bool {
         self.shared.registry.remove(&SyntaxId::new(
