@@ -165,7 +165,6 @@ fn a_cursor_belongs_to_its_client_and_goes_with_it() {
         Err(CallError::Fault(Fault(0x1C00_001A)))
     );
     // The client goes away: its cursor is run down (before the next one opens).
-    drop(ca);
     drop(a);
     let end = std::time::Instant::now() + WAIT;
     loop {
