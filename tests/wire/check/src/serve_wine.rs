@@ -23,8 +23,7 @@ use crate::wine_constructs::owned::{
     POLY, SCALARS, SHORT_CHOICE, SHORT_TAGGED, TAGGED,
 };
 use crate::wine_constructs::{
-    ALIASES, COLOR, ndr::wine_constructs_INTERFACE, wine_constructs_Handler,
-    wine_constructs_serve,
+    ALIASES, COLOR, ndr::wine_constructs_INTERFACE, wine_constructs_Handler, wine_constructs_serve,
 };
 
 /// The handler.
@@ -62,7 +61,7 @@ fn swap(p: &POINT2) -> POINT2 {
     POINT2 { x: p.y, y: p.x }
 }
 
-/// 11. WcAliases, on the engine's C-layout memory: the request's full pointers are
+/// WcAliases (opnum 11) on the engine's C-layout memory: the request's full pointers are
 /// addresses there (one referent, one address), and a reply whose `a` and `b` hold one
 /// address goes out as one referent.
 fn aliases(stub: &[u8]) -> Result<Vec<u8>, Fault> {
@@ -284,7 +283,11 @@ impl wine_constructs_Handler for WineConstructs {
     }
 
     // 11. Served by `aliases` (see the module's comment); never reached.
-    fn wc_aliases(&self, _first: Option<i32>, _in: owned::ALIASES) -> R<(i32, i32, owned::ALIASES)> {
+    fn wc_aliases(
+        &self,
+        _first: Option<i32>,
+        _in: owned::ALIASES,
+    ) -> R<(i32, i32, owned::ALIASES)> {
         Err(Fault::UNSPECIFIED)
     }
 
