@@ -146,6 +146,7 @@ done
 # 5. Wine's client against comidl's server, whose standard input is a fifo that only this
 # shell writes to (fd 9; closing it stops the server).
 capture "$ours_port" "$tmp/ours.pcapng" ours_capture_pid
+: >"$tmp/ours.out"
 mkfifo "$tmp/ours.stdin"
 exec 9<>"$tmp/ours.stdin"
 "$root/target/debug/wire-server" "$ours_port" <"$tmp/ours.stdin" >"$tmp/ours.out" 2>"$tmp/ours.err" 9>&- &
