@@ -13,7 +13,9 @@
 #      connection (ept_map, NetrWkstaGetInfo, NetrShareEnum), answers checked against
 #      impacket's and rpcclient's (samba.sh);
 #   7. comidl's generated client calls a Wine 8 rpcrt4 server of wine_constructs.idl, Wine's
-#      own client calls it too, and tshark dissects all of it (wine.sh).
+#      own client calls it too, Wine's client calls comidl's server of it (the wire-server
+#      bin, serve_wine.rs; the wine_bug.* checks reported not applicable, every other one
+#      passing), and tshark dissects both servers' captures (wine.sh).
 #   8. impacket calls comidl's server (runtime/rpc's server, the wire-server bin serving
 #      idl/constructs.idl) with hand-built NDR classes for every operation, replies checked
 #      against the server's table; the exchange is captured and tshark finds no malformed

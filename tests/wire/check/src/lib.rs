@@ -11,6 +11,7 @@ comidl_runtime::include_idl!(pub mod wine_constructs = "wine_constructs");
 
 pub mod calls;
 pub mod serve;
+pub mod serve_wine;
 
 use comidl_runtime::ndr::Interface;
 

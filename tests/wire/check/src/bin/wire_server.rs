@@ -1,6 +1,8 @@
-//! `wire-server PORT`: serves tests/wire/idl/constructs.idl (see `wire_check::serve`) over
-//! TCP on 127.0.0.1:PORT for the wire harness's peers (impacket, Wine's client), until
-//! its standard input closes. Prints `listening ncacn_ip_tcp:127.0.0.1[PORT]` when ready.
+//! `wire-server PORT`: serves tests/wire/idl/constructs.idl (see `wire_check::serve`, for
+//! impacket: server.sh) and tests/wire/idl/wine_constructs.idl (see
+//! `wire_check::serve_wine`, for Wine's client: wine.sh) over TCP on 127.0.0.1:PORT, until
+//! its standard input closes. Prints `listening ncacn_ip_tcp:127.0.0.1[PORT]` when ready;
+//! exits 0 when the shutdown was clean.
 
 use std::io::Read;
 use std::process::ExitCode;
@@ -10,6 +12,8 @@ use comidl_runtime::rpc::StringBinding;
 use comidl_runtime::rpc::server::{Server, ServerLimits};
 use wire_check::constructs::{constructs_serve, ndr};
 use wire_check::serve::Constructs;
+use wire_check::serve_wine;
+use wire_check::wine_constructs::ndr::wine_constructs_INTERFACE;
 
 fn main() -> ExitCode {
     let port: u16 = match std::env::args().nth(1).map(|p| p.parse()) {
@@ -29,6 +33,7 @@ fn main() -> ExitCode {
     server.register(&ndr::constructs_INTERFACE, |opnum, stub: &[u8]| {
         constructs_serve(&Constructs, opnum, stub)
     });
+    server.register(&wine_constructs_INTERFACE, serve_wine::serve);
     let binding = match StringBinding::parse(&format!("ncacn_ip_tcp:127.0.0.1[{port}]"))
         .map_err(|e| e.to_string())
         .and_then(|b| server.listen(&b).map_err(|e| e.to_string()))
