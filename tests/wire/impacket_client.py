@@ -36,7 +36,7 @@ import struct
 import sys
 import traceback
 
-from impacket.dcerpc.v5 import transport
+from impacket.dcerpc.v5 import epm, transport
 from impacket.dcerpc.v5.dtypes import STR, WSTR, LPWSTR
 from impacket.dcerpc.v5.ndr import (NDR, NDRCALL, NDRSTRUCT, NDRUNION, NDRPOINTER, NULL,
                                     NDRPOINTERNULL, NDRUniConformantArray,
@@ -571,7 +571,7 @@ class Client:
         dce = t.get_dce_rpc()
         dce.connect()
         self.counts["binds"] += 1
-        dce.bind(uuidtup_to_bin(iface))
+        dce.bind(iface if isinstance(iface, bytes) else uuidtup_to_bin(iface))
         return dce
 
     def result(self, name, fn):
@@ -1162,6 +1162,79 @@ def main():
         finally:
             dce.disconnect()
     c.result("a handle of another connection: context mismatch", other_connection)
+
+    def unbound():
+        # impacket's hept_map and hept_lookup bind the connection they are given.
+        t = transport.DCERPCTransportFactory("ncacn_ip_tcp:127.0.0.1[%d]" % c.port)
+        t.set_connect_timeout(10)
+        dce = t.get_dce_rpc()
+        dce.connect()
+        c.counts["binds"] += 1
+        return dce
+
+    def mapper():
+        # Our server is its own endpoint mapper: impacket's ept_map finds constructs at
+        # the port it listens on, and ept_lookup lists both interfaces with annotations.
+        dce = unbound()
+        try:
+            c.counts["requests"] += 1
+            found = epm.hept_map("127.0.0.1", uuidtup_to_bin(CONSTRUCTS),
+                                 protocol="ncacn_ip_tcp", dce=dce)
+            c.counts["responses"] += 1
+            expect("ept_map's binding", found, "ncacn_ip_tcp:127.0.0.1[%d]" % c.port)
+        finally:
+            dce.disconnect()
+        dce = unbound()
+        try:
+            c.counts["requests"] += 1
+            entries = epm.hept_lookup(None, dce=dce)
+            c.counts["responses"] += 1
+            notes = sorted(e["annotation"].rstrip(b"\0").decode() for e in entries)
+            expect("ept_lookup's annotations", notes,
+                   ["comidl constructs", "comidl wine_constructs"])
+        finally:
+            dce.disconnect()
+    c.result("our endpoint mapper: ept_map and ept_lookup", mapper)
+
+    def mapper_refuses_updates():
+        # Over TCP anyone may be calling: ept_insert must be refused (ept_s_cant_perform_op).
+        dce = c.connect(epm.MSRPC_UUID_PORTMAP)
+        try:
+            # impacket has no ept_insert class: the request is built here, C706 App. O's
+            # layout: num_ents, entries[] (conformance, then each entry: object, tower
+            # referent, annotation as a varying char string), the deferred tower (a
+            # conformant twr_t), then replace.
+            tower = epm.EPMTower()
+            floors = [epm.EPMRPCInterface(), epm.EPMRPCDataRepresentation(),
+                      epm.EPMProtocolIdentifier(), epm.EPMPortAddr(), epm.EPMHostAddr()]
+            floors[0]["InterfaceUUID"] = uuidtup_to_bin(UNKNOWN_IF)[:16]
+            floors[0]["MajorVersion"] = 1
+            floors[0]["MinorVersion"] = 0
+            floors[1]["DataRepUuid"] = uuidtup_to_bin(
+                ("8a885d04-1ceb-11c9-9fe8-08002b104860", "2.0"))[:16]
+            floors[1]["MajorVersion"] = 2
+            floors[2]["ProtIdentifier"] = 0x0B
+            floors[3]["IpPort"] = 4444
+            floors[4]["Ip4addr"] = b"\x7f\x00\x00\x01"
+            tower["NumberOfFloors"] = len(floors)
+            tower["Floors"] = b"".join(f.getData() for f in floors)
+            octets = tower.getData()
+            note = b"intruder\0"
+            stub = struct.pack("<II", 1, 1) + b"\0" * 16 + struct.pack("<I", 0x20000)
+            stub += struct.pack("<II", 0, len(note)) + note
+            stub += b"\0" * (-len(stub) % 4)
+            stub += struct.pack("<II", len(octets), len(octets)) + octets
+            stub += b"\0" * (-len(stub) % 4)
+            stub += struct.pack("<I", 0)
+            c.counts["requests"] += 1
+            dce.call(0, stub)
+            answer = dce.recv()
+            c.counts["responses"] += 1
+            status = struct.unpack("<I", answer[-4:])[0]
+            expect("ept_insert's status", "0x%08x" % status, "0x16c9a0cd")
+        finally:
+            dce.disconnect()
+    c.result("our endpoint mapper refuses ept_insert over TCP", mapper_refuses_updates)
 
     c.dce.disconnect()
     print("pdus " + " ".join("%s=%d" % kv for kv in sorted(c.counts.items())))

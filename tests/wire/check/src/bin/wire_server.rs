@@ -1,14 +1,17 @@
 //! `wire-server PORT`: serves tests/wire/idl/constructs.idl (see `wire_check::serve`, for
-//! impacket: server.sh) and tests/wire/idl/wine_constructs.idl (see
-//! `wire_check::serve_wine`, for Wine's client: wine.sh) over TCP on 127.0.0.1:PORT, until
+//! impacket: server.sh), tests/wire/idl/wine_constructs.idl (see
+//! `wire_check::serve_wine`, for Wine's client: wine.sh) and the endpoint mapper (runtime's
+//! `epm::EndpointMap`, both interfaces registered at PORT) over TCP on 127.0.0.1:PORT, until
 //! its standard input closes. Prints `listening ncacn_ip_tcp:127.0.0.1[PORT]` when ready;
 //! exits 0 when the shutdown was clean.
 
 use std::io::Read;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use comidl_runtime::rpc::StringBinding;
+use comidl_runtime::rpc::epm::EndpointMap;
 use comidl_runtime::rpc::server::{Server, ServerLimits};
 use wire_check::constructs::{constructs_serve, ndr};
 use wire_check::serve::Constructs;
@@ -44,6 +47,17 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let map = Arc::new(EndpointMap::new());
+    for (i, note) in [
+        (&ndr::constructs_INTERFACE, "comidl constructs"),
+        (&wine_constructs_INTERFACE, "comidl wine_constructs"),
+    ] {
+        if let Err(status) = map.register_endpoint(i, &binding, note) {
+            eprintln!("wire-server: registering {}: status {status:#x}", i.name);
+            return ExitCode::FAILURE;
+        }
+    }
+    server.serve_endpoint_mapper(map);
     println!("listening {binding}");
     // Serve until the harness closes our standard input (or the process is killed).
     let mut sink = Vec::new();
