@@ -98,5 +98,18 @@ for i in "${!names[@]}"; do
     check "srvsvc share $i name (against rpcclient)" "${o%%|*}" "${names[$i]}"
     check "srvsvc share $i remark (against rpcclient)" "${o##*|}" "${remarks[$i]:-}"
 done
+# The example client (examples/rpc-client), run as its README says, names the same host
+# and shares.
+if cargo build --quiet -p rpc-client-example --manifest-path "$root/Cargo.toml"; then
+    example="$(timeout 60 "$root/target/debug/share-list" 127.0.0.1 2>&1)"; status=$?
+    printf '%s\n' "$example" | sed 's/^/    /'
+    check "share-list exit status" "$status" 0
+    check "share-list names the computer (against impacket)" \
+        "$(printf '%s\n' "$example" | head -1 | cut -d' ' -f1)" "$(value "$theirs" wkssvc.computername)"
+    check "share-list share count (against rpcclient)" \
+        "$(printf '%s\n' "$example" | sed -n 's/^\([0-9]*\) shares:$/\1/p')" "${#names[@]}"
+else
+    echo "FAIL share-list does not build"; failed=$((failed + 1))
+fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -6,8 +6,10 @@
 # target/wire/server.pcap, and tshark dissects it as DCE/RPC: no malformed frame, no expert
 # error, and the PDUs the client counted (binds, requests, responses, faults, fragments of
 # both directions) are all in the capture. The server must then shut down cleanly (exit 0)
-# when its standard input closes. A missing peer (impacket, dumpcap, tshark) or a server
-# that does not start is a failure, not a skip.
+# when its standard input closes. Then the example server (examples/rpc-server) runs as its
+# README says and impacket calls it through its own endpoint mapper
+# (call_with_impacket.py). A missing peer (impacket, dumpcap, tshark) or a server that does
+# not start is a failure, not a skip.
 # Prints ok/FAIL lines and "N passed, N failed".
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -139,5 +141,38 @@ if [ "$more_req" -gt 0 ] && [ "$more_resp" -gt 0 ]; then
     ok "capture: fragmented calls both ways ($more_req request and $more_resp response fragments before a last one)"
 else
     fail "capture: expected fragments before a last one both ways, found $more_req request and $more_resp response fragments"
+fi
+
+# The example server (examples/rpc-server), called as its README says: impacket asks its
+# endpoint mapper for the notes interface, then adds, lists, walks a cursor, asks who calls.
+if cargo build --quiet -p rpc-server-example --manifest-path "$root/Cargo.toml"; then ok "notes-server builds"
+else fail "notes-server does not build"; finish; fi
+mport="$("$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+mkfifo "$dir/notes-stdin"
+exec 8<>"$dir/notes-stdin"
+"$root/target/debug/notes-server" --mapper-port "$mport" --local "notes-test-$$" \
+    <"$dir/notes-stdin" >"$dir/notes.out" 2>"$dir/notes.err" 8>&- 9>&- &
+server_pid=$!
+if wait_for 20 grep -q "^endpoint mapper on ncacn_ip_tcp:127.0.0.1\[$mport\]" "$dir/notes.out"; then
+    ok "notes-server runs, its mapper on $mport"
+    example="$(timeout 120 "$py" "$root/examples/rpc-server/call_with_impacket.py" 127.0.0.1 "$mport" 8>&- 2>&1)"
+    example_status=$?
+    printf '%s\n' "$example" | sed 's/^/    /'
+    if [ "$example_status" -eq 0 ] && [ "$(printf '%s\n' "$example" | tail -1)" = "ok" ]; then
+        ok "impacket calls the example server (call_with_impacket.py)"
+    else
+        fail "call_with_impacket.py exited $example_status"
+    fi
+else
+    fail "notes-server did not start: $(cat "$dir/notes.out" "$dir/notes.err" | tail -3)"
+fi
+exec 8>&-
+if wait_for 15 bash -c "! kill -0 $server_pid 2>/dev/null"; then
+    wait "$server_pid"; status=$?
+    server_pid=""
+    if [ "$status" -eq 0 ]; then ok "notes-server shut down cleanly"
+    else fail "notes-server exited with status $status: $(tail -3 "$dir/notes.err")"; fi
+else
+    fail "notes-server still running 15 s after its stdin closed"
 fi
 finish
