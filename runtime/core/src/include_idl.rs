@@ -38,7 +38,9 @@ macro_rules! include_idl {
             non_camel_case_types,
             non_upper_case_globals,
             clippy::too_many_arguments,
-            clippy::type_complexity
+            clippy::type_complexity,
+            // IDL's names (NOTE, RPC_IF_ID) stay as the IDL spells them, in a binary too.
+            clippy::upper_case_acronyms
         )]
         $vis mod $name $($body)*
     };
