@@ -53,6 +53,18 @@ ss -ltn 2>/dev/null | grep -q '127.0.0.1:135 ' || fail "Samba did not start: $(t
 sleep 1
 
 cargo build --quiet -p comidl-wire-check --manifest-path "$root/Cargo.toml" || fail "the wire check does not build"
+cargo build --quiet -p rpc-client-example --manifest-path "$root/Cargo.toml" || fail "share-list does not build"
+
+# Everything from here is captured (the mapper's port and Samba's dynamic RPC ports) for
+# tshark to judge at the end.
+pcap="$root/target/wire/samba.pcap"
+mkdir -p "$(dirname "$pcap")"; rm -f "$pcap"
+dumpcap -q -P -i lo -f "tcp port 135 or tcp portrange 49152-65535" -w "$pcap" >"$dir/dumpcap.out" 2>&1 &
+capture_pid=$!
+pids+=("$capture_pid")
+for _ in $(seq 1 100); do grep -q "Capturing on" "$dir/dumpcap.out" && break; sleep 0.1; done
+grep -q "Capturing on" "$dir/dumpcap.out" || fail "dumpcap did not start: $(tail -2 "$dir/dumpcap.out")"
+
 ours="$("$root/target/debug/samba-client" 127.0.0.1 2>&1)" || fail "samba-client: $ours"
 
 theirs="$(WIRE_DIR="$here" "$py" - <<'PY' 2>&1
@@ -100,16 +112,23 @@ for i in "${!names[@]}"; do
 done
 # The example client (examples/rpc-client), run as its README says, names the same host
 # and shares.
-if cargo build --quiet -p rpc-client-example --manifest-path "$root/Cargo.toml"; then
-    example="$(timeout 60 "$root/target/debug/share-list" 127.0.0.1 2>&1)"; status=$?
-    printf '%s\n' "$example" | sed 's/^/    /'
-    check "share-list exit status" "$status" 0
-    check "share-list names the computer (against impacket)" \
-        "$(printf '%s\n' "$example" | head -1 | cut -d' ' -f1)" "$(value "$theirs" wkssvc.computername)"
-    check "share-list share count (against rpcclient)" \
-        "$(printf '%s\n' "$example" | sed -n 's/^\([0-9]*\) shares:$/\1/p')" "${#names[@]}"
-else
-    echo "FAIL share-list does not build"; failed=$((failed + 1))
-fi
+example="$(timeout 60 "$root/target/debug/share-list" 127.0.0.1 2>&1)"; status=$?
+printf '%s\n' "$example" | sed 's/^/    /'
+check "share-list exit status" "$status" 0
+check "share-list names the computer (against impacket)" \
+    "$(printf '%s\n' "$example" | head -1 | cut -d' ' -f1)" "$(value "$theirs" wkssvc.computername)"
+check "share-list share count (against rpcclient)" \
+    "$(printf '%s\n' "$example" | sed -n 's/^\([0-9]*\) shares:$/\1/p')" "${#names[@]}"
+
+# tshark over the whole capture: comidl's, impacket's, rpcclient's and Samba's PDUs.
+sleep 0.5
+kill "$capture_pid" 2>/dev/null
+for _ in $(seq 1 100); do kill -0 "$capture_pid" 2>/dev/null || break; sleep 0.1; done
+dissect() { timeout 120 tshark -r "$pcap" -d tcp.port==135,dcerpc "$@" 2>/dev/null; }
+rpc_frames="$(dissect -Y dcerpc -T fields -e frame.number | wc -l)"
+bad="$(dissect -Y '_ws.malformed || _ws.expert.severity == error' -T fields -e frame.number | wc -l)"
+if [ "$rpc_frames" -gt 0 ]; then echo "ok capture: $rpc_frames DCE/RPC frames"; passed=$((passed + 1))
+else echo "FAIL capture: no DCE/RPC frame in $pcap"; failed=$((failed + 1)); fi
+check "capture: malformed frames and expert errors" "$bad" 0
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
