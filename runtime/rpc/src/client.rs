@@ -57,6 +57,8 @@ struct State<S> {
 pub struct Connection<S: Read + Write> {
     state: Mutex<State<S>>,
     limits: ClientLimits,
+    /// The object UUID every request names (PFC_OBJECT_UUID), as DCOM's calls do.
+    object: Option<comidl_runtime_core::GUID>,
 }
 
 impl Connection<std::net::TcpStream> {
@@ -99,7 +101,14 @@ impl<S: Read + Write> Connection<S> {
                 broken: false,
             }),
             limits,
+            object: None,
         }
+    }
+
+    /// Names `object` in every request (a string binding's `uuid@` part).
+    pub fn with_object(mut self, object: Option<comidl_runtime_core::GUID>) -> Self {
+        self.object = object;
+        self
     }
 }
 
@@ -258,7 +267,14 @@ impl<S: Read + Write> Channel for Connection<S> {
         if st.broken {
             return Err(CallError::Transport(SERVER_UNAVAILABLE));
         }
-        let result = exchange(&mut st, self.limits, interface, opnum, &request);
+        let result = exchange(
+            &mut st,
+            self.limits,
+            interface,
+            opnum,
+            self.object,
+            &request,
+        );
         // After a transport failure the stream may hold half a message: the connection is
         // done (a fault is a complete answer; the connection lives on).
         if let Err(CallError::Transport(_)) = result {
@@ -273,12 +289,13 @@ fn exchange<S: Read + Write>(
     limits: ClientLimits,
     interface: &Interface,
     opnum: u16,
+    object: Option<comidl_runtime_core::GUID>,
     request: &[u8],
 ) -> Result<Vec<u8>, CallError> {
     let syntax = SyntaxId::new(interface.uuid, interface.version.0, interface.version.1);
     let context_id = st.context(syntax, limits)?;
     let call_id = st.call_id();
-    for f in fragment::request(call_id, context_id, opnum, None, request, st.max_xmit) {
+    for f in fragment::request(call_id, context_id, opnum, object, request, st.max_xmit) {
         st.send(&f)?;
     }
     let first = st.incoming.fragment(&mut st.stream, limits.max_frag)?;

@@ -155,7 +155,9 @@ impl BindingHandle {
                                 .map_err(unavailable)?;
                             let watch = s.as_fd().try_clone_to_owned().map_err(unavailable)?;
                             return Ok(Live {
-                                conn: Open::Tcp(Connection::new(s, o.limits)),
+                                conn: Open::Tcp(
+                                    Connection::new(s, o.limits).with_object(binding.object),
+                                ),
                                 watch,
                             });
                         }
@@ -173,7 +175,7 @@ impl BindingHandle {
                     .map_err(unavailable)?;
                 let watch = s.as_fd().try_clone_to_owned().map_err(unavailable)?;
                 Ok(Live {
-                    conn: Open::Local(Connection::new(s, o.limits)),
+                    conn: Open::Local(Connection::new(s, o.limits).with_object(binding.object)),
                     watch,
                 })
             }

@@ -45,7 +45,7 @@ impl Drop for Session {
 
 /// Opnums: 0 echo reversed; 1 op range fault; 2 panics; 3 opens a handle for the u32 in
 /// the stub; 4 reads a handle's value; 5 closes a handle; 6 who calls (uid, or u32::MAX);
-/// 7 sleeps 300 ms then echoes.
+/// 7 sleeps 300 ms then echoes; 8 the request's object UUID (or nothing).
 fn echo_server(limits: ServerLimits, dropped: Arc<AtomicUsize>) -> Server {
     let server = Server::start(limits).expect("server starts");
     server.register(
@@ -81,6 +81,10 @@ fn echo_server(limits: ServerLimits, dropped: Arc<AtomicUsize>) -> Server {
                 7 => {
                     std::thread::sleep(Duration::from_millis(300));
                     Ok(stub.to_vec())
+                }
+                8 => {
+                    let info = context::current().ok_or(Fault::UNSPECIFIED)?;
+                    Ok(info.object.map_or(vec![], |g| g.to_bytes_le().to_vec()))
                 }
                 _ => Err(Fault::OP_RANGE),
             }
@@ -559,6 +563,15 @@ fn a_binding_handle_reconnects_after_an_idle_close() {
         .unwrap();
     let h = BindingHandle::parse(&local.to_string(), ClientOptions::default()).unwrap();
     assert_eq!(h.call(&ECHO, 0, vec![5, 6]).unwrap(), vec![6, 5]);
+    // No object UUID unless the binding names one; then every request carries it.
+    assert_eq!(h.call(&ECHO, 8, vec![]).unwrap(), Vec::<u8>::new());
+    let object = GUID::from_u128(0x3c4728c5_f0ab_448b_bda1_6ce01eb0a6d5);
+    let with = format!("{}@{}", object.to_string_no_braces(), b);
+    let h = BindingHandle::parse(&with, ClientOptions::default()).unwrap();
+    assert_eq!(
+        h.call(&ECHO, 8, vec![]).unwrap(),
+        object.to_bytes_le().to_vec()
+    );
 }
 
 #[test]
