@@ -18,6 +18,9 @@ use crate::{Body, Header, Pdu, SyntaxId};
 pub const SERVER_UNAVAILABLE: u32 = 1722;
 /// RPC_S_CALL_FAILED: the server answered with something the protocol does not allow here.
 pub const CALL_FAILED: u32 = 1726;
+/// RPC_S_CALL_FAILED_DNE: the call failed before the server could run it (the request
+/// could not be sent whole).
+pub const CALL_FAILED_DNE: u32 = 1727;
 /// RPC_S_UNKNOWN_IF: the server refused the interface.
 pub const UNKNOWN_IF: u32 = 1717;
 /// RPC_S_PROTOCOL_ERROR.
@@ -295,10 +298,22 @@ fn exchange<S: Read + Write>(
     let syntax = SyntaxId::new(interface.uuid, interface.version.0, interface.version.1);
     let context_id = st.context(syntax, limits)?;
     let call_id = st.call_id();
+    // The spec's statuses say whether the call may have run: not if the request did not
+    // leave whole (RPC_S_CALL_FAILED_DNE), perhaps if the reply did not come
+    // (RPC_S_CALL_FAILED); a connection that failed before (the bind) is unavailable.
+    let broke = |status| {
+        move |e: CallError| match e {
+            CallError::Transport(SERVER_UNAVAILABLE) => CallError::Transport(status),
+            e => e,
+        }
+    };
     for f in fragment::request(call_id, context_id, opnum, object, request, st.max_xmit) {
-        st.send(&f)?;
+        st.send(&f).map_err(broke(CALL_FAILED_DNE))?;
     }
-    let first = st.incoming.fragment(&mut st.stream, limits.max_frag)?;
+    let first = st
+        .incoming
+        .fragment(&mut st.stream, limits.max_frag)
+        .map_err(broke(CALL_FAILED))?;
     if first.call_id != call_id {
         return Err(CallError::Transport(PROTOCOL_ERROR));
     }
@@ -308,7 +323,10 @@ fn exchange<S: Read + Write>(
     let mut r = Reassembly::start(first, limits.max_reply)
         .map_err(|_| CallError::Transport(PROTOCOL_ERROR))?;
     while !r.is_complete() {
-        let next = st.incoming.fragment(&mut st.stream, limits.max_frag)?;
+        let next = st
+            .incoming
+            .fragment(&mut st.stream, limits.max_frag)
+            .map_err(broke(CALL_FAILED))?;
         if let Body::Fault { status, .. } = next.body {
             return Err(CallError::Fault(Fault(status)));
         }

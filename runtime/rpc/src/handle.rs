@@ -9,7 +9,9 @@
 //! next call reconnects. Every wait is bounded: connecting by
 //! [`ClientOptions::connect_timeout`], each read and write of a call by
 //! [`ClientOptions::call_timeout`]. Failures carry the spec's statuses:
-//! RPC_S_SERVER_UNAVAILABLE (1722) when no connection can be made or it broke,
+//! RPC_S_SERVER_UNAVAILABLE (1722) when no connection can be made or the bind fails,
+//! RPC_S_CALL_FAILED_DNE (1727) when the request could not be sent (the call did not run),
+//! RPC_S_CALL_FAILED (1726) when the reply did not come (it may have run),
 //! RPC_S_UNKNOWN_IF (1717) when the server refuses the interface, EPT_S_NOT_REGISTERED
 //! (1753) when the mapper knows no endpoint for it.
 
