@@ -5,3 +5,4 @@
 include!(concat!(env!("OUT_DIR"), "/all.rs"));
 
 pub mod ndr_fuzz;
+pub mod user_routines;
