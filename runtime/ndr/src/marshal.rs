@@ -539,7 +539,7 @@ impl<'a> Marshaller<'a> {
             Type::Ignore | Type::Status(_) => Ok(()),
             Type::Unsupported(o) => Err(NdrError::Unsupported(o.why)),
             Type::User(u) => {
-                let tmp = unsafe { self.to_wire(u, mem)? };
+                let tmp = unsafe { self.wire_value(u, mem)? };
                 // The wire value is a value of its own: its correlations name its fields.
                 unsafe { self.scalars(u.wire, tmp, std::ptr::null(), false, deferred) }
             }
@@ -584,7 +584,7 @@ impl Marshaller<'_> {
     ///
     /// # Safety
     /// `mem` holds a presented value of `u`.
-    unsafe fn to_wire(&mut self, u: &'static UserType, mem: *const u8) -> Result<*mut u8> {
+    unsafe fn wire_value(&mut self, u: &'static UserType, mem: *const u8) -> Result<*mut u8> {
         let size = crate::layout::mem_size(u.wire).max(1);
         let tmp = CoTaskMemAlloc(size).cast::<u8>();
         if tmp.is_null() {

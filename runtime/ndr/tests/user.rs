@@ -278,7 +278,7 @@ fn embedded_user_types_round_trip_in_order() {
     let units: Vec<u16> = name.iter().copied().chain([0]).collect();
     want.extend(le(&[units.len() as u32, 0, units.len() as u32]));
     want.extend(units.iter().flat_map(|u| u.to_le_bytes()));
-    while want.len() % 4 != 0 {
+    while !want.len().is_multiple_of(4) {
         want.push(0);
     }
     want.extend(le(&[REMOTE, 0x0002_0010, 1, 0, 1]));
