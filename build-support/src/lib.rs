@@ -49,6 +49,7 @@ pub struct Config {
     client: bool,
     server: bool,
     marshal: bool,
+    user_marshal: Vec<(String, String)>,
     #[cfg(feature = "winmd")]
     winmd: bool,
     #[cfg(feature = "winmd")]
@@ -70,6 +71,7 @@ impl Default for Config {
             client: true,
             server: true,
             marshal: true,
+            user_marshal: Vec::new(),
             #[cfg(feature = "winmd")]
             winmd: false,
             #[cfg(feature = "winmd")]
@@ -208,6 +210,19 @@ impl Config {
         self
     }
 
+    /// Names the conversion routines of a type whose memory form differs from its wire
+    /// form (`[wire_marshal]`, `[user_marshal]`, `[transmit_as]`, `[represent_as]`) and that
+    /// the runtime has no built-in conversion for: `rust_path` is a `static` of type
+    /// `comidl_runtime::ndr::UserRoutines` (`"crate::wire::MY_TYPE_ROUTINES"`). `type_name`
+    /// is the presented type: the typedef carrying `[wire_marshal]` or `[transmit_as]`, or
+    /// the local type `[user_marshal(T)]` / `[represent_as(T)]` names. Without routines such
+    /// a type is described as unsupported and calls through it fail.
+    pub fn user_marshal(&mut self, type_name: &str, rust_path: &str) -> &mut Config {
+        self.user_marshal
+            .push((type_name.to_string(), rust_path.to_string()));
+        self
+    }
+
     /// Also write the type library, `<stem>.winmd` (ECMA-335 metadata that windows-bindgen
     /// and .NET metadata readers read). A server module embeds it with
     /// `include_bytes!(concat!(env!("OUT_DIR"), "/<stem>.winmd"))` to register it. Needs
@@ -317,6 +332,7 @@ impl Config {
             client: self.client,
             server: self.server,
             marshal: self.marshal,
+            user_marshal: self.user_marshal.clone(),
             ..Default::default()
         };
         let generated = emit::rust::generate(model, &rust).map_err(|d| failed(&d))?;

@@ -10,10 +10,19 @@ use comidl::emit::rust::{Options, generate};
 
 use common::{assert_clean, check, check_fixture, fixtures_dir, idl_files, stem};
 
+/// The options of the fixtures' snapshots: tests/fixtures/user_marshal.idl's `SECONDS` has
+/// its routines in tests/generated (the crate that compiles the snapshots).
+fn fixture_options() -> Options {
+    Options {
+        user_marshal: vec![("SECONDS".into(), "crate::user_routines::SECONDS".into())],
+        ..Options::default()
+    }
+}
+
 fn rust_for(relative: &str) -> String {
     let outcome = check_fixture(relative);
     assert_clean(relative, &outcome);
-    let generated = generate(&outcome.model, &Options::default())
+    let generated = generate(&outcome.model, &fixture_options())
         .unwrap_or_else(|d| panic!("{relative}: {d:?}"));
     assert!(
         generated.diagnostics.is_empty(),
@@ -30,7 +39,7 @@ fn every_fixture_generates_rust_matching_its_snapshot() {
     for path in &files {
         let outcome = check(path);
         assert_clean(&stem(path), &outcome);
-        let generated = match generate(&outcome.model, &Options::default()) {
+        let generated = match generate(&outcome.model, &fixture_options()) {
             Ok(g) => g,
             Err(d) => panic!(
                 "{}: {}",

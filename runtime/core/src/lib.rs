@@ -13,11 +13,14 @@
 pub mod alloc;
 pub mod args;
 pub mod bstr;
+pub mod clipboard;
+pub mod global;
 pub mod guid;
 pub mod hresult;
 
 pub use alloc::*;
 pub use bstr::*;
+pub use global::*;
 pub use guid::{GUID, GUID_NULL, ParseGuidError};
 pub use hresult::*;
 

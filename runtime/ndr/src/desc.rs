@@ -111,10 +111,55 @@ pub enum Type {
     /// deferred referent of a BSTR; the memory is the BSTR's slot).
     #[doc(hidden)]
     BstrBlob,
+    /// A type whose memory form differs from its wire form (MIDL's `[wire_marshal]`,
+    /// `[user_marshal]`, `[transmit_as]`, `[represent_as]`): routines convert the
+    /// presented memory into a value of the wire type's memory form and back, and the
+    /// engine marshals that value as any other. See [`UserType`].
+    User(&'static UserType),
     /// Something the engine cannot marshal yet (interface pointers, `[user_marshal]`
-    /// types): its memory layout, so what holds it is still described, and why. Marshalling
-    /// or unmarshalling it fails with [`crate::NdrError::Unsupported`].
+    /// types without routines): its memory layout, so what holds it is still described,
+    /// and why. Marshalling or unmarshalling it fails with [`crate::NdrError::Unsupported`].
     Unsupported(&'static Opaque),
+}
+
+/// A presented type and the type it travels as. Marshalling converts the presented value
+/// into a temporary value of `wire` ([`UserRoutines::to_wire`]), marshals that and frees
+/// it; unmarshalling reads a value of `wire` with every check the engine makes, converts
+/// it ([`UserRoutines::from_wire`]) once the whole message is read and checked, and frees
+/// it; freeing a presented value is [`UserRoutines::free`]. Value trees
+/// ([`crate::Value`]) show the wire value.
+#[derive(Debug)]
+pub struct UserType {
+    /// The presented type's IDL name, for messages.
+    pub name: &'static str,
+    /// The transmitted type.
+    pub wire: Type,
+    /// The presented type's size in memory.
+    pub size: usize,
+    /// The presented type's alignment in memory.
+    pub align: usize,
+    pub routines: &'static UserRoutines,
+}
+
+/// The conversions of a [`UserType`] (MIDL's `type_UserMarshal` & co., on memory rather
+/// than on the buffer). A wire value's memory is described by the `wire` type: its
+/// pointers are NULL or task-allocator blocks it owns, freed with
+/// [`crate::free::free_value`].
+#[derive(Debug)]
+pub struct UserRoutines {
+    /// Writes the wire form of the presented value at `mem` into `wire` (zeroed memory of
+    /// the wire type's size). What it points to is allocated anew from the task
+    /// allocator, never borrowed from the presented value. On failure `wire` is still
+    /// a value the engine can free.
+    pub to_wire: unsafe fn(mem: *const u8, wire: *mut u8) -> crate::Result<()>,
+    /// Makes the presented value at `mem` (zeroed) from the wire value at `wire`. The
+    /// engine has checked the wire value against its description (counts, arms,
+    /// strings); what it says is still the peer's and must be checked. It copies what it
+    /// keeps: the engine frees the wire value afterwards. On failure `mem` owns nothing.
+    pub from_wire: unsafe fn(wire: *const u8, mem: *mut u8) -> crate::Result<()>,
+    /// Frees what the presented value at `mem` owns and leaves it empty (a zeroed value
+    /// must be accepted and own nothing).
+    pub free: unsafe fn(mem: *mut u8),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

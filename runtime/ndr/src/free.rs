@@ -22,6 +22,8 @@ pub struct Sweep {
     seen: HashSet<usize>,
     /// Where the pointers to the blocks are, to be set to NULL.
     pointers: Vec<*mut *mut u8>,
+    /// Presented values of user-marshalled types, freed by their routines first.
+    pub(crate) users: Vec<(&'static crate::desc::UserType, *mut u8)>,
 }
 
 impl Sweep {
@@ -46,11 +48,20 @@ impl Sweep {
         }
     }
 
+    /// Whether a block (or a BSTR) is among those found.
+    pub(crate) fn holds(&self, p: usize) -> bool {
+        self.seen.contains(&p)
+    }
+
     /// Clears every pointer found and frees every block.
     ///
     /// # Safety
     /// The values added are still alive, and their blocks are theirs to free.
     pub unsafe fn free(self) {
+        for &(u, mem) in self.users.iter().rev() {
+            // SAFETY: a presented value inside a live value or block (freed below).
+            unsafe { (u.routines.free)(mem) };
+        }
         for p in self.pointers {
             // SAFETY: each is a pointer inside a live value or block (freed just below).
             unsafe { p.write_unaligned(std::ptr::null_mut()) };
@@ -244,6 +255,8 @@ unsafe fn walk(
                 }
             }
         }
+        // The routines free what a presented value owns (at the end, with the blocks).
+        Type::User(u) => sweep.users.push((u, mem)),
         Type::ContextHandle => {
             // SAFETY: the memory holds a pointer to the handle's block.
             let v = unsafe { mem.cast::<*mut u8>().read_unaligned() };
@@ -278,7 +291,7 @@ pub fn has_pointers(ty: Type, depth: usize) -> bool {
         return true;
     }
     match ty {
-        Type::Pointer(_) | Type::ContextHandle | Type::Bstr => true,
+        Type::Pointer(_) | Type::ContextHandle | Type::Bstr | Type::User(_) => true,
         Type::Struct(s) => s.fields.iter().any(|f| has_pointers(f.ty, depth + 1)),
         Type::Array(a) => has_pointers(a.element, depth + 1),
         Type::Union(u) => u

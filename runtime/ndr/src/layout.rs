@@ -23,6 +23,7 @@ pub fn mem_size(ty: Type) -> usize {
             size_of::<usize>()
         }
         Type::Unsupported(o) => o.size,
+        Type::User(u) => u.size,
         Type::Status(_) => 4,
     }
 }
@@ -40,6 +41,7 @@ pub fn mem_align(ty: Type) -> usize {
             align_of::<usize>()
         }
         Type::Unsupported(o) => o.align.max(1),
+        Type::User(u) => u.align.max(1),
         Type::Status(_) => 4,
     }
 }
@@ -92,6 +94,7 @@ fn wire_align_depth(ty: Type, depth: usize) -> usize {
         | Type::Bstr
         | Type::BstrBlob
         | Type::Status(_) => 4,
+        Type::User(u) => wire_align_depth(u.wire, depth + 1),
         Type::Ignore => 1,
     }
 }
@@ -135,6 +138,7 @@ fn min_wire_depth(ty: Type, depth: usize) -> usize {
         Type::Unsupported(_) => 1,
         Type::Bstr => 4,
         Type::BstrBlob => 12,
+        Type::User(u) => min_wire_depth(u.wire, depth + 1),
     }
 }
 
@@ -336,6 +340,13 @@ fn same_depth(a: Type, b: Type, depth: usize) -> bool {
         }
         (Type::ContextHandle, Type::ContextHandle) | (Type::Ignore, Type::Ignore) => true,
         (Type::Unsupported(x), Type::Unsupported(y)) => std::ptr::eq(x, y),
+        (Type::User(x), Type::User(y)) => {
+            std::ptr::eq(x, y)
+                || (std::ptr::eq(x.routines, y.routines)
+                    && x.size == y.size
+                    && x.align == y.align
+                    && same(x.wire, y.wire))
+        }
         _ => false,
     }
 }

@@ -11,9 +11,12 @@
 //! byte it receives: see [`unmarshal`]. This layer knows nothing of COM objects or of
 //! transports.
 //!
-//! Not yet described: interface pointers (with the COM marshalling work), `[user_marshal]`
-//! / `[wire_marshal]` / `[transmit_as]` types, multidimensional conformant arrays (fixed
-//! inner dimensions are arrays of arrays), pipes.
+//! - [`user`]: the built-in conversions of `[wire_marshal]` Windows types (remotable
+//!   handles, CLIPFORMAT, HGLOBAL); any type whose memory form differs from its wire form
+//!   is a [`Type::User`] with routines of its own.
+//!
+//! Not yet described: interface pointers (with the COM marshalling work), multidimensional
+//! conformant arrays (fixed inner dimensions are arrays of arrays), pipes.
 
 pub mod call;
 pub mod desc;
@@ -26,6 +29,7 @@ pub mod pickle;
 pub mod proc;
 pub mod typed;
 pub mod unmarshal;
+pub mod user;
 pub mod value;
 pub mod wire;
 

@@ -13,7 +13,9 @@
 use std::cell::Cell;
 use std::collections::HashMap;
 
-use crate::desc::{Base, Count, PointerKind, Selector, Type, Union};
+use comidl_runtime_core::{CoTaskMemAlloc, CoTaskMemFree};
+
+use crate::desc::{Base, Count, PointerKind, Selector, Type, Union, UserType};
 use crate::error::{NdrError, Result};
 use crate::expr::{Scope, eval};
 use crate::layout::{conformant_tail, is_block, read_base, wire_align};
@@ -47,6 +49,10 @@ pub struct Marshaller<'a> {
     /// kept per thread between marshallers ([`SCRATCH`]).
     stack: Vec<Deferred>,
     frames: Vec<Frame>,
+    /// Wire values of user-marshalled types made for this message ([`Type::User`]):
+    /// their referents may be written after the value itself, so they live as long as
+    /// the marshaller.
+    temps: Vec<(Type, *mut u8)>,
 }
 
 /// A run of referents in [`Marshaller::emit`]: `items[start..end]`, the next to write at
@@ -71,6 +77,13 @@ const SCRATCH_KEEP: usize = 1 << 16;
 
 impl Drop for Marshaller<'_> {
     fn drop(&mut self) {
+        for (ty, tmp) in self.temps.drain(..).rev() {
+            // SAFETY: a wire value made by its routines, with the pointers they own.
+            unsafe {
+                crate::free::free_value(ty, tmp, std::ptr::null(), &[]);
+                CoTaskMemFree(tmp.cast());
+            }
+        }
         let mut stack = std::mem::take(&mut self.stack);
         let mut frames = std::mem::take(&mut self.frames);
         if stack.capacity() <= SCRATCH_KEEP && frames.capacity() <= SCRATCH_KEEP {
@@ -95,6 +108,7 @@ impl<'a> Marshaller<'a> {
             last_struct: None,
             stack,
             frames,
+            temps: Vec::new(),
         }
     }
 
@@ -529,6 +543,11 @@ impl<'a> Marshaller<'a> {
             }
             Type::Ignore => Ok(()),
             Type::Unsupported(o) => Err(NdrError::Unsupported(o.why)),
+            Type::User(u) => {
+                let tmp = unsafe { self.wire_value(u, mem)? };
+                // The wire value is a value of its own: its correlations name its fields.
+                unsafe { self.scalars(u.wire, tmp, std::ptr::null(), false, deferred) }
+            }
             Type::Bstr => {
                 // Always a referent: a NULL BSTR travels as a blob that says so.
                 let id = self.refid(PointerKind::Unique);
@@ -562,6 +581,27 @@ impl<'a> Marshaller<'a> {
                 Ok(())
             }
         }
+    }
+}
+
+impl Marshaller<'_> {
+    /// The wire value of the presented value at `mem`, kept until the marshaller is done.
+    ///
+    /// # Safety
+    /// `mem` holds a presented value of `u`.
+    unsafe fn wire_value(&mut self, u: &'static UserType, mem: *const u8) -> Result<*mut u8> {
+        let size = crate::layout::mem_size(u.wire).max(1);
+        let tmp = CoTaskMemAlloc(size).cast::<u8>();
+        if tmp.is_null() {
+            return Err(NdrError::OutOfMemory);
+        }
+        // SAFETY: a fresh block of `size` bytes.
+        unsafe { tmp.write_bytes(0, size) };
+        // Recorded first: a failed conversion's wire value is freed too.
+        self.temps.push((u.wire, tmp));
+        // SAFETY: the routines' contract: `tmp` is zeroed memory for the wire value.
+        unsafe { (u.routines.to_wire)(mem, tmp)? };
+        Ok(tmp)
     }
 }
 

@@ -128,6 +128,17 @@ impl<T: NdrValue> NdrValue for Vec<T> {
     }
 }
 
+/// A value tree stands for itself: what the safe layer gives a user-marshalled type
+/// (`[wire_marshal]` and the like), whose tree is its wire value's.
+impl NdrValue for Value {
+    fn to_value(&self) -> Value {
+        self.clone()
+    }
+    fn from_value(v: &Value) -> Result<Self, NdrError> {
+        Ok(v.clone())
+    }
+}
+
 impl NdrValue for () {
     fn to_value(&self) -> Value {
         Value::Null

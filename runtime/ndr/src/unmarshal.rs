@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use comidl_runtime_core::{CoTaskMemAlloc, CoTaskMemFree, SysAllocStringByteLen, SysFreeString};
 
-use crate::desc::{Base, Count, Expr, PointerKind, Selector, Type};
+use crate::desc::{Base, Count, Expr, PointerKind, Selector, Type, UserType};
 use crate::error::{NdrError, Result};
 use crate::expr::{Scope, eval};
 use crate::layout::{
@@ -121,6 +121,19 @@ pub struct Unmarshaller<'a> {
     checks: Vec<Check>,
     /// BSTRs made so far (freed with SysFreeString on failure).
     bstrs: Vec<*mut u16>,
+    /// Wire values of user-marshalled types read so far, converted by [`Unmarshaller::finish`].
+    wires: Vec<Wire>,
+    /// Presented values converted so far (freed by their routines on failure).
+    made: Vec<(&'static UserType, *mut u8)>,
+}
+
+/// A user-marshalled value read in its wire form: the wire value (a block of its own,
+/// whose referents are among the message's allocations) and where the presented value
+/// goes.
+struct Wire {
+    user: &'static UserType,
+    wire: *mut u8,
+    mem: *mut u8,
 }
 
 impl<'a> Unmarshaller<'a> {
@@ -133,6 +146,8 @@ impl<'a> Unmarshaller<'a> {
             full: HashMap::new(),
             checks: Vec::new(),
             bstrs: Vec::new(),
+            wires: Vec::new(),
+            made: Vec::new(),
         }
     }
 
@@ -167,6 +182,15 @@ impl<'a> Unmarshaller<'a> {
 
     /// Frees everything allocated so far (after a failure).
     pub fn abort(&mut self) {
+        for (u, mem) in self.made.drain(..).rev() {
+            // SAFETY: a presented value the routines made, inside memory freed below or
+            // the caller's; freed once.
+            unsafe { (u.routines.free)(mem) };
+        }
+        for w in self.wires.drain(..) {
+            // SAFETY: the wire value's own block (its referents are in `allocs`).
+            unsafe { CoTaskMemFree(w.wire.cast()) };
+        }
         for p in self.allocs.drain(..).rev() {
             // SAFETY: every recorded block came from CoTaskMemAlloc and is freed once.
             unsafe { CoTaskMemFree(p.cast()) };
@@ -179,6 +203,12 @@ impl<'a> Unmarshaller<'a> {
 
     /// Hands the memory over to its owner (after success): nothing is freed by `abort`.
     pub fn commit(&mut self) {
+        // Wire values are converted by `finish`; any left (no `finish`) are dropped.
+        for w in self.wires.drain(..) {
+            // SAFETY: the wire value's own block.
+            unsafe { CoTaskMemFree(w.wire.cast()) };
+        }
+        self.made.clear();
         self.allocs.clear();
         self.bstrs.clear();
     }
@@ -215,7 +245,52 @@ impl<'a> Unmarshaller<'a> {
                 ));
             }
         }
-        Ok(())
+        // SAFETY: forwarded: the wire values are checked now.
+        unsafe { self.convert() }
+    }
+
+    /// Converts the wire values read into their presented values, the last read first (a
+    /// wire value holding another user-marshalled value needs that one converted), and
+    /// frees the wire values.
+    ///
+    /// # Safety
+    /// The memory the presented values go to is alive.
+    unsafe fn convert(&mut self) -> Result<()> {
+        if self.wires.is_empty() {
+            return Ok(());
+        }
+        let mut result = Ok(());
+        while let Some(w) = self.wires.pop() {
+            if result.is_ok() {
+                // SAFETY: the presented value's memory is zeroed or holds the caller's
+                // old value (an [in, out] parameter's), which is replaced.
+                unsafe {
+                    (w.user.routines.free)(w.mem);
+                    w.mem.write_bytes(0, w.user.size);
+                }
+                // SAFETY: the wire value is complete and checked.
+                result = unsafe { (w.user.routines.from_wire)(w.wire, w.mem) };
+                if result.is_ok() {
+                    self.made.push((w.user, w.mem));
+                }
+            }
+            // The wire value and what it points to go: out of the message's allocations
+            // (and any presented value inside it out of `made`).
+            let mut sweep = crate::free::Sweep::new();
+            // SAFETY: the wire value's pointers are NULL or this message's blocks.
+            unsafe { sweep.value(w.user.wire, w.wire, std::ptr::null(), &[]) };
+            for &(_, mem) in &sweep.users {
+                self.made.retain(|&(_, m)| m != mem);
+            }
+            self.allocs.retain(|&p| !sweep.holds(p as usize));
+            self.bstrs.retain(|&b| !sweep.holds(b as usize));
+            // SAFETY: the blocks found are the wire value's, now no one else's.
+            unsafe {
+                sweep.free();
+                CoTaskMemFree(w.wire.cast());
+            }
+        }
+        result
     }
 
     fn check(&mut self, expr: &'static Expr, base: *const u8, want: i64) {
@@ -780,6 +855,27 @@ impl<'a> Unmarshaller<'a> {
             }
             Type::Ignore => Ok(()),
             Type::Unsupported(o) => Err(NdrError::Unsupported(o.why)),
+            Type::User(u) => {
+                if has_full(u.wire, &mut Vec::new()) {
+                    return Err(NdrError::Unsupported(
+                        "a full pointer in a user-marshalled type's wire form",
+                    ));
+                }
+                let size = mem_size(u.wire).max(1);
+                if size > self.budget {
+                    return Err(NdrError::TooLarge);
+                }
+                self.budget -= size;
+                let wire = CoTaskMemAlloc(size).cast::<u8>();
+                if wire.is_null() {
+                    return Err(NdrError::OutOfMemory);
+                }
+                // SAFETY: a fresh block of `size` bytes.
+                unsafe { wire.write_bytes(0, size) };
+                self.wires.push(Wire { user: u, wire, mem });
+                // The wire value is a value of its own: its correlations name its fields.
+                unsafe { self.scalars(u.wire, wire, std::ptr::null(), None, found) }
+            }
             Type::Bstr => {
                 let slot = mem.cast::<*mut u8>();
                 // A BSTR the slot held (the client's, for [in, out]) is replaced.
@@ -846,6 +942,36 @@ fn outer_exprs(ty: Type, out: &mut Vec<&'static Expr>, depth: usize) {
         }
         Type::Pointer(p) => outer_exprs(p.pointee, out, depth + 1),
         _ => {}
+    }
+}
+
+/// Whether a value of `ty` holds a full pointer: a wire value's blocks are freed when it
+/// is converted, so none may be shared with the rest of the message.
+fn has_full(ty: Type, seen: &mut Vec<usize>) -> bool {
+    // Each structure and union once: recursive types end, and none is walked twice.
+    let mut key = |p: usize| {
+        if seen.contains(&p) || seen.len() > 256 {
+            return false;
+        }
+        seen.push(p);
+        true
+    };
+    match ty {
+        Type::Pointer(p) => p.kind == PointerKind::Full || has_full(p.pointee, seen),
+        Type::Struct(s) => {
+            key(std::ptr::from_ref(s) as usize) && s.fields.iter().any(|f| has_full(f.ty, seen))
+        }
+        Type::Array(a) => has_full(a.element, seen),
+        Type::Union(u) => {
+            key(std::ptr::from_ref(u) as usize)
+                && u.arms
+                    .iter()
+                    .filter_map(|a| a.ty)
+                    .chain(u.default.flatten())
+                    .any(|t| has_full(t, seen))
+        }
+        Type::User(u) => key(std::ptr::from_ref(u) as usize) && has_full(u.wire, seen),
+        _ => false,
     }
 }
 

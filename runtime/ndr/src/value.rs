@@ -4,7 +4,7 @@
 //! tests that handle calls without types of their own (comparing with other
 //! implementations' decodings, dumping a call), and whatever builds calls at run time.
 
-use comidl_runtime_core::CoTaskMemAlloc;
+use comidl_runtime_core::{CoTaskMemAlloc, CoTaskMemFree};
 
 use crate::desc::{Count, Selector, Type, Union};
 use crate::error::{NdrError, Result};
@@ -165,8 +165,44 @@ unsafe fn read_depth(
                 }
             }
             Type::Status(_) => Value::Int(read_base(mem, crate::desc::Base::ErrorStatus)),
+            // A presented value reads as its wire value.
+            Type::User(u) => {
+                let wire = WireTemp::new(u)?;
+                (u.routines.to_wire)(mem, wire.mem)?;
+                read_depth(u.wire, wire.mem, std::ptr::null(), params, depth + 1)?
+            }
             Type::Ignore | Type::Unsupported(_) | Type::BstrBlob => Value::Null,
         })
+    }
+}
+
+/// A user-marshalled type's wire value, freed when dropped.
+struct WireTemp {
+    ty: Type,
+    mem: *mut u8,
+}
+
+impl WireTemp {
+    fn new(u: &crate::desc::UserType) -> Result<WireTemp> {
+        let size = mem_size(u.wire).max(1);
+        let mem = CoTaskMemAlloc(size).cast::<u8>();
+        if mem.is_null() {
+            return Err(NdrError::OutOfMemory);
+        }
+        // SAFETY: a fresh block of `size` bytes.
+        unsafe { mem.write_bytes(0, size) };
+        Ok(WireTemp { ty: u.wire, mem })
+    }
+}
+
+impl Drop for WireTemp {
+    fn drop(&mut self) {
+        // SAFETY: a wire value (zeroed, or made by the routines or `write`), whose
+        // pointers it owns.
+        unsafe {
+            crate::free::free_value(self.ty, self.mem, std::ptr::null(), &[]);
+            CoTaskMemFree(self.mem.cast());
+        }
     }
 }
 
@@ -313,6 +349,12 @@ unsafe fn write_depth(
                 mem.cast::<*mut u16>().write_unaligned(b);
             }
             (Type::Status(_), Value::Int(v)) => write_base(mem, crate::desc::Base::ErrorStatus, *v),
+            // A presented value is written from its wire value.
+            (Type::User(u), v) => {
+                let wire = WireTemp::new(u)?;
+                write_depth(u.wire, v, wire.mem, std::ptr::null(), depth + 1)?;
+                (u.routines.from_wire)(wire.mem, mem)?;
+            }
             (Type::Ignore | Type::Unsupported(_) | Type::BstrBlob | Type::Status(_), _) => {}
             _ => return Err(mismatch),
         }

@@ -61,6 +61,7 @@ pub fn backend_options(marshal: bool) -> backend::Options {
         client: true,
         server: true,
         marshal,
+        user_marshal: Vec::new(),
     }
 }
 

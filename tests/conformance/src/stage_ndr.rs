@@ -398,6 +398,13 @@ mod check {
                     }
                 }
                 Type::Pointer(p) => self.ty(p.pointee, scope, &format!("{at}*"), depth + 1),
+                Type::User(u) => {
+                    if !layout_ok(u.size, u.align) {
+                        self.bad(format!("{at}: {} of {} bytes aligned to {}", u.name, u.size, u.align));
+                    }
+                    // The wire value is a value of its own: its correlations name its fields.
+                    self.ty(u.wire, &Scope::None, &format!("{at}<{}>", u.name), depth + 1);
+                }
                 Type::String(s) => {
                     if s.char_size != 1 && s.char_size != 2 {
                         self.bad(format!("{at}: string of {}-byte characters", s.char_size));
@@ -578,6 +585,7 @@ mod check {
             Type::Bstr | Type::BstrBlob => "a BSTR".into(),
             Type::Status(_) => "a [comm_status]/[fault_status] status".into(),
             Type::Unsupported(o) => format!("unsupported ({})", o.why),
+            Type::User(u) => format!("{}, user-marshalled", u.name),
         }
     }
 }

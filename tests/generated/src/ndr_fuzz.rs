@@ -577,8 +577,14 @@ impl Builder {
                 };
                 unsafe { mem.cast::<*mut u8>().write_unaligned(h) };
             }
-            Type::Ignore | Type::Unsupported(_) | Type::Bstr | Type::BstrBlob | Type::Status(_) => {
-            }
+            // A user-marshalled value stays zeroed: an empty value of every built-in
+            // (a NULL handle, format 0), which its routines still convert.
+            Type::Ignore
+            | Type::Unsupported(_)
+            | Type::Bstr
+            | Type::BstrBlob
+            | Type::Status(_)
+            | Type::User(_) => {}
         }
         Some(())
     }

@@ -65,6 +65,12 @@ pub struct Options {
     /// runtime's NDR engine. Off for the runtime's own bindings (the layer under them
     /// cannot name the engine).
     pub marshal: bool,
+    /// Routines for types whose memory form differs from their wire form and that the
+    /// runtime has no built-in conversion for: `("TypeName", "path::to::ROUTINES")`, a
+    /// `static` `ndr::UserRoutines`. `TypeName` is the presented type: the typedef carrying
+    /// `[wire_marshal]` / `[transmit_as]`, or the local type `[user_marshal(T)]` /
+    /// `[represent_as(T)]` names (or the typedef carrying those).
+    pub user_marshal: Vec<(String, String)>,
 }
 
 impl Default for Options {
@@ -76,6 +82,7 @@ impl Default for Options {
             client: true,
             server: true,
             marshal: true,
+            user_marshal: Vec::new(),
         }
     }
 }

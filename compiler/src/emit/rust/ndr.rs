@@ -11,9 +11,12 @@
 //! procedures reach, imported ones included, so it depends on no other module.
 //!
 //! BSTR is the engine's own `Type::Bstr` (its `[wire_marshal]` form, MS-OAUT 2.2.23.2).
-//! What the engine cannot marshal yet (interface pointers, other `[wire_marshal]` /
-//! `[user_marshal]` / `[transmit_as]` types such as VARIANT and SAFEARRAY, `void *`, function
-//! pointers, bit-fields) is described as `Unsupported`, with its memory layout, so
+//! Other `[wire_marshal]` / `[user_marshal]` / `[transmit_as]` / `[represent_as]` types are
+//! `Type::User`: the runtime's built-in conversions for the Windows types it knows
+//! (remotable handles, CLIPFORMAT, HGLOBAL), or routines the build names
+//! ([`super::Options::user_marshal`]). What the engine cannot marshal yet (interface
+//! pointers, such types without routines (VARIANT, SAFEARRAY, STGMEDIUM), `void *`,
+//! function pointers, bit-fields) is described as `Unsupported`, with its memory layout, so
 //! everything else of the procedure is still described; marshalling such a parameter
 //! fails at run time with a clear error.
 
@@ -74,6 +77,7 @@ pub(super) fn emit(g: &mut Gen) -> (TokenStream, NdrIndex) {
         keyed: HashMap::new(),
         opaque_records: HashMap::new(),
         holds: HashMap::new(),
+        plain: None,
         index: NdrIndex::default(),
     };
     let mut interfaces = Vec::new();
@@ -154,6 +158,9 @@ struct Descs<'g, 'm> {
     opaque_records: HashMap<ItemId, TokenStream>,
     /// Whether a type holds a stand-in by value, by item.
     holds: HashMap<ItemId, bool>,
+    /// A `[user_marshal]` / `[represent_as]` type whose own form is being described (its
+    /// wire form): described once without the attribute.
+    plain: Option<ItemId>,
     index: NdrIndex,
 }
 
@@ -490,20 +497,15 @@ impl<'m> Descs<'_, 'm> {
             let module = names::ident(super::ctypes::MODULE);
             return unsupported_layout(&quote! { #rt::#module::#c }, STAND_IN);
         }
-        if let Some(a) = item.attrs.iter().find(|a| {
+        if self.plain == Some(id) {
+            self.plain = None;
+        } else if let Some(a) = item.attrs.iter().find(|a| {
             matches!(
                 a.name.as_str(),
                 "wire_marshal" | "user_marshal" | "transmit_as" | "represent_as"
             )
         }) {
-            let (size, align) = self.layout(&Type::Named(id));
-            let why = match a.name.as_str() {
-                "wire_marshal" => "a [wire_marshal] type: not described yet",
-                "user_marshal" => "a [user_marshal] type: not described yet",
-                "transmit_as" => "a [transmit_as] type: not described yet",
-                _ => "a [represent_as] type: not described yet",
-            };
-            return unsupported(size, align, why);
+            return self.user(id, item, a, u, scope, depth);
         }
         if item.has_attr("context_handle") {
             return quote! { Type::ContextHandle };
@@ -568,6 +570,105 @@ impl<'m> Descs<'_, 'm> {
             }
             ItemKind::Pipe(_) => unsupported(32, 8, "pipes are not marshalled yet"),
             _ => unsupported(8, 8, "a type with no NDR form"),
+        }
+    }
+
+    /// A type whose memory form differs from its wire form: `Type::User`, with the
+    /// runtime's built-in routines for the Windows types it knows, the routines
+    /// [`super::Options::user_marshal`] names, or else `Unsupported`.
+    ///
+    /// MIDL's two shapes: `[wire_marshal(W)]` and `[transmit_as(W)]` sit on the presented
+    /// type, whose wire form is `W`; `[user_marshal(L)]` and `[represent_as(L)]` sit on the
+    /// wire type and name a local type `L`. The bindings present every one of them with the
+    /// memory of the typedef they are on (there are no ACF local types), which is the
+    /// memory the routines convert.
+    fn user(
+        &mut self,
+        id: ItemId,
+        item: &'m Item,
+        a: &Attr,
+        u: &Use,
+        scope: &Scope<'m>,
+        depth: usize,
+    ) -> TokenStream {
+        let (size, align) = self.layout(&Type::Named(id));
+        let on_presented = matches!(a.name.as_str(), "wire_marshal" | "transmit_as");
+        let named = match a.args.first() {
+            Some(AttrValue::Type(t)) => Some(t.clone()),
+            _ => None,
+        };
+        if on_presented
+            && a.name == "wire_marshal"
+            && let Some((_, want)) = BUILTIN_USER.iter().find(|(n, _)| *n == item.name)
+            && *want == (size, align)
+            && !self
+                .g
+                .opts
+                .user_marshal
+                .iter()
+                .any(|(n, _)| *n == item.name)
+        {
+            let rt = &self.g.rt;
+            let name = names::ident(&item.name);
+            return quote! { Type::User(&#rt::ndr::user::#name) };
+        }
+        // The local type's name, for [user_marshal(L)] / [represent_as(L)].
+        let local = match (&named, on_presented) {
+            (Some(Type::Named(l)), false) => self.g.model.item(*l).map(|i| i.name.clone()),
+            _ => None,
+        }
+        .or_else(|| match a.args.first() {
+            Some(AttrValue::Expr(Expr::Name(n))) if !on_presented => Some(n.clone()),
+            _ => None,
+        });
+        let routines = self
+            .g
+            .opts
+            .user_marshal
+            .iter()
+            .find(|(n, _)| *n == item.name || Some(n) == local.as_ref())
+            .map(|(_, path)| super::path_tokens(path));
+        let Some(routines) = routines else {
+            let why = match a.name.as_str() {
+                "wire_marshal" => {
+                    "a [wire_marshal] type with no built-in conversion: give its routines with \
+                     comidl_build::Config::user_marshal"
+                }
+                "user_marshal" => {
+                    "a [user_marshal] type: give its routines with \
+                     comidl_build::Config::user_marshal"
+                }
+                "transmit_as" => {
+                    "a [transmit_as] type: give its routines with \
+                     comidl_build::Config::user_marshal"
+                }
+                _ => {
+                    "a [represent_as] type: give its routines with \
+                     comidl_build::Config::user_marshal"
+                }
+            };
+            return unsupported(size, align, why);
+        };
+        let empty = Use {
+            attrs: &[],
+            level: 0,
+            top_param: false,
+        };
+        let wire = if on_presented {
+            match named {
+                Some(w) => self.ty(&w, &empty, &Scope::Fields(Vec::new()), depth + 1),
+                None => return unsupported(size, align, "a [wire_marshal] without a wire type"),
+            }
+        } else {
+            // The type itself, without the attribute, is the wire form.
+            self.plain = Some(id);
+            let t = self.named(id, u, scope, depth + 1);
+            self.plain = None;
+            t
+        };
+        let name = Literal::string(&item.name);
+        quote! {
+            Type::User(&UserType { name: #name, wire: #wire, size: #size, align: #align, routines: &#routines })
         }
     }
 
@@ -1279,6 +1380,22 @@ fn unsupported_pointee(kind: TokenStream, size: usize, align: usize) -> TokenStr
     let pointee = unsupported(size, align, UNRESOLVED);
     quote! { Type::Pointer(&Pointer { kind: #kind, pointee: #pointee }) }
 }
+
+/// The `[wire_marshal]` types the runtime converts itself (`ndr::user`), with the memory
+/// (size, alignment) its conversions expect: a declaration of another layout is not it.
+const BUILTIN_USER: &[(&str, (usize, usize))] = &[
+    ("HWND", (8, 8)),
+    ("HMENU", (8, 8)),
+    ("HACCEL", (8, 8)),
+    ("HBRUSH", (8, 8)),
+    ("HFONT", (8, 8)),
+    ("HDC", (8, 8)),
+    ("HICON", (8, 8)),
+    ("HRGN", (8, 8)),
+    ("HMONITOR", (8, 8)),
+    ("CLIPFORMAT", (2, 2)),
+    ("HGLOBAL", (8, 8)),
+];
 
 const STAND_IN: &str = "a C type the IDL only stands in for: not described yet";
 const HOLDS_STAND_IN: &str =

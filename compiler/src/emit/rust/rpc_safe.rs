@@ -140,7 +140,8 @@ impl<'m> Owned<'_, 'm> {
                 .iter()
                 .any(|a| item.has_attr(a))
                 {
-                    return quote! { () };
+                    // Its value tree, the wire value's (the engine converts it).
+                    return quote! { #rt::ndr::Value };
                 }
                 match &item.kind {
                     ItemKind::Typedef(inner) => {

@@ -356,6 +356,8 @@ fn to_value(ty: Type, json: &Json) -> Result<Value, String> {
             Err(format!("no arm of the union is named in {json}"))
         }
         Type::Ignore | Type::Unsupported(_) => Ok(Value::Null),
+        // A user-marshalled value's tree is its wire value's.
+        Type::User(u) => to_value(u.wire, json),
         _ => Err(format!("no JSON form for {ty:?}")),
     }
 }
