@@ -114,6 +114,15 @@ const UNITS: &[Unit] = &[
     ),
     unit("unions", "tests/fixtures/unions.idl", &[], &[]),
     unit(
+        "user_marshal",
+        "tests/fixtures/user_marshal.idl",
+        &[],
+        &[
+            ("user_marshal.SECONDS", Why::FloatTypedef),
+            ("user_marshal.TICKS", Why::FloatTypedef),
+        ],
+    ),
+    unit(
         "ndr_shapes",
         "tests/fixtures/ndr_shapes.idl",
         &["standins", "comidl_ctypes"],
