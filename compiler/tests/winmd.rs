@@ -1378,6 +1378,7 @@ fn only_unrepresentable_items_warn() {
         // an RPC interface.
         "rpc",
         "ndr_shapes",
+        "comidl_epmapper",
         "user_marshal",
         // pipes (and an RPC interface).
         "pipes",

@@ -430,7 +430,7 @@ pub fn ept_dispatch<S: ept_Server + ?Sized>(
         &ndr::ept_INTERFACE,
         opnum,
         request,
-        crate::rt::ndr::Limits::default(),
+        crate::rt::ndr::Limits::current(),
         &|index, args, ret| {
             let _ = ret;
             unsafe {
