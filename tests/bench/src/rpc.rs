@@ -359,8 +359,12 @@ pub fn bench_idle(ours: &Ours, n: usize) -> Idle {
         .map(|d| {
             d.flatten()
                 .filter(|e| {
-                    std::fs::read_to_string(e.path().join("comm"))
-                        .is_ok_and(|c| c.starts_with("rpc-"))
+                    // The server names its threads rpc-0, rpc-1, ...
+                    std::fs::read_to_string(e.path().join("comm")).is_ok_and(|c| {
+                        c.trim()
+                            .strip_prefix("rpc-")
+                            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+                    })
                 })
                 .count()
         })
