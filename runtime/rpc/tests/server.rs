@@ -533,8 +533,13 @@ fn shutdown_finishes_calls_in_flight() {
     wait_until("the slow call to start", || {
         server.stats().calls.load(Ordering::Relaxed) >= 2
     });
+    // An idle, bound connection is told to go with a shutdown PDU.
+    let mut idle = raw(addr);
+    let _ = exchange(&mut idle, &bind(vec![ctx(0, &ECHO, SyntaxId::NDR20)], 0));
     assert!(server.shutdown(WAIT));
     assert_eq!(slow.join().unwrap().unwrap(), vec![4, 5]);
+    let bye = read_fragment(&mut idle, 8192).expect("a PDU before the close");
+    assert_eq!(bye.body, Body::Shutdown);
     // Nothing listens any more.
     assert!(TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_err());
 }

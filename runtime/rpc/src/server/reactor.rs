@@ -373,6 +373,20 @@ impl Reactor {
                             // Nothing more is read; what was received still runs.
                             c.paused = true;
                             c.closing = true;
+                            // A connection with nothing in flight is told to go (C706's
+                            // shutdown PDU), so its client reconnects elsewhere rather
+                            // than sending a call into a closing socket.
+                            let mut p = c.outbox.lock();
+                            if p.idle() && c.proto.group().is_some() {
+                                let bye = crate::Pdu {
+                                    flags: crate::pdu::flags::FIRST_FRAG
+                                        | crate::pdu::flags::LAST_FRAG,
+                                    call_id: 0,
+                                    body: crate::Body::Shutdown,
+                                    auth: None,
+                                };
+                                c.outbox.send(&mut p, &bye.encode());
+                            }
                         }
                         self.maybe_close(t);
                     }
