@@ -1,11 +1,16 @@
 //! `comidl-runtime-rpc`: DCE/RPC's connection-oriented protocol (C706 chapter 12, MS-RPCE
 //! 2.2.2), the layer that carries the NDR engine's stub data between processes and
-//! machines. So far: string bindings ([`binding`]), a client connection that is the NDR layer's
-//! `Channel` ([`client`]), the PDUs ([`pdu`]), parsed without trusting a byte and encoded as
-//! Windows, Samba and Wireshark read them, and fragmentation and reassembly
-//! ([`fragment`]), and the endpoint mapper ([`epm`]: towers, the client's `ept_map`,
-//! `ept_lookup` and `resolve`, and the server's `EndpointMap`). Transports and the server
-//! build on them.
+//! machines.
+//!
+//! - [`pdu`]: the PDUs, parsed without trusting a byte and encoded as Windows, Samba and
+//!   Wireshark read them; [`fragment`]: fragmentation and capped reassembly.
+//! - [`binding`]: string bindings; [`transport`]: where ncalrpc endpoints live (Unix
+//!   sockets in the user's own directory) and who is at the other end.
+//! - [`client`]: a connection that is the NDR layer's `Channel`; [`handle`]: binding
+//!   handles that connect, resolve, bind lazily and reconnect.
+//! - [`server`]: one server for many interfaces and endpoints, context handles, limits.
+//! - [`epm`]: the endpoint mapper (towers, `ept_map`, `ept_lookup`, `resolve`, and the
+//!   server's `EndpointMap`).
 //!
 //! Like the `ndr` layer it knows nothing of COM objects: a plain MS-RPC client or server
 //! uses it without the COM library.
