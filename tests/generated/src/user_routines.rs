@@ -4,11 +4,15 @@
 
 use comidl_runtime::ndr::{NdrError, Result, UserRoutines};
 
+/// The milliseconds a SECONDS may stand for, either way: routines must accept on arrival
+/// only what they can send back (the fuzz target `ndr` found the two sides disagreeing).
+const MAX_MS: u64 = 9_200_000_000_000_000;
+
 unsafe fn to_wire(mem: *const u8, wire: *mut u8) -> Result<()> {
     // SAFETY: a SECONDS is an f64.
     let s = unsafe { mem.cast::<f64>().read_unaligned() };
     let ms = s * 1000.0;
-    if !ms.is_finite() || ms.abs() >= 9.2e18 {
+    if !ms.is_finite() || ms.abs() >= MAX_MS as f64 {
         return Err(NdrError::OutOfRange);
     }
     // SAFETY: a MILLIS is one 64-bit integer.
@@ -19,6 +23,9 @@ unsafe fn to_wire(mem: *const u8, wire: *mut u8) -> Result<()> {
 unsafe fn from_wire(wire: *const u8, mem: *mut u8) -> Result<()> {
     // SAFETY: as above.
     let ms = unsafe { wire.cast::<i64>().read_unaligned() };
+    if ms.unsigned_abs() >= MAX_MS {
+        return Err(NdrError::OutOfRange);
+    }
     // SAFETY: as above.
     unsafe { mem.cast::<f64>().write_unaligned(ms as f64 / 1000.0) };
     Ok(())
