@@ -211,8 +211,16 @@ unsafe fn clipformat_from_wire(wire: *const u8, mem: *mut u8) -> Result<()> {
             return Err(bad("a NULL CLIPFORMAT"));
         }
         match i64::from(u.cast::<i32>().read_unaligned()) {
-            WDT_INPROC_CALL => u16::try_from(u.add(8).cast::<u32>().read_unaligned())
-                .map_err(|_| bad("a clipboard format beyond 16 bits"))?,
+            WDT_INPROC_CALL => {
+                let v = u.add(8).cast::<u32>().read_unaligned();
+                // A registered format's number means nothing in another process: it
+                // travels by name, and is refused by number (what arrives must be
+                // something we could send back).
+                if v >= comidl_runtime_core::clipboard::FIRST_REGISTERED_FORMAT {
+                    return Err(bad("a registered clipboard format sent by number"));
+                }
+                u16::try_from(v).map_err(|_| bad("a clipboard format beyond 16 bits"))?
+            }
             _ => {
                 let s = u.add(8).cast::<*const u16>().read_unaligned();
                 if s.is_null() {
