@@ -115,18 +115,23 @@ impl<S: Read + Write> Connection<S> {
     }
 }
 
-/// Reads one fragment: the header, then the rest `frag_length` announces.
-pub fn read_fragment(stream: &mut impl Read, max_frag: u16) -> Result<Pdu, CallError> {
-    let unavailable = |_| CallError::Transport(SERVER_UNAVAILABLE);
-    let mut head = [0u8; HEADER_LEN];
-    stream.read_exact(&mut head).map_err(unavailable)?;
-    let h = Header::parse(&head).map_err(|_| CallError::Transport(PROTOCOL_ERROR))?;
+/// The length of the fragment whose header starts `head`, if a client takes it.
+fn fragment_length(head: &[u8], max_frag: u16) -> Result<usize, CallError> {
+    let h = Header::parse(head).map_err(|_| CallError::Transport(PROTOCOL_ERROR))?;
     if h.frag_length > max_frag.max(HEADER_LEN as u16) && h.frag_length > 5840 {
         // A peer may exceed what we asked a little (Windows sends 5840 before the bind
         // settles); more is refused.
         return Err(CallError::Transport(PROTOCOL_ERROR));
     }
-    let mut frag = vec![0u8; usize::from(h.frag_length)];
+    Ok(usize::from(h.frag_length))
+}
+
+/// Reads one fragment: the header, then the rest `frag_length` announces.
+pub fn read_fragment(stream: &mut impl Read, max_frag: u16) -> Result<Pdu, CallError> {
+    let unavailable = |_| CallError::Transport(SERVER_UNAVAILABLE);
+    let mut head = [0u8; HEADER_LEN];
+    stream.read_exact(&mut head).map_err(unavailable)?;
+    let mut frag = vec![0u8; fragment_length(&head, max_frag)?];
     frag[..HEADER_LEN].copy_from_slice(&head);
     stream
         .read_exact(&mut frag[HEADER_LEN..])
@@ -150,12 +155,7 @@ impl Incoming {
     /// The next fragment, under the same rules as [`read_fragment`].
     fn fragment(&mut self, stream: &mut impl Read, max_frag: u16) -> Result<Pdu, CallError> {
         self.fill(stream, HEADER_LEN)?;
-        let h = Header::parse(&self.buf[self.at..self.end])
-            .map_err(|_| CallError::Transport(PROTOCOL_ERROR))?;
-        if h.frag_length > max_frag.max(HEADER_LEN as u16) && h.frag_length > 5840 {
-            return Err(CallError::Transport(PROTOCOL_ERROR));
-        }
-        let len = usize::from(h.frag_length);
+        let len = fragment_length(&self.buf[self.at..self.end], max_frag)?;
         self.fill(stream, len)?;
         let pdu = Pdu::parse(&self.buf[self.at..self.at + len])
             .map_err(|_| CallError::Transport(PROTOCOL_ERROR));

@@ -143,30 +143,22 @@ impl BindingHandle {
                     "" => "127.0.0.1",
                     h => h,
                 };
-                let addrs: Vec<SocketAddr> = (host, port)
+                let s = (host, port)
                     .to_socket_addrs()
                     .map_err(|_| CallError::Transport(INVALID_BINDING))?
-                    .collect();
-                let mut last = CallError::Transport(SERVER_UNAVAILABLE);
-                for a in addrs {
-                    match TcpStream::connect_timeout(&a, o.connect_timeout) {
-                        Ok(s) => {
-                            let _ = s.set_nodelay(true);
-                            s.set_read_timeout(Some(o.call_timeout))
-                                .and_then(|()| s.set_write_timeout(Some(o.call_timeout)))
-                                .map_err(unavailable)?;
-                            let watch = s.as_fd().try_clone_to_owned().map_err(unavailable)?;
-                            return Ok(Live {
-                                conn: Open::Tcp(
-                                    Connection::new(s, o.limits).with_object(binding.object),
-                                ),
-                                watch,
-                            });
-                        }
-                        Err(_) => last = CallError::Transport(SERVER_UNAVAILABLE),
-                    }
-                }
-                Err(last)
+                    .find_map(|a: SocketAddr| {
+                        TcpStream::connect_timeout(&a, o.connect_timeout).ok()
+                    })
+                    .ok_or(CallError::Transport(SERVER_UNAVAILABLE))?;
+                let _ = s.set_nodelay(true);
+                s.set_read_timeout(Some(o.call_timeout))
+                    .and_then(|()| s.set_write_timeout(Some(o.call_timeout)))
+                    .map_err(unavailable)?;
+                let watch = s.as_fd().try_clone_to_owned().map_err(unavailable)?;
+                Ok(Live {
+                    conn: Open::Tcp(Connection::new(s, o.limits).with_object(binding.object)),
+                    watch,
+                })
             }
             Protseq::Local => {
                 let path = crate::transport::ncalrpc_path(endpoint)

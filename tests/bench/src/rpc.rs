@@ -187,39 +187,35 @@ pub fn raw_unix(raw: &Raw) -> RawClient<UnixStream> {
 
 /// Null call round trips: ours over raw, one client. `unix`: over Unix sockets.
 pub fn bench_null_call(plan: Plan, ours: &Ours, raw: &Raw, unix: bool) -> Comparison {
+    if unix {
+        null_calls(plan, raw_unix(raw), &ours.local_client())
+    } else {
+        null_calls(plan, raw_tcp(raw), &ours.tcp_client())
+    }
+}
+
+fn null_calls<S: Read + Write + Send>(
+    plan: Plan,
+    raw: RawClient<S>,
+    ours: &(dyn Channel + Sync),
+) -> Comparison {
     let errors = AtomicU64::new(0);
     let count = |ok: bool| {
         if !ok {
             errors.fetch_add(1, Ordering::Relaxed);
         }
     };
-    let c = if unix {
-        let rc = Mutex::new(raw_unix(raw));
-        let oc = ours.local_client();
-        null_call(&oc);
-        compare(
-            plan,
-            1,
-            &|n| {
-                let mut r = rc.lock().expect("one user");
-                (0..n).for_each(|_| count(r.ping()))
-            },
-            &|n| (0..n).for_each(|_| count(null_call(&oc))),
-        )
-    } else {
-        let rc = Mutex::new(raw_tcp(raw));
-        let oc = ours.tcp_client();
-        null_call(&oc);
-        compare(
-            plan,
-            1,
-            &|n| {
-                let mut r = rc.lock().expect("one user");
-                (0..n).for_each(|_| count(r.ping()))
-            },
-            &|n| (0..n).for_each(|_| count(null_call(&oc))),
-        )
-    };
+    let raw = Mutex::new(raw);
+    null_call(ours);
+    let c = compare(
+        plan,
+        1,
+        &|n| {
+            let mut r = raw.lock().expect("one user");
+            (0..n).for_each(|_| count(r.ping()))
+        },
+        &|n| (0..n).for_each(|_| count(null_call(ours))),
+    );
     assert_eq!(errors.load(Ordering::Relaxed), 0, "null calls failed");
     c
 }

@@ -32,6 +32,7 @@ use std::time::Duration;
 use comidl_runtime_ndr::{Fault, Interface, Limits};
 
 use crate::fragment;
+use outbox::Peer;
 use protocol::Call;
 
 use crate::{StringBinding, SyntaxId};
@@ -301,7 +302,10 @@ impl Server {
 }
 
 /// Runs one call; never unwinds.
-pub(crate) fn execute(call: Call, info: CallInfo, max_xmit: u16, limits: ServerLimits) -> Vec<u8> {
+/// Runs one call for `peer`: the encoded reply (nothing for a `maybe` call) and whether it
+/// is a fault. Never unwinds.
+pub(crate) fn execute(call: Call, peer: &Peer, limits: ServerLimits) -> (Vec<u8>, bool) {
+    let info = peer.call_info(&call);
     let Call {
         call_id,
         context_id,
@@ -320,17 +324,19 @@ pub(crate) fn execute(call: Call, info: CallInfo, max_xmit: u16, limits: ServerL
         }))
     });
     drop(stub);
+    let faulted = !matches!(outcome, Ok(Ok(_)));
     if maybe {
-        return Vec::new();
+        return (Vec::new(), faulted);
     }
-    match outcome {
-        Ok(Ok(reply)) => fragment::response(call_id, context_id, &reply, max_xmit).concat(),
+    let bytes = match outcome {
+        Ok(Ok(reply)) => fragment::response(call_id, context_id, &reply, peer.max_xmit).concat(),
         Ok(Err(Fault(status))) => {
             let not_run = matches!(Fault(status), Fault::OP_RANGE | Fault::BAD_STUB_DATA);
             protocol::fault(call_id, context_id, status, not_run)
         }
         Err(_) => protocol::fault(call_id, context_id, protocol::status::UNSPEC, false),
-    }
+    };
+    (bytes, faulted)
 }
 
 /// Serves the bytes one connection received, synchronously in this thread, as the server
@@ -355,17 +361,14 @@ pub fn serve_stream(conn: &mut protocol::Connection, bytes: &[u8]) -> (Vec<u8>, 
                     let Some(group) = conn.group().cloned() else {
                         return (out, true);
                     };
-                    let info = CallInfo {
+                    let peer = Peer {
                         protseq: crate::Protseq::Tcp,
-                        peer: String::new(),
-                        peer_uid: None,
-                        peer_pid: None,
-                        object: call.object,
-                        opnum: call.opnum,
-                        assoc_group: group.id,
+                        address: String::new(),
+                        credentials: None,
                         group,
+                        max_xmit: conn.max_xmit(),
                     };
-                    out.extend(execute(call, info, conn.max_xmit(), conn.limits()));
+                    out.extend(execute(call, &peer, conn.limits()).0);
                 }
                 protocol::Action::Close => return (out, true),
             }

@@ -29,6 +29,22 @@ pub struct Peer {
     pub max_xmit: u16,
 }
 
+impl Peer {
+    /// What a handler learns about `call` from [`super::context::current`].
+    pub fn call_info(&self, call: &Call) -> super::CallInfo {
+        super::CallInfo {
+            protseq: self.protseq,
+            peer: self.address.clone(),
+            peer_uid: self.credentials.map(|(u, _)| u),
+            peer_pid: self.credentials.map(|(_, p)| p),
+            object: call.object,
+            opnum: call.opnum,
+            assoc_group: self.group.id,
+            group: self.group.clone(),
+        }
+    }
+}
+
 /// A call and its peer, ready for a worker.
 pub struct Job {
     pub call: Call,

@@ -10,7 +10,6 @@ use std::sync::{Arc, Mutex};
 use mio::{Token, Waker};
 
 use super::Shared;
-use super::context::CallInfo;
 use super::outbox::{Item, Job, Outbox};
 
 /// What a worker tells the reactor.
@@ -65,19 +64,8 @@ pub fn run(outbox: &Outbox, mut job: Job, shared: &Shared, notify: &Notify) {
     let max_queued = shared.limits.max_queued_calls.max(1);
     loop {
         shared.stats.calls.fetch_add(1, Ordering::Relaxed);
-        let info = CallInfo {
-            protseq: job.peer.protseq,
-            peer: job.peer.address.clone(),
-            peer_uid: job.peer.credentials.map(|(u, _)| u),
-            peer_pid: job.peer.credentials.map(|(_, p)| p),
-            object: job.call.object,
-            opnum: job.call.opnum,
-            assoc_group: job.peer.group.id,
-            group: job.peer.group.clone(),
-        };
-        let max_xmit = job.peer.max_xmit;
-        let reply = super::execute(job.call, info, max_xmit, shared.limits);
-        if reply.starts_with(&[5, 0, crate::PacketType::Fault as u8]) {
+        let (reply, faulted) = super::execute(job.call, &job.peer, shared.limits);
+        if faulted {
             shared.stats.faults.fetch_add(1, Ordering::Relaxed);
         }
         let mut p = outbox.lock();
