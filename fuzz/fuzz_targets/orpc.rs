@@ -55,7 +55,11 @@ fn mip_case(bytes: &[u8]) {
     };
     assert!(used <= bytes.len());
     let again = m.encode().expect("a decoded MInterfacePointer encodes");
-    assert_eq!(again, bytes[..used], "an MInterfacePointer has one encoding");
+    assert_eq!(
+        again,
+        bytes[..used],
+        "an MInterfacePointer has one encoding"
+    );
     objref_case(&m.data);
 }
 
