@@ -151,6 +151,12 @@ impl<'a> Unmarshaller<'a> {
         }
     }
 
+    /// The bytes read so far: where the next value starts (a caller that reads a prefix
+    /// of the stub data, as DCOM's ORPCTHIS, goes on from here).
+    pub fn position(&self) -> usize {
+        self.r.pos()
+    }
+
     fn bad(&self, why: &'static str) -> NdrError {
         self.r.error(why)
     }
