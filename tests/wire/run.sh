@@ -20,6 +20,8 @@
 #      idl/constructs.idl) with hand-built NDR classes for every operation, replies checked
 #      against the server's table; the exchange is captured and tshark finds no malformed
 #      frame, no expert error, and every PDU the client counted (server.sh).
+#   9. ORPC's wire types (runtime/dcom: OBJREF, STDOBJREF, DUALSTRINGARRAY, ORPCTHIS,
+#      ORPCTHAT, MInterfacePointer) against impacket's dcomrt classes, both ways (orpc.sh).
 # Prints every ok/FAIL line, each part's "N passed, N failed", and last the total
 # "N passed, N failed"; exits non-zero on any failure.
 #   tests/wire/run.sh [--no-setup]
@@ -74,5 +76,6 @@ part "comidl's PDUs, dissected by tshark" bash "$here/pdus.sh"
 part "comidl's clients against Samba" bash "$here/samba.sh"
 part "comidl's client against Wine's rpcrt4" bash "$here/wine.sh"
 part "impacket against comidl's server" bash "$here/server.sh"
+part "ORPC's wire types against impacket" bash "$here/orpc.sh"
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]
