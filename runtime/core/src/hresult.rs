@@ -371,6 +371,9 @@ known_hresults! {
     RPC_E_CANTCALLOUT_ININPUTSYNCCALL = 0x8001_010D
         => "no outgoing call is allowed during an input-synchronous call";
     RPC_E_WRONG_THREAD = 0x8001_010E => "the interface was marshalled for a different thread";
+    RPC_E_VERSION_MISMATCH = 0x8001_0110 => "the caller's COM version is not supported";
+    RPC_E_INVALID_IPID = 0x8001_0113 => "the interface identifier (IPID) names no interface here";
+    RPC_E_INVALID_OBJREF = 0x8001_011D => "the object reference is not valid";
     RPC_E_TOO_LATE = 0x8001_0119 => "too late to change this setting";
     RPC_E_TIMEOUT = 0x8001_011F => "the call timed out";
     DISP_E_UNKNOWNINTERFACE = 0x8002_0001 => "unknown interface";

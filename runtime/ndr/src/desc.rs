@@ -116,10 +116,36 @@ pub enum Type {
     /// presented memory into a value of the wire type's memory form and back, and the
     /// engine marshals that value as any other. See [`UserType`].
     User(&'static UserType),
-    /// Something the engine cannot marshal yet (interface pointers, `[user_marshal]`
+    /// An interface pointer (`IFoo *`, or `void *` under `[iid_is]`): in memory the
+    /// pointer, owning one reference; on the wire a unique pointer to an MInterfacePointer
+    /// (MS-DCOM 2.2.14: `ulCntData` and that many bytes, an OBJREF). The COM library
+    /// converts between the two ([`crate::interface::InterfaceMarshal`]); the engine has no
+    /// COM of its own.
+    Interface(&'static InterfacePointer),
+    /// The MInterfacePointer an [`Type::Interface`]'s referent id stands for (internal:
+    /// the engine's deferred referent).
+    #[doc(hidden)]
+    InterfaceData,
+    /// Something the engine cannot marshal yet (`[user_marshal]`
     /// types without routines): its memory layout, so what holds it is still described,
     /// and why. Marshalling or unmarshalling it fails with [`crate::NdrError::Unsupported`].
     Unsupported(&'static Opaque),
+}
+
+/// An interface pointer's description: which interface it is.
+#[derive(Debug)]
+pub struct InterfacePointer {
+    pub iid: Iid,
+}
+
+/// Where an interface pointer's IID comes from.
+#[derive(Debug)]
+pub enum Iid {
+    /// The pointer's declared interface.
+    Fixed(comidl_runtime_core::GUID),
+    /// `[iid_is(e)]`: `e` evaluates to the address of the IID (MIDL's rule: a pointer to
+    /// an IID), a parameter or a field of the enclosing structure.
+    Is(&'static Expr),
 }
 
 /// A presented type and the type it travels as. Marshalling converts the presented value

@@ -28,6 +28,8 @@ pub enum NdrError {
     OutOfMemory,
     /// The description holds a type the engine cannot marshal yet (why).
     Unsupported(&'static str),
+    /// The COM library could not marshal or unmarshal an interface pointer (its HRESULT).
+    Interface(HRESULT),
 }
 
 impl NdrError {
@@ -47,12 +49,16 @@ impl NdrError {
             NdrError::UnterminatedString => 1783, // RPC_X_BAD_STUB_DATA
             NdrError::TooLarge | NdrError::OutOfMemory => 14, // RPC_S_OUT_OF_MEMORY
             NdrError::Unsupported(_) => 1764,     // RPC_S_CANNOT_SUPPORT
+            NdrError::Interface(hr) => hr.0 as u32,
         }
     }
 
     /// The failure as an HRESULT (`HRESULT_FROM_WIN32(status)`; out of memory is
     /// E_OUTOFMEMORY).
     pub fn hresult(&self) -> HRESULT {
+        if let NdrError::Interface(hr) = self {
+            return *hr;
+        }
         HRESULT::from_win32(self.status())
     }
 }
@@ -70,6 +76,7 @@ impl std::fmt::Display for NdrError {
             NdrError::TooLarge => f.write_str("the message needs more memory than allowed"),
             NdrError::OutOfMemory => f.write_str("out of memory"),
             NdrError::Unsupported(why) => write!(f, "not supported yet: {why}"),
+            NdrError::Interface(hr) => write!(f, "an interface pointer could not cross: {hr}"),
         }
     }
 }

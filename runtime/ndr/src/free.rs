@@ -24,6 +24,8 @@ pub struct Sweep {
     pointers: Vec<*mut *mut u8>,
     /// Presented values of user-marshalled types, freed by their routines first.
     pub(crate) users: Vec<(&'static crate::desc::UserType, *mut u8)>,
+    /// Interface pointers, released at the end (each slot once).
+    interfaces: Vec<*mut *mut std::ffi::c_void>,
 }
 
 impl Sweep {
@@ -58,6 +60,14 @@ impl Sweep {
     /// # Safety
     /// The values added are still alive, and their blocks are theirs to free.
     pub unsafe fn free(self) {
+        for slot in self.interfaces {
+            // SAFETY: an interface pointer inside a live value, owning one reference.
+            unsafe {
+                let itf = slot.read_unaligned();
+                slot.write_unaligned(std::ptr::null_mut());
+                crate::interface::release(itf);
+            }
+        }
         for &(u, mem) in self.users.iter().rev() {
             // SAFETY: a presented value inside a live value or block (freed below).
             unsafe { (u.routines.free)(mem) };
@@ -257,6 +267,11 @@ unsafe fn walk(
         }
         // The routines free what a presented value owns (at the end, with the blocks).
         Type::User(u) => sweep.users.push((u, mem)),
+        // Released at the end: the reference is the value's.
+        // (The slot's address may be a block's too, in `seen`: a pointer's referent.)
+        Type::Interface(_) if !sweep.interfaces.contains(&mem.cast()) => {
+            sweep.interfaces.push(mem.cast());
+        }
         Type::ContextHandle => {
             // SAFETY: the memory holds a pointer to the handle's block.
             let v = unsafe { mem.cast::<*mut u8>().read_unaligned() };
@@ -291,7 +306,11 @@ pub fn has_pointers(ty: Type, depth: usize) -> bool {
         return true;
     }
     match ty {
-        Type::Pointer(_) | Type::ContextHandle | Type::Bstr | Type::User(_) => true,
+        Type::Pointer(_)
+        | Type::ContextHandle
+        | Type::Bstr
+        | Type::User(_)
+        | Type::Interface(_) => true,
         Type::Struct(s) => s.fields.iter().any(|f| has_pointers(f.ty, depth + 1)),
         Type::Array(a) => has_pointers(a.element, depth + 1),
         Type::Union(u) => u

@@ -19,9 +19,13 @@ pub fn mem_size(ty: Type) -> usize {
         Type::String(s) => s
             .fixed
             .map_or(0, |n| s.char_size.saturating_mul(n as usize)),
-        Type::Pointer(_) | Type::Ignore | Type::ContextHandle | Type::Bstr | Type::BstrBlob => {
-            size_of::<usize>()
-        }
+        Type::Pointer(_)
+        | Type::Ignore
+        | Type::ContextHandle
+        | Type::Bstr
+        | Type::BstrBlob
+        | Type::Interface(_)
+        | Type::InterfaceData => size_of::<usize>(),
         Type::Unsupported(o) => o.size,
         Type::User(u) => u.size,
         Type::Status(_) => 4,
@@ -37,9 +41,13 @@ pub fn mem_align(ty: Type) -> usize {
         Type::Union(u) => u.align.max(1),
         Type::Array(a) => mem_align(a.element),
         Type::String(s) => s.char_size,
-        Type::Pointer(_) | Type::Ignore | Type::ContextHandle | Type::Bstr | Type::BstrBlob => {
-            align_of::<usize>()
-        }
+        Type::Pointer(_)
+        | Type::Ignore
+        | Type::ContextHandle
+        | Type::Bstr
+        | Type::BstrBlob
+        | Type::Interface(_)
+        | Type::InterfaceData => align_of::<usize>(),
         Type::Unsupported(o) => o.align.max(1),
         Type::User(u) => u.align.max(1),
         Type::Status(_) => 4,
@@ -93,6 +101,8 @@ fn wire_align_depth(ty: Type, depth: usize) -> usize {
         | Type::Unsupported(_)
         | Type::Bstr
         | Type::BstrBlob
+        | Type::Interface(_)
+        | Type::InterfaceData
         | Type::Status(_) => 4,
         Type::User(u) => wire_align_depth(u.wire, depth + 1),
         Type::Ignore => 1,
@@ -136,8 +146,9 @@ fn min_wire_depth(ty: Type, depth: usize) -> usize {
         Type::Ignore => 0,
         Type::Status(_) => 4,
         Type::Unsupported(_) => 1,
-        Type::Bstr => 4,
+        Type::Bstr | Type::Interface(_) => 4,
         Type::BstrBlob => 12,
+        Type::InterfaceData => 8,
         Type::User(u) => min_wire_depth(u.wire, depth + 1),
     }
 }
@@ -340,6 +351,7 @@ fn same_depth(a: Type, b: Type, depth: usize) -> bool {
         }
         (Type::ContextHandle, Type::ContextHandle) | (Type::Ignore, Type::Ignore) => true,
         (Type::Unsupported(x), Type::Unsupported(y)) => std::ptr::eq(x, y),
+        (Type::Interface(x), Type::Interface(y)) => std::ptr::eq(x, y),
         (Type::User(x), Type::User(y)) => {
             std::ptr::eq(x, y)
                 || (std::ptr::eq(x.routines, y.routines)

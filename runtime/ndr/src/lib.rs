@@ -15,7 +15,10 @@
 //!   handles, CLIPFORMAT, HGLOBAL); any type whose memory form differs from its wire form
 //!   is a [`Type::User`] with routines of its own.
 //!
-//! Not yet described: interface pointers (with the COM marshalling work), multidimensional
+//! - [`interface`]: interface pointers travel as OBJREFs the COM library makes and reads
+//!   ([`interface::InterfaceMarshal`], lent to the engine per call).
+//!
+//! Not yet described: multidimensional
 //! conformant arrays (fixed inner dimensions are arrays of arrays), pipes.
 
 pub mod call;
@@ -23,6 +26,7 @@ pub mod desc;
 pub mod error;
 pub mod expr;
 pub mod free;
+pub mod interface;
 pub mod layout;
 pub mod marshal;
 pub mod pickle;
@@ -36,8 +40,11 @@ pub mod wire;
 pub use call::{CallError, Channel, Fault, call, serve};
 pub use desc::*;
 pub use error::{NdrError, Result};
+pub use interface::{InterfaceMarshal, with_interfaces};
 pub use marshal::Marshaller;
-pub use proc::{ServerCall, marshal_request, unmarshal_response};
+pub use proc::{
+    ServerCall, marshal_request, marshal_request_after, unmarshal_response, unmarshal_response_at,
+};
 pub use typed::{ContextHandle, NdrValue};
 pub use unmarshal::{Limits, Room, Unmarshaller};
 pub use value::Value;

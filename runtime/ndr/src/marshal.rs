@@ -53,6 +53,10 @@ pub struct Marshaller<'a> {
     /// their referents may be written after the value itself, so they live as long as
     /// the marshaller.
     temps: Vec<(Type, *mut u8)>,
+    /// The OBJREFs of the interface pointers sent ([`Type::InterfaceData`]'s referents),
+    /// each boxed so the deferred referent's address stays put.
+    #[allow(clippy::vec_box)] // the boxes' addresses are the deferred referents'
+    objrefs: Vec<Box<Vec<u8>>>,
 }
 
 /// A run of referents in [`Marshaller::emit`]: `items[start..end]`, the next to write at
@@ -109,7 +113,16 @@ impl<'a> Marshaller<'a> {
             stack,
             frames,
             temps: Vec::new(),
+            objrefs: Vec::new(),
         }
+    }
+
+    /// A marshaller whose message starts with `head`, bytes already marshalled (DCOM's
+    /// ORPCTHIS or ORPCTHAT): alignment counts from the head's first byte.
+    pub fn after(params: &'a [*mut u8], head: &[u8]) -> Marshaller<'a> {
+        let mut m = Marshaller::new(params);
+        m.w.bytes.extend_from_slice(head);
+        m
     }
 
     pub fn into_bytes(mut self) -> Vec<u8> {
@@ -543,6 +556,18 @@ impl<'a> Marshaller<'a> {
             }
             Type::Ignore => Ok(()),
             Type::Unsupported(o) => Err(NdrError::Unsupported(o.why)),
+            Type::Interface(ip) => unsafe { self.interface(ip, mem, base, deferred) },
+            Type::InterfaceData => {
+                // SAFETY: the deferred referent of `interface`: one of `objrefs`.
+                let objref = unsafe { &*mem.cast::<Vec<u8>>() };
+                let n = u32::try_from(objref.len()).map_err(|_| NdrError::TooLarge)?;
+                // MInterfacePointer, a conformant structure: the array's size first.
+                self.w.align(4);
+                self.w.u32(n);
+                self.w.u32(n);
+                self.w.raw(objref);
+                Ok(())
+            }
             Type::User(u) => {
                 let tmp = unsafe { self.wire_value(u, mem)? };
                 // The wire value is a value of its own: its correlations name its fields.
@@ -585,6 +610,41 @@ impl<'a> Marshaller<'a> {
 }
 
 impl Marshaller<'_> {
+    /// An interface pointer: its referent id (or NULL), and the OBJREF the COM library
+    /// makes for it, deferred.
+    ///
+    /// # Safety
+    /// `mem` holds an interface pointer (NULL or live); the scope's pointers are valid.
+    unsafe fn interface(
+        &mut self,
+        ip: &'static crate::desc::InterfacePointer,
+        mem: *const u8,
+        base: *const u8,
+        deferred: &mut Vec<Deferred>,
+    ) -> Result<()> {
+        // SAFETY: an interface pointer's memory is a pointer (the caller's contract).
+        let itf = unsafe { mem.cast::<*mut std::ffi::c_void>().read_unaligned() };
+        if itf.is_null() {
+            self.w.u32(0);
+            return Ok(());
+        }
+        // SAFETY: forwarded.
+        let iid = unsafe { crate::interface::iid(ip, self.scope(base))? };
+        // SAFETY: `itf` is live, of interface `iid` (the caller's contract).
+        let objref = crate::interface::current(|m| unsafe { m.marshal(&iid, itf) })?;
+        let objref = Box::new(objref);
+        let at = (&raw const *objref).cast::<u8>();
+        self.objrefs.push(objref);
+        let id = self.refid(PointerKind::Unique);
+        self.w.u32(id);
+        deferred.push(Deferred {
+            ty: Type::InterfaceData,
+            mem: at,
+            base,
+        });
+        Ok(())
+    }
+
     /// The wire value of the presented value at `mem`, kept until the marshaller is done.
     ///
     /// # Safety

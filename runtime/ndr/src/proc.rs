@@ -22,8 +22,18 @@ use crate::unmarshal::{Limits, Unmarshaller};
 /// # Safety
 /// `args` has one valid pointer per parameter, to a value of its description.
 pub unsafe fn marshal_request(proc: &Proc, args: &[*mut u8]) -> Result<Vec<u8>> {
+    // SAFETY: forwarded.
+    unsafe { marshal_request_after(proc, args, &[]) }
+}
+
+/// [`marshal_request`] after `head`, bytes the message starts with (DCOM's ORPCTHIS):
+/// the parameters are aligned from the head's first byte.
+///
+/// # Safety
+/// As [`marshal_request`].
+pub unsafe fn marshal_request_after(proc: &Proc, args: &[*mut u8], head: &[u8]) -> Result<Vec<u8>> {
     check_arity(proc, args)?;
-    let mut m = Marshaller::new(args);
+    let mut m = Marshaller::after(args, head);
     for (p, &slot) in proc.params.iter().zip(args) {
         if p.dir.is_in() {
             // SAFETY: forwarded.
@@ -50,6 +60,23 @@ pub unsafe fn unmarshal_response(
     bytes: &[u8],
     limits: Limits,
 ) -> Result<()> {
+    // SAFETY: forwarded.
+    unsafe { unmarshal_response_at(proc, args, ret, bytes, 0, limits) }
+}
+
+/// [`unmarshal_response`] of a message whose first `start` bytes the caller read itself
+/// (DCOM's ORPCTHAT): the values are aligned from the message's first byte.
+///
+/// # Safety
+/// As [`unmarshal_response`].
+pub unsafe fn unmarshal_response_at(
+    proc: &Proc,
+    args: &[*mut u8],
+    ret: *mut u8,
+    bytes: &[u8],
+    start: usize,
+    limits: Limits,
+) -> Result<()> {
     check_arity(proc, args)?;
     for (p, &slot) in proc.params.iter().zip(args) {
         if p.dir == crate::desc::Direction::Out {
@@ -68,6 +95,7 @@ pub unsafe fn unmarshal_response(
         .map(|(p, &slot)| unsafe { u.room(p.ty, slot) })
         .collect();
     let result = (|| {
+        u.skip_to(start)?;
         for ((p, &slot), &room) in proc.params.iter().zip(args).zip(&rooms) {
             if p.dir.is_out() {
                 // SAFETY: forwarded; the room was evaluated before anything was read.
@@ -137,6 +165,17 @@ impl ServerCall {
     /// Unmarshals a request. `[out]`-only parameters get zeroed memory of the size their
     /// correlations give (from the `[in]` values), as MIDL's server stubs allocate them.
     pub fn unmarshal(proc: &'static Proc, bytes: &[u8], limits: Limits) -> Result<ServerCall> {
+        ServerCall::unmarshal_at(proc, bytes, 0, limits)
+    }
+
+    /// [`ServerCall::unmarshal`] of a request whose first `start` bytes the caller read
+    /// itself (DCOM's ORPCTHIS): the values are aligned from the message's first byte.
+    pub fn unmarshal_at(
+        proc: &'static Proc,
+        bytes: &[u8],
+        start: usize,
+        limits: Limits,
+    ) -> Result<ServerCall> {
         let mut call = ServerCall {
             proc,
             slots: Vec::with_capacity(proc.params.len()),
@@ -151,6 +190,7 @@ impl ServerCall {
         let slots = call.slots.clone();
         let mut u = Unmarshaller::new(bytes, &slots, limits);
         let read = (|| {
+            u.skip_to(start)?;
             for (p, &slot) in proc.params.iter().zip(&slots) {
                 if p.dir.is_in() {
                     // SAFETY: each slot is zeroed memory for its parameter.
@@ -200,7 +240,17 @@ impl ServerCall {
     /// # Safety
     /// The implementation left every parameter valid for its description.
     pub unsafe fn marshal_response(&self) -> Result<Vec<u8>> {
-        let mut m = Marshaller::new(&self.slots);
+        // SAFETY: forwarded.
+        unsafe { self.marshal_response_after(&[]) }
+    }
+
+    /// [`ServerCall::marshal_response`] after `head`, bytes the reply starts with (DCOM's
+    /// ORPCTHAT).
+    ///
+    /// # Safety
+    /// As [`ServerCall::marshal_response`].
+    pub unsafe fn marshal_response_after(&self, head: &[u8]) -> Result<Vec<u8>> {
+        let mut m = Marshaller::after(&self.slots, head);
         for (p, &slot) in self.proc.params.iter().zip(&self.slots) {
             if p.dir.is_out() {
                 // SAFETY: forwarded.

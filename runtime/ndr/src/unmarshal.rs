@@ -125,6 +125,21 @@ pub struct Unmarshaller<'a> {
     wires: Vec<Wire>,
     /// Presented values converted so far (freed by their routines on failure).
     made: Vec<(&'static UserType, *mut u8)>,
+    /// Interface pointers read so far, imported by [`Unmarshaller::finish`].
+    objrefs: Vec<Objref>,
+    /// Interface pointers imported so far (released on failure).
+    imported: Vec<*mut *mut std::ffi::c_void>,
+}
+
+/// An interface pointer as read: where it goes, the structure holding it (whose fields an
+/// `[iid_is]` names), and its OBJREF (`None` for NULL); `pending` until the referent
+/// holding the OBJREF is read.
+struct Objref {
+    ip: &'static crate::desc::InterfacePointer,
+    slot: *mut *mut std::ffi::c_void,
+    base: *const u8,
+    bytes: Option<Vec<u8>>,
+    pending: bool,
 }
 
 /// A user-marshalled value read in its wire form: the wire value (a block of its own,
@@ -148,7 +163,18 @@ impl<'a> Unmarshaller<'a> {
             bstrs: Vec::new(),
             wires: Vec::new(),
             made: Vec::new(),
+            objrefs: Vec::new(),
+            imported: Vec::new(),
         }
+    }
+
+    /// Goes on reading at `pos`, where a prefix the caller read itself ends (DCOM's
+    /// ORPCTHIS or ORPCTHAT); alignment still counts from the message's first byte.
+    pub fn skip_to(&mut self, pos: usize) -> Result<()> {
+        if pos < self.r.pos() {
+            return Err(self.bad("a prefix ends before the reader's position"));
+        }
+        self.r.take(pos - self.r.pos()).map(|_| ())
     }
 
     /// The bytes read so far: where the next value starts (a caller that reads a prefix
@@ -188,6 +214,16 @@ impl<'a> Unmarshaller<'a> {
 
     /// Frees everything allocated so far (after a failure).
     pub fn abort(&mut self) {
+        for slot in self.imported.drain(..).rev() {
+            // SAFETY: an interface pointer this message imported into live memory, its
+            // reference this message's; cleared so nothing uses it.
+            unsafe {
+                let itf = slot.read_unaligned();
+                slot.write_unaligned(std::ptr::null_mut());
+                crate::interface::release(itf);
+            }
+        }
+        self.objrefs.clear();
         for (u, mem) in self.made.drain(..).rev() {
             // SAFETY: a presented value the routines made, inside memory freed below or
             // the caller's; freed once.
@@ -215,6 +251,8 @@ impl<'a> Unmarshaller<'a> {
             unsafe { CoTaskMemFree(w.wire.cast()) };
         }
         self.made.clear();
+        self.imported.clear();
+        self.objrefs.clear();
         self.allocs.clear();
         self.bstrs.clear();
     }
@@ -252,7 +290,43 @@ impl<'a> Unmarshaller<'a> {
             }
         }
         // SAFETY: forwarded: the wire values are checked now.
-        unsafe { self.convert() }
+        unsafe { self.convert()? };
+        // SAFETY: forwarded: the whole message is read and checked.
+        unsafe { self.import() }
+    }
+
+    /// Imports the interface pointers read, in order: each OBJREF becomes a pointer (a
+    /// proxy, or the object itself when it lives here) in its slot. A value the slot held
+    /// (the caller's, for an `[in, out]` parameter) is released once replaced.
+    ///
+    /// # Safety
+    /// The slots, and the parameters and structures an `[iid_is]` names, are alive.
+    unsafe fn import(&mut self) -> Result<()> {
+        for o in std::mem::take(&mut self.objrefs) {
+            let new = match &o.bytes {
+                None => std::ptr::null_mut(),
+                Some(bytes) => {
+                    let scope = Scope {
+                        params: self.params,
+                        base: o.base,
+                    };
+                    // SAFETY: forwarded.
+                    let iid = unsafe { crate::interface::iid(o.ip, scope)? };
+                    crate::interface::current(|m| m.unmarshal(&iid, bytes))?
+                }
+            };
+            // SAFETY: the slot is an interface pointer's memory (zeroed, or the caller's
+            // value, whose reference the caller gave up for an [in, out] parameter).
+            unsafe {
+                let old = o.slot.read_unaligned();
+                o.slot.write_unaligned(new);
+                crate::interface::release(old);
+            }
+            if !new.is_null() {
+                self.imported.push(o.slot);
+            }
+        }
+        Ok(())
     }
 
     /// Converts the wire values read into their presented values, the last read first (a
@@ -559,6 +633,9 @@ impl<'a> Unmarshaller<'a> {
             // SAFETY: the slot is a BSTR's memory.
             return unsafe { self.bstr_blob(d.slot.cast()) };
         }
+        if let Type::InterfaceData = d.ty {
+            return self.interface_data(d.slot.cast());
+        }
         // A conformant array or string is its own tail.
         let (size, hoisted) = match conformant_tail(d.ty) {
             Some(tail @ (Type::Array(_) | Type::String(_))) if is_conformant(tail) => {
@@ -607,6 +684,40 @@ impl<'a> Unmarshaller<'a> {
         }
         // SAFETY: `mem` has room for the value as its count says.
         unsafe { self.scalars(d.ty, mem, d.base, hoisted, found) }
+    }
+
+    /// An MInterfacePointer (MS-DCOM 2.2.14): the OBJREF's bytes, kept for
+    /// [`Unmarshaller::import`] with the interface pointer whose referent it is.
+    fn interface_data(&mut self, slot: *mut *mut std::ffi::c_void) -> Result<()> {
+        let at = self.r.pos();
+        self.r.align(4)?;
+        let max = self.r.u32()?;
+        let n = self.r.u32()?;
+        if n != max {
+            return Err(self.bad("an MInterfacePointer's size disagrees with its conformance"));
+        }
+        let n = n as usize;
+        if n > self.r.remaining() {
+            return Err(self.bad("an OBJREF longer than the bytes left in the message"));
+        }
+        if n > self.budget {
+            return Err(NdrError::TooLarge);
+        }
+        self.budget -= n;
+        let bytes = self.r.take(n)?.to_vec();
+        match self
+            .objrefs
+            .iter_mut()
+            .rev()
+            .find(|o| o.slot == slot && o.pending)
+        {
+            Some(o) => {
+                o.bytes = Some(bytes);
+                o.pending = false;
+                Ok(())
+            }
+            None => Err(NdrError::bad(at, "an OBJREF with no interface pointer")),
+        }
     }
 
     /// A FLAGGED_WORD_BLOB into a new BSTR at `slot` (MS-OAUT 2.2.23.2).
@@ -902,6 +1013,28 @@ impl<'a> Unmarshaller<'a> {
                 Ok(())
             }
             Type::BstrBlob => Err(self.bad("a BSTR blob out of place")),
+            Type::Interface(ip) => {
+                let slot = mem.cast::<*mut std::ffi::c_void>();
+                let id = self.r.u32()?;
+                // The OBJREF arrives as the deferred referent; a NULL has none.
+                self.objrefs.push(Objref {
+                    ip,
+                    slot,
+                    base,
+                    bytes: None,
+                    pending: id != 0,
+                });
+                if id != 0 {
+                    found.push(Deferred {
+                        ty: Type::InterfaceData,
+                        slot: mem.cast(),
+                        base,
+                        full: None,
+                    });
+                }
+                Ok(())
+            }
+            Type::InterfaceData => Err(self.bad("an MInterfacePointer out of place")),
         }
     }
 }

@@ -171,7 +171,19 @@ unsafe fn read_depth(
                 (u.routines.to_wire)(mem, wire.mem)?;
                 read_depth(u.wire, wire.mem, std::ptr::null(), params, depth + 1)?
             }
-            Type::Ignore | Type::Unsupported(_) | Type::BstrBlob => Value::Null,
+            // A value tree has no objects: an interface pointer reads as NULL or not at all.
+            Type::Interface(_) => {
+                if mem.cast::<*const u8>().read_unaligned().is_null() {
+                    Value::Null
+                } else {
+                    return Err(NdrError::Unsupported(
+                        "an interface pointer in a value tree",
+                    ));
+                }
+            }
+            Type::Ignore | Type::Unsupported(_) | Type::BstrBlob | Type::InterfaceData => {
+                Value::Null
+            }
         })
     }
 }
@@ -355,7 +367,14 @@ unsafe fn write_depth(
                 write_depth(u.wire, v, wire.mem, std::ptr::null(), depth + 1)?;
                 (u.routines.from_wire)(wire.mem, mem)?;
             }
-            (Type::Ignore | Type::Unsupported(_) | Type::BstrBlob | Type::Status(_), _) => {}
+            (
+                Type::Ignore
+                | Type::Unsupported(_)
+                | Type::BstrBlob
+                | Type::InterfaceData
+                | Type::Status(_),
+                _,
+            ) => {}
             _ => return Err(mismatch),
         }
     }

@@ -578,13 +578,17 @@ impl Builder {
                 unsafe { mem.cast::<*mut u8>().write_unaligned(h) };
             }
             // A user-marshalled value stays zeroed: an empty value of every built-in
-            // (a NULL handle, format 0), which its routines still convert.
+            // (a NULL handle, format 0), which its routines still convert. An interface
+            // pointer stays NULL: objects need the COM library, which this harness
+            // leaves out (a non-NULL one arriving is refused without a marshaller).
             Type::Ignore
             | Type::Unsupported(_)
             | Type::Bstr
             | Type::BstrBlob
             | Type::Status(_)
-            | Type::User(_) => {}
+            | Type::User(_)
+            | Type::Interface(_)
+            | Type::InterfaceData => {}
         }
         Some(())
     }
