@@ -24,6 +24,7 @@ pub const FILES: &[(&str, &str)] = &[
         "comidl_epmapper.idl",
         include_str!("../../idl/comidl_epmapper.idl"),
     ),
+    ("comidl_orpc.idl", include_str!("../../idl/comidl_orpc.idl")),
 ];
 
 /// Writes [`FILES`] into `dir` (created if missing). A file already holding the same text

@@ -87,6 +87,11 @@ const COMMITTED: &[(&str, &str, Runtime)] = &[
         "runtime/rpc/src/epm/bindings.rs",
         Runtime::At("crate::rt"),
     ),
+    (
+        "comidl_orpc.idl",
+        "runtime/dcom/src/bindings.rs",
+        Runtime::At("crate::rt"),
+    ),
 ];
 
 #[test]

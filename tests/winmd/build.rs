@@ -91,6 +91,7 @@ const UNITS: &[Unit] = &[
     unit("preproc", "tests/fixtures/preproc.idl", &[], &[]),
     unit("pipes", "tests/fixtures/pipes.idl", &[], &[]),
     unit("rpc", "tests/fixtures/rpc.idl", &[], &[]),
+    unit("orpc", "tests/fixtures/orpc.idl", &[], &[]),
     unit("safe_shapes", "tests/fixtures/safe_shapes.idl", &[], &[]),
     unit("comidl_ctypes", "idl/comidl_ctypes.idl", &[], &[]),
     unit(

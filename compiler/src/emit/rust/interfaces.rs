@@ -8,7 +8,7 @@ use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
 use super::server::Slot;
-use super::{Gen, WellKnown, client, docs, functions, names, records, rpc, server};
+use super::{Gen, WellKnown, client, docs, functions, names, proxy, records, rpc, server};
 use crate::ir::{Guid, Interface, Item, ItemId, ItemKind, Method, Type};
 
 const IUNKNOWN: &str = "00000000-0000-0000-c000-000000000046";
@@ -34,7 +34,9 @@ pub(super) fn emit(g: &mut Gen, id: ItemId, item: &Item, iface: &Interface) -> T
         defined: iface.defined,
         pack: iface.pack,
     };
-    object(g, item, &def)
+    let object = object(g, item, &def);
+    let proxy = proxy::emit(g, id, item, iface);
+    quote! { #object #proxy }
 }
 
 /// An object interface to emit: a declared one, or a WinRT instance with its type

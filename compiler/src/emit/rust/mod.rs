@@ -25,6 +25,7 @@ pub mod names;
 mod ndr;
 pub use ndr::{NdrIndex, NdrRecord};
 mod pipes;
+mod proxy;
 mod records;
 mod rpc;
 mod rpc_safe;

@@ -14,8 +14,9 @@
 //! Other `[wire_marshal]` / `[user_marshal]` / `[transmit_as]` / `[represent_as]` types are
 //! `Type::User`: the runtime's built-in conversions for the Windows types it knows
 //! (remotable handles, CLIPFORMAT, HGLOBAL), or routines the build names
-//! ([`super::Options::user_marshal`]). What the engine cannot marshal yet (interface
-//! pointers, such types without routines (VARIANT, SAFEARRAY, STGMEDIUM), `void *`,
+//! ([`super::Options::user_marshal`]). Interface pointers (`IFoo *`, `[iid_is] void *`)
+//! are `Type::Interface`, sent as the OBJREFs the COM library makes. What the engine cannot
+//! marshal yet (such types without routines (VARIANT, SAFEARRAY, STGMEDIUM), `void *`,
 //! function pointers, bit-fields) is described as `Unsupported`, with its memory layout, so
 //! everything else of the procedure is still described; marshalling such a parameter
 //! fails at run time with a clear error.
@@ -688,11 +689,22 @@ impl<'m> Descs<'_, 'm> {
                 Some(ItemKind::Interface(_) | ItemKind::Dispinterface(_) | ItemKind::Coclass(_))
             )
         {
-            return unsupported(8, 8, INTERFACE_POINTER);
+            // `IFoo *`: an interface pointer of its declared interface (`[iid_is]` wins).
+            let declared = model.item(*id).and_then(|i| i.uuid());
+            return match (u.attrs.iter().find(|a| a.name == "iid_is"), declared) {
+                (Some(a), _) => self.iid_is(a, scope),
+                (None, Some(g)) => {
+                    let g = guid_tokens(self.g, &g);
+                    quote! { Type::Interface(&InterfacePointer { iid: Iid::Fixed(#g) }) }
+                }
+                (None, None) => unsupported(8, 8, "an interface pointer without a uuid"),
+            };
         }
-        if matches!(target, Type::Base(Base::Void)) && u.has("iid_is") {
+        if matches!(target, Type::Base(Base::Void))
+            && let Some(a) = u.attrs.iter().find(|a| a.name == "iid_is")
+        {
             // `[iid_is(riid)] void **ppv`: an interface pointer of the IID given.
-            return unsupported(8, 8, INTERFACE_POINTER);
+            return self.iid_is(a, scope);
         }
         if matches!(target, Type::Base(Base::Void)) && !u.has("string") {
             return unsupported(8, 8, "a void pointer has no NDR form");
@@ -1117,6 +1129,30 @@ impl<'m> Descs<'_, 'm> {
         }
     }
 
+    /// An interface pointer whose IID `[iid_is(e)]` names: `e` is a pointer to an IID
+    /// (MIDL's rule), a parameter or field read as a pointer-sized value; anything else
+    /// is described as unsupported.
+    fn iid_is(&mut self, a: &Attr, scope: &Scope<'m>) -> TokenStream {
+        let found = match a.args.first() {
+            Some(AttrValue::Expr(e)) => self
+                .load(e, scope, 0)
+                .filter(|(_, _, t)| matches!(self.g.model.unalias(t), Type::Pointer { .. })),
+            _ => None,
+        };
+        let b = quote! { Base::UInt3264 };
+        let expr = match found {
+            Some((Place::Param(i), derefs, _)) => {
+                quote! { Expr::Param { index: #i, derefs: #derefs, ty: #b } }
+            }
+            Some((Place::Field(o), derefs, _)) => {
+                let o = o as u32;
+                quote! { Expr::Field { offset: #o, derefs: #derefs, ty: #b } }
+            }
+            _ => return unsupported(8, 8, "[iid_is] names no pointer to an IID in scope"),
+        };
+        quote! { Type::Interface(&InterfacePointer { iid: Iid::Is(&#expr) }) }
+    }
+
     /// A correlation expression (plus `add`: `max_is(m)` counts `m + 1`), or `None` when
     /// it reads something that is not an integer in scope (what holds it is then
     /// described as unsupported, never with a made-up count).
@@ -1367,8 +1403,6 @@ const LEVELED: &[&str] = &[
     "last_is",
     "min_is",
 ];
-
-const INTERFACE_POINTER: &str = "interface pointers come with COM marshalling";
 
 /// Why a type whose size, length or discriminant expression reads something that is not
 /// an integer parameter or field (or a constant) is not described.

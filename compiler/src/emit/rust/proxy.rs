@@ -1,0 +1,261 @@
+//! Proxies and stubs of object interfaces, over the marshalling descriptions of
+//! [`super::ndr`] and the runtime's ORPC layer (`comidl_runtime::dcom`): the "tiny typed
+//! glue" of DESIGN.md's stubless design.
+//!
+//! - `IFoo_PROXY_VTBL`: a vtable of type `IFoo_Vtbl` whose every method hands the
+//!   addresses of its arguments to `dcom::proxy::call` (which marshals the call, sends it
+//!   to the object's exporter and unmarshals the reply), and whose IUnknown slots are the
+//!   proxy manager's;
+//! - `IFoo_invoke`: the stub's side, which calls slot `opnum` of a real object with the
+//!   arguments the engine unmarshalled;
+//! - `IFoo_PROXY_STUB`: both with the description and the base interface's, for
+//!   `dcom::register`.
+//!
+//! Emitted for every object interface with a description whose base is IUnknown or an
+//! interface that has them too. Not yet: interfaces with `[local]` / `[call_as]` pairs
+//! (the proxy would call the user's `_Proxy` helper), and interfaces deriving from the
+//! runtime's own (IClassFactory, ...).
+
+use proc_macro2::{Literal, TokenStream};
+use quote::{format_ident, quote};
+
+use super::{Gen, WellKnown, docs, names};
+use crate::ir::{Interface, Item, ItemId, ItemKind, Method, Type};
+
+/// Whether interface `id` gets a proxy and a stub (see the module's doc).
+pub(super) fn has_proxy(g: &Gen, id: ItemId, depth: usize) -> bool {
+    if depth > 64 {
+        return false;
+    }
+    let Some(item) = g.model.item(id) else {
+        return false;
+    };
+    let ItemKind::Interface(i) = &item.kind else {
+        return false;
+    };
+    if !g.opts.marshal
+        || !i.defined
+        || !item.has_attr("object")
+        || item.has_attr("local")
+        || !item.namespace.is_empty()
+        || !i.type_params.is_empty()
+        || item.uuid().is_none()
+        || g.well_known(id).is_some()
+        || i.methods
+            .iter()
+            .any(|m| m.has_attr("local") || m.has_attr("call_as"))
+    {
+        return false;
+    }
+    match base_of(g, i) {
+        Some(b) if is_unknown(g, b) => true,
+        Some(b) => has_proxy(g, b, depth + 1),
+        None => false,
+    }
+}
+
+fn base_of(g: &Gen, i: &Interface) -> Option<ItemId> {
+    match g.model.unalias(i.base.as_ref()?) {
+        Type::Named(id) => Some(id),
+        _ => None,
+    }
+}
+
+fn is_unknown(g: &Gen, id: ItemId) -> bool {
+    matches!(
+        g.well_known(id),
+        Some(WellKnown::RuntimeInterface("IUnknown"))
+    )
+}
+
+/// The vtable slots the interface's bases take (IUnknown's three included).
+fn inherited_slots(g: &Gen, i: &Interface) -> usize {
+    let mut n = 0;
+    let mut base = base_of(g, i);
+    for _ in 0..64 {
+        let Some(ItemKind::Interface(b)) = base.and_then(|id| g.model.item(id)).map(|it| &it.kind)
+        else {
+            break;
+        };
+        n += b.methods.iter().filter(|m| m.has_slot()).count();
+        base = base_of(g, b);
+    }
+    n
+}
+
+pub(super) fn emit(g: &mut Gen, id: ItemId, item: &Item, iface: &Interface) -> TokenStream {
+    if item.file != g.main || !has_proxy(g, id, 0) {
+        return TokenStream::new();
+    }
+    let rt = g.rt.clone();
+    let rust = g.names.get(id).to_string();
+    let vtbl = names::ident(&format!("{rust}_Vtbl"));
+    let proxy_vtbl = format_ident!("{rust}_PROXY_VTBL");
+    let proxy_stub = format_ident!("{rust}_PROXY_STUB");
+    let invoke = format_ident!("{rust}_invoke");
+    let desc = format_ident!("{rust}_INTERFACE");
+    for name in [&proxy_vtbl, &proxy_stub, &invoke] {
+        if !g.claim_value(&name.to_string()) {
+            return TokenStream::new();
+        }
+    }
+    let Some(base) = base_of(g, iface) else {
+        return TokenStream::new();
+    };
+    let (base_vtbl, base_ps) = if is_unknown(g, base) {
+        (quote! { #rt::dcom::PROXY_IUNKNOWN_VTBL }, quote! { None })
+    } else {
+        let v = g.path_with_suffix(base, "_PROXY_VTBL");
+        let p = g.path_with_suffix(base, "_PROXY_STUB");
+        (quote! { #v }, quote! { Some(&#p) })
+    };
+    let first = inherited_slots(g, iface);
+    let methods: Vec<&Method> = iface.methods.iter().filter(|m| m.has_slot()).collect();
+    let mut slot_names: Vec<String> = methods.iter().map(|m| m.slot_name()).collect();
+    names::dedup(&mut slot_names);
+
+    let mut fields = Vec::new();
+    let mut arms = Vec::new();
+    for (k, (m, slot)) in methods.iter().zip(&slot_names).enumerate() {
+        let slot = names::ident(slot);
+        let opnum = Literal::u16_unsuffixed((first + k) as u16);
+        let sig = &m.signature;
+        let types: Vec<TokenStream> = sig.params.iter().map(|p| g.raw_param(&p.ty)).collect();
+        let idents: Vec<_> = (0..types.len()).map(|i| format_ident!("p{i}")).collect();
+        let ret_arrow = g.ret(&sig.ret);
+        let void = ret_arrow.is_empty();
+        let ret_ty = if void {
+            quote! { () }
+        } else {
+            g.raw_param(&sig.ret)
+        };
+        let hresult = !void && is_hresult(g, &sig.ret);
+        let abi = super::types::abi(&sig.callconv);
+        let finish = if void {
+            quote! { let _ = hr; }
+        } else if hresult {
+            quote! {
+                if hr.is_err() {
+                    return hr;
+                }
+                // SAFETY: the call stored the server's HRESULT there.
+                unsafe { ret.assume_init() }
+            }
+        } else {
+            quote! {
+                let _ = hr;
+                // SAFETY: the call stored the return value there, or left it zeroed.
+                unsafe { ret.assume_init() }
+            }
+        };
+        fields.push(quote! {
+            #slot: {
+                unsafe extern #abi fn #slot(this: *mut ::core::ffi::c_void, #(#idents: #types),*) #ret_arrow {
+                    #(let mut #idents = #idents;)*
+                    let args: &[*mut u8] = &[#((&raw mut #idents).cast::<u8>()),*];
+                    let mut ret = ::core::mem::MaybeUninit::<#ret_ty>::zeroed();
+                    // SAFETY: `this` is one of this interface's proxies (the vtable is
+                    // only ever a proxy's), and the arguments are the caller's, valid as
+                    // the method's contract says.
+                    let hr = unsafe {
+                        #rt::dcom::proxy::call(this, &ndr::#desc, #opnum, args, ret.as_mut_ptr().cast::<u8>())
+                    };
+                    #finish
+                }
+                #slot
+            }
+        });
+        let reads = types.iter().enumerate().map(|(i, t)| {
+            let i = Literal::usize_unsuffixed(i);
+            quote! { args[#i].cast::<#t>().read() }
+        });
+        let call = quote! { (vtbl.#slot)(itf, #(#reads),*) };
+        let body = if void {
+            quote! { #call; }
+        } else {
+            quote! { ret.cast::<#ret_ty>().write(#call); }
+        };
+        arms.push(quote! { #opnum => { #body } });
+    }
+    let iid = match item.uuid() {
+        Some(u) => super::guid_tokens(g, &u),
+        None => return TokenStream::new(),
+    };
+    let iname = &item.name;
+    let vtbl_doc = docs::attrs(&format!(
+        "The proxy's vtable of `{iname}`: each method marshals its call to the object's \
+         process (ORPC) and unmarshals the reply."
+    ));
+    let invoke_doc = docs::attrs(&format!(
+        "The stub's call of `{iname}`'s slot `opnum` on a real object, with the arguments \
+         the engine unmarshalled; `false` for a slot not `{iname}`'s own.\n\n# Safety\n\
+         `itf` is a live `{iname}` pointer, `args` holds one pointer per parameter of the \
+         slot's description, `ret` has room for its return value."
+    ));
+    let ps_doc = docs::attrs(&format!(
+        "The proxy and stub of `{iname}`, for `dcom::register`."
+    ));
+    let match_body = if arms.is_empty() {
+        quote! {
+            let _ = (itf, opnum, args, ret);
+            false
+        }
+    } else {
+        quote! {
+            let _ = (args, ret);
+            // SAFETY: the caller's contract: a live object whose vtable is `#vtbl`, and
+            // argument memory of each parameter's type.
+            unsafe {
+                let vtbl = &**itf.cast::<*const #vtbl>();
+                match opnum {
+                    #(#arms)*
+                    _ => return false,
+                }
+            }
+            true
+        }
+    };
+    quote! {
+        #vtbl_doc
+        pub const #proxy_vtbl: #vtbl = #vtbl {
+            base__: #base_vtbl,
+            #(#fields),*
+        };
+        #invoke_doc
+        pub unsafe fn #invoke(
+            itf: *mut ::core::ffi::c_void,
+            opnum: u16,
+            args: &[*mut u8],
+            ret: *mut u8,
+        ) -> bool {
+            #match_body
+        }
+        #ps_doc
+        pub static #proxy_stub: #rt::dcom::ProxyStub = #rt::dcom::ProxyStub {
+            iid: #iid,
+            interface: &ndr::#desc,
+            base: #base_ps,
+            vtbl: #rt::dcom::Vtbl((&#proxy_vtbl as *const #vtbl).cast::<#rt::IUnknown_Vtbl>()),
+            invoke: #invoke,
+        };
+    }
+}
+
+fn is_hresult(g: &Gen, ty: &Type) -> bool {
+    let mut t = ty.clone();
+    for _ in 0..16 {
+        match t {
+            Type::Named(id) => {
+                if matches!(g.well_known(id), Some(WellKnown::Hresult)) {
+                    return true;
+                }
+                match g.model.item(id).map(|i| &i.kind) {
+                    Some(ItemKind::Typedef(inner)) => t = inner.clone(),
+                    _ => return false,
+                }
+            }
+            _ => return false,
+        }
+    }
+    false
+}
