@@ -21,3 +21,7 @@ cp "$out/comidl_provider.rs" "$root/runtime/services/src/provider/bindings.rs"
 # generated code names under `crate::rt` (the core layer's items and the NDR engine).
 gen crate::rt "$root/idl/comidl_epmapper.idl"
 cp "$out/comidl_epmapper.rs" "$root/runtime/rpc/src/epm/bindings.rs"
+# The dcom layer's ORPC interfaces (IRemUnknown, IRemUnknown2, IObjectExporter), with
+# marshalling and proxies: comidl-runtime-dcom re-exports what they name under `crate::rt`.
+gen crate::rt "$root/idl/comidl_orpc.idl"
+cp "$out/comidl_orpc.rs" "$root/runtime/dcom/src/bindings.rs"

@@ -13,7 +13,10 @@
 //! - services (`comidl-runtime-services`): resource dispensers ([`dispenser`]), provider
 //!   modules ([`provider`]) and the C API;
 //! - ndr (`comidl-runtime-ndr`, as [`ndr`]): NDR20 marshalling from the static descriptions
-//!   the compiler emits per interface.
+//!   the compiler emits per interface;
+//! - rpc (`comidl-runtime-rpc`, as [`rpc`]): DCE/RPC clients, servers, the endpoint mapper;
+//! - dcom (`comidl-runtime-dcom`, as [`dcom`]): ORPC: interface pointers across processes
+//!   (marshalling, proxies and stubs, the object exporter).
 //!
 //! A lower layer never names a higher one. Where a lower one must reach up at run time, the
 //! higher one hands itself in: activation gives com its `CoGetClassObject` for the host
@@ -30,6 +33,8 @@ pub use comidl_runtime_services::*;
 pub use comidl_runtime_ndr as ndr;
 
 pub use comidl_runtime_rpc as rpc;
+
+pub use comidl_runtime_dcom as dcom;
 
 /// `CoGetClassObject` (see [`activation::CoGetClassObject`]), with the runtime's own
 /// classes available.

@@ -263,6 +263,20 @@ impl<S: Read + Write> Channel for Connection<S> {
         opnum: u16,
         request: Vec<u8>,
     ) -> Result<Vec<u8>, CallError> {
+        self.call_object(interface, opnum, self.object, &request)
+    }
+}
+
+impl<S: Read + Write> Connection<S> {
+    /// One call naming `object` (PFC_OBJECT_UUID) rather than the connection's object:
+    /// DCOM names the interface instance (the IPID) in every call.
+    pub fn call_object(
+        &self,
+        interface: &Interface,
+        opnum: u16,
+        object: Option<comidl_runtime_core::GUID>,
+        request: &[u8],
+    ) -> Result<Vec<u8>, CallError> {
         let mut st = self
             .state
             .lock()
@@ -270,14 +284,7 @@ impl<S: Read + Write> Channel for Connection<S> {
         if st.broken {
             return Err(CallError::Transport(SERVER_UNAVAILABLE));
         }
-        let result = exchange(
-            &mut st,
-            self.limits,
-            interface,
-            opnum,
-            self.object,
-            &request,
-        );
+        let result = exchange(&mut st, self.limits, interface, opnum, object, request);
         // After a transport failure the stream may hold half a message: the connection is
         // done (a fault is a complete answer; the connection lives on).
         if let Err(CallError::Transport(_)) = result {

@@ -1,0 +1,600 @@
+//! The object exporter of this process (MS-DCOM 3.1.1.1, 3.1.1.5): what serves this
+//! process's objects to others. One OXID for the process (the multithreaded apartment),
+//! an RPC server listening on a private ncalrpc endpoint, and the tables:
+//!
+//! - the OID table: one entry per exported object (its identity, the IUnknown, with one
+//!   reference held), found again by identity so an object exported twice keeps its OID;
+//! - the IPID table: one entry per exported interface of an object (the interface
+//!   pointer, one reference held; its proxy/stub; the public references clients hold).
+//!
+//! An object stays exported while its IPIDs hold public references or a table-strong
+//! marshal keeps it; when the last goes, its entries leave the tables and the references
+//! the tables held are released (outside the lock: a Release may run any code).
+//!
+//! The same server answers IRemUnknown2 on the exporter's own IPID (reference counting and
+//! QueryInterface for every object, see [`crate::remunknown`]) and IObjectExporter's
+//! ResolveOxid2 / ServerAlive2 for its own OXID, so a client resolves the OXID the way
+//! MS-DCOM says, at the resolver address the OBJREF names (3.2.4.1.2.2).
+
+use std::collections::{HashMap, HashSet};
+use std::ffi::c_void;
+use std::sync::{Mutex, MutexGuard, OnceLock};
+
+use comidl_runtime_core::{
+    E_INVALIDARG, E_NOINTERFACE, E_UNEXPECTED, GUID, HRESULT, REGDB_E_IIDNOTREG,
+    RPC_E_INVALID_IPID, Result,
+};
+use comidl_runtime_ndr::Fault;
+use comidl_runtime_rpc::StringBinding;
+use comidl_runtime_rpc::server::{Server, ServerLimits, context};
+
+use crate::bindings::{self, owned};
+use crate::dualstring::{DualStringArray, StringBinding as WireBinding};
+use crate::interfaces::{self, ProxyStub};
+use crate::objref::{Objref, ObjrefForm, StdObjref};
+use crate::unk;
+
+/// The tower id of ncalrpc in a STRINGBINDING (C706 appendix I; MS-DCOM 2.2.19.3).
+pub const TOWER_NCALRPC: u16 = 0x10;
+
+/// How a marshal keeps its object (MSHLFLAGS).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Keep {
+    /// MSHLFLAGS_NORMAL: the OBJREF carries public references for one unmarshal.
+    Normal,
+    /// MSHLFLAGS_TABLESTRONG: the object stays exported until the marshal data is
+    /// released; any number of unmarshals.
+    TableStrong,
+    /// MSHLFLAGS_TABLEWEAK: any number of unmarshals while something else keeps the
+    /// object exported.
+    TableWeak,
+}
+
+pub(crate) struct Exporter {
+    pub oxid: u64,
+    /// Where the exporter (and its resolver) are reached: OBJREFs carry this.
+    pub bindings: DualStringArray,
+    /// The IPID of this exporter's IRemUnknown2 (set once it is exported).
+    pub rem_unknown: OnceLock<GUID>,
+    server: Server,
+    tables: Mutex<Tables>,
+}
+
+#[derive(Default)]
+struct Tables {
+    by_identity: HashMap<usize, u64>,
+    objects: HashMap<u64, Object>,
+    ipids: HashMap<GUID, Ipid>,
+    /// The interfaces the RPC server dispatches to this exporter.
+    served: HashSet<GUID>,
+}
+
+struct Object {
+    /// The IUnknown, with one reference the table holds.
+    identity: *mut c_void,
+    ipids: Vec<GUID>,
+    /// Table-strong marshals not yet released.
+    strong: u32,
+    /// Never unexported (the exporter's own IRemUnknown2).
+    pinned: bool,
+}
+
+struct Ipid {
+    oid: u64,
+    iid: GUID,
+    /// The interface pointer, with one reference the table holds.
+    itf: *mut c_void,
+    ps: &'static ProxyStub,
+    public: u32,
+    private: u32,
+}
+
+// SAFETY: the pointers are to objects of the multithreaded apartment, which COM lets any
+// thread call; the tables only AddRef and Release them, under the lock or after removing
+// them.
+unsafe impl Send for Tables {}
+
+/// References to give back, released once the lock is let go.
+struct Unexported(Vec<*mut c_void>);
+
+impl Drop for Unexported {
+    fn drop(&mut self) {
+        for p in self.0.drain(..) {
+            // SAFETY: each is a reference the tables held and gave up.
+            unsafe { unk::release(p) };
+        }
+    }
+}
+
+static EXPORTER: OnceLock<std::result::Result<&'static Exporter, HRESULT>> = OnceLock::new();
+
+/// This process's exporter, started on first use.
+pub(crate) fn exporter() -> Result<&'static Exporter> {
+    *EXPORTER.get_or_init(|| {
+        let e: &'static Exporter = Box::leak(Box::new(Exporter::start()?));
+        e.serve_own()?;
+        let ru = crate::remunknown::new()?;
+        let ipid = e.pin_rem_unknown(ru.as_raw());
+        drop(ru);
+        let _ = e.rem_unknown.set(ipid?);
+        Ok(e)
+    })
+}
+
+/// The exporter if it was started (an OBJREF naming our OXID can only come from it).
+pub(crate) fn started() -> Option<&'static Exporter> {
+    EXPORTER.get().and_then(|e| e.ok())
+}
+
+fn random_u64() -> u64 {
+    let g = GUID::try_new_v4().unwrap_or_default();
+    (g.to_u128() as u64) ^ ((g.to_u128() >> 64) as u64)
+}
+
+impl Exporter {
+    fn start() -> Result<Exporter> {
+        let limits = ServerLimits {
+            // Connections belong to client processes, which close them when they go.
+            idle_timeout: None,
+            ..ServerLimits::default()
+        };
+        let server = Server::start(limits).map_err(|_| E_UNEXPECTED)?;
+        let endpoint = format!(
+            "comidl-com-{}-{:08x}",
+            std::process::id(),
+            random_u64() as u32
+        );
+        let binding =
+            StringBinding::parse(&format!("ncalrpc:[{endpoint}]")).map_err(|_| E_UNEXPECTED)?;
+        server.listen(&binding).map_err(|_| E_UNEXPECTED)?;
+        let host = hostname();
+        let bindings = DualStringArray {
+            string_bindings: vec![WireBinding {
+                tower_id: TOWER_NCALRPC,
+                network_addr: format!("{host}[{endpoint}]"),
+            }],
+            security_bindings: Vec::new(),
+        };
+        let exporter = Exporter {
+            oxid: random_u64() | 1,
+            bindings,
+            rem_unknown: OnceLock::new(),
+            server,
+            tables: Mutex::new(Tables::default()),
+        };
+        Ok(exporter)
+    }
+
+    fn tables(&self) -> MutexGuard<'_, Tables> {
+        match self.tables.lock() {
+            Ok(t) => t,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    /// Serves the exporter's own interfaces: called once, right after `start`, with the
+    /// exporter at its final address.
+    pub(crate) fn serve_own(&'static self) -> Result<()> {
+        self.server.register(
+            &bindings::ndr::IObjectExporter_INTERFACE,
+            move |opnum: u16, stub: &[u8]| {
+                bindings::IObjectExporter_serve(&Resolver(self), opnum, stub)
+            },
+        );
+        Ok(())
+    }
+
+    /// Exports `itf` (an interface pointer of interface `iid`) with `refs` public
+    /// references, or finds it exported: the STDOBJREF naming it.
+    ///
+    /// # Safety
+    /// `itf` is a live interface pointer of interface `iid`, of an object that any thread
+    /// may call.
+    pub(crate) unsafe fn export(
+        &'static self,
+        itf: *mut c_void,
+        iid: &GUID,
+        refs: u32,
+        keep: Keep,
+    ) -> Result<StdObjref> {
+        let ps = interfaces::lookup(iid).ok_or(REGDB_E_IIDNOTREG)?;
+        // SAFETY: the caller's contract.
+        let identity = unsafe { unk::identity(itf)? };
+        let mut drop_after = Unexported(vec![identity]);
+        let mut t = self.tables();
+        let oid = match t.by_identity.get(&(identity as usize)) {
+            Some(&oid) => oid,
+            None => {
+                let oid = random_u64();
+                t.by_identity.insert(identity as usize, oid);
+                t.objects.insert(
+                    oid,
+                    Object {
+                        identity,
+                        ipids: Vec::new(),
+                        strong: 0,
+                        pinned: false,
+                    },
+                );
+                // The table keeps this reference.
+                drop_after.0.clear();
+                oid
+            }
+        };
+        let existing = t.objects.get(&oid).and_then(|o| {
+            o.ipids
+                .iter()
+                .find(|i| t.ipids.get(i).is_some_and(|e| e.iid == *iid))
+                .copied()
+        });
+        let ipid = match existing {
+            Some(ipid) => ipid,
+            None => {
+                // SAFETY: `identity` is live (the table holds it).
+                let p = match unsafe { unk::query(identity, iid) } {
+                    Ok(p) => p,
+                    Err(e) => {
+                        let dead = self.forget_if_unused(&mut t, oid);
+                        drop(t);
+                        drop(dead);
+                        return Err(if e == E_NOINTERFACE { e } else { E_NOINTERFACE });
+                    }
+                };
+                let ipid = GUID::try_new_v4()?;
+                t.ipids.insert(
+                    ipid,
+                    Ipid {
+                        oid,
+                        iid: *iid,
+                        itf: p,
+                        ps,
+                        public: 0,
+                        private: 0,
+                    },
+                );
+                if let Some(o) = t.objects.get_mut(&oid) {
+                    o.ipids.push(ipid);
+                }
+                ipid
+            }
+        };
+        if let Some(e) = t.ipids.get_mut(&ipid) {
+            e.public = e.public.saturating_add(refs);
+        }
+        if keep == Keep::TableStrong
+            && let Some(o) = t.objects.get_mut(&oid)
+        {
+            o.strong += 1;
+        }
+        // The RPC server dispatches binds to the interface and to each of its bases (a
+        // client may bind any of them to call the IPID's inherited methods).
+        let mut fresh = Vec::new();
+        let mut p = Some(ps);
+        while let Some(q) = p {
+            if t.served.insert(q.iid) {
+                fresh.push(q);
+            }
+            p = q.base;
+        }
+        drop(t);
+        for q in fresh {
+            let iid = q.iid;
+            self.server
+                .register(q.interface, move |opnum: u16, stub: &[u8]| {
+                    exporter_serve(iid, opnum, stub)
+                });
+        }
+        Ok(StdObjref {
+            flags: 0,
+            public_refs: refs,
+            oxid: self.oxid,
+            oid,
+            ipid,
+        })
+    }
+
+    /// The OBJREF of an exported interface.
+    pub(crate) fn objref(&self, iid: GUID, std: StdObjref) -> Objref {
+        Objref {
+            iid,
+            form: ObjrefForm::Standard {
+                std,
+                res_addr: self.bindings.clone(),
+            },
+        }
+    }
+
+    /// The interface pointer behind `ipid`, with a reference for the caller.
+    pub(crate) fn local(&self, ipid: &GUID) -> Option<(*mut c_void, &'static ProxyStub)> {
+        let t = self.tables();
+        let e = t.ipids.get(ipid)?;
+        // SAFETY: the table holds a reference, so the pointer is live.
+        unsafe { unk::add_ref(e.itf) };
+        Some((e.itf, e.ps))
+    }
+
+    /// The object `ipid` belongs to: its identity, with a reference for the caller.
+    pub(crate) fn identity_of(&self, ipid: &GUID) -> Option<*mut c_void> {
+        let t = self.tables();
+        let oid = t.ipids.get(ipid)?.oid;
+        let id = t.objects.get(&oid)?.identity;
+        // SAFETY: the table holds a reference.
+        unsafe { unk::add_ref(id) };
+        Some(id)
+    }
+
+    /// RemAddRef for one interface.
+    pub(crate) fn add_refs(&self, ipid: &GUID, public: u32, private: u32) -> HRESULT {
+        let mut t = self.tables();
+        match t.ipids.get_mut(ipid) {
+            Some(e) => {
+                e.public = e.public.saturating_add(public);
+                e.private = e.private.saturating_add(private);
+                comidl_runtime_core::S_OK
+            }
+            None => RPC_E_INVALID_IPID,
+        }
+    }
+
+    /// RemRelease for one interface: fewer references, and the object unexported when
+    /// none is left. More references than held is refused (nothing changes).
+    pub(crate) fn release_refs(&self, ipid: &GUID, public: u32, private: u32) -> HRESULT {
+        let mut t = self.tables();
+        let Some(e) = t.ipids.get_mut(ipid) else {
+            return RPC_E_INVALID_IPID;
+        };
+        if public > e.public || private > e.private {
+            return E_INVALIDARG;
+        }
+        e.public -= public;
+        e.private -= private;
+        let oid = e.oid;
+        let dead = self.forget_if_unused(&mut t, oid);
+        drop(t);
+        drop(dead);
+        comidl_runtime_core::S_OK
+    }
+
+    /// CoReleaseMarshalData of a table-strong marshal.
+    pub(crate) fn release_strong(&self, oid: u64) {
+        let mut t = self.tables();
+        if let Some(o) = t.objects.get_mut(&oid) {
+            o.strong = o.strong.saturating_sub(1);
+        }
+        let dead = self.forget_if_unused(&mut t, oid);
+        drop(t);
+        drop(dead);
+    }
+
+    /// Takes object `oid` out of the tables when nothing keeps it exported; the
+    /// references to release (after the lock) come back.
+    fn forget_if_unused(&self, t: &mut Tables, oid: u64) -> Unexported {
+        let mut out = Unexported(Vec::new());
+        let Some(o) = t.objects.get(&oid) else {
+            return out;
+        };
+        let held = o.pinned
+            || o.strong > 0
+            || o.ipids
+                .iter()
+                .any(|i| t.ipids.get(i).is_some_and(|e| e.public + e.private > 0));
+        if held {
+            return out;
+        }
+        if let Some(o) = t.objects.remove(&oid) {
+            for i in &o.ipids {
+                if let Some(e) = t.ipids.remove(i) {
+                    out.0.push(e.itf);
+                }
+            }
+            t.by_identity.remove(&(o.identity as usize));
+            out.0.push(o.identity);
+        }
+        out
+    }
+
+    /// Exports the exporter's own IRemUnknown2 object, pinned, and records its IPID.
+    pub(crate) fn pin_rem_unknown(&'static self, itf: *mut c_void) -> Result<GUID> {
+        // SAFETY: `itf` is the exporter's IRemUnknown2 object, free-threaded.
+        let std = unsafe { self.export(itf, &bindings::IID_IRemUnknown2, 0, Keep::Normal)? };
+        let mut t = self.tables();
+        if let Some(o) = t.objects.get_mut(&std.oid) {
+            o.pinned = true;
+        }
+        Ok(std.ipid)
+    }
+
+    /// Counts, for tests and for the server's lifetime: exported objects and IPIDs
+    /// (the exporter's own IRemUnknown2 not counted).
+    pub(crate) fn counts(&self) -> (usize, usize) {
+        let t = self.tables();
+        let pinned: usize = t.objects.values().filter(|o| o.pinned).count();
+        let pinned_ipids: usize = t
+            .objects
+            .values()
+            .filter(|o| o.pinned)
+            .map(|o| o.ipids.len())
+            .sum();
+        (t.objects.len() - pinned, t.ipids.len() - pinned_ipids)
+    }
+}
+
+/// One ORPC request for an IPID bound as interface `iid`.
+fn exporter_serve(iid: GUID, opnum: u16, stub: &[u8]) -> std::result::Result<Vec<u8>, Fault> {
+    let Some(exporter) = started() else {
+        return Err(Fault(RPC_E_INVALID_IPID.0 as u32));
+    };
+    let Some(ipid) = context::current().and_then(|c| c.object) else {
+        return Err(Fault(RPC_E_INVALID_IPID.0 as u32));
+    };
+    // A reference for the call's length: a RemRelease meanwhile cannot free the object.
+    let Some((itf, ps)) = exporter.local(&ipid) else {
+        return Err(Fault(RPC_E_INVALID_IPID.0 as u32));
+    };
+    let held = Unexported(vec![itf]);
+    if !ps.derives_from(&iid) {
+        drop(held);
+        return Err(Fault(RPC_E_INVALID_IPID.0 as u32));
+    }
+    let reply = crate::call::serve(ps, itf, opnum, stub);
+    drop(held);
+    reply
+}
+
+fn hostname() -> String {
+    rustix::system::uname()
+        .nodename()
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// The exporter's IObjectExporter: it resolves its own OXID.
+struct Resolver(&'static Exporter);
+
+/// OR_INVALID_OXID (MS-DCOM 3.1.2.5.1.1).
+const OR_INVALID_OXID: u32 = 1910;
+
+pub(crate) fn to_owned_bindings(d: &DualStringArray) -> Option<Box<owned::DUALSTRINGARRAY>> {
+    let bytes = d.encode().ok()?;
+    let units: Vec<u16> = bytes
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect();
+    let (head, rest) = units.split_at(2);
+    Some(Box::new(owned::DUALSTRINGARRAY {
+        wNumEntries: head[0],
+        wSecurityOffset: head[1],
+        aStringArray: rest.to_vec(),
+    }))
+}
+
+pub(crate) fn from_owned_bindings(o: &owned::DUALSTRINGARRAY) -> Option<DualStringArray> {
+    if usize::from(o.wNumEntries) != o.aStringArray.len() {
+        return None;
+    }
+    let mut bytes = Vec::with_capacity(4 + 2 * o.aStringArray.len());
+    bytes.extend_from_slice(&o.wNumEntries.to_le_bytes());
+    bytes.extend_from_slice(&o.wSecurityOffset.to_le_bytes());
+    for u in &o.aStringArray {
+        bytes.extend_from_slice(&u.to_le_bytes());
+    }
+    let (d, used) = DualStringArray::decode(&bytes).ok()?;
+    (used == bytes.len()).then_some(d)
+}
+
+pub(crate) fn to_owned_guid(g: &GUID) -> owned::GUID {
+    owned::GUID {
+        Data1: g.data1,
+        Data2: g.data2,
+        Data3: g.data3,
+        Data4: g.data4.to_vec(),
+    }
+}
+
+pub(crate) fn from_owned_guid(g: &owned::GUID) -> Option<GUID> {
+    Some(GUID {
+        data1: g.Data1,
+        data2: g.Data2,
+        data3: g.Data3,
+        data4: g.Data4.as_slice().try_into().ok()?,
+    })
+}
+
+fn version() -> owned::COMVERSION {
+    owned::COMVERSION {
+        MajorVersion: crate::call::COM_VERSION.major,
+        MinorVersion: crate::call::COM_VERSION.minor,
+    }
+}
+
+type Resolved = (u32, Option<Box<owned::DUALSTRINGARRAY>>, owned::GUID, u32);
+
+impl Resolver {
+    fn resolve(&self, oxid: u64) -> Resolved {
+        if oxid != self.0.oxid {
+            return (OR_INVALID_OXID, None, to_owned_guid(&GUID::default()), 0);
+        }
+        (
+            0,
+            to_owned_bindings(&self.0.bindings),
+            to_owned_guid(self.0.rem_unknown.get().unwrap_or(&GUID::default())),
+            // RPC_C_AUTHN_LEVEL_NONE: local calls need no authentication level.
+            1,
+        )
+    }
+}
+
+/// RPC_S_CANNOT_SUPPORT: pinging comes with remote clients (issue 20); a local client's
+/// references end with its connection.
+const CANNOT_SUPPORT: u32 = 1764;
+
+impl bindings::IObjectExporter_Handler for Resolver {
+    fn resolve_oxid(
+        &self,
+        p_oxid: u64,
+        _c: u16,
+        _protseqs: Vec<u16>,
+    ) -> std::result::Result<Resolved, Fault> {
+        Ok(self.resolve(p_oxid))
+    }
+
+    fn simple_ping(&self, _set: u64) -> std::result::Result<u32, Fault> {
+        Ok(CANNOT_SUPPORT)
+    }
+
+    fn complex_ping(
+        &self,
+        _set: &mut u64,
+        _seq: u16,
+        _adds: u16,
+        _dels: u16,
+        _add: Vec<u64>,
+        _del: Vec<u64>,
+    ) -> std::result::Result<(u32, u16), Fault> {
+        Ok((CANNOT_SUPPORT, 0))
+    }
+
+    fn server_alive(&self) -> std::result::Result<u32, Fault> {
+        Ok(0)
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn resolve_oxid2(
+        &self,
+        p_oxid: u64,
+        _c: u16,
+        _protseqs: Vec<u16>,
+    ) -> std::result::Result<
+        (
+            u32,
+            Option<Box<owned::DUALSTRINGARRAY>>,
+            owned::GUID,
+            u32,
+            owned::COMVERSION,
+        ),
+        Fault,
+    > {
+        let (status, bindings, ipid, hint) = self.resolve(p_oxid);
+        Ok((status, bindings, ipid, hint, version()))
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn server_alive2(
+        &self,
+    ) -> std::result::Result<
+        (
+            u32,
+            owned::COMVERSION,
+            Option<Box<owned::DUALSTRINGARRAY>>,
+            u32,
+        ),
+        Fault,
+    > {
+        Ok((0, version(), to_owned_bindings(&self.0.bindings), 0))
+    }
+}
+
+/// Whether `oxid` is this process's exporter's.
+pub(crate) fn is_ours(oxid: u64) -> bool {
+    started().is_some_and(|e| e.oxid == oxid)
+}

@@ -1,0 +1,562 @@
+//! The importing side (MS-DCOM 3.2): one proxy manager per remote object in this process,
+//! found again by (OXID, OID) so the same object always has the same proxy identity, with
+//! one interface proxy per interface asked for. A proxy's vtable is the generated
+//! `IFoo_PROXY_VTBL`, whose methods call [`call`]; its IUnknown slots are
+//! [`PROXY_IUNKNOWN_VTBL`]'s, which count references locally: the manager holds public
+//! references on the exporter per IPID and gives them back in one RemRelease when the
+//! last local reference goes. A QueryInterface for a new interface asks the exporter once
+//! (RemQueryInterface) and keeps the answer.
+//!
+//! OXIDs are resolved the way MS-DCOM says (3.2.4.1.2.2): ResolveOxid2 at the resolver
+//! address the OBJREF carries, which gives the exporter's bindings and its IRemUnknown
+//! IPID; the answer is kept per OXID with a pool of connections to the exporter.
+
+use std::collections::HashMap;
+use std::ffi::c_void;
+use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::Duration;
+
+use comidl_runtime_core::{
+    CoTaskMemFree, E_NOINTERFACE, E_POINTER, E_UNEXPECTED, GUID, HRESULT, IID_IUnknown,
+    IUnknown_Vtbl, RPC_E_INVALID_OBJREF, RPC_S_SERVER_UNAVAILABLE_HR, Result, S_OK,
+};
+use comidl_runtime_ndr::{CallError, Interface};
+use comidl_runtime_rpc::client::Connection;
+
+use crate::bindings::{self, REMINTERFACEREF, REMQIRESULT};
+use crate::call;
+use crate::dualstring::DualStringArray;
+use crate::exporter::{TOWER_NCALRPC, from_owned_bindings, from_owned_guid};
+use crate::interfaces::{self, ProxyStub};
+use crate::objref::StdObjref;
+
+/// IID_IProxyManager {00000008-0000-0000-C000-000000000046}: a proxy answers it with its
+/// identity, which is how the marshaller tells a proxy from a real object.
+pub const IID_IPROXY_MANAGER: GUID = GUID::from_u128(0x0000_0008_0000_0000_c000_0000_0000_0046);
+
+/// How long one call may wait for its reply (a server that dies is noticed at once: its
+/// socket closes).
+const CALL_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// References a proxy asks for in a RemQueryInterface.
+const QI_REFS: u32 = 1;
+
+/// The IUnknown slots of every proxy vtable.
+pub const PROXY_IUNKNOWN_VTBL: IUnknown_Vtbl = IUnknown_Vtbl {
+    QueryInterface: proxy_query_interface,
+    AddRef: proxy_add_ref,
+    Release: proxy_release,
+};
+
+/// One interface of a remote object, as this process sees it. `this` of every proxy
+/// method points here.
+#[repr(C)]
+struct InterfaceProxy {
+    vtbl: *const IUnknown_Vtbl,
+    manager: *const Manager,
+    iid: GUID,
+    ipid: GUID,
+    ps: &'static ProxyStub,
+    /// Public references this process holds on the IPID.
+    remote: AtomicU32,
+}
+
+/// One remote object in this process.
+pub(crate) struct Manager {
+    oxid: Arc<Oxid>,
+    oid: u64,
+    /// Local references, over all the object's interface proxies.
+    refs: AtomicU32,
+    /// The identity: an interface proxy of IUnknown with no IPID of its own.
+    identity: Box<InterfaceProxy>,
+    /// Never shrinks while the manager lives: pointers handed out stay valid.
+    #[allow(clippy::vec_box)] // callers hold pointers to the boxes
+    interfaces: Mutex<Vec<Box<InterfaceProxy>>>,
+}
+
+// SAFETY: the raw pointers inside are to the manager itself and to immutable statics;
+// the mutable state is atomic or behind the mutex.
+unsafe impl Send for Manager {}
+// SAFETY: as above.
+unsafe impl Sync for Manager {}
+
+/// An object exporter this process talks to.
+pub(crate) struct Oxid {
+    pub id: u64,
+    /// The resolver bindings the OBJREFs named (passed on when a proxy is marshalled).
+    pub resolver: DualStringArray,
+    endpoint: String,
+    rem_unknown: GUID,
+    idle: Mutex<Vec<Connection<UnixStream>>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    }
+}
+
+impl Oxid {
+    fn connect(&self) -> std::result::Result<Connection<UnixStream>, CallError> {
+        Connection::local(&self.endpoint, CALL_TIMEOUT)
+    }
+}
+
+impl call::Send for Oxid {
+    fn send(
+        &self,
+        syntax: &Interface,
+        opnum: u16,
+        ipid: GUID,
+        request: &[u8],
+    ) -> std::result::Result<Vec<u8>, CallError> {
+        let pooled = lock(&self.idle).pop();
+        let (conn, reused) = match pooled {
+            Some(c) => (c, true),
+            None => (self.connect()?, false),
+        };
+        let mut result = conn.call_object(syntax, opnum, Some(ipid), request);
+        let mut conn = conn;
+        // An idle connection the exporter closed: the request did not leave (1727), so
+        // one more try on a new connection cannot run the call twice.
+        if reused && matches!(result, Err(CallError::Transport(1727 | 1722))) {
+            conn = self.connect()?;
+            result = conn.call_object(syntax, opnum, Some(ipid), request);
+        }
+        if !matches!(result, Err(CallError::Transport(_))) {
+            lock(&self.idle).push(conn);
+        }
+        result
+    }
+}
+
+/// The OXIDs resolved, and the remote objects imported.
+#[derive(Default)]
+struct Imports {
+    oxids: HashMap<u64, Arc<Oxid>>,
+    objects: HashMap<(u64, u64), Arc<Manager>>,
+}
+
+fn imports() -> MutexGuard<'static, Imports> {
+    static IMPORTS: OnceLock<Mutex<Imports>> = OnceLock::new();
+    lock(IMPORTS.get_or_init(Mutex::default))
+}
+
+/// The endpoint an ncalrpc string binding names (`host[endpoint]`).
+fn ncalrpc_endpoint(d: &DualStringArray) -> Option<String> {
+    d.string_bindings.iter().find_map(|b| {
+        if b.tower_id != TOWER_NCALRPC {
+            return None;
+        }
+        let open = b.network_addr.find('[')?;
+        let close = b.network_addr.rfind(']')?;
+        (close > open + 1).then(|| b.network_addr[open + 1..close].to_string())
+    })
+}
+
+/// The exporter `oxid`, resolved at `resolver` if not known yet.
+fn oxid(id: u64, resolver: &DualStringArray) -> Result<Arc<Oxid>> {
+    if let Some(o) = imports().oxids.get(&id) {
+        return Ok(o.clone());
+    }
+    let at = ncalrpc_endpoint(resolver).ok_or(RPC_E_INVALID_OBJREF)?;
+    let conn = Connection::local(&at, CALL_TIMEOUT).map_err(|e| call::hresult_of(&e))?;
+    let client = bindings::IObjectExporter::new(&conn);
+    let (status, bindings, ipid, _hint, _version) = client
+        .resolve_oxid2(&id, 1, &[TOWER_NCALRPC])
+        .map_err(|e| call::hresult_of(&e))?;
+    if status != 0 {
+        return Err(RPC_S_SERVER_UNAVAILABLE_HR);
+    }
+    let bindings = bindings
+        .as_deref()
+        .and_then(from_owned_bindings)
+        .ok_or(RPC_E_INVALID_OBJREF)?;
+    let endpoint = ncalrpc_endpoint(&bindings).ok_or(RPC_E_INVALID_OBJREF)?;
+    let rem_unknown = from_owned_guid(&ipid).ok_or(RPC_E_INVALID_OBJREF)?;
+    let o = Arc::new(Oxid {
+        id,
+        resolver: resolver.clone(),
+        endpoint,
+        rem_unknown,
+        idle: Mutex::new(vec![conn]),
+    });
+    Ok(imports().oxids.entry(id).or_insert(o).clone())
+}
+
+/// A proxy for the interface an OBJREF names, taking over the references it carries:
+/// the object's proxy manager (found again, or new), and its interface proxy for `std`'s
+/// IPID, returned with one local reference.
+pub(crate) fn import(
+    iid: &GUID,
+    std: &StdObjref,
+    resolver: &DualStringArray,
+) -> Result<*mut c_void> {
+    let ps = interfaces::lookup(iid);
+    let ox = oxid(std.oxid, resolver)?;
+    let refs = if std.public_refs == 0 {
+        // A table marshal carries no references: ask for one.
+        remote_add_ref(&ox, std.ipid, 1)?;
+        1
+    } else {
+        std.public_refs
+    };
+    let Some(ps) = ps else {
+        remote_release(&ox, &[(std.ipid, refs)]);
+        return Err(comidl_runtime_core::REGDB_E_IIDNOTREG);
+    };
+    let manager = {
+        let mut im = imports();
+        let key = (std.oxid, std.oid);
+        let live = im.objects.get(&key).cloned();
+        match live {
+            // A manager whose last reference went is being torn down: a new one.
+            Some(m) if m.refs.fetch_add(1, Ordering::AcqRel) > 0 => m,
+            _ => {
+                let m = Manager::new(ox.clone(), std.oid);
+                im.objects.insert(key, m.clone());
+                m
+            }
+        }
+    };
+    // The manager has one local reference for us now.
+    let p = manager.adopt(*iid, std.ipid, ps, refs);
+    Ok(p)
+}
+
+impl Manager {
+    fn new(oxid: Arc<Oxid>, oid: u64) -> Arc<Manager> {
+        Arc::new_cyclic(|me: &std::sync::Weak<Manager>| Manager {
+            oxid,
+            oid,
+            refs: AtomicU32::new(1),
+            identity: Box::new(InterfaceProxy {
+                vtbl: &PROXY_IUNKNOWN_VTBL,
+                manager: me.as_ptr(),
+                iid: IID_IUnknown,
+                ipid: GUID::default(),
+                ps: &crate::remunknown::IUNKNOWN_PROXY_STUB,
+                remote: AtomicU32::new(0),
+            }),
+            interfaces: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Records `refs` references on `ipid` (interface `iid`); the interface proxy.
+    fn adopt(&self, iid: GUID, ipid: GUID, ps: &'static ProxyStub, refs: u32) -> *mut c_void {
+        let mut list = lock(&self.interfaces);
+        if let Some(p) = list.iter().find(|p| p.ipid == ipid) {
+            p.remote.fetch_add(refs, Ordering::AcqRel);
+            return (&raw const **p).cast_mut().cast();
+        }
+        list.push(Box::new(InterfaceProxy {
+            vtbl: ps.vtbl.0,
+            manager: self,
+            iid,
+            ipid,
+            ps,
+            remote: AtomicU32::new(refs),
+        }));
+        let p = list.last().map_or(std::ptr::null(), |p| &raw const **p);
+        p.cast_mut().cast()
+    }
+
+    /// QueryInterface: a cached interface proxy, or one the exporter gives.
+    fn query(&self, iid: &GUID) -> Result<*mut c_void> {
+        if *iid == IID_IUnknown || *iid == IID_IPROXY_MANAGER {
+            self.refs.fetch_add(1, Ordering::AcqRel);
+            return Ok((&raw const *self.identity).cast_mut().cast());
+        }
+        let known = {
+            let list = lock(&self.interfaces);
+            let found = list.iter().find(|p| p.iid == *iid);
+            let any = list.first().map(|p| p.ipid);
+            (
+                found.map(|p| (&raw const **p).cast_mut().cast::<c_void>()),
+                any,
+            )
+        };
+        if let (Some(p), _) = known {
+            self.refs.fetch_add(1, Ordering::AcqRel);
+            return Ok(p);
+        }
+        let Some(any) = known.1 else {
+            return Err(E_UNEXPECTED);
+        };
+        let Some(ps) = interfaces::lookup(iid) else {
+            return Err(E_NOINTERFACE);
+        };
+        let std = rem_query_interface(&self.oxid, any, iid)?;
+        self.refs.fetch_add(1, Ordering::AcqRel);
+        Ok(self.adopt(*iid, std.ipid, ps, std.public_refs))
+    }
+
+    /// A reference for marshalling the object onward: one more public reference on the
+    /// IPID of interface `iid` (asked for first if needed), and the STDOBJREF for it.
+    pub(crate) fn marshal_ref(&self, iid: &GUID) -> Result<(StdObjref, DualStringArray)> {
+        let p = self.query(iid)?;
+        // SAFETY: `query` gave a live interface proxy with a reference, given back below.
+        let ipid = unsafe { (*p.cast::<InterfaceProxy>()).ipid };
+        let added = remote_add_ref(&self.oxid, ipid, 1);
+        // SAFETY: the reference `query` gave.
+        unsafe { proxy_release(p) };
+        added?;
+        Ok((
+            StdObjref {
+                flags: 0,
+                public_refs: 1,
+                oxid: self.oxid.id,
+                oid: self.oid,
+                ipid,
+            },
+            self.oxid.resolver.clone(),
+        ))
+    }
+
+    /// The last local reference went: out of the import table, and the references held
+    /// on the exporter given back in one RemRelease.
+    fn finish(&self) {
+        let key = (self.oxid.id, self.oid);
+        let me: *const Manager = self;
+        let removed = {
+            let mut im = imports();
+            match im.objects.get(&key) {
+                Some(m)
+                    if std::ptr::eq(Arc::as_ptr(m), me) && m.refs.load(Ordering::Acquire) == 0 =>
+                {
+                    im.objects.remove(&key)
+                }
+                _ => None,
+            }
+        };
+        let Some(manager) = removed else { return };
+        let refs: Vec<(GUID, u32)> = lock(&manager.interfaces)
+            .iter()
+            .map(|p| (p.ipid, p.remote.swap(0, Ordering::AcqRel)))
+            .filter(|&(_, n)| n > 0)
+            .collect();
+        remote_release(&manager.oxid, &refs);
+        // `manager` (the table's Arc) drops here, and with it every interface proxy.
+    }
+}
+
+/// The manager of a proxy.
+///
+/// # Safety
+/// `this` is an interface proxy (a pointer only proxies' vtables receive).
+unsafe fn manager_of<'a>(this: *mut c_void) -> &'a Manager {
+    // SAFETY: the caller's contract; a proxy's manager lives while it has references.
+    unsafe { &*(*this.cast::<InterfaceProxy>()).manager }
+}
+
+unsafe extern "system" fn proxy_query_interface(
+    this: *mut c_void,
+    iid: *const GUID,
+    out: *mut *mut c_void,
+) -> HRESULT {
+    if out.is_null() {
+        return E_POINTER;
+    }
+    // SAFETY: `out` is the caller's.
+    unsafe { out.write(std::ptr::null_mut()) };
+    if iid.is_null() {
+        return E_POINTER;
+    }
+    // SAFETY: COM's contract: `this` is a live proxy, `iid` points to an IID.
+    let (m, iid) = unsafe { (manager_of(this), &*iid) };
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| m.query(iid))) {
+        Ok(Ok(p)) => {
+            // SAFETY: as above.
+            unsafe { out.write(p) };
+            S_OK
+        }
+        Ok(Err(hr)) => hr,
+        Err(_) => E_UNEXPECTED,
+    }
+}
+
+unsafe extern "system" fn proxy_add_ref(this: *mut c_void) -> u32 {
+    // SAFETY: COM's contract: `this` is a live proxy.
+    let m = unsafe { manager_of(this) };
+    m.refs.fetch_add(1, Ordering::AcqRel).wrapping_add(1)
+}
+
+unsafe extern "system" fn proxy_release(this: *mut c_void) -> u32 {
+    // SAFETY: COM's contract: `this` is a live proxy whose reference the caller gives up.
+    let m = unsafe { manager_of(this) };
+    let left = m.refs.fetch_sub(1, Ordering::AcqRel).wrapping_sub(1);
+    if left == 0 {
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| m.finish()));
+    }
+    left
+}
+
+/// A method call through a proxy: what the generated proxy vtables call, with the
+/// description of the interface the method belongs to and its slot.
+///
+/// # Safety
+/// `this` is a proxy of an interface deriving from `interface` (the generated vtables
+/// are only ever proxies'); `args` and `ret` are valid for slot `opnum`'s description
+/// as [`comidl_runtime_ndr::call`] requires.
+pub unsafe fn call(
+    this: *mut c_void,
+    interface: &'static Interface,
+    opnum: u16,
+    args: &[*mut u8],
+    ret: *mut u8,
+) -> HRESULT {
+    // SAFETY: the caller's contract.
+    let ip = unsafe { &*this.cast::<InterfaceProxy>() };
+    // SAFETY: as above.
+    let m = unsafe { manager_of(this) };
+    let Some(proc) = interface.procs.iter().find(|p| p.opnum == opnum) else {
+        return E_UNEXPECTED;
+    };
+    // SAFETY: forwarded.
+    unsafe { call::client(&*m.oxid, ip.ps.interface, ip.ipid, proc, args, ret) }
+}
+
+/// Whether `itf` is a proxy: its manager, with a reference on it (the identity's).
+///
+/// # Safety
+/// `itf` is a live interface pointer.
+pub(crate) unsafe fn as_proxy<'a>(itf: *mut c_void) -> Option<(&'a Manager, *mut c_void)> {
+    // SAFETY: the caller's contract.
+    let id = unsafe { crate::unk::query(itf, &IID_IPROXY_MANAGER) }.ok()?;
+    // SAFETY: only proxies answer IID_IProxyManager, with their identity.
+    Some((unsafe { manager_of(id) }, id))
+}
+
+/// IRemUnknown::RemQueryInterface for one interface of the object `any` belongs to.
+fn rem_query_interface(ox: &Oxid, any: GUID, iid: &GUID) -> Result<StdObjref> {
+    let proc = bindings::ndr::IRemUnknown_INTERFACE.procs[0];
+    let mut ripid: *const GUID = &any;
+    let mut c_refs: u32 = QI_REFS;
+    let mut c_iids: u16 = 1;
+    let mut iids: *const GUID = iid;
+    let mut results: *mut REMQIRESULT = std::ptr::null_mut();
+    let mut pp: *mut *mut REMQIRESULT = &mut results;
+    let mut hr = S_OK;
+    let args: [*mut u8; 5] = [
+        (&raw mut ripid).cast(),
+        (&raw mut c_refs).cast(),
+        (&raw mut c_iids).cast(),
+        (&raw mut iids).cast(),
+        (&raw mut pp).cast(),
+    ];
+    // SAFETY: the arguments are RemQueryInterface's, as its description says.
+    let sent = unsafe {
+        call::client(
+            ox,
+            &bindings::ndr::IRemUnknown_INTERFACE,
+            ox.rem_unknown,
+            proc,
+            &args,
+            (&raw mut hr).cast(),
+        )
+    };
+    sent.ok()?;
+    hr.ok()?;
+    if results.is_null() {
+        return Err(RPC_E_INVALID_OBJREF);
+    }
+    // SAFETY: one REMQIRESULT the engine allocated from the task allocator.
+    let r = unsafe { results.read() };
+    // SAFETY: as above; ours to free.
+    unsafe { CoTaskMemFree(results.cast()) };
+    r.hResult.ok()?;
+    Ok(StdObjref {
+        flags: r.std.flags,
+        public_refs: r.std.cPublicRefs,
+        oxid: r.std.oxid,
+        oid: r.std.oid,
+        ipid: r.std.ipid,
+    })
+}
+
+/// IRemUnknown::RemAddRef of `n` public references on one IPID.
+fn remote_add_ref(ox: &Oxid, ipid: GUID, n: u32) -> Result<()> {
+    let proc = bindings::ndr::IRemUnknown_INTERFACE.procs[1];
+    let mut refs = [REMINTERFACEREF {
+        ipid,
+        cPublicRefs: n,
+        cPrivateRefs: 0,
+    }];
+    let mut count: u16 = 1;
+    let mut refs_ptr: *mut REMINTERFACEREF = refs.as_mut_ptr();
+    let mut results = [S_OK];
+    let mut results_ptr: *mut HRESULT = results.as_mut_ptr();
+    let mut hr = S_OK;
+    let args: [*mut u8; 3] = [
+        (&raw mut count).cast(),
+        (&raw mut refs_ptr).cast(),
+        (&raw mut results_ptr).cast(),
+    ];
+    // SAFETY: the arguments are RemAddRef's, as its description says.
+    let sent = unsafe {
+        call::client(
+            ox,
+            &bindings::ndr::IRemUnknown_INTERFACE,
+            ox.rem_unknown,
+            proc,
+            &args,
+            (&raw mut hr).cast(),
+        )
+    };
+    sent.ok()?;
+    hr.ok()?;
+    results[0].ok()
+}
+
+/// IRemUnknown::RemRelease of public references, in one call; failures are ignored (an
+/// exporter that is gone has released everything already).
+fn remote_release(ox: &Oxid, refs: &[(GUID, u32)]) {
+    if refs.is_empty() {
+        return;
+    }
+    let proc = bindings::ndr::IRemUnknown_INTERFACE.procs[2];
+    for chunk in refs.chunks(usize::from(u16::MAX)) {
+        let mut list: Vec<REMINTERFACEREF> = chunk
+            .iter()
+            .map(|&(ipid, n)| REMINTERFACEREF {
+                ipid,
+                cPublicRefs: n,
+                cPrivateRefs: 0,
+            })
+            .collect();
+        let mut count = list.len() as u16;
+        let mut ptr = list.as_mut_ptr();
+        let mut hr = S_OK;
+        let args: [*mut u8; 2] = [(&raw mut count).cast(), (&raw mut ptr).cast()];
+        // SAFETY: the arguments are RemRelease's, as its description says.
+        let _ = unsafe {
+            call::client(
+                ox,
+                &bindings::ndr::IRemUnknown_INTERFACE,
+                ox.rem_unknown,
+                proc,
+                &args,
+                (&raw mut hr).cast(),
+            )
+        };
+    }
+}
+
+/// How many remote objects this process holds proxies for (for tests and leak checks).
+pub fn imported_objects() -> usize {
+    imports().objects.len()
+}
+
+/// Gives back the references a marshal of a remote object holds (CoReleaseMarshalData of
+/// a proxy's marshal); failures are ignored, as in [`remote_release`].
+pub(crate) fn release_remote(std: &StdObjref, resolver: &DualStringArray) {
+    if std.public_refs == 0 {
+        return;
+    }
+    if let Ok(ox) = oxid(std.oxid, resolver) {
+        remote_release(&ox, &[(std.ipid, std.public_refs)]);
+    }
+}
