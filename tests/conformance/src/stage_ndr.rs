@@ -102,6 +102,11 @@ fn probe_lines(m: &Module) -> Vec<String> {
             "crate::check::interface({file:?}, &{module}::ndr::{name});"
         ));
     }
+    for (ps, desc) in &m.info.proxies {
+        lines.push(format!(
+            "crate::check::proxy({file:?}, {ps:?}, &{module}::{ps}, &{module}::ndr::{desc});"
+        ));
+    }
     lines
 }
 
@@ -112,6 +117,8 @@ struct Walked {
     interfaces: BTreeMap<(String, String), usize>,
     /// (file, static) of the records compared.
     records: BTreeSet<(String, String)>,
+    /// (file, static) of the proxy/stubs checked.
+    proxies: BTreeSet<(String, String)>,
     /// (file, procedure) → why each `Unsupported` it reaches.
     unsupported: BTreeMap<(String, String), Vec<String>>,
     /// file → problems found.
@@ -131,6 +138,9 @@ fn parse(text: &str) -> Walked {
             }
             ["R", file, name] => {
                 w.records.insert((file.to_string(), name.to_string()));
+            }
+            ["S", file, name] => {
+                w.proxies.insert((file.to_string(), name.to_string()));
             }
             ["P", file, name, whys] => {
                 let whys = whys.split('|').map(str::to_string).collect();
@@ -156,7 +166,7 @@ fn report(opts: &Options, modules: &[Module], built: &bindings::Built, walked: &
     let mut failed = 0usize;
     let mut left_out: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     let mut methods_left_out: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    let (mut interfaces, mut procs, mut records) = (0usize, 0usize, 0usize);
+    let (mut interfaces, mut procs, mut records, mut proxies) = (0usize, 0usize, 0usize, 0usize);
     for m in modules.iter().filter(|m| m.rel.is_some()) {
         let file = m.rel_name();
         for (name, why) in &m.info.left_out {
@@ -177,7 +187,7 @@ fn report(opts: &Options, modules: &[Module], built: &bindings::Built, walked: &
         } else if let Some(e) = built.replaced.get(&m.name) {
             why.push(format!("its descriptions do not compile: {e}"));
         }
-        let lines = m.info.records.len() + m.info.interfaces.len();
+        let lines = m.info.records.len() + m.info.interfaces.len() + m.info.proxies.len();
         if why.is_empty() {
             for i in 0..lines {
                 if let Some(e) = built.line_failure(&m.name, i) {
@@ -202,6 +212,13 @@ fn report(opts: &Options, modules: &[Module], built: &bindings::Built, walked: &
                 }
             }
             records += m.info.records.len();
+            for (ps, _) in &m.info.proxies {
+                if walked.proxies.contains(&(file.clone(), ps.clone())) {
+                    proxies += 1;
+                } else {
+                    why.push(format!("{ps}: no output from the probe"));
+                }
+            }
         }
         if let Some(problems) = walked.problems.get(&file) {
             why.extend(problems.iter().cloned());
@@ -229,7 +246,8 @@ fn report(opts: &Options, modules: &[Module], built: &bindings::Built, walked: &
         }
     }
     out!(
-        "described: {interfaces} interfaces, {procs} procedures, {records} structure and union statics"
+        "described: {interfaces} interfaces, {procs} procedures, {records} structure and union statics; \
+         {proxies} interfaces with a proxy and a stub"
     );
     out!(
         "{} procedures reach a Type::Unsupported (not failures: described where the engine cannot marshal yet), by why:",
@@ -278,7 +296,7 @@ fn print_left_out(what: &str, by_why: &BTreeMap<&str, Vec<String>>, verbose: boo
 const CHECKER: &str = r#"
 mod check {
     use comidl_runtime::ndr::layout::{mem_align, mem_size};
-    use comidl_runtime::ndr::{Base, Count, Expr, Interface, Param, Selector, Struct, Type, Union};
+    use comidl_runtime::ndr::{Base, Count, Expr, Iid, Interface, Param, Selector, Struct, Type, Union};
     use std::collections::{BTreeSet, HashSet};
     use std::io::Write as _;
 
@@ -311,6 +329,29 @@ mod check {
             bad(file, &format!("{name}: offsets described {described:?}, the Rust type's {offsets:?}"));
         }
         say(&format!("R\t{file}\t{name}"));
+    }
+
+    /// A proxy/stub: it marshals with its interface's description, under its IID, and its
+    /// base chain ends (at IUnknown) with opnums below the interface's own.
+    pub fn proxy(file: &str, name: &str, ps: &'static comidl_runtime::dcom::ProxyStub, i: &'static Interface) {
+        if !std::ptr::eq(ps.interface, i) || ps.iid != i.uuid {
+            bad(file, &format!("{name}: not the proxy/stub of {}", i.name));
+        }
+        let first = i.procs.first().map(|p| p.opnum);
+        let mut base = ps.base;
+        for _ in 0..64 {
+            let Some(b) = base else { break };
+            if let (Some(f), Some(last)) = (first, b.interface.procs.last())
+                && last.opnum >= f
+            {
+                bad(file, &format!("{name}: base {} has opnum {} at or after {f}", b.interface.name, last.opnum));
+            }
+            base = b.base;
+        }
+        if ps.vtbl.0.is_null() {
+            bad(file, &format!("{name}: no proxy vtable"));
+        }
+        say(&format!("S\t{file}\t{name}"));
     }
 
     /// An interface: procedures in strictly increasing opnum order, each walked.
@@ -385,7 +426,14 @@ mod check {
                 | Type::Ignore
                 | Type::Bstr
                 | Type::BstrBlob
+                | Type::InterfaceData
                 | Type::Status(_) => {}
+                // An `[iid_is]` reads a pointer to an IID: a pointer-sized value.
+                Type::Interface(ip) => {
+                    if let Iid::Is(e) = &ip.iid {
+                        self.expr(e, scope, &format!("{at} [iid_is]"), 0);
+                    }
+                }
                 Type::Range(r) => {
                     if r.min > r.max {
                         self.bad(format!("{at}: range [{}, {}] is empty", r.min, r.max));
@@ -586,6 +634,7 @@ mod check {
             Type::Status(_) => "a [comm_status]/[fault_status] status".into(),
             Type::Unsupported(o) => format!("unsupported ({})", o.why),
             Type::User(u) => format!("{}, user-marshalled", u.name),
+            Type::Interface(_) | Type::InterfaceData => "an interface pointer".into(),
         }
     }
 }

@@ -46,6 +46,9 @@ pub struct NdrIndex {
     /// Methods of described interfaces that have no procedure (`IFoo::Bar`), each with
     /// the reason (their opnum stays taken).
     pub left_out_methods: Vec<(String, String)>,
+    /// The `ProxyStub` statics beside the descriptions (`IFoo_PROXY_STUB`, at the file's
+    /// root), each with the `Interface` static it marshals with.
+    pub proxies: Vec<(String, String)>,
 }
 
 /// A structure or union static of `ndr` and the generated Rust type it describes.
@@ -231,6 +234,12 @@ impl<'m> Descs<'_, 'm> {
         self.index
             .interfaces
             .push((name.to_string(), item.name.clone()));
+        if super::proxy::has_proxy(self.g, id, 0) {
+            self.index.proxies.push((
+                format!("{}_PROXY_STUB", self.g.names.get(id)),
+                name.to_string(),
+            ));
+        }
         let mut procs = Vec::new();
         let mut slot = first;
         for m in &i.methods {
