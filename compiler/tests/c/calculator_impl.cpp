@@ -90,6 +90,14 @@ class CalculatorObject final : public Object<ICalculator>
         *result = total;
         return 0;
     }
+    HRESULT STDMETHODCALLTYPE FoldObserved(LPCWSTR op, ULONG count, const LONG *values,
+                                           IFoldObserver *observer, LONG *result) override
+    {
+        HRESULT hr = Fold(op, count, values, nullptr, result);
+        if (hr == 0 && observer != nullptr)
+            hr = observer->Step(0, count > 0 ? values[0] : 0, *result);
+        return hr;
+    }
     const IID &own_iid() const override { return IID_ICalculator; }
 };
 

@@ -27,8 +27,8 @@ use crate::host::set_error_message;
 use crate::object::{Aggregated, call_query_interface, unknown_vtbl};
 use crate::unknown::{ComPtr, Interface};
 use crate::{
-    CLSCTX_INPROC_HANDLER, CO_E_SERVER_EXEC_FAILURE, E_INVALIDARG, E_NOINTERFACE, E_POINTER,
-    E_UNEXPECTED, GUID, HRESULT, IClassFactory, IUnknown, REGDB_E_CLASSNOTREG, Result, S_OK,
+    CLSCTX_INPROC_HANDLER, E_INVALIDARG, E_NOINTERFACE, E_POINTER, E_UNEXPECTED, GUID, HRESULT,
+    IClassFactory, IUnknown, REGDB_E_CLASSNOTREG, Result, S_OK,
 };
 
 /// Gives com this layer's `CoGetClassObject`, for the host services table that attached
@@ -183,14 +183,20 @@ pub unsafe fn get_class_object_local(
     if context & CLSCTX_LOCAL_SERVER != 0
         && let Some(command) = snapshot.local_server(clsid)
     {
-        set_error_message(
-            CO_E_SERVER_EXEC_FAILURE,
-            format!(
-                "class {clsid} is served by the executable `{command}`, and out-of-process \
-                     activation is not supported yet"
-            ),
-        );
-        return CO_E_SERVER_EXEC_FAILURE;
+        return match comidl_runtime_dcom::local::class_object(clsid, &command, iid) {
+            Ok(p) => {
+                // SAFETY: `out` is writable (checked above).
+                unsafe { out.write(p) };
+                S_OK
+            }
+            Err(hr) => {
+                set_error_message(
+                    hr,
+                    format!("class {clsid}: its executable server `{command}` did not serve it"),
+                );
+                hr
+            }
+        };
     }
     if context & CLSCTX_REMOTE_SERVER != 0 {
         // SAFETY: NULL or a valid COSERVERINFO (caller's contract).

@@ -212,6 +212,14 @@ pub fn resume_class_objects_local() -> HRESULT {
     S_OK
 }
 
+/// Suspends every registration of this process's table (`CoSuspendClassObjects`: no
+/// activation finds them until [`resume_class_objects_local`]).
+#[doc(hidden)]
+pub fn suspend_class_objects_local() -> HRESULT {
+    table().entries.iter_mut().for_each(|r| r.suspended = true);
+    S_OK
+}
+
 /// `CoRegisterClassObject`: makes `object` (a class object's IUnknown) the class object of
 /// `clsid` for `context`, and returns a cookie for [`CoRevokeClassObject`] through `cookie`.
 /// `flags` is REGCLS_SINGLEUSE, REGCLS_MULTIPLEUSE or REGCLS_MULTI_SEPARATE, optionally

@@ -138,9 +138,10 @@ impl Exporter {
             idle_timeout: None,
             ..ServerLimits::default()
         };
+        remove_dead_endpoints();
         let server = Server::start(limits).map_err(|_| E_UNEXPECTED)?;
         let endpoint = format!(
-            "comidl-com-{}-{:08x}",
+            "{ENDPOINT_PREFIX}{}-{:08x}",
             std::process::id(),
             random_u64() as u32
         );
@@ -439,6 +440,34 @@ fn exporter_serve(iid: GUID, opnum: u16, stub: &[u8]) -> std::result::Result<Vec
     let reply = crate::call::serve(ps, itf, opnum, stub);
     drop(held);
     reply
+}
+
+/// The endpoint name prefix of exporters: `comidl-com-<pid>-<random>`.
+const ENDPOINT_PREFIX: &str = "comidl-com-";
+
+/// Removes the sockets exporters of processes that are gone left behind (a process ends
+/// without taking its exporter down).
+fn remove_dead_endpoints() {
+    let Ok(dir) = comidl_runtime_rpc::transport::ncalrpc_dir() else {
+        return;
+    };
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(ENDPOINT_PREFIX))
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|p| p.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        if !crate::local::alive(pid) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }
 
 fn hostname() -> String {

@@ -24,7 +24,10 @@
 //!   resolution and the connections to exporters;
 //! - `call`: one ORPC call, client and server side (ORPCTHIS/ORPCTHAT around the
 //!   parameters the engine marshals);
-//! - `interfaces`: the proxy/stub table ([`ProxyStub`], [`register`]).
+//! - `interfaces`: the proxy/stub table ([`ProxyStub`], [`register`]);
+//! - `classfactory`: IClassFactory's proxy and stub (its methods are `[call_as]` pairs);
+//! - [`local`]: executable servers: the per-user rendezvous of published class objects,
+//!   and finding or starting a server.
 //!
 //! Decoding trusts no byte: every count and offset is checked against the bytes there
 //! are before anything is allocated, and no input makes it panic.
@@ -36,8 +39,10 @@ pub mod orpc;
 pub mod packed;
 
 mod call;
+mod classfactory;
 mod exporter;
 mod interfaces;
+pub mod local;
 pub mod marshal;
 pub mod proxy;
 mod remunknown;

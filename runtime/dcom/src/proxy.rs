@@ -560,3 +560,17 @@ pub(crate) fn release_remote(std: &StdObjref, resolver: &DualStringArray) {
         remote_release(&ox, &[(std.ipid, std.public_refs)]);
     }
 }
+
+/// Whether `itf` is a proxy (its object lives in another process) rather than the object
+/// itself.
+pub fn is_proxy<I: comidl_runtime_core::Interface>(itf: &I) -> bool {
+    // SAFETY: an `I` is a live interface pointer.
+    match unsafe { as_proxy(itf.as_raw()) } {
+        Some((_, identity)) => {
+            // SAFETY: the identity reference `as_proxy` took.
+            unsafe { crate::unk::release(identity) };
+            true
+        }
+        None => false,
+    }
+}

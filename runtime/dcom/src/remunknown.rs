@@ -47,6 +47,7 @@ pub static IUNKNOWN_PROXY_STUB: ProxyStub = ProxyStub {
 /// The proxy/stubs every process has.
 pub(crate) static BUILT_IN: &[&ProxyStub] = &[
     &IUNKNOWN_PROXY_STUB,
+    &crate::classfactory::ICLASSFACTORY_PROXY_STUB,
     &crate::bindings::IRemUnknown_PROXY_STUB,
     &crate::bindings::IRemUnknown2_PROXY_STUB,
 ];
@@ -55,9 +56,10 @@ struct RemUnknown;
 
 comidl_runtime_core::implement!(RemUnknown: IRemUnknown2);
 
-/// A new IRemUnknown2 object.
+/// A new IRemUnknown2 object. Like a class object, it does not count among the module's
+/// objects: the runtime's own, it must not keep a server process alive.
 pub(crate) fn new() -> Result<ComPtr<IRemUnknown2>> {
-    ComObject::create::<IRemUnknown2>(RemUnknown)
+    ComObject::new_class_object(RemUnknown).cast::<IRemUnknown2>()
 }
 
 /// The object `ripid` names: its identity, with a reference.

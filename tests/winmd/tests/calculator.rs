@@ -56,6 +56,19 @@ impl ICalculator_Impl for Calc {
             .try_fold(start, |acc, &v| acc.checked_add(v))
             .ok_or(E_INVALIDARG)
     }
+
+    fn fold_observed(
+        &self,
+        op: &comidl_runtime::WStr,
+        values: &[i32],
+        observer: Option<&calculator_bindings::IFoldObserver>,
+    ) -> comidl_runtime::Result<i32> {
+        let total = self.fold(op, values, None)?;
+        if let Some(o) = observer {
+            o.step(0, values.first().copied().unwrap_or(0), total)?;
+        }
+        Ok(total)
+    }
 }
 
 impl Drop for Calc {

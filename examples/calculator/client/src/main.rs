@@ -1,8 +1,14 @@
 //! The calculator example's client.
 //!
 //! ```text
-//! calculator-client [--temp-registry] [--register] [--servers DIR]
+//! calculator-client [--temp-registry] [--register] [--servers DIR] [--local]
 //! ```
+//!
+//! `--local` uses the executable server instead of the modules: it registers
+//! `calculator-local-server` (its `/RegServer`) when registering, and creates the
+//! Calculator with CLSCTX_LOCAL_SERVER, so every call crosses to the server process
+//! through proxies, and the fold's observer (an object of this process) is called back
+//! from there.
 //!
 //! `--temp-registry` works in a new empty registry under the system's temporary directory
 //! (removed at exit) and implies `--register`; `--register` registers the Adder and
@@ -15,8 +21,31 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use calculator_bindings::{IAdder, ICalculator};
-use comidl_runtime::{CLSCTX_INPROC_SERVER, ComInit, HRESULT, host};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use calculator_bindings::{
+    IAdder, IAdder_PROXY_STUB, ICalculator, ICalculator_PROXY_STUB, IFoldObserver,
+    IFoldObserver_Impl, IFoldObserver_PROXY_STUB,
+};
+use comidl_runtime::{
+    CLSCTX_INPROC_SERVER, CLSCTX_LOCAL_SERVER, ComInit, ComObject, HRESULT, Result as ComResult,
+    dcom, host,
+};
+
+/// The fold's observer: prints each step it is told.
+struct Observer {
+    steps: AtomicU32,
+}
+
+comidl_runtime::implement!(Observer: IFoldObserver);
+
+impl IFoldObserver_Impl for Observer {
+    fn step(&self, index: u32, value: i32, total: i32) -> ComResult<()> {
+        self.steps.fetch_add(1, Ordering::SeqCst);
+        println!("  observer: step {index}: {value} -> {total}");
+        Ok(())
+    }
+}
 
 fn main() -> ExitCode {
     match run() {
@@ -38,6 +67,7 @@ fn run() -> Result<(), String> {
     let mut register = false;
     let mut register_only = false;
     let mut servers: Option<PathBuf> = None;
+    let mut local = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -45,10 +75,11 @@ fn run() -> Result<(), String> {
             "--register" => register = true,
             "--register-only" => (register, register_only) = (true, true),
             "--servers" => servers = Some(args.next().ok_or("--servers needs a directory")?.into()),
+            "--local" => local = true,
             "-h" | "--help" => {
                 println!(
                     "usage: calculator-client [--temp-registry] [--register | --register-only] \
-                     [--servers DIR]"
+                     [--servers DIR] [--local]"
                 );
                 return Ok(());
             }
@@ -66,7 +97,20 @@ fn run() -> Result<(), String> {
     } else {
         None
     };
-    if register {
+    if register && local {
+        let server = find_server(servers.as_deref(), "calculator-local-server")?;
+        let status = std::process::Command::new(&server)
+            .arg("/RegServer")
+            .status()
+            .map_err(|e| format!("running {}: {e}", server.display()))?;
+        if !status.success() {
+            return Err(format!("{} /RegServer failed: {status}", server.display()));
+        }
+        println!("registered {} (LocalServer32)", server.display());
+        if register_only {
+            return Ok(());
+        }
+    } else if register {
         for module in ["libcomidl_adder.so", "libcomidl_calculator.so"] {
             let path = find_server(servers.as_deref(), module)?;
             comidl_runtime::loader::register_server(&path)
@@ -79,10 +123,21 @@ fn run() -> Result<(), String> {
     }
 
     let _com = ComInit::multithreaded().map_err(|hr| failed("CoInitializeEx", hr))?;
+    // The proxies and stubs of the interfaces that cross to the local server.
+    dcom::register(&[
+        &IAdder_PROXY_STUB,
+        &ICalculator_PROXY_STUB,
+        &IFoldObserver_PROXY_STUB,
+    ]);
+    let context = if local {
+        CLSCTX_LOCAL_SERVER
+    } else {
+        CLSCTX_INPROC_SERVER
+    };
     let clsid = comidl_runtime::clsid_from_progid("Comidl.Calculator")
         .map_err(|hr| failed("CLSIDFromProgID(\"Comidl.Calculator\")", hr))?;
     println!("Comidl.Calculator is {}", clsid);
-    let calculator = comidl_runtime::create_instance::<ICalculator>(&clsid, CLSCTX_INPROC_SERVER)
+    let calculator = comidl_runtime::create_instance::<ICalculator>(&clsid, context)
         .map_err(|hr| failed("CoCreateInstance(Calculator)", hr))?;
     let adder = calculator
         .cast::<IAdder>()
@@ -115,7 +170,19 @@ fn run() -> Result<(), String> {
         Ok(_) => return Err("Divide(1, 0) succeeded".into()),
         Err(hr) => println!("ICalculator::Divide(1, 0) fails: {}", host::describe(hr)),
     }
+    let observer = ComObject::create::<IFoldObserver>(Observer {
+        steps: AtomicU32::new(0),
+    })
+    .map_err(|hr| failed("creating the observer", hr))?;
+    println!("ICalculator::FoldObserved(+, [10, 12, 20]):");
+    let observed = calculator
+        .fold_observed(comidl_runtime::w!("+"), &[10, 12, 20], &observer)
+        .map_err(|hr| failed("FoldObserved", hr))?;
+    println!("  = {observed}");
+    drop(observer);
     println!("IAdder and ICalculator are one object: {same_object}");
+    let proxy = dcom::proxy::is_proxy(&*calculator);
+    println!("the Calculator lives in another process: {proxy}");
     drop((adder, calculator));
     comidl_runtime::CoFreeUnusedLibraries();
     Ok(())

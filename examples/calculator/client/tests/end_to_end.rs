@@ -133,3 +133,103 @@ fn no_leak_in_the_c_client() {
     assert_success(&output, "VALGRIND=1 c-client/run.sh");
     assert_results(&stdout);
 }
+
+/// The executable server, built (by cargo, with this test's profile) if it is not yet.
+fn local_server() -> PathBuf {
+    let exe = target_dir().join("calculator-local-server");
+    let release = target_dir().ends_with("release");
+    let mut build = Command::new(env!("CARGO"));
+    build.args(["build", "--quiet", "-p", "calculator-local-server"]);
+    if release {
+        build.arg("--release");
+    }
+    let status = build.status().expect("cargo runs");
+    assert!(status.success(), "building calculator-local-server failed");
+    assert!(exe.exists(), "{} was not built", exe.display());
+    exe
+}
+
+/// `.class` entries left in a rendezvous directory (`<rpc dir>/classes`).
+fn published(rpc_dir: &Path) -> Vec<String> {
+    std::fs::read_dir(rpc_dir.join("classes"))
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".class"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A private endpoint directory (mode 0700, as ncalrpc requires) for one test.
+fn rpc_dir() -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    dir
+}
+
+fn local_client(rpc_dir: &Path, valgrind: bool) -> Command {
+    let mut command = if valgrind {
+        let mut c = Command::new("valgrind");
+        c.args([
+            "--quiet",
+            "--leak-check=full",
+            "--errors-for-leak-kinds=definite,indirect",
+            "--error-exitcode=9",
+            CLIENT,
+        ]);
+        c
+    } else {
+        Command::new(CLIENT)
+    };
+    command
+        .args(["--temp-registry", "--local", "--servers"])
+        .arg(local_server().parent().expect("a directory"))
+        .env("COMIDL_RPC_DIR", rpc_dir);
+    command
+}
+
+#[test]
+fn the_rust_client_uses_the_calculator_as_a_local_server() {
+    let rpc = rpc_dir();
+    let (output, stdout) = run(&mut local_client(rpc.path(), false));
+    assert_success(&output, "calculator-client --temp-registry --local");
+    assert_results(&stdout);
+    for line in [
+        "the Calculator lives in another process: true",
+        // The server calls the client's observer back during FoldObserved.
+        "  observer: step 0: 10 -> 10",
+        "  observer: step 2: 20 -> 42",
+        "  = 42",
+    ] {
+        assert!(
+            stdout.lines().any(|l| l == line),
+            "missing `{line}` in:\n{stdout}"
+        );
+    }
+    // Once the client let go, the server revokes its class objects and exits (after its
+    // linger of 2 s).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while !published(rpc.path()).is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(
+        published(rpc.path()),
+        Vec::<String>::new(),
+        "the server stayed"
+    );
+}
+
+#[test]
+fn no_leak_in_the_rust_client_of_the_local_server() {
+    valgrind_present();
+    let rpc = rpc_dir();
+    let (output, stdout) = run(&mut local_client(rpc.path(), true));
+    assert_success(&output, "valgrind calculator-client --local");
+    assert_results(&stdout);
+    assert!(
+        stdout.contains("the Calculator lives in another process: true"),
+        "{stdout}"
+    );
+}
