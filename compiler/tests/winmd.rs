@@ -1211,7 +1211,10 @@ fn calculator_values_are_the_known_ones() {
         Some("a78d304e-6e93-47f0-88d8-2b1684d08dde")
     );
     let names: Vec<_> = calculator.methods().map(|m| m.name().to_string()).collect();
-    assert_eq!(names, ["Subtract", "Multiply", "Divide", "Fold", "FoldObserved"]);
+    assert_eq!(
+        names,
+        ["Subtract", "Multiply", "Divide", "Fold", "FoldObserved"]
+    );
     let divide = calculator.methods().nth(2).expect("Divide");
     let params = param_summary(&divide);
     assert_eq!(

@@ -64,7 +64,10 @@ fn the_module_registers_its_type_library_and_unregisters_it() {
         .next()
         .expect("ICalculator is in the metadata");
     let methods: Vec<&str> = calculator.methods().map(|m| m.name()).collect();
-    assert_eq!(methods, ["Subtract", "Multiply", "Divide", "Fold", "FoldObserved"]);
+    assert_eq!(
+        methods,
+        ["Subtract", "Multiply", "Divide", "Fold", "FoldObserved"]
+    );
 
     // Windows's version rule: same major, highest minor at least the one asked for.
     assert_eq!(
