@@ -22,6 +22,10 @@
 #      frame, no expert error, and every PDU the client counted (server.sh).
 #   9. ORPC's wire types (runtime/dcom: OBJREF, STDOBJREF, DUALSTRINGARRAY, ORPCTHIS,
 #      ORPCTHAT, MInterfacePointer) against impacket's dcomrt classes, both ways (orpc.sh).
+#  10. COM across processes: the calculator as a local server (started through the class
+#      registry, called through proxies, calling the client back), its ORPC exchange
+#      captured on loopback TCP, dissected by tshark and its resolver and IRemUnknown
+#      replies decoded by impacket; then runtime/dcom's two-process test (orpc_local.sh).
 # Prints every ok/FAIL line, each part's "N passed, N failed", and last the total
 # "N passed, N failed"; exits non-zero on any failure.
 #   tests/wire/run.sh [--no-setup]
@@ -77,5 +81,6 @@ part "comidl's clients against Samba" bash "$here/samba.sh"
 part "comidl's client against Wine's rpcrt4" bash "$here/wine.sh"
 part "impacket against comidl's server" bash "$here/server.sh"
 part "ORPC's wire types against impacket" bash "$here/orpc.sh"
+part "COM across processes, dissected and decoded" bash "$here/orpc_local.sh"
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]

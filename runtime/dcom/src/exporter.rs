@@ -36,6 +36,8 @@ use crate::unk;
 
 /// The tower id of ncalrpc in a STRINGBINDING (C706 appendix I; MS-DCOM 2.2.19.3).
 pub const TOWER_NCALRPC: u16 = 0x10;
+/// The tower id of ncacn_ip_tcp.
+pub const TOWER_TCP: u16 = 0x07;
 
 /// How a marshal keeps its object (MSHLFLAGS).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,8 +54,9 @@ pub enum Keep {
 
 pub(crate) struct Exporter {
     pub oxid: u64,
-    /// Where the exporter (and its resolver) are reached: OBJREFs carry this.
-    pub bindings: DualStringArray,
+    /// Where the exporter (and its resolver) are reached: OBJREFs carry this. TCP, when
+    /// listened on ([`Exporter::listen_tcp`]), comes first.
+    bindings: std::sync::RwLock<DualStringArray>,
     /// The IPID of this exporter's IRemUnknown2 (set once it is exported).
     pub rem_unknown: OnceLock<GUID>,
     server: Server,
@@ -113,6 +116,10 @@ pub(crate) fn exporter() -> Result<&'static Exporter> {
     *EXPORTER.get_or_init(|| {
         let e: &'static Exporter = Box::leak(Box::new(Exporter::start()?));
         e.serve_own()?;
+        // COMIDL_DCOM_TCP=ADDRESS: listen on TCP too (tests capture ORPC on loopback).
+        if let Ok(address) = std::env::var("COMIDL_DCOM_TCP") {
+            e.listen_tcp(&address)?;
+        }
         let ru = crate::remunknown::new()?;
         let ipid = e.pin_rem_unknown(ru.as_raw());
         drop(ru);
@@ -158,12 +165,52 @@ impl Exporter {
         };
         let exporter = Exporter {
             oxid: random_u64() | 1,
-            bindings,
+            bindings: std::sync::RwLock::new(bindings),
             rem_unknown: OnceLock::new(),
             server,
             tables: Mutex::new(Tables::default()),
         };
         Ok(exporter)
+    }
+
+    /// The exporter's bindings now.
+    pub(crate) fn bindings(&self) -> DualStringArray {
+        match self.bindings.read() {
+            Ok(b) => b.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// Listens on TCP too (`address`, port 0 for any): the bindings of OBJREFs made from
+    /// now on name it first, so clients of this exporter connect over TCP. The port.
+    pub(crate) fn listen_tcp(&self, address: &str) -> Result<u16> {
+        // Remote callers need authentication (not there yet): loopback only.
+        let loopback = address
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|a| a.is_loopback());
+        if !loopback {
+            return Err(comidl_runtime_core::E_ACCESSDENIED);
+        }
+        let binding = StringBinding::parse(&format!("ncacn_ip_tcp:{address}[0]"))
+            .map_err(|_| E_INVALIDARG)?;
+        let bound = self.server.listen(&binding).map_err(|_| E_UNEXPECTED)?;
+        let port: u16 = bound
+            .endpoint
+            .as_deref()
+            .and_then(|p| p.parse().ok())
+            .ok_or(E_UNEXPECTED)?;
+        let mut b = match self.bindings.write() {
+            Ok(b) => b,
+            Err(p) => p.into_inner(),
+        };
+        b.string_bindings.insert(
+            0,
+            WireBinding {
+                tower_id: TOWER_TCP,
+                network_addr: format!("{address}[{port}]"),
+            },
+        );
+        Ok(port)
     }
 
     fn tables(&self) -> MutexGuard<'_, Tables> {
@@ -300,7 +347,7 @@ impl Exporter {
             iid,
             form: ObjrefForm::Standard {
                 std,
-                res_addr: self.bindings.clone(),
+                res_addr: self.bindings(),
             },
         }
     }
@@ -545,7 +592,7 @@ impl Resolver {
         }
         (
             0,
-            to_owned_bindings(&self.0.bindings),
+            to_owned_bindings(&self.0.bindings()),
             to_owned_guid(self.0.rem_unknown.get().unwrap_or(&GUID::default())),
             // RPC_C_AUTHN_LEVEL_NONE: local calls need no authentication level.
             1,
@@ -619,7 +666,7 @@ impl bindings::IObjectExporter_Handler for Resolver {
         ),
         Fault,
     > {
-        Ok((0, version(), to_owned_bindings(&self.0.bindings), 0))
+        Ok((0, version(), to_owned_bindings(&self.0.bindings()), 0))
     }
 }
 

@@ -72,6 +72,16 @@ pub use orpc::{ComVersion, MInterfacePointer, OrpcExtent, OrpcThat, OrpcThis};
 pub use packed::WireError;
 pub use proxy::PROXY_IUNKNOWN_VTBL;
 
+/// Makes this process's objects reachable over TCP too, on a loopback `address`
+/// (`127.0.0.1`, `::1`; others are E_ACCESSDENIED until calls are authenticated) and a
+/// port the system picks, which is returned: OBJREFs made from now on name the TCP
+/// binding first. `COMIDL_DCOM_TCP=ADDRESS` does the same when the exporter starts.
+/// Unlike ncalrpc (a directory only the user enters), any local user can connect to a
+/// loopback port: it is meant for captures and tests.
+pub fn listen_tcp(address: &str) -> comidl_runtime_core::Result<u16> {
+    exporter::exporter()?.listen_tcp(address)
+}
+
 /// Counts for leak checks: objects this process exports (its own IRemUnknown2 not
 /// counted) and remote objects it holds proxies for.
 pub fn object_counts() -> (usize, usize) {

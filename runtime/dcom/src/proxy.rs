@@ -28,7 +28,7 @@ use comidl_runtime_rpc::client::Connection;
 use crate::bindings::{self, REMINTERFACEREF, REMQIRESULT};
 use crate::call;
 use crate::dualstring::DualStringArray;
-use crate::exporter::{TOWER_NCALRPC, from_owned_bindings, from_owned_guid};
+use crate::exporter::{TOWER_NCALRPC, TOWER_TCP, from_owned_bindings, from_owned_guid};
 use crate::interfaces::{self, ProxyStub};
 use crate::objref::StdObjref;
 
@@ -87,9 +87,82 @@ pub(crate) struct Oxid {
     pub id: u64,
     /// The resolver bindings the OBJREFs named (passed on when a proxy is marshalled).
     pub resolver: DualStringArray,
-    endpoint: String,
+    at: Address,
     rem_unknown: GUID,
-    idle: Mutex<Vec<Connection<UnixStream>>>,
+    idle: Mutex<Vec<Conn>>,
+}
+
+/// Where an exporter is reached: the first string binding this process can use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Address {
+    Local(String),
+    Tcp(std::net::SocketAddr),
+}
+
+/// A connection to an exporter.
+enum Conn {
+    Local(Connection<UnixStream>),
+    Tcp(Connection<std::net::TcpStream>),
+}
+
+impl Conn {
+    fn open(at: &Address) -> std::result::Result<Conn, CallError> {
+        match at {
+            Address::Local(endpoint) => Connection::local(endpoint, CALL_TIMEOUT).map(Conn::Local),
+            Address::Tcp(addr) => Connection::tcp(*addr, CALL_TIMEOUT).map(Conn::Tcp),
+        }
+    }
+
+    fn call_object(
+        &self,
+        syntax: &Interface,
+        opnum: u16,
+        object: Option<GUID>,
+        request: &[u8],
+    ) -> std::result::Result<Vec<u8>, CallError> {
+        match self {
+            Conn::Local(c) => c.call_object(syntax, opnum, object, request),
+            Conn::Tcp(c) => c.call_object(syntax, opnum, object, request),
+        }
+    }
+}
+
+impl comidl_runtime_ndr::Channel for Conn {
+    fn call(
+        &self,
+        interface: &Interface,
+        opnum: u16,
+        request: Vec<u8>,
+    ) -> std::result::Result<Vec<u8>, CallError> {
+        self.call_object(interface, opnum, None, &request)
+    }
+}
+
+/// The first binding of `d` this process can use: TCP (`host[port]`) or ncalrpc
+/// (`host[endpoint]`).
+fn address(d: &DualStringArray) -> Option<Address> {
+    d.string_bindings.iter().find_map(|b| {
+        let open = b.network_addr.find('[')?;
+        let close = b.network_addr.rfind(']')?;
+        if close <= open + 1 {
+            return None;
+        }
+        let host = &b.network_addr[..open];
+        let endpoint = &b.network_addr[open + 1..close];
+        match b.tower_id {
+            TOWER_NCALRPC => Some(Address::Local(endpoint.to_string())),
+            TOWER_TCP => {
+                use std::net::ToSocketAddrs;
+                let port: u16 = endpoint.parse().ok()?;
+                (host, port)
+                    .to_socket_addrs()
+                    .ok()?
+                    .next()
+                    .map(Address::Tcp)
+            }
+            _ => None,
+        }
+    })
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -100,8 +173,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Oxid {
-    fn connect(&self) -> std::result::Result<Connection<UnixStream>, CallError> {
-        Connection::local(&self.endpoint, CALL_TIMEOUT)
+    fn connect(&self) -> std::result::Result<Conn, CallError> {
+        Conn::open(&self.at)
     }
 }
 
@@ -145,28 +218,16 @@ fn imports() -> MutexGuard<'static, Imports> {
     lock(IMPORTS.get_or_init(Mutex::default))
 }
 
-/// The endpoint an ncalrpc string binding names (`host[endpoint]`).
-fn ncalrpc_endpoint(d: &DualStringArray) -> Option<String> {
-    d.string_bindings.iter().find_map(|b| {
-        if b.tower_id != TOWER_NCALRPC {
-            return None;
-        }
-        let open = b.network_addr.find('[')?;
-        let close = b.network_addr.rfind(']')?;
-        (close > open + 1).then(|| b.network_addr[open + 1..close].to_string())
-    })
-}
-
 /// The exporter `oxid`, resolved at `resolver` if not known yet.
 fn oxid(id: u64, resolver: &DualStringArray) -> Result<Arc<Oxid>> {
     if let Some(o) = imports().oxids.get(&id) {
         return Ok(o.clone());
     }
-    let at = ncalrpc_endpoint(resolver).ok_or(RPC_E_INVALID_OBJREF)?;
-    let conn = Connection::local(&at, CALL_TIMEOUT).map_err(|e| call::hresult_of(&e))?;
+    let at = address(resolver).ok_or(RPC_E_INVALID_OBJREF)?;
+    let conn = Conn::open(&at).map_err(|e| call::hresult_of(&e))?;
     let client = bindings::IObjectExporter::new(&conn);
     let (status, bindings, ipid, _hint, _version) = client
-        .resolve_oxid2(&id, 1, &[TOWER_NCALRPC])
+        .resolve_oxid2(&id, 2, &[TOWER_TCP, TOWER_NCALRPC])
         .map_err(|e| call::hresult_of(&e))?;
     if status != 0 {
         return Err(RPC_S_SERVER_UNAVAILABLE_HR);
@@ -175,14 +236,20 @@ fn oxid(id: u64, resolver: &DualStringArray) -> Result<Arc<Oxid>> {
         .as_deref()
         .and_then(from_owned_bindings)
         .ok_or(RPC_E_INVALID_OBJREF)?;
-    let endpoint = ncalrpc_endpoint(&bindings).ok_or(RPC_E_INVALID_OBJREF)?;
+    let exporter_at = address(&bindings).ok_or(RPC_E_INVALID_OBJREF)?;
     let rem_unknown = from_owned_guid(&ipid).ok_or(RPC_E_INVALID_OBJREF)?;
+    // The resolver's connection serves the exporter too when they are one address.
+    let idle = if exporter_at == at {
+        vec![conn]
+    } else {
+        Vec::new()
+    };
     let o = Arc::new(Oxid {
         id,
         resolver: resolver.clone(),
-        endpoint,
+        at: exporter_at,
         rem_unknown,
-        idle: Mutex::new(vec![conn]),
+        idle: Mutex::new(idle),
     });
     Ok(imports().oxids.entry(id).or_insert(o).clone())
 }
