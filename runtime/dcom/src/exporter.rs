@@ -143,6 +143,9 @@ impl Exporter {
         let limits = ServerLimits {
             // Connections belong to client processes, which close them when they go.
             idle_timeout: None,
+            // Local clients offer large fragments (comidl_runtime_rpc::client::LOCAL_MAX_FRAG);
+            // TCP peers negotiate their own down.
+            max_frag: comidl_runtime_rpc::client::LOCAL_MAX_FRAG,
             ..ServerLimits::default()
         };
         remove_dead_endpoints();

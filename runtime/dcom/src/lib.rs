@@ -64,6 +64,22 @@ pub mod rt {
 }
 
 pub use call::COM_VERSION;
+
+/// Serves one ORPC request (ORPCTHIS and the method's parameters) on a real object of
+/// `ps`'s interface: what the exporter runs for each call, for fuzzing and tests. A bad
+/// request is a fault, never a panic.
+///
+/// # Safety
+/// `itf` is a live interface pointer of `ps`'s interface.
+#[doc(hidden)]
+pub unsafe fn serve_request(
+    ps: &'static ProxyStub,
+    itf: *mut std::ffi::c_void,
+    opnum: u16,
+    stub: &[u8],
+) -> Result<Vec<u8>, comidl_runtime_ndr::Fault> {
+    call::serve(ps, itf, opnum, stub)
+}
 pub use dualstring::{DualStringArray, SecurityBinding, StringBinding};
 pub use interfaces::{ProxyStub, Vtbl, lookup, register};
 pub use marshal::Keep;

@@ -35,6 +35,10 @@ pub struct ClientLimits {
     pub max_reply: usize,
 }
 
+/// The fragment size an ncalrpc client offers (the largest multiple of 8 a fragment
+/// length can state).
+pub const LOCAL_MAX_FRAG: u16 = 65528;
+
 impl Default for ClientLimits {
     fn default() -> ClientLimits {
         ClientLimits {
@@ -87,7 +91,13 @@ impl Connection<std::os::unix::net::UnixStream> {
         s.set_read_timeout(Some(timeout))
             .and_then(|()| s.set_write_timeout(Some(timeout)))
             .map_err(unavailable)?;
-        Ok(Connection::new(s, ClientLimits::default()))
+        // No network between the two ends: offer the largest fragments (the server
+        // negotiates them down to what it takes), so a large call is a few writes.
+        let limits = ClientLimits {
+            max_frag: LOCAL_MAX_FRAG,
+            ..ClientLimits::default()
+        };
+        Ok(Connection::new(s, limits))
     }
 }
 

@@ -30,6 +30,7 @@ comidl_runtime::include_idl!(
 pub use bindings::{ICounter, ICounter_Impl, ISecond, ISecond_Impl};
 
 pub mod ndr;
+pub mod orpc;
 pub mod rpc;
 
 unsafe extern "C" {

@@ -5,5 +5,6 @@
 include!(concat!(env!("OUT_DIR"), "/all.rs"));
 
 pub mod ndr_fuzz;
+pub mod orpc_fuzz;
 pub mod rpc_fuzz;
 pub mod user_routines;
