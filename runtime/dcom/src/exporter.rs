@@ -26,6 +26,7 @@ use comidl_runtime_core::{
 };
 use comidl_runtime_ndr::Fault;
 use comidl_runtime_rpc::StringBinding;
+use comidl_runtime_rpc::server::context::ClientRef;
 use comidl_runtime_rpc::server::{Server, ServerLimits, context};
 
 use crate::bindings::{self, owned};
@@ -38,6 +39,9 @@ use crate::unk;
 pub const TOWER_NCALRPC: u16 = 0x10;
 /// The tower id of ncacn_ip_tcp.
 pub const TOWER_TCP: u16 = 0x07;
+
+/// How often the exporter looks for clients that went away.
+const SWEEP_PERIOD: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// How a marshal keeps its object (MSHLFLAGS).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,6 +94,81 @@ struct Ipid {
     ps: &'static ProxyStub,
     public: u32,
     private: u32,
+    /// Of `public`, the references each client holds that got them in a call (a reply's
+    /// interface pointers, RemQueryInterface, RemAddRef): dropped when the client's last
+    /// connection goes. The rest came in OBJREFs handed over some other way.
+    owners: Vec<(ClientRef, u32)>,
+}
+
+impl Ipid {
+    /// `n` more public references, the calling client's when there is one.
+    fn add(&mut self, n: u32, caller: Option<&ClientRef>) {
+        self.public = self.public.saturating_add(n);
+        if let Some(c) = caller
+            && n > 0
+        {
+            match self.owners.iter_mut().find(|(o, _)| o.same(c)) {
+                Some((_, k)) => *k = k.saturating_add(n),
+                None => self.owners.push((c.clone(), n)),
+            }
+        }
+    }
+
+    /// `n` fewer: the caller's own first, then those nobody is known to hold, then other
+    /// clients' (a reference may be passed on).
+    fn take(&mut self, mut n: u32, caller: Option<&ClientRef>) {
+        self.public -= n;
+        let owned: u32 = self.owners.iter().map(|(_, k)| *k).sum();
+        let free = self.public.saturating_add(n).saturating_sub(owned);
+        if let Some(c) = caller
+            && let Some((_, k)) = self.owners.iter_mut().find(|(o, _)| o.same(c))
+        {
+            let d = n.min(*k);
+            *k -= d;
+            n -= d;
+        }
+        n -= n.min(free);
+        for (_, k) in self.owners.iter_mut() {
+            let d = n.min(*k);
+            *k -= d;
+            n -= d;
+        }
+        self.owners.retain(|(_, k)| *k > 0);
+    }
+
+    /// The references nobody is known to hold become the calling client's: the first
+    /// client to use an IPID is taken to hold what an OBJREF handed over some other way
+    /// (a pipe, a file) carried.
+    fn adopt(&mut self, caller: Option<&ClientRef>) {
+        let Some(c) = caller else { return };
+        let owned: u32 = self.owners.iter().map(|(_, k)| *k).sum();
+        let free = self.public.saturating_sub(owned);
+        if free > 0 {
+            self.public -= free;
+            self.add(free, Some(c));
+        }
+    }
+
+    /// Drops the references of clients that are gone; whether any went.
+    fn drop_gone(&mut self) -> bool {
+        let before = self.owners.len();
+        let mut gone = 0u32;
+        self.owners.retain(|(o, k)| {
+            if o.is_gone() {
+                gone += k;
+                false
+            } else {
+                true
+            }
+        });
+        self.public = self.public.saturating_sub(gone);
+        self.owners.len() != before
+    }
+}
+
+/// The client calling, when this runs inside a call.
+fn caller() -> Option<ClientRef> {
+    context::current().map(|c| c.client())
 }
 
 // SAFETY: the pointers are to objects of the multithreaded apartment, which COM lets any
@@ -124,6 +203,16 @@ pub(crate) fn exporter() -> Result<&'static Exporter> {
         let ipid = e.pin_rem_unknown(ru.as_raw());
         drop(ru);
         let _ = e.rem_unknown.set(ipid?);
+        // Clients that die without releasing lose their references: their connections
+        // close (a Unix socket at once), and this notices within the period.
+        let _ = std::thread::Builder::new()
+            .name("comidl-exporter-sweep".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(SWEEP_PERIOD);
+                    e.sweep();
+                }
+            });
         Ok(e)
     })
 }
@@ -301,6 +390,7 @@ impl Exporter {
                         ps,
                         public: 0,
                         private: 0,
+                        owners: Vec::new(),
                     },
                 );
                 if let Some(o) = t.objects.get_mut(&oid) {
@@ -310,7 +400,7 @@ impl Exporter {
             }
         };
         if let Some(e) = t.ipids.get_mut(&ipid) {
-            e.public = e.public.saturating_add(refs);
+            e.add(refs, caller().as_ref());
         }
         if keep == Keep::TableStrong
             && let Some(o) = t.objects.get_mut(&oid)
@@ -355,10 +445,12 @@ impl Exporter {
         }
     }
 
-    /// The interface pointer behind `ipid`, with a reference for the caller.
+    /// The interface pointer behind `ipid`, with a reference for the caller (and, inside
+    /// a call, the IPID's references nobody is known to hold become the calling client's).
     pub(crate) fn local(&self, ipid: &GUID) -> Option<(*mut c_void, &'static ProxyStub)> {
-        let t = self.tables();
-        let e = t.ipids.get(ipid)?;
+        let mut t = self.tables();
+        let e = t.ipids.get_mut(ipid)?;
+        e.adopt(caller().as_ref());
         // SAFETY: the table holds a reference, so the pointer is live.
         unsafe { unk::add_ref(e.itf) };
         Some((e.itf, e.ps))
@@ -379,7 +471,9 @@ impl Exporter {
         let mut t = self.tables();
         match t.ipids.get_mut(ipid) {
             Some(e) => {
-                e.public = e.public.saturating_add(public);
+                let c = caller();
+                e.adopt(c.as_ref());
+                e.add(public, c.as_ref());
                 e.private = e.private.saturating_add(private);
                 comidl_runtime_core::S_OK
             }
@@ -397,13 +491,33 @@ impl Exporter {
         if public > e.public || private > e.private {
             return E_INVALIDARG;
         }
-        e.public -= public;
+        let c = caller();
+        e.adopt(c.as_ref());
+        e.take(public, c.as_ref());
         e.private -= private;
         let oid = e.oid;
         let dead = self.forget_if_unused(&mut t, oid);
         drop(t);
         drop(dead);
         comidl_runtime_core::S_OK
+    }
+
+    /// Drops the references of clients whose last connection went (a crashed client's),
+    /// unexporting what nothing else holds.
+    pub(crate) fn sweep(&self) {
+        let mut t = self.tables();
+        let touched: Vec<u64> = t
+            .ipids
+            .values_mut()
+            .filter_map(|e| e.drop_gone().then_some(e.oid))
+            .collect();
+        let mut dead = Unexported(Vec::new());
+        for oid in touched {
+            dead.0
+                .extend(self.forget_if_unused(&mut t, oid).0.drain(..));
+        }
+        drop(t);
+        drop(dead);
     }
 
     /// CoReleaseMarshalData of a table-strong marshal.

@@ -90,6 +90,9 @@ pub(crate) struct Oxid {
     at: Address,
     rem_unknown: GUID,
     idle: Mutex<Vec<Conn>>,
+    /// The association group this process's connections to the exporter share, so the
+    /// exporter sees one client, whose references go when its last connection does.
+    group: AtomicU32,
 }
 
 /// Where an exporter is reached: the first string binding this process can use.
@@ -110,6 +113,21 @@ impl Conn {
         match at {
             Address::Local(endpoint) => Connection::local(endpoint, CALL_TIMEOUT).map(Conn::Local),
             Address::Tcp(addr) => Connection::tcp(*addr, CALL_TIMEOUT).map(Conn::Tcp),
+        }
+    }
+
+    /// Joins association group `g` (see `Oxid::group`).
+    fn in_group(self, g: u32) -> Conn {
+        match self {
+            Conn::Local(c) => Conn::Local(c.in_group(g)),
+            Conn::Tcp(c) => Conn::Tcp(c.in_group(g)),
+        }
+    }
+
+    fn group(&self) -> u32 {
+        match self {
+            Conn::Local(c) => c.group(),
+            Conn::Tcp(c) => c.group(),
         }
     }
 
@@ -174,7 +192,17 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Oxid {
     fn connect(&self) -> std::result::Result<Conn, CallError> {
-        Conn::open(&self.at)
+        Ok(Conn::open(&self.at)?.in_group(self.group.load(Ordering::Acquire)))
+    }
+
+    /// Notes the group a bound connection got (the first one names it for the rest).
+    fn note_group(&self, c: &Conn) {
+        let g = c.group();
+        if g != 0 {
+            let _ = self
+                .group
+                .compare_exchange(0, g, Ordering::AcqRel, Ordering::Acquire);
+        }
     }
 }
 
@@ -200,6 +228,7 @@ impl call::Send for Oxid {
             result = conn.call_object(syntax, opnum, Some(ipid), request);
         }
         if !matches!(result, Err(CallError::Transport(_))) {
+            self.note_group(&conn);
             lock(&self.idle).push(conn);
         }
         result
@@ -250,7 +279,11 @@ fn oxid(id: u64, resolver: &DualStringArray) -> Result<Arc<Oxid>> {
         at: exporter_at,
         rem_unknown,
         idle: Mutex::new(idle),
+        group: AtomicU32::new(0),
     });
+    if let Some(c) = lock(&o.idle).first() {
+        o.note_group(c);
+    }
     Ok(imports().oxids.entry(id).or_insert(o).clone())
 }
 

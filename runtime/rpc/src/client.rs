@@ -123,6 +123,20 @@ impl<S: Read + Write> Connection<S> {
         self.object = object;
         self
     }
+
+    /// Asks to join association group `group` at bind (0: a new one), so a server sees
+    /// this connection and others of the same client as one client.
+    pub fn in_group(self, group: u32) -> Self {
+        if let Ok(mut st) = self.state.lock() {
+            st.assoc_group = group;
+        }
+        self
+    }
+
+    /// The association group the server put this connection in (0 before the bind).
+    pub fn group(&self) -> u32 {
+        self.state.lock().map_or(0, |st| st.assoc_group)
+    }
 }
 
 /// The length of the fragment whose header starts `head`, if a client takes it.

@@ -6,7 +6,8 @@
 //! QueryInterface for a derived interface, failures, a panic in the server. Then it checks
 //! that both processes hold nothing (object counts 0 on both sides, no live object), and
 //! that a server killed mid-call gives the caller RPC_E_DISCONNECTED within 5 s with its
-//! `[out]` left zero.
+//! `[out]` left zero, and that a client killed while holding a proxy loses its references
+//! (the object is released) within 5 s.
 //!
 //! `harness = false`: it has its own `main`, prints "ok"/"FAIL" lines and exits non-zero
 //! on a failure.
@@ -395,10 +396,70 @@ fn killed_mid_call(r: &mut Report) {
     r.check("the dead server's proxy is gone", imported == 0, imported);
 }
 
+/// The client role: imports the OBJREF on stdin, makes a call, says "ready", and waits
+/// to be killed while holding the proxy.
+fn client() {
+    register();
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).expect("an OBJREF");
+    let test: ComPtr<IOrpcTest> = marshal::unmarshal(&unhex(line.trim())).expect("a proxy");
+    let sum = test.add(1, 2).expect("a call");
+    println!("ready {sum}");
+    let _ = std::io::stdout().flush();
+    std::thread::sleep(Duration::from_secs(60));
+    drop(test);
+}
+
+fn client_killed(r: &mut Report) {
+    let before = LIVE.load(Ordering::SeqCst);
+    let test = ComObject::create::<IOrpcTest>(Test::new()).expect("the test object");
+    let objref = marshal::marshal(&*test, Keep::Normal).expect("marshalled");
+    drop(test);
+    let mut child = Command::new(std::env::current_exe().expect("this binary"))
+        .arg("client")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the client process");
+    let mut stdin = child.stdin.take().expect("piped");
+    writeln!(stdin, "{}", hex(&objref)).expect("the client's stdin");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("piped"))
+        .read_line(&mut line)
+        .expect("the client's answer");
+    r.check(
+        "a client in another process calls our object",
+        line.trim() == "ready 3",
+        &line,
+    );
+    let held = dcom::object_counts().0;
+    r.check(
+        "while it holds a proxy, the object stays exported",
+        held == 1,
+        held,
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    let started = Instant::now();
+    while (dcom::object_counts().0 > 0 || LIVE.load(Ordering::SeqCst) > before)
+        && started.elapsed() < Duration::from_secs(5)
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (exported, _) = dcom::object_counts();
+    let live = LIVE.load(Ordering::SeqCst) - before;
+    r.check(
+        "a client killed while holding a proxy: its references go within 5 s",
+        exported == 0 && live == 0,
+        (exported, live, started.elapsed()),
+    );
+}
+
 fn main() {
-    if std::env::args().nth(1).as_deref() == Some("server") {
-        server();
-        return;
+    match std::env::args().nth(1).as_deref() {
+        Some("server") => return server(),
+        Some("client") => return client(),
+        _ => {}
     }
     register();
     let mut r = Report {
@@ -407,6 +468,7 @@ fn main() {
     };
     calls(&mut r);
     killed_mid_call(&mut r);
+    client_killed(&mut r);
     println!("{} passed, {} failed", r.passed, r.failed);
     if r.failed > 0 {
         std::process::exit(1);
