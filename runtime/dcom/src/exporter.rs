@@ -513,8 +513,7 @@ impl Exporter {
             .collect();
         let mut dead = Unexported(Vec::new());
         for oid in touched {
-            dead.0
-                .extend(self.forget_if_unused(&mut t, oid).0.drain(..));
+            dead.0.append(&mut self.forget_if_unused(&mut t, oid).0);
         }
         drop(t);
         drop(dead);
