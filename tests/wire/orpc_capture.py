@@ -3,7 +3,8 @@ impacket, an implementation comidl did not write: every IObjectExporter::Resolve
 response and every IRemUnknown::RemQueryInterface / RemAddRef / RemRelease response in
 the capture is decoded with impacket 0.13's classes (impacket.dcerpc.v5.dcomrt), must use
 all of its stub data, carry status 0, and name the OXID the client asked the resolver for
-(a RemQueryInterface result's STDOBJREF), with at least one public reference.
+(a RemQueryInterface result's STDOBJREF), with at least one public reference and
+SORF_NOPING (the exporter answers no pings: references end with connections).
 
     orpc_capture.py PCAP PORT...
 
@@ -93,6 +94,8 @@ def main():
                     problems.append(f"hResult {q['hResult']:#x}")
                 if q["std"]["cPublicRefs"] < 1:
                     problems.append("no public reference")
+                if q["std"]["flags"] != 0x1000:
+                    problems.append(f"flags {q['std']['flags']:#x}, expected SORF_NOPING")
                 if q["std"]["oxid"] not in asked:
                     problems.append(f"OXID {q['std']['oxid']:#x} was never resolved")
             check(not problems, f"{name} frame {f}: impacket decodes it" + (": " + "; ".join(problems) if problems else ""))

@@ -426,7 +426,10 @@ impl Exporter {
                 });
         }
         Ok(StdObjref {
-            flags: 0,
+            // This exporter answers no pings: a client's references end with its
+            // connections instead (pinging comes with remote DCOM), so clients are told
+            // not to ping (MS-DCOM 2.2.18.2).
+            flags: crate::objref::SORF_NOPING,
             public_refs: refs,
             oxid: self.oxid,
             oid,

@@ -82,7 +82,7 @@ pub unsafe fn serve_request(
 }
 pub use dualstring::{DualStringArray, SecurityBinding, StringBinding};
 pub use interfaces::{ProxyStub, Vtbl, lookup, register};
-pub use marshal::Keep;
+pub use marshal::{AgileReference, Keep};
 pub use objref::{DataElement, Objref, ObjrefForm, StdObjref};
 pub use orpc::{ComVersion, MInterfacePointer, OrpcExtent, OrpcThat, OrpcThis};
 pub use packed::WireError;

@@ -135,3 +135,41 @@ impl InterfaceMarshal for CallMarshaller {
         unmarshal_interface(objref, iid).map_err(NdrError::Interface)
     }
 }
+
+/// An interface pointer any thread may hold and resolve (`Send + Sync`), as COM allows
+/// agile references: the object is marshalled table-strong once, and [`resolve`] gives
+/// each caller a pointer of its own (the object itself in its process, a proxy
+/// elsewhere). The marshal is released when the reference is dropped.
+///
+/// [`resolve`]: AgileReference::resolve
+pub struct AgileReference<I: Interface> {
+    objref: Vec<u8>,
+    _interface: std::marker::PhantomData<fn() -> I>,
+}
+
+impl<I: Interface> AgileReference<I> {
+    /// An agile reference to `itf`'s object, as interface `I`.
+    pub fn new(itf: &I) -> Result<AgileReference<I>> {
+        Ok(AgileReference {
+            objref: marshal(itf, Keep::TableStrong)?,
+            _interface: std::marker::PhantomData,
+        })
+    }
+
+    /// A pointer to the object for this thread.
+    pub fn resolve(&self) -> Result<ComPtr<I>> {
+        unmarshal::<I>(&self.objref)
+    }
+}
+
+impl<I: Interface> Drop for AgileReference<I> {
+    fn drop(&mut self) {
+        let _ = release_marshal_data(&self.objref);
+    }
+}
+
+impl<I: Interface> std::fmt::Debug for AgileReference<I> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgileReference").finish_non_exhaustive()
+    }
+}

@@ -67,6 +67,8 @@ struct InterfaceProxy {
 pub(crate) struct Manager {
     oxid: Arc<Oxid>,
     oid: u64,
+    /// SORF_NOPING: the exporter asked not to be pinged for this object.
+    no_ping: bool,
     /// Local references, over all the object's interface proxies.
     refs: AtomicU32,
     /// The identity: an interface proxy of IUnknown with no IPID of its own.
@@ -316,7 +318,7 @@ pub(crate) fn import(
             // A manager whose last reference went is being torn down: a new one.
             Some(m) if m.refs.fetch_add(1, Ordering::AcqRel) > 0 => m,
             _ => {
-                let m = Manager::new(ox.clone(), std.oid);
+                let m = Manager::new(ox.clone(), std.oid, std.no_ping());
                 im.objects.insert(key, m.clone());
                 m
             }
@@ -328,10 +330,11 @@ pub(crate) fn import(
 }
 
 impl Manager {
-    fn new(oxid: Arc<Oxid>, oid: u64) -> Arc<Manager> {
+    fn new(oxid: Arc<Oxid>, oid: u64, no_ping: bool) -> Arc<Manager> {
         Arc::new_cyclic(|me: &std::sync::Weak<Manager>| Manager {
             oxid,
             oid,
+            no_ping,
             refs: AtomicU32::new(1),
             identity: Box::new(InterfaceProxy {
                 vtbl: &PROXY_IUNKNOWN_VTBL,
@@ -406,7 +409,11 @@ impl Manager {
         added?;
         Ok((
             StdObjref {
-                flags: 0,
+                flags: if self.no_ping {
+                    crate::objref::SORF_NOPING
+                } else {
+                    0
+                },
                 public_refs: 1,
                 oxid: self.oxid.id,
                 oid: self.oid,
