@@ -68,10 +68,7 @@ pub(crate) unsafe fn client(
 ) -> HRESULT {
     let lent = CallMarshaller;
     with_interfaces(&lent, || {
-        let this = match OrpcThis::new(GUID::try_new_v4().unwrap_or_default()).encode() {
-            Ok(b) => b,
-            Err(e) => return e.hresult(),
-        };
+        let this = plain_this(next_cid());
         // SAFETY: forwarded.
         let request = match unsafe { marshal_request_after(proc, args, &this) } {
             Ok(r) => r,
@@ -84,7 +81,10 @@ pub(crate) unsafe fn client(
         let reply = to
             .send(syntax, proc.opnum, ipid, &request)
             .and_then(|reply| {
-                let (_that, used) = OrpcThat::decode(&reply).map_err(CallError::Ndr)?;
+                let used = match plain_that_len(&reply) {
+                    Some(n) => n,
+                    None => OrpcThat::decode(&reply).map_err(CallError::Ndr)?.1,
+                };
                 // SAFETY: forwarded.
                 unsafe { unmarshal_response_at(proc, args, ret, &reply, used, Limits::default()) }
                     .map_err(CallError::Ndr)
@@ -123,8 +123,14 @@ pub(crate) fn serve(
     opnum: u16,
     stub: &[u8],
 ) -> Result<Vec<u8>, Fault> {
-    let (this, used) = OrpcThis::decode(stub).map_err(|_| Fault::BAD_STUB_DATA)?;
-    if this.version.major != COM_VERSION.major || this.version.minor > COM_VERSION.minor {
+    let (version, used) = match plain_this_version(stub) {
+        Some(v) => (v, PLAIN_THIS_LEN),
+        None => {
+            let (this, used) = OrpcThis::decode(stub).map_err(|_| Fault::BAD_STUB_DATA)?;
+            (this.version, used)
+        }
+    };
+    if version.major != COM_VERSION.major || version.minor > COM_VERSION.minor {
         return Err(Fault(RPC_E_VERSION_MISMATCH.0 as u32));
     }
     let Some((owner, proc)) = ps.proc(opnum) else {
@@ -145,10 +151,59 @@ pub(crate) fn serve(
             Ok(false) => return Err(Fault::OP_RANGE),
             Err(_) => return Err(Fault::UNSPECIFIED),
         }
-        let that = OrpcThat::default().encode().map_err(|e| fault_of(&e))?;
+        // ORPCTHAT with no flags and no extensions: 8 zero bytes.
+        let that = [0u8; PLAIN_THAT_LEN];
         // SAFETY: the object left its [out] values valid for their descriptions.
         unsafe { call.marshal_response_after(&that) }.map_err(|e| fault_of(&e))
     })
+}
+
+/// An ORPCTHIS without extensions: COMVERSION, flags 0, reserved 0, the causality ID and
+/// a NULL extensions pointer (MS-DCOM 2.2.13.3), 32 bytes. Every call this runtime makes
+/// sends one; [`OrpcThis`] reads and writes the general form (tests hold the two equal).
+pub(crate) fn plain_this(cid: GUID) -> [u8; PLAIN_THIS_LEN] {
+    let mut b = [0u8; PLAIN_THIS_LEN];
+    b[0..2].copy_from_slice(&COM_VERSION.major.to_le_bytes());
+    b[2..4].copy_from_slice(&COM_VERSION.minor.to_le_bytes());
+    b[12..16].copy_from_slice(&cid.data1.to_le_bytes());
+    b[16..18].copy_from_slice(&cid.data2.to_le_bytes());
+    b[18..20].copy_from_slice(&cid.data3.to_le_bytes());
+    b[20..28].copy_from_slice(&cid.data4);
+    b
+}
+
+pub(crate) const PLAIN_THIS_LEN: usize = 32;
+pub(crate) const PLAIN_THAT_LEN: usize = 8;
+
+/// The COMVERSION of a request that starts with an ORPCTHIS without extensions; `None`
+/// for any other (read then by [`OrpcThis::decode`]).
+fn plain_this_version(stub: &[u8]) -> Option<ComVersion> {
+    let b = stub.get(..PLAIN_THIS_LEN)?;
+    if b[28..32] != [0; 4] {
+        return None;
+    }
+    Some(ComVersion {
+        major: u16::from_le_bytes([b[0], b[1]]),
+        minor: u16::from_le_bytes([b[2], b[3]]),
+    })
+}
+
+/// The length of a reply's ORPCTHAT when it has no extensions.
+fn plain_that_len(reply: &[u8]) -> Option<usize> {
+    (reply.get(4..PLAIN_THAT_LEN)? == [0; 4]).then_some(PLAIN_THAT_LEN)
+}
+
+/// A causality ID for a new call: a random per-process base and a counter, so no call
+/// waits for the system's random numbers.
+fn next_cid() -> GUID {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static BASE: OnceLock<u128> = OnceLock::new();
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    let base = *BASE.get_or_init(|| GUID::try_new_v4().unwrap_or_default().to_u128());
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    // The counter goes in the low 64 bits, which hold no version or variant bits.
+    GUID::from_u128(base ^ u128::from(n))
 }
 
 fn fault_of(e: &NdrError) -> Fault {
@@ -156,5 +211,37 @@ fn fault_of(e: &NdrError) -> Fault {
         NdrError::TooLarge | NdrError::OutOfMemory => Fault::NO_MEMORY,
         NdrError::BadStubData { .. } => Fault::BAD_STUB_DATA,
         _ => Fault(e.status()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_plain_forms_are_the_general_encoders_bytes() {
+        let cid = GUID::from_u128(0x0011_2233_4455_6677_8899_aabb_ccdd_eeff);
+        let general = OrpcThis::new(cid).encode().unwrap();
+        assert_eq!(plain_this(cid).as_slice(), general.as_slice());
+        assert_eq!(plain_this_version(&general), Some(COM_VERSION));
+        let (decoded, used) = OrpcThis::decode(&plain_this(cid)).unwrap();
+        assert_eq!((decoded.cid, used), (cid, PLAIN_THIS_LEN));
+        assert_eq!(
+            OrpcThat::default().encode().unwrap(),
+            vec![0u8; PLAIN_THAT_LEN]
+        );
+        assert_eq!(plain_that_len(&[0u8; 12]), Some(PLAIN_THAT_LEN));
+        // With extensions, the general decoders take over.
+        let mut ext = general.clone();
+        ext[28] = 1;
+        assert_eq!(plain_this_version(&ext), None);
+        assert_eq!(plain_that_len(&[0, 0, 0, 0, 4, 0, 2, 0]), None);
+    }
+
+    #[test]
+    fn causality_ids_differ() {
+        let a = next_cid();
+        let b = next_cid();
+        assert_ne!(a, b);
     }
 }
