@@ -50,6 +50,7 @@ pub struct Config {
     server: bool,
     marshal: bool,
     user_marshal: Vec<(String, String)>,
+    call_as: Option<String>,
     #[cfg(feature = "winmd")]
     winmd: bool,
     #[cfg(feature = "winmd")]
@@ -72,6 +73,7 @@ impl Default for Config {
             server: true,
             marshal: true,
             user_marshal: Vec::new(),
+            call_as: None,
             #[cfg(feature = "winmd")]
             winmd: false,
             #[cfg(feature = "winmd")]
@@ -223,6 +225,17 @@ impl Config {
         self
     }
 
+    /// Names the module holding the helpers of `[local]` / `[call_as]` method pairs, as
+    /// MIDL asks a program for them: `IFoo_Method_Proxy(this, local args)`, which calls the
+    /// generated `IFoo_RemoteMethod_Proxy(this, remote args)`, and `IFoo_Method_Stub(this,
+    /// remote args)`, which calls the object's local method (`this: *mut c_void`; the raw
+    /// parameter types of the bindings). With it, interfaces with such pairs get proxies
+    /// and stubs; without it they get none.
+    pub fn call_as_helpers(&mut self, rust_path: &str) -> &mut Config {
+        self.call_as = Some(rust_path.to_string());
+        self
+    }
+
     /// Also write the type library, `<stem>.winmd` (ECMA-335 metadata that windows-bindgen
     /// and .NET metadata readers read). A server module embeds it with
     /// `include_bytes!(concat!(env!("OUT_DIR"), "/<stem>.winmd"))` to register it. Needs
@@ -333,6 +346,7 @@ impl Config {
             server: self.server,
             marshal: self.marshal,
             user_marshal: self.user_marshal.clone(),
+            call_as: self.call_as.clone(),
             ..Default::default()
         };
         let generated = emit::rust::generate(model, &rust).map_err(|d| failed(&d))?;

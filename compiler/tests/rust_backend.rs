@@ -15,6 +15,7 @@ use common::{assert_clean, check, check_fixture, fixtures_dir, idl_files, stem};
 fn fixture_options() -> Options {
     Options {
         user_marshal: vec![("SECONDS".into(), "crate::user_routines::SECONDS".into())],
+        call_as: Some("crate::call_as_helpers".into()),
         ..Options::default()
     }
 }

@@ -84,6 +84,23 @@ pub unsafe fn unmarshal_response_at(
             unsafe { zero_out(p.ty, slot) };
         }
     }
+    // An [in, out] interface pointer's old reference is the proxy's to release once the
+    // response replaced it (COM's rule for [in, out] interface pointers).
+    let old_interfaces: Vec<(*mut *mut std::ffi::c_void, *mut std::ffi::c_void)> = proc
+        .params
+        .iter()
+        .zip(args)
+        .filter(|(p, _)| p.dir == crate::desc::Direction::InOut)
+        .filter_map(|(p, &slot)| match p.ty {
+            Type::Pointer(ptr) if matches!(ptr.pointee, Type::Interface(_)) => {
+                // SAFETY: a pointer parameter's slot holds the caller's pointer.
+                let at = unsafe { slot.cast::<*mut *mut std::ffi::c_void>().read_unaligned() };
+                // SAFETY: NULL, or the caller's interface pointer memory.
+                (!at.is_null()).then(|| (at, unsafe { at.read_unaligned() }))
+            }
+            _ => None,
+        })
+        .collect();
     let mut u = Unmarshaller::new(bytes, args, limits);
     // The caller's buffers hold what the correlations say before the response changes
     // any value they name.
@@ -115,6 +132,14 @@ pub unsafe fn unmarshal_response_at(
     match result {
         Ok(()) => {
             u.commit();
+            for (at, old) in old_interfaces {
+                // SAFETY: the caller's memory; `old` was the caller's reference, now
+                // replaced.
+                if unsafe { at.read_unaligned() } != old {
+                    // SAFETY: as above.
+                    unsafe { crate::interface::release(old) };
+                }
+            }
             Ok(())
         }
         Err(e) => {

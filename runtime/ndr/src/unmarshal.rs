@@ -296,8 +296,9 @@ impl<'a> Unmarshaller<'a> {
     }
 
     /// Imports the interface pointers read, in order: each OBJREF becomes a pointer (a
-    /// proxy, or the object itself when it lives here) in its slot. A value the slot held
-    /// (the caller's, for an `[in, out]` parameter) is released once replaced.
+    /// proxy, or the object itself when it lives here) in its slot. What the slot held is
+    /// not read: an `[out]` slot may hold anything (the caller's memory), and the old value
+    /// of an `[in, out]` parameter is released by [`crate::proc::unmarshal_response_at`].
     ///
     /// # Safety
     /// The slots, and the parameters and structures an `[iid_is]` names, are alive.
@@ -315,13 +316,8 @@ impl<'a> Unmarshaller<'a> {
                     crate::interface::current(|m| m.unmarshal(&iid, bytes))?
                 }
             };
-            // SAFETY: the slot is an interface pointer's memory (zeroed, or the caller's
-            // value, whose reference the caller gave up for an [in, out] parameter).
-            unsafe {
-                let old = o.slot.read_unaligned();
-                o.slot.write_unaligned(new);
-                crate::interface::release(old);
-            }
+            // SAFETY: the slot is an interface pointer's memory.
+            unsafe { o.slot.write_unaligned(new) };
             if !new.is_null() {
                 self.imported.push(o.slot);
             }

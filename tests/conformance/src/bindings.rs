@@ -62,6 +62,8 @@ pub fn backend_options(marshal: bool) -> backend::Options {
         server: true,
         marshal,
         user_marshal: Vec::new(),
+        // No program helpers: interfaces with [local]/[call_as] pairs get no proxies.
+        call_as: None,
     }
 }
 

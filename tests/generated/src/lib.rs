@@ -4,6 +4,7 @@
 
 include!(concat!(env!("OUT_DIR"), "/all.rs"));
 
+pub mod call_as_helpers;
 pub mod ndr_fuzz;
 pub mod orpc_fuzz;
 pub mod rpc_fuzz;

@@ -19,8 +19,9 @@ use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::{Duration, Instant};
 
 use comidl_generated_tests::orpc::{
-    IOrpcSink, IOrpcSink_Impl, IOrpcSink_PROXY_STUB, IOrpcTest, IOrpcTest_Impl,
-    IOrpcTest_PROXY_STUB, IOrpcTest2, IOrpcTest2_Impl, IOrpcTest2_PROXY_STUB,
+    IOrpcEnum, IOrpcEnum_Impl, IOrpcEnum_PROXY_STUB, IOrpcSink, IOrpcSink_Impl,
+    IOrpcSink_PROXY_STUB, IOrpcTest, IOrpcTest_Impl, IOrpcTest_PROXY_STUB, IOrpcTest2,
+    IOrpcTest2_Impl, IOrpcTest2_PROXY_STUB,
 };
 use comidl_runtime::dcom::{self, Keep, marshal};
 use comidl_runtime::{
@@ -59,7 +60,18 @@ impl Drop for Sink {
     }
 }
 
-comidl_runtime::implement!(Test: IOrpcTest2);
+comidl_runtime::implement!(Test: IOrpcTest2, IOrpcEnum);
+
+impl IOrpcEnum_Impl for Test {
+    /// Three items at most: 0, 10, 20; S_FALSE when fewer than asked.
+    fn next(&self, items: &mut [i32]) -> Result<u32> {
+        let n = items.len().min(3);
+        for (i, v) in items.iter_mut().take(n).enumerate() {
+            *v = 10 * i as i32;
+        }
+        Ok(n as u32)
+    }
+}
 comidl_runtime::implement!(Sink: IOrpcSink);
 
 impl IOrpcSink_Impl for Sink {
@@ -116,6 +128,7 @@ impl IOrpcTest2_Impl for Test {
 
 fn register() {
     dcom::register(&[
+        &IOrpcEnum_PROXY_STUB,
         &IOrpcTest2_PROXY_STUB,
         &IOrpcTest_PROXY_STUB,
         &IOrpcSink_PROXY_STUB,
@@ -322,6 +335,19 @@ fn calls(r: &mut Report) {
     r.check(
         "an [iid_is] interface pointer out",
         got == Ok((10, true)),
+        got,
+    );
+
+    // A [local] method with its [call_as] remote form: the proxy calls the program's
+    // IOrpcEnum_Next_Proxy helper, the stub its IOrpcEnum_Next_Stub.
+    let got = test.cast::<IOrpcEnum>().and_then(|e| {
+        let mut items = [-1; 5];
+        let n = e.next(&mut items)?;
+        Ok((n, items))
+    });
+    r.check(
+        "a [local] method through its [call_as] form and the helpers",
+        got == Ok((3, [0, 10, 20, -1, -1])),
         got,
     );
 

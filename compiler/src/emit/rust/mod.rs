@@ -72,6 +72,10 @@ pub struct Options {
     /// `[wire_marshal]` / `[transmit_as]`, or the local type `[user_marshal(T)]` /
     /// `[represent_as(T)]` names (or the typedef carrying those).
     pub user_marshal: Vec<(String, String)>,
+    /// The Rust path of the module holding the helpers of `[local]` / `[call_as]` method
+    /// pairs (MIDL's `IFoo_Method_Proxy` and `IFoo_Method_Stub`): with it, interfaces
+    /// with such pairs get proxies and stubs too (see `proxy`).
+    pub call_as: Option<String>,
 }
 
 impl Default for Options {
@@ -84,6 +88,7 @@ impl Default for Options {
             server: true,
             marshal: true,
             user_marshal: Vec::new(),
+            call_as: None,
         }
     }
 }

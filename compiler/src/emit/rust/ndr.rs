@@ -1461,7 +1461,8 @@ fn unsupported(size: usize, align: usize, why: &str) -> TokenStream {
     quote! { Type::Unsupported(&Opaque { size: #size, align: #align, why: #why }) }
 }
 
-fn call_as_names(m: &Method, local: &str) -> bool {
+/// Whether `m` is the `[call_as(local)]` remote form of method `local`.
+pub(super) fn call_as_names(m: &Method, local: &str) -> bool {
     m.attrs.iter().any(|a| {
         a.name == "call_as"
             && matches!(a.args.first(), Some(AttrValue::Expr(Expr::Name(n))) if n == local)

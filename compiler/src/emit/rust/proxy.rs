@@ -12,9 +12,13 @@
 //!   `dcom::register`.
 //!
 //! Emitted for every object interface with a description whose base is IUnknown or an
-//! interface that has them too. Not yet: interfaces with `[local]` / `[call_as]` pairs
-//! (the proxy would call the user's `_Proxy` helper), and interfaces deriving from the
-//! runtime's own (IClassFactory, ...).
+//! interface that has them too. A `[local]` method whose `[call_as]` partner is its wire
+//! form works as MIDL's: the proxy's slot calls the program's `IFoo_Method_Proxy(this,
+//! local args)` helper, which calls the generated `IFoo_RemoteMethod_Proxy(this, remote
+//! args)`; the stub calls the program's `IFoo_Method_Stub(this, remote args)`, which calls
+//! the object's local method. The helpers live in the module [`super::Options::call_as`]
+//! names; without it such interfaces get no proxy. Not yet: interfaces deriving from the
+//! runtime's own (IClassFactory, whose proxy the runtime writes by hand, ...).
 
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
@@ -41,10 +45,18 @@ pub(super) fn has_proxy(g: &Gen, id: ItemId, depth: usize) -> bool {
         || !i.type_params.is_empty()
         || item.uuid().is_none()
         || g.well_known(id).is_some()
-        || i.methods
-            .iter()
-            .any(|m| m.has_attr("local") || m.has_attr("call_as"))
     {
+        return false;
+    }
+    // A [local] method needs its [call_as] partner and the program's helpers.
+    let paired = |m: &Method| {
+        !m.has_attr("local")
+            || (g.opts.call_as.is_some()
+                && i.methods
+                    .iter()
+                    .any(|w| super::ndr::call_as_names(w, &m.name)))
+    };
+    if !i.methods.iter().all(paired) {
         return false;
     }
     match base_of(g, i) {
@@ -114,11 +126,38 @@ pub(super) fn emit(g: &mut Gen, id: ItemId, item: &Item, iface: &Interface) -> T
     let mut slot_names: Vec<String> = methods.iter().map(|m| m.slot_name()).collect();
     names::dedup(&mut slot_names);
 
+    let helpers: Option<TokenStream> = g.opts.call_as.as_deref().and_then(|p| p.parse().ok());
     let mut fields = Vec::new();
     let mut arms = Vec::new();
+    let mut remote_proxies = Vec::new();
     for (k, (m, slot)) in methods.iter().zip(&slot_names).enumerate() {
         let slot = names::ident(slot);
         let opnum = Literal::u16_unsuffixed((first + k) as u16);
+        if m.has_attr("local") {
+            let (Some(w), Some(helpers)) = (
+                iface
+                    .methods
+                    .iter()
+                    .find(|w| super::ndr::call_as_names(w, &m.name)),
+                &helpers,
+            ) else {
+                return TokenStream::new();
+            };
+            let pair = CallAs {
+                iface: &rust,
+                helpers,
+                local: m,
+                remote: w,
+                slot: &slot,
+                opnum: &opnum,
+                desc: &desc,
+            };
+            let (field, arm, remote) = pair.emit(g);
+            fields.push(field);
+            arms.push(arm);
+            remote_proxies.push(remote);
+            continue;
+        }
         let sig = &m.signature;
         let types: Vec<TokenStream> = sig.params.iter().map(|p| g.raw_param(&p.ty)).collect();
         let idents: Vec<_> = (0..types.len()).map(|i| format_ident!("p{i}")).collect();
@@ -195,6 +234,12 @@ pub(super) fn emit(g: &mut Gen, id: ItemId, item: &Item, iface: &Interface) -> T
     let ps_doc = docs::attrs(&format!(
         "The proxy and stub of `{iname}`, for `dcom::register`."
     ));
+    // Slots of [local] methods go through the program's stub helpers instead.
+    let bind_vtbl = if methods.iter().any(|m| !m.has_attr("local")) {
+        quote! { let vtbl = &**itf.cast::<*const #vtbl>(); }
+    } else {
+        TokenStream::new()
+    };
     let match_body = if arms.is_empty() {
         quote! {
             let _ = (itf, opnum, args, ret);
@@ -206,7 +251,7 @@ pub(super) fn emit(g: &mut Gen, id: ItemId, item: &Item, iface: &Interface) -> T
             // SAFETY: the caller's contract: a live object whose vtable is `#vtbl`, and
             // argument memory of each parameter's type.
             unsafe {
-                let vtbl = &**itf.cast::<*const #vtbl>();
+                #bind_vtbl
                 match opnum {
                     #(#arms)*
                     _ => return false,
@@ -216,6 +261,7 @@ pub(super) fn emit(g: &mut Gen, id: ItemId, item: &Item, iface: &Interface) -> T
         }
     };
     quote! {
+        #(#remote_proxies)*
         #vtbl_doc
         pub const #proxy_vtbl: #vtbl = #vtbl {
             base__: #base_vtbl,
@@ -238,6 +284,106 @@ pub(super) fn emit(g: &mut Gen, id: ItemId, item: &Item, iface: &Interface) -> T
             vtbl: #rt::dcom::Vtbl((&#proxy_vtbl as *const #vtbl).cast::<#rt::IUnknown_Vtbl>()),
             invoke: #invoke,
         };
+    }
+}
+
+/// A `[local]` method and its `[call_as]` remote form (see the module's doc).
+struct CallAs<'a> {
+    iface: &'a str,
+    helpers: &'a TokenStream,
+    local: &'a Method,
+    remote: &'a Method,
+    slot: &'a proc_macro2::Ident,
+    opnum: &'a Literal,
+    desc: &'a proc_macro2::Ident,
+}
+
+impl CallAs<'_> {
+    /// The proxy vtable's field, the stub's match arm, and `IFoo_RemoteMethod_Proxy`.
+    fn emit(&self, g: &mut Gen) -> (TokenStream, TokenStream, TokenStream) {
+        let rt = g.rt.clone();
+        let (slot, opnum, desc, helpers) = (self.slot, self.opnum, self.desc, self.helpers);
+        let local_proxy = format_ident!("{}_{}_Proxy", self.iface, self.local.name);
+        let local_stub = format_ident!("{}_{}_Stub", self.iface, self.local.name);
+        let remote_proxy = format_ident!("{}_{}_Proxy", self.iface, self.remote.name);
+
+        // The slot: the program's helper, with the local method's signature.
+        let sig = &self.local.signature;
+        let types: Vec<TokenStream> = sig.params.iter().map(|p| g.raw_param(&p.ty)).collect();
+        let idents: Vec<_> = (0..types.len()).map(|i| format_ident!("p{i}")).collect();
+        let ret_arrow = g.ret(&sig.ret);
+        let abi = super::types::abi(&sig.callconv);
+        let field = quote! {
+            #slot: {
+                unsafe extern #abi fn #slot(this: *mut ::core::ffi::c_void, #(#idents: #types),*) #ret_arrow {
+                    // SAFETY: the program's helper takes the local method's arguments as
+                    // they came.
+                    unsafe { #helpers::#local_proxy(this, #(#idents),*) }
+                }
+                #slot
+            }
+        };
+
+        // The remote form's proxy, which the helper calls.
+        let rsig = &self.remote.signature;
+        let rtypes: Vec<TokenStream> = rsig.params.iter().map(|p| g.raw_param(&p.ty)).collect();
+        let ridents: Vec<_> = (0..rtypes.len()).map(|i| format_ident!("p{i}")).collect();
+        let rret_arrow = g.ret(&rsig.ret);
+        let rvoid = rret_arrow.is_empty();
+        let rret_ty = if rvoid {
+            quote! { () }
+        } else {
+            g.raw_param(&rsig.ret)
+        };
+        let finish = if rvoid {
+            quote! { let _ = hr; }
+        } else if is_hresult(g, &rsig.ret) {
+            quote! {
+                if hr.is_err() {
+                    return hr;
+                }
+                // SAFETY: the call stored the server's HRESULT there.
+                unsafe { ret.assume_init() }
+            }
+        } else {
+            quote! {
+                let _ = hr;
+                // SAFETY: the call stored the return value there, or left it zeroed.
+                unsafe { ret.assume_init() }
+            }
+        };
+        let doc = docs::attrs(&format!(
+            "The proxy of `{}`'s remote form `{}` (MIDL's `{remote_proxy}`), for the \
+             program's `{local_proxy}` helper to call.\n\n# Safety\n`this` is a proxy of \
+             `{}`; the arguments are valid as the method's contract says.",
+            self.local.name, self.remote.name, self.iface
+        ));
+        let remote = quote! {
+            #doc
+            pub unsafe extern #abi fn #remote_proxy(this: *mut ::core::ffi::c_void, #(#ridents: #rtypes),*) #rret_arrow {
+                #(let mut #ridents = #ridents;)*
+                let args: &[*mut u8] = &[#((&raw mut #ridents).cast::<u8>()),*];
+                let mut ret = ::core::mem::MaybeUninit::<#rret_ty>::zeroed();
+                // SAFETY: the caller's contract.
+                let hr = unsafe {
+                    #rt::dcom::proxy::call(this, &ndr::#desc, #opnum, args, ret.as_mut_ptr().cast::<u8>())
+                };
+                #finish
+            }
+        };
+
+        // The stub: the program's helper with the remote form's arguments.
+        let reads = rtypes.iter().enumerate().map(|(i, t)| {
+            let i = Literal::usize_unsuffixed(i);
+            quote! { args[#i].cast::<#t>().read() }
+        });
+        let call = quote! { #helpers::#local_stub(itf, #(#reads),*) };
+        let arm = if rvoid {
+            quote! { #opnum => { #call; } }
+        } else {
+            quote! { #opnum => { ret.cast::<#rret_ty>().write(#call); } }
+        };
+        (field, arm, remote)
     }
 }
 
