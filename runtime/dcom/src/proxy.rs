@@ -537,16 +537,34 @@ pub(crate) unsafe fn as_proxy<'a>(itf: *mut c_void) -> Option<(&'a Manager, *mut
     Some((unsafe { manager_of(id) }, id))
 }
 
+/// A call of IRemUnknown's method `index` (0 RemQueryInterface, 1 RemAddRef, 2
+/// RemRelease) on the exporter's IRemUnknown: the call's failure or the method's HRESULT.
+fn rem_unknown(ox: &Oxid, index: usize, args: &[*mut u8]) -> Result<()> {
+    let proc = bindings::ndr::IRemUnknown_INTERFACE.procs[index];
+    let mut hr = S_OK;
+    // SAFETY: the callers pass the method's arguments, as its description says.
+    let sent = unsafe {
+        call::client(
+            ox,
+            &bindings::ndr::IRemUnknown_INTERFACE,
+            ox.rem_unknown,
+            proc,
+            args,
+            (&raw mut hr).cast(),
+        )
+    };
+    sent.ok()?;
+    hr.ok()
+}
+
 /// IRemUnknown::RemQueryInterface for one interface of the object `any` belongs to.
 fn rem_query_interface(ox: &Oxid, any: GUID, iid: &GUID) -> Result<StdObjref> {
-    let proc = bindings::ndr::IRemUnknown_INTERFACE.procs[0];
     let mut ripid: *const GUID = &any;
     let mut c_refs: u32 = QI_REFS;
     let mut c_iids: u16 = 1;
     let mut iids: *const GUID = iid;
     let mut results: *mut REMQIRESULT = std::ptr::null_mut();
     let mut pp: *mut *mut REMQIRESULT = &mut results;
-    let mut hr = S_OK;
     let args: [*mut u8; 5] = [
         (&raw mut ripid).cast(),
         (&raw mut c_refs).cast(),
@@ -554,19 +572,7 @@ fn rem_query_interface(ox: &Oxid, any: GUID, iid: &GUID) -> Result<StdObjref> {
         (&raw mut iids).cast(),
         (&raw mut pp).cast(),
     ];
-    // SAFETY: the arguments are RemQueryInterface's, as its description says.
-    let sent = unsafe {
-        call::client(
-            ox,
-            &bindings::ndr::IRemUnknown_INTERFACE,
-            ox.rem_unknown,
-            proc,
-            &args,
-            (&raw mut hr).cast(),
-        )
-    };
-    sent.ok()?;
-    hr.ok()?;
+    rem_unknown(ox, 0, &args)?;
     if results.is_null() {
         return Err(RPC_E_INVALID_OBJREF);
     }
@@ -586,7 +592,6 @@ fn rem_query_interface(ox: &Oxid, any: GUID, iid: &GUID) -> Result<StdObjref> {
 
 /// IRemUnknown::RemAddRef of `n` public references on one IPID.
 fn remote_add_ref(ox: &Oxid, ipid: GUID, n: u32) -> Result<()> {
-    let proc = bindings::ndr::IRemUnknown_INTERFACE.procs[1];
     let mut refs = [REMINTERFACEREF {
         ipid,
         cPublicRefs: n,
@@ -596,25 +601,12 @@ fn remote_add_ref(ox: &Oxid, ipid: GUID, n: u32) -> Result<()> {
     let mut refs_ptr: *mut REMINTERFACEREF = refs.as_mut_ptr();
     let mut results = [S_OK];
     let mut results_ptr: *mut HRESULT = results.as_mut_ptr();
-    let mut hr = S_OK;
     let args: [*mut u8; 3] = [
         (&raw mut count).cast(),
         (&raw mut refs_ptr).cast(),
         (&raw mut results_ptr).cast(),
     ];
-    // SAFETY: the arguments are RemAddRef's, as its description says.
-    let sent = unsafe {
-        call::client(
-            ox,
-            &bindings::ndr::IRemUnknown_INTERFACE,
-            ox.rem_unknown,
-            proc,
-            &args,
-            (&raw mut hr).cast(),
-        )
-    };
-    sent.ok()?;
-    hr.ok()?;
+    rem_unknown(ox, 1, &args)?;
     results[0].ok()
 }
 
@@ -624,7 +616,6 @@ fn remote_release(ox: &Oxid, refs: &[(GUID, u32)]) {
     if refs.is_empty() {
         return;
     }
-    let proc = bindings::ndr::IRemUnknown_INTERFACE.procs[2];
     for chunk in refs.chunks(usize::from(u16::MAX)) {
         let mut list: Vec<REMINTERFACEREF> = chunk
             .iter()
@@ -636,19 +627,8 @@ fn remote_release(ox: &Oxid, refs: &[(GUID, u32)]) {
             .collect();
         let mut count = list.len() as u16;
         let mut ptr = list.as_mut_ptr();
-        let mut hr = S_OK;
         let args: [*mut u8; 2] = [(&raw mut count).cast(), (&raw mut ptr).cast()];
-        // SAFETY: the arguments are RemRelease's, as its description says.
-        let _ = unsafe {
-            call::client(
-                ox,
-                &bindings::ndr::IRemUnknown_INTERFACE,
-                ox.rem_unknown,
-                proc,
-                &args,
-                (&raw mut hr).cast(),
-            )
-        };
+        let _ = rem_unknown(ox, 2, &args);
     }
 }
 

@@ -159,51 +159,23 @@ pub(super) fn emit(g: &mut Gen, id: ItemId, item: &Item, iface: &Interface) -> T
             continue;
         }
         let sig = &m.signature;
-        let types: Vec<TokenStream> = sig.params.iter().map(|p| g.raw_param(&p.ty)).collect();
-        let idents: Vec<_> = (0..types.len()).map(|i| format_ident!("p{i}")).collect();
-        let ret_arrow = g.ret(&sig.ret);
-        let void = ret_arrow.is_empty();
-        let ret_ty = if void {
-            quote! { () }
-        } else {
-            g.raw_param(&sig.ret)
-        };
-        let hresult = !void && is_hresult(g, &sig.ret);
-        let abi = super::types::abi(&sig.callconv);
-        let finish = if void {
-            quote! { let _ = hr; }
-        } else if hresult {
-            quote! {
-                if hr.is_err() {
-                    return hr;
-                }
-                // SAFETY: the call stored the server's HRESULT there.
-                unsafe { ret.assume_init() }
-            }
-        } else {
-            quote! {
-                let _ = hr;
-                // SAFETY: the call stored the return value there, or left it zeroed.
-                unsafe { ret.assume_init() }
-            }
-        };
+        let call = proxied_call(g, sig, &desc, &opnum);
+        let Proxied {
+            abi,
+            params,
+            ret_arrow,
+            body,
+            ..
+        } = &call;
         fields.push(quote! {
             #slot: {
-                unsafe extern #abi fn #slot(this: *mut ::core::ffi::c_void, #(#idents: #types),*) #ret_arrow {
-                    #(let mut #idents = #idents;)*
-                    let args: &[*mut u8] = &[#((&raw mut #idents).cast::<u8>()),*];
-                    let mut ret = ::core::mem::MaybeUninit::<#ret_ty>::zeroed();
-                    // SAFETY: `this` is one of this interface's proxies (the vtable is
-                    // only ever a proxy's), and the arguments are the caller's, valid as
-                    // the method's contract says.
-                    let hr = unsafe {
-                        #rt::dcom::proxy::call(this, &ndr::#desc, #opnum, args, ret.as_mut_ptr().cast::<u8>())
-                    };
-                    #finish
+                unsafe extern #abi fn #slot(this: *mut ::core::ffi::c_void, #params) #ret_arrow {
+                    #body
                 }
                 #slot
             }
         });
+        let (types, void, ret_ty) = (&call.types, call.void, &call.ret_ty);
         let reads = types.iter().enumerate().map(|(i, t)| {
             let i = Literal::usize_unsuffixed(i);
             quote! { args[#i].cast::<#t>().read() }
@@ -287,6 +259,77 @@ pub(super) fn emit(g: &mut Gen, id: ItemId, item: &Item, iface: &Interface) -> T
     }
 }
 
+/// A proxy function's parts for a method's signature: its ABI, its parameters
+/// (`p0: T0, ...`) and return, and the body that hands the arguments' addresses to
+/// `dcom::proxy::call` for slot `opnum` of `desc` and returns what the call gave.
+struct Proxied {
+    abi: &'static str,
+    params: TokenStream,
+    ret_arrow: TokenStream,
+    body: TokenStream,
+    /// The raw parameter types, the return type (`()` for void) and whether it is void:
+    /// what the stub reads and writes.
+    types: Vec<TokenStream>,
+    ret_ty: TokenStream,
+    void: bool,
+}
+
+fn proxied_call(
+    g: &mut Gen,
+    sig: &crate::ir::Signature,
+    desc: &proc_macro2::Ident,
+    opnum: &Literal,
+) -> Proxied {
+    let rt = g.rt.clone();
+    let types: Vec<TokenStream> = sig.params.iter().map(|p| g.raw_param(&p.ty)).collect();
+    let idents: Vec<_> = (0..types.len()).map(|i| format_ident!("p{i}")).collect();
+    let ret_arrow = g.ret(&sig.ret);
+    let void = ret_arrow.is_empty();
+    let ret_ty = if void {
+        quote! { () }
+    } else {
+        g.raw_param(&sig.ret)
+    };
+    let finish = if void {
+        quote! { let _ = hr; }
+    } else if is_hresult(g, &sig.ret) {
+        quote! {
+            if hr.is_err() {
+                return hr;
+            }
+            // SAFETY: the call stored the server's HRESULT there.
+            unsafe { ret.assume_init() }
+        }
+    } else {
+        quote! {
+            let _ = hr;
+            // SAFETY: the call stored the return value there, or left it zeroed.
+            unsafe { ret.assume_init() }
+        }
+    };
+    let body = quote! {
+        #(let mut #idents = #idents;)*
+        let args: &[*mut u8] = &[#((&raw mut #idents).cast::<u8>()),*];
+        let mut ret = ::core::mem::MaybeUninit::<#ret_ty>::zeroed();
+        // SAFETY: `this` is a proxy of the interface (its vtables are only ever
+        // proxies'), and the arguments are the caller's, valid as the method's contract
+        // says.
+        let hr = unsafe {
+            #rt::dcom::proxy::call(this, &ndr::#desc, #opnum, args, ret.as_mut_ptr().cast::<u8>())
+        };
+        #finish
+    };
+    Proxied {
+        abi: super::types::abi(&sig.callconv),
+        params: quote! { #(#idents: #types),* },
+        ret_arrow,
+        body,
+        types,
+        ret_ty,
+        void,
+    }
+}
+
 /// A `[local]` method and its `[call_as]` remote form (see the module's doc).
 struct CallAs<'a> {
     iface: &'a str,
@@ -301,7 +344,6 @@ struct CallAs<'a> {
 impl CallAs<'_> {
     /// The proxy vtable's field, the stub's match arm, and `IFoo_RemoteMethod_Proxy`.
     fn emit(&self, g: &mut Gen) -> (TokenStream, TokenStream, TokenStream) {
-        let rt = g.rt.clone();
         let (slot, opnum, desc, helpers) = (self.slot, self.opnum, self.desc, self.helpers);
         let local_proxy = format_ident!("{}_{}_Proxy", self.iface, self.local.name);
         let local_stub = format_ident!("{}_{}_Stub", self.iface, self.local.name);
@@ -325,33 +367,14 @@ impl CallAs<'_> {
         };
 
         // The remote form's proxy, which the helper calls.
-        let rsig = &self.remote.signature;
-        let rtypes: Vec<TokenStream> = rsig.params.iter().map(|p| g.raw_param(&p.ty)).collect();
-        let ridents: Vec<_> = (0..rtypes.len()).map(|i| format_ident!("p{i}")).collect();
-        let rret_arrow = g.ret(&rsig.ret);
-        let rvoid = rret_arrow.is_empty();
-        let rret_ty = if rvoid {
-            quote! { () }
-        } else {
-            g.raw_param(&rsig.ret)
-        };
-        let finish = if rvoid {
-            quote! { let _ = hr; }
-        } else if is_hresult(g, &rsig.ret) {
-            quote! {
-                if hr.is_err() {
-                    return hr;
-                }
-                // SAFETY: the call stored the server's HRESULT there.
-                unsafe { ret.assume_init() }
-            }
-        } else {
-            quote! {
-                let _ = hr;
-                // SAFETY: the call stored the return value there, or left it zeroed.
-                unsafe { ret.assume_init() }
-            }
-        };
+        let remote_call = proxied_call(g, &self.remote.signature, desc, opnum);
+        let Proxied {
+            abi: rabi,
+            params: rparams,
+            ret_arrow: rret_arrow,
+            body: rbody,
+            ..
+        } = &remote_call;
         let doc = docs::attrs(&format!(
             "The proxy of `{}`'s remote form `{}` (MIDL's `{remote_proxy}`), for the \
              program's `{local_proxy}` helper to call.\n\n# Safety\n`this` is a proxy of \
@@ -360,19 +383,13 @@ impl CallAs<'_> {
         ));
         let remote = quote! {
             #doc
-            pub unsafe extern #abi fn #remote_proxy(this: *mut ::core::ffi::c_void, #(#ridents: #rtypes),*) #rret_arrow {
-                #(let mut #ridents = #ridents;)*
-                let args: &[*mut u8] = &[#((&raw mut #ridents).cast::<u8>()),*];
-                let mut ret = ::core::mem::MaybeUninit::<#rret_ty>::zeroed();
-                // SAFETY: the caller's contract.
-                let hr = unsafe {
-                    #rt::dcom::proxy::call(this, &ndr::#desc, #opnum, args, ret.as_mut_ptr().cast::<u8>())
-                };
-                #finish
+            pub unsafe extern #rabi fn #remote_proxy(this: *mut ::core::ffi::c_void, #rparams) #rret_arrow {
+                #rbody
             }
         };
 
         // The stub: the program's helper with the remote form's arguments.
+        let (rtypes, rvoid, rret_ty) = (&remote_call.types, remote_call.void, &remote_call.ret_ty);
         let reads = rtypes.iter().enumerate().map(|(i, t)| {
             let i = Literal::usize_unsuffixed(i);
             quote! { args[#i].cast::<#t>().read() }
