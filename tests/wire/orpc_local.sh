@@ -9,7 +9,8 @@
 # orpc_capture.py decodes the resolver and IRemUnknown responses with impacket's dcomrt
 # classes. The server must exit once the client let go. Then the two-process test of
 # runtime/dcom (tests/generated/tests/orpc_processes.rs: calls, callbacks, interface
-# pointers both ways, object counts back to 0, a server killed mid-call) runs too.
+# pointers both ways, object counts back to 0, a server killed mid-call) runs too, and
+# tests/generated/tests/local_server.rs (four clients at once start one server).
 # A missing peer (dumpcap, tshark, impacket) is a failure, not a skip.
 # Prints ok/FAIL lines and "N passed, N failed".
 set -uo pipefail
@@ -105,10 +106,13 @@ counts="$(printf '%s\n' "$log" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail
 if [ -z "$counts" ]; then fail "orpc_capture.py: no result: $log"
 else passed=$((passed + ${counts%% passed*})); f="${counts##*, }"; failed=$((failed + ${f%% failed})); fi
 
-# The two-process test of the runtime's ORPC.
-log="$(cd "$root" && timeout 300 cargo test --quiet -p comidl-generated-tests --test orpc_processes 2>/dev/null)"
-printf '%s\n' "$log" | grep -E '^(ok|FAIL)'
-counts="$(printf '%s\n' "$log" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -1)"
-if [ -z "$counts" ]; then fail "orpc_processes: no result"
-else passed=$((passed + ${counts%% passed*})); f="${counts##*, }"; failed=$((failed + ${f%% failed})); fi
+# The runtime's own process tests: ORPC between two processes, and local servers started
+# by activation (four clients at once start one server).
+for t in orpc_processes local_server; do
+    log="$(cd "$root" && timeout 300 cargo test --quiet -p comidl-generated-tests --test "$t" 2>/dev/null)"
+    printf '%s\n' "$log" | grep -E '^(ok|FAIL)'
+    counts="$(printf '%s\n' "$log" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -1)"
+    if [ -z "$counts" ]; then fail "$t: no result"
+    else passed=$((passed + ${counts%% passed*})); f="${counts##*, }"; failed=$((failed + ${f%% failed})); fi
+done
 finish
