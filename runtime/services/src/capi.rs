@@ -102,6 +102,21 @@ extern "system" fn co_resume_class_objects() -> HRESULT {
     guard(crate::CoResumeClassObjects)
 }
 
+#[unsafe(export_name = "CoSuspendClassObjects")]
+extern "system" fn co_suspend_class_objects() -> HRESULT {
+    guard(crate::CoSuspendClassObjects)
+}
+
+#[unsafe(export_name = "CoAddRefServerProcess")]
+extern "system" fn co_add_ref_server_process() -> u32 {
+    std::panic::catch_unwind(crate::CoAddRefServerProcess).unwrap_or(0)
+}
+
+#[unsafe(export_name = "CoReleaseServerProcess")]
+extern "system" fn co_release_server_process() -> u32 {
+    std::panic::catch_unwind(crate::CoReleaseServerProcess).unwrap_or(0)
+}
+
 #[unsafe(export_name = "CoFreeUnusedLibraries")]
 extern "system" fn co_free_unused_libraries() {
     let _ = guard(|| {
