@@ -522,6 +522,39 @@ impl Exporter {
         drop(dead);
     }
 
+    /// CoDisconnectObject for every object: the tables let go of all but the exporter's
+    /// own (calls on them fail with RPC_E_DISCONNECTED from now on).
+    pub(crate) fn disconnect_all(&self) {
+        let mut t = self.tables();
+        let oids: Vec<u64> = t
+            .objects
+            .iter()
+            .filter(|(_, o)| !o.pinned)
+            .map(|(&oid, _)| oid)
+            .collect();
+        let mut dead = Unexported(Vec::new());
+        for oid in oids {
+            if let Some(o) = t.objects.get_mut(&oid) {
+                o.strong = 0;
+            }
+            let ipids = t
+                .objects
+                .get(&oid)
+                .map(|o| o.ipids.clone())
+                .unwrap_or_default();
+            for i in ipids {
+                if let Some(e) = t.ipids.get_mut(&i) {
+                    e.public = 0;
+                    e.private = 0;
+                    e.owners.clear();
+                }
+            }
+            dead.0.append(&mut self.forget_if_unused(&mut t, oid).0);
+        }
+        drop(t);
+        drop(dead);
+    }
+
     /// CoReleaseMarshalData of a table-strong marshal.
     pub(crate) fn release_strong(&self, oid: u64) {
         let mut t = self.tables();

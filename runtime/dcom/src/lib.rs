@@ -98,6 +98,16 @@ pub fn listen_tcp(address: &str) -> comidl_runtime_core::Result<u16> {
     exporter::exporter()?.listen_tcp(address)
 }
 
+/// Disconnects every object this process exports (CoDisconnectObject for all of them):
+/// the references clients hold are dropped, and calls on their proxies fail with
+/// RPC_E_DISCONNECTED. For a process that shuts down, and for harnesses that export
+/// objects to no one.
+pub fn disconnect_all() {
+    if let Some(e) = exporter::started() {
+        e.disconnect_all();
+    }
+}
+
 /// Counts for leak checks: objects this process exports (its own IRemUnknown2 not
 /// counted) and remote objects it holds proxies for.
 pub fn object_counts() -> (usize, usize) {
