@@ -124,6 +124,33 @@ fn wait_unpublished(rpc: &std::path::Path) -> bool {
     true
 }
 
+/// Registers the class with `command` as its LocalServer32.
+fn register(command: &str) {
+    Registry::open_default()
+        .and_then(|r| {
+            r.update(Scope::User, |tree| {
+                register_class(
+                    tree,
+                    &ClassEntry {
+                        clsid: CLSID,
+                        name: Some("comidl test local sink".into()),
+                        local_server: Some(command.to_string()),
+                        ..ClassEntry::default()
+                    },
+                )
+            })
+        })
+        .expect("the class registered");
+}
+
+/// Whether the last server launched has exited.
+fn server_gone(launched: &[String]) -> bool {
+    launched
+        .last()
+        .and_then(|p| p.parse::<u32>().ok())
+        .is_some_and(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists())
+}
+
 fn main() {
     match std::env::args().nth(1).as_deref() {
         Some("server") => return server(),
@@ -145,21 +172,7 @@ fn main() {
         std::env::set_var("LAUNCHES", &launch_file);
     }
     let exe = std::env::current_exe().expect("this binary");
-    Registry::open_default()
-        .and_then(|r| {
-            r.update(Scope::User, |tree| {
-                register_class(
-                    tree,
-                    &ClassEntry {
-                        clsid: CLSID,
-                        name: Some("comidl test local sink".into()),
-                        local_server: Some(format!("\"{}\" server", exe.display())),
-                        ..ClassEntry::default()
-                    },
-                )
-            })
-        })
-        .expect("the class registered");
+    register(&format!("\"{}\" server", exe.display()));
     let mut r = Report {
         passed: 0,
         failed: 0,
@@ -205,6 +218,35 @@ fn main() {
         "and it leaves again",
         wait_unpublished(&rpc),
         published(&rpc),
+    );
+
+    // The server under valgrind's leak check: LocalServer32 runs it through valgrind,
+    // which writes only what it finds (--quiet) to a log read once the server left.
+    let log = dir.join("valgrind.log");
+    register(&format!(
+        "valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite,indirect \
+         --show-leak-kinds=definite,indirect --log-file={} \"{}\" server",
+        log.display(),
+        exe.display()
+    ));
+    let t = Command::new(&exe).arg("client").output().expect("a client");
+    let answer = String::from_utf8_lossy(&t.stdout).trim().to_string();
+    r.check(
+        "a client of the server under valgrind is served",
+        answer == "served 1001",
+        &answer,
+    );
+    let left = wait_unpublished(&rpc);
+    // valgrind writes its report as the process ends, after the entry went.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !server_gone(&launches(&launch_file)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let report = std::fs::read_to_string(&log).unwrap_or_default();
+    r.check(
+        "the server, under valgrind, leaves and leaks nothing",
+        left && launches(&launch_file).len() == 3 && log.exists() && report.trim().is_empty(),
+        (left, launches(&launch_file).len(), log.exists(), &report),
     );
     let _ = std::fs::remove_dir_all(&dir);
     println!("{} passed, {} failed", r.passed, r.failed);
