@@ -144,6 +144,10 @@ pub fn CoSuspendClassObjects() -> HRESULT {
 
 static SERVER_REFS: AtomicU32 = AtomicU32::new(0);
 
+/// How long a server started with no client yet waits for one before it leaves (the
+/// client's own wait for the server is 30 s).
+pub const STARTUP_GRACE: Duration = Duration::from_secs(30);
+
 /// `CoAddRefServerProcess`: one more reason for the server process to live; the new count.
 #[allow(non_snake_case)]
 pub fn CoAddRefServerProcess() -> u32 {
@@ -192,8 +196,9 @@ pub struct LocalClass {
 ///   removes them;
 /// - otherwise (`-Embedding` when COM started it) registers the class objects
 ///   (REGCLS_MULTIPLEUSE, or SINGLEUSE), serves until nothing holds the process (no live
-///   object, no LockServer lock, no server-process reference) for `linger`, then revokes
-///   them and returns.
+///   object, no LockServer lock, no server-process reference, no reference a client
+///   holds, on a class object's proxy too) for `linger` (before its first client,
+///   [`STARTUP_GRACE`]), then revokes them and returns.
 pub struct LocalServer {
     classes: Vec<LocalClass>,
     linger: Duration,
@@ -338,27 +343,40 @@ impl LocalServer {
         result
     }
 
-    /// Waits until no object, lock or server-process reference has held the process for
-    /// `linger`; then the class objects are suspended (no new activation).
+    /// Waits until no object, lock, server-process reference or client's reference
+    /// (a class object's proxy too) has held the process for `linger`; then the class
+    /// objects are suspended (no new activation). Until the first client comes, the
+    /// wait is [`STARTUP_GRACE`] instead: the client that started the server may take a
+    /// while to reach it.
     fn wait_until_unused(&self) {
+        let started = Instant::now();
+        let mut served = false;
         let mut idle_since: Option<Instant> = None;
+        let held = || {
+            lifetime::object_count() > 0
+                || lifetime::lock_count() > 0
+                || server_process_refs() > 0
+                || comidl_runtime_dcom::remote_references() > 0
+        };
         loop {
-            let idle = lifetime::object_count() == 0
-                && lifetime::lock_count() == 0
-                && server_process_refs() == 0;
-            match (idle, idle_since) {
-                (false, _) => idle_since = None,
-                (true, None) => idle_since = Some(Instant::now()),
-                (true, Some(t)) if t.elapsed() >= self.linger => {
+            let busy = held();
+            // Any call served counts, however short: a client can come and go between
+            // two looks.
+            served |= busy || comidl_runtime_dcom::calls_served() > 0;
+            let wait = if served { self.linger } else { STARTUP_GRACE };
+            match (busy, idle_since) {
+                (true, _) => idle_since = None,
+                (false, None) => idle_since = Some(if served { Instant::now() } else { started }),
+                (false, Some(t)) if t.elapsed() >= wait => {
                     let _ = CoSuspendClassObjects();
                     // An activation that got in before the suspension keeps us.
-                    if lifetime::object_count() == 0 && lifetime::lock_count() == 0 {
+                    if !held() {
                         return;
                     }
                     let _ = CoResumeClassObjects();
                     idle_since = None;
                 }
-                (true, Some(_)) => {}
+                (false, Some(_)) => {}
             }
             std::thread::sleep(Duration::from_millis(20));
         }

@@ -604,6 +604,18 @@ impl Exporter {
         Ok(std.ipid)
     }
 
+    /// The references clients hold on this process's objects (the exporter's own
+    /// IRemUnknown2 not counted): what keeps an executable server alive besides its own
+    /// objects and locks, its class objects' proxies included.
+    pub(crate) fn remote_references(&self) -> u64 {
+        let t = self.tables();
+        t.ipids
+            .values()
+            .filter(|e| t.objects.get(&e.oid).is_some_and(|o| !o.pinned))
+            .map(|e| u64::from(e.public) + u64::from(e.private))
+            .sum()
+    }
+
     /// Counts, for tests and for the server's lifetime: exported objects and IPIDs
     /// (the exporter's own IRemUnknown2 not counted).
     pub(crate) fn counts(&self) -> (usize, usize) {
@@ -619,8 +631,12 @@ impl Exporter {
     }
 }
 
+/// ORPC requests served so far (IRemUnknown's included).
+pub(crate) static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// One ORPC request for an IPID bound as interface `iid`.
 fn exporter_serve(iid: GUID, opnum: u16, stub: &[u8]) -> std::result::Result<Vec<u8>, Fault> {
+    CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let Some(exporter) = started() else {
         return Err(Fault(RPC_E_INVALID_IPID.0 as u32));
     };

@@ -108,6 +108,17 @@ pub fn disconnect_all() {
     }
 }
 
+/// The references other processes hold on this process's objects (class objects
+/// included): a local server lives while there are any.
+pub fn remote_references() -> u64 {
+    exporter::started().map_or(0, |e| e.remote_references())
+}
+
+/// How many ORPC requests this process's exporter has served (IRemUnknown's included).
+pub fn calls_served() -> u64 {
+    exporter::CALLS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Counts for leak checks: objects this process exports (its own IRemUnknown2 not
 /// counted) and remote objects it holds proxies for.
 pub fn object_counts() -> (usize, usize) {
