@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use comidl_runtime_com::registry::{ClassEntry, Registry, RegistryError, Scope};
 use comidl_runtime_com::{
     CLSCTX_LOCAL_SERVER, COINIT_MULTITHREADED, CoInitializeEx, ComPtr, GUID, HRESULT, IUnknown,
-    REGCLS_MULTI_SEPARATE, REGCLS_MULTIPLEUSE, REGCLS_SUSPENDED, Result, S_OK, lifetime,
+    Interface, REGCLS_MULTI_SEPARATE, REGCLS_MULTIPLEUSE, REGCLS_SUSPENDED, Result, S_OK, lifetime,
 };
 use comidl_runtime_dcom::local::{Publication, publish, unpublish};
 
@@ -64,12 +64,11 @@ pub unsafe fn CoRegisterClassObject(
     }
     // SAFETY: the com layer checked the pointers (a registration succeeded).
     let (clsid, id) = unsafe { (*clsid, *cookie) };
-    // SAFETY: `object` is a live IUnknown (the caller's contract).
-    let Some(held) = (unsafe { ComPtr::<IUnknown>::from_raw(object) }).map(|p| {
-        let q = p.clone();
-        std::mem::forget(p);
-        q
-    }) else {
+    // SAFETY: `object` is a live IUnknown (the caller's contract); the table takes a
+    // reference of its own.
+    let Some(held) =
+        (unsafe { IUnknown::from_raw_borrowed(object) }).map(|u| ComPtr::from_borrowed(&u))
+    else {
         return hr;
     };
     let mut r = Registered {

@@ -40,7 +40,7 @@ pub(crate) fn hresult_of(e: &CallError) -> HRESULT {
 }
 
 /// Sends one request: the caller's transport, which knows the object exporter.
-pub(crate) trait Send {
+pub(crate) trait Transport {
     /// The request's stub data to the IPID `ipid` bound as interface `syntax`, the
     /// reply's stub data back.
     fn send(
@@ -59,7 +59,7 @@ pub(crate) trait Send {
 /// # Safety
 /// `args` and `ret` are valid for `proc` as [`comidl_runtime_ndr::call`] requires.
 pub(crate) unsafe fn client(
-    to: &dyn Send,
+    to: &dyn Transport,
     syntax: &Interface,
     ipid: GUID,
     proc: &Proc,
@@ -100,12 +100,13 @@ pub(crate) unsafe fn client(
     })
 }
 
-/// Leaves a failed call's `[out]` values as the engine leaves them after a bad reply:
-/// zeroed behind `[ref]` pointers, and the return value zeroed.
+/// Leaves a failed call's `[out]` values as the engine leaves them after a bad reply
+/// (`clear_outs`), and the return value zeroed.
 unsafe fn zero_outs(proc: &Proc, args: &[*mut u8], ret: *mut u8) {
-    // An empty reply that fails at once zeroes exactly what a failed unmarshal zeroes.
-    // SAFETY: forwarded.
-    let _ = unsafe { unmarshal_response_at(proc, args, ret, &[], 0, Limits::default()) };
+    if args.len() == proc.params.len() && args.iter().all(|a| !a.is_null()) {
+        // SAFETY: forwarded.
+        unsafe { comidl_runtime_ndr::proc::clear_outs(proc, args) };
+    }
     if let Some(t) = proc.ret
         && !ret.is_null()
     {

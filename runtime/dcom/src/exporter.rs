@@ -194,7 +194,7 @@ static EXPORTER: OnceLock<std::result::Result<&'static Exporter, HRESULT>> = Onc
 pub(crate) fn exporter() -> Result<&'static Exporter> {
     *EXPORTER.get_or_init(|| {
         let e: &'static Exporter = Box::leak(Box::new(Exporter::start()?));
-        e.serve_own()?;
+        e.serve_own();
         // COMIDL_DCOM_TCP=ADDRESS: listen on TCP too (tests capture ORPC on loopback).
         if let Ok(address) = std::env::var("COMIDL_DCOM_TCP") {
             e.listen_tcp(&address)?;
@@ -314,14 +314,13 @@ impl Exporter {
 
     /// Serves the exporter's own interfaces: called once, right after `start`, with the
     /// exporter at its final address.
-    pub(crate) fn serve_own(&'static self) -> Result<()> {
+    pub(crate) fn serve_own(&'static self) {
         self.server.register(
             &bindings::ndr::IObjectExporter_INTERFACE,
             move |opnum: u16, stub: &[u8]| {
                 bindings::IObjectExporter_serve(&Resolver(self), opnum, stub)
             },
         );
-        Ok(())
     }
 
     /// Exports `itf` (an interface pointer of interface `iid`) with `refs` public
@@ -448,12 +447,16 @@ impl Exporter {
         }
     }
 
-    /// The interface pointer behind `ipid`, with a reference for the caller (and, inside
-    /// a call, the IPID's references nobody is known to hold become the calling client's).
-    pub(crate) fn local(&self, ipid: &GUID) -> Option<(*mut c_void, &'static ProxyStub)> {
+    /// The interface pointer behind `ipid`, with a reference for the caller (and, for a
+    /// call from `caller`, the IPID's references nobody is known to hold become its).
+    pub(crate) fn local(
+        &self,
+        ipid: &GUID,
+        caller: Option<&ClientRef>,
+    ) -> Option<(*mut c_void, &'static ProxyStub)> {
         let mut t = self.tables();
         let e = t.ipids.get_mut(ipid)?;
-        e.adopt(caller().as_ref());
+        e.adopt(caller);
         // SAFETY: the table holds a reference, so the pointer is live.
         unsafe { unk::add_ref(e.itf) };
         Some((e.itf, e.ps))
@@ -640,11 +643,13 @@ fn exporter_serve(iid: GUID, opnum: u16, stub: &[u8]) -> std::result::Result<Vec
     let Some(exporter) = started() else {
         return Err(Fault(RPC_E_INVALID_IPID.0 as u32));
     };
-    let Some(ipid) = context::current().and_then(|c| c.object) else {
+    // The call's information once: the IPID it names and the client making it.
+    let Some((ipid, client)) = context::current().and_then(|c| Some((c.object?, c.client())))
+    else {
         return Err(Fault(RPC_E_INVALID_IPID.0 as u32));
     };
     // A reference for the call's length: a RemRelease meanwhile cannot free the object.
-    let Some((itf, ps)) = exporter.local(&ipid) else {
+    let Some((itf, ps)) = exporter.local(&ipid, Some(&client)) else {
         return Err(Fault(RPC_E_INVALID_IPID.0 as u32));
     };
     let held = Unexported(vec![itf]);

@@ -61,7 +61,7 @@ pub fn unmarshal_interface(objref: &[u8], iid: &GUID) -> Result<*mut c_void> {
     let p = if is_ours(std.oxid) {
         let e = started().ok_or(RPC_E_INVALID_OBJREF)?;
         let (itf, _) = e
-            .local(&std.ipid)
+            .local(&std.ipid, None)
             .ok_or(comidl_runtime_core::RPC_E_DISCONNECTED)?;
         if std.public_refs > 0 {
             // The marshal's references come home: the object keeps only ours.

@@ -208,7 +208,7 @@ impl Oxid {
     }
 }
 
-impl call::Send for Oxid {
+impl call::Transport for Oxid {
     fn send(
         &self,
         syntax: &Interface,

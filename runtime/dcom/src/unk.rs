@@ -2,17 +2,8 @@
 
 use std::ffi::c_void;
 
-use comidl_runtime_core::{E_POINTER, GUID, HRESULT, IUnknown_Vtbl, Result};
-
-/// The vtable of any interface pointer, seen as IUnknown's.
-///
-/// # Safety
-/// `itf` is a live interface pointer.
-unsafe fn vtbl<'a>(itf: *mut c_void) -> &'a IUnknown_Vtbl {
-    // SAFETY: every COM interface pointer points to a vtable pointer, and every vtable
-    // starts with IUnknown's three slots.
-    unsafe { &**itf.cast::<*const IUnknown_Vtbl>() }
-}
+use comidl_runtime_core::object::unknown_vtbl as vtbl;
+use comidl_runtime_core::{E_POINTER, GUID, HRESULT, Result};
 
 /// QueryInterface: a new reference to `itf`'s object as interface `iid`.
 ///

@@ -98,11 +98,7 @@ pub(crate) unsafe fn release(itf: *mut c_void) {
     if itf.is_null() {
         return;
     }
-    type Release = unsafe extern "system" fn(*mut c_void) -> u32;
-    // SAFETY: every COM interface pointer points to its vtable pointer, and slot 2 of
-    // every vtable is IUnknown::Release.
-    unsafe {
-        let vtbl = itf.cast::<*const Release>().read();
-        (vtbl.add(2).read())(itf);
-    }
+    // SAFETY: a live interface pointer (the caller's contract), whose vtable starts with
+    // IUnknown's.
+    unsafe { (comidl_runtime_core::object::unknown_vtbl(itf).Release)(itf) };
 }

@@ -78,12 +78,8 @@ pub unsafe fn unmarshal_response_at(
     limits: Limits,
 ) -> Result<()> {
     check_arity(proc, args)?;
-    for (p, &slot) in proc.params.iter().zip(args) {
-        if p.dir == crate::desc::Direction::Out {
-            // SAFETY: the caller's [out] memory, for a value of the pointee.
-            unsafe { zero_out(p.ty, slot) };
-        }
-    }
+    // SAFETY: forwarded.
+    unsafe { clear_outs(proc, args) };
     // An [in, out] interface pointer's old reference is the proxy's to release once the
     // response replaced it (COM's rule for [in, out] interface pointers).
     let old_interfaces: Vec<(*mut *mut std::ffi::c_void, *mut std::ffi::c_void)> = proc
@@ -144,13 +140,24 @@ pub unsafe fn unmarshal_response_at(
         }
         Err(e) => {
             u.abort();
-            for (p, &slot) in proc.params.iter().zip(args) {
-                if p.dir == crate::desc::Direction::Out {
-                    // SAFETY: forwarded: the caller's [out] memory.
-                    unsafe { zero_out(p.ty, slot) };
-                }
-            }
+            // SAFETY: forwarded.
+            unsafe { clear_outs(proc, args) };
             Err(e)
+        }
+    }
+}
+
+/// Leaves every `[out]`-only parameter as a failed call leaves it: what a `[ref]`
+/// pointer points to zeroed, where its size is known without a count.
+///
+/// # Safety
+/// `args` has one pointer per parameter; an `[out]` parameter's pointer is NULL or points
+/// to the caller's memory for a value of its pointee.
+pub unsafe fn clear_outs(proc: &Proc, args: &[*mut u8]) {
+    for (p, &slot) in proc.params.iter().zip(args) {
+        if p.dir == crate::desc::Direction::Out {
+            // SAFETY: the caller's [out] memory, for a value of the pointee.
+            unsafe { zero_out(p.ty, slot) };
         }
     }
 }

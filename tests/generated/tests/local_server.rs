@@ -9,6 +9,9 @@
 //! `harness = false`: it has its own `main`, prints "ok"/"FAIL" lines and exits non-zero
 //! on a failure.
 
+mod common;
+
+use common::Report;
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -77,23 +80,6 @@ fn client() {
     {
         Ok(v) => println!("served {v}"),
         Err(hr) => println!("failed {hr}"),
-    }
-}
-
-struct Report {
-    passed: usize,
-    failed: usize,
-}
-
-impl Report {
-    fn check(&mut self, name: &str, ok: bool, detail: impl std::fmt::Debug) {
-        if ok {
-            println!("ok   {name}");
-            self.passed += 1;
-        } else {
-            println!("FAIL {name}: {detail:?}");
-            self.failed += 1;
-        }
     }
 }
 
@@ -173,10 +159,7 @@ fn main() {
     }
     let exe = std::env::current_exe().expect("this binary");
     register(&format!("\"{}\" server", exe.display()));
-    let mut r = Report {
-        passed: 0,
-        failed: 0,
-    };
+    let mut r = Report::new();
 
     let clients: Vec<_> = (0..4)
         .map(|_| {
@@ -249,8 +232,5 @@ fn main() {
         (left, launches(&launch_file).len(), log.exists(), &report),
     );
     let _ = std::fs::remove_dir_all(&dir);
-    println!("{} passed, {} failed", r.passed, r.failed);
-    if r.failed > 0 {
-        std::process::exit(1);
-    }
+    r.finish();
 }

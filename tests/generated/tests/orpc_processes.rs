@@ -12,6 +12,9 @@
 //! `harness = false`: it has its own `main`, prints "ok"/"FAIL" lines and exits non-zero
 //! on a failure.
 
+mod common;
+
+use common::Report;
 use std::ffi::c_void;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
@@ -227,23 +230,6 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-    }
-}
-
-struct Report {
-    failed: usize,
-    passed: usize,
-}
-
-impl Report {
-    fn check(&mut self, name: &str, ok: bool, detail: impl std::fmt::Debug) {
-        if ok {
-            println!("ok   {name}");
-            self.passed += 1;
-        } else {
-            println!("FAIL {name}: {detail:?}");
-            self.failed += 1;
-        }
     }
 }
 
@@ -488,15 +474,9 @@ fn main() {
         _ => {}
     }
     register();
-    let mut r = Report {
-        failed: 0,
-        passed: 0,
-    };
+    let mut r = Report::new();
     calls(&mut r);
     killed_mid_call(&mut r);
     client_killed(&mut r);
-    println!("{} passed, {} failed", r.passed, r.failed);
-    if r.failed > 0 {
-        std::process::exit(1);
-    }
+    r.finish();
 }
