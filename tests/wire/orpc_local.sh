@@ -31,6 +31,14 @@ passed=0; failed=0
 ok() { echo "ok $*"; passed=$((passed + 1)); }
 fail() { echo "FAIL $*"; failed=$((failed + 1)); }
 finish() { echo "$passed passed, $failed failed"; [ "$failed" -eq 0 ]; exit; }
+# add_counts NAME LOG: prints LOG's ok/FAIL lines and adds its "N passed, N failed".
+add_counts() {
+    printf '%s\n' "$2" | grep -E '^(ok|FAIL)'
+    local counts f
+    counts="$(printf '%s\n' "$2" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -1)"
+    if [ -z "$counts" ]; then fail "$1: no result"; return; fi
+    passed=$((passed + ${counts%% passed*})); f="${counts##*, }"; failed=$((failed + ${f%% failed}))
+}
 wait_for() {
     local deadline=$((SECONDS + $1)); shift
     until "$@"; do
@@ -100,19 +108,11 @@ requests="$(count 'dcerpc.pkt_type==0')"; responses="$(count 'dcerpc.pkt_type==2
 if [ "$requests" -gt 10 ] && [ "$requests" -eq "$responses" ]; then ok "every one of $requests requests answered"
 else fail "$requests requests, $responses responses"; fi
 
-log="$("$py" "$here/orpc_capture.py" "$pcap" "${ports[@]}" 2>&1)"
-printf '%s\n' "$log" | grep -E '^(ok|FAIL)'
-counts="$(printf '%s\n' "$log" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -1)"
-if [ -z "$counts" ]; then fail "orpc_capture.py: no result: $log"
-else passed=$((passed + ${counts%% passed*})); f="${counts##*, }"; failed=$((failed + ${f%% failed})); fi
+add_counts orpc_capture.py "$("$py" "$here/orpc_capture.py" "$pcap" "${ports[@]}" 2>&1)"
 
 # The runtime's own process tests: ORPC between two processes, and local servers started
 # by activation (four clients at once start one server).
 for t in orpc_processes local_server; do
-    log="$(cd "$root" && timeout 300 cargo test --quiet -p comidl-generated-tests --test "$t" 2>/dev/null)"
-    printf '%s\n' "$log" | grep -E '^(ok|FAIL)'
-    counts="$(printf '%s\n' "$log" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -1)"
-    if [ -z "$counts" ]; then fail "$t: no result"
-    else passed=$((passed + ${counts%% passed*})); f="${counts##*, }"; failed=$((failed + ${f%% failed})); fi
+    add_counts "$t" "$(cd "$root" && timeout 300 cargo test --quiet -p comidl-generated-tests --test "$t" 2>/dev/null)"
 done
 finish
