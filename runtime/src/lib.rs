@@ -102,3 +102,105 @@ pub fn create_instance<I: Interface>(clsid: &GUID, context: u32) -> Result<ComPt
     install();
     activation::create_instance(clsid, context)
 }
+
+/// Makes the crate a proxy/stub module (what MIDL builds as a "ps" DLL) for the object
+/// interfaces whose generated `IFoo_PROXY_STUB`s it lists: it exports
+/// `DllGetClassObject` (the module's IPSFactoryBuffer), `DllRegisterServer` (its class,
+/// and `Interface\{iid}\ProxyStubClsid32` naming that class for each interface),
+/// `DllUnregisterServer`, `DllCanUnloadNow` and the runtime handshake. Build the crate
+/// with `crate-type = ["cdylib"]` and register it with `comidl register`; then any
+/// process of the machine (a C program included) marshals those interfaces through it,
+/// without linking their proxies.
+///
+/// The class's CLSID is the first interface's IID, as MIDL's default is; another can be
+/// given first:
+///
+/// ```text
+/// comidl_runtime::proxy_stub_module!(IAdder_PROXY_STUB, ICalculator_PROXY_STUB);
+/// comidl_runtime::proxy_stub_module!(clsid = CLSID_MyPs; IAdder_PROXY_STUB);
+/// ```
+#[macro_export]
+macro_rules! proxy_stub_module {
+    (clsid = $clsid:expr; $($ps:path),+ $(,)?) => {
+        $crate::proxy_stub_module!(@module [$($ps),+] $clsid);
+    };
+    ($first:path $(, $ps:path)* $(,)?) => {
+        $crate::proxy_stub_module!(@module [$first $(, $ps)*] $first.iid);
+    };
+    (@module [$($ps:path),+] $clsid:expr) => {
+        const _: () = {
+            static PROXY_STUBS: &[&$crate::dcom::ProxyStub] = &[$(&$ps),+];
+
+            fn clsid() -> $crate::GUID {
+                $clsid
+            }
+
+            fn interfaces() -> ::std::vec::Vec<($crate::GUID, &'static str)> {
+                PROXY_STUBS.iter().map(|ps| (ps.iid, ps.interface.name)).collect()
+            }
+
+            /// # Safety
+            /// COM's contract for `DllGetClassObject`.
+            #[unsafe(no_mangle)]
+            pub unsafe extern "system" fn DllGetClassObject(
+                class: *const $crate::GUID,
+                iid: *const $crate::GUID,
+                out: *mut *mut ::core::ffi::c_void,
+            ) -> $crate::HRESULT {
+                // SAFETY: forwarded caller guarantees.
+                unsafe { $crate::proxy_stub_class_object(PROXY_STUBS, &clsid(), class, iid, out) }
+            }
+
+            #[unsafe(no_mangle)]
+            pub extern "system" fn DllRegisterServer() -> $crate::HRESULT {
+                $crate::module::register_proxy_stubs(
+                    &clsid(),
+                    &interfaces(),
+                    DllRegisterServer as *const ::core::ffi::c_void,
+                )
+            }
+
+            #[unsafe(no_mangle)]
+            pub extern "system" fn DllUnregisterServer() -> $crate::HRESULT {
+                $crate::module::unregister_proxy_stubs(&clsid(), &interfaces())
+            }
+
+            $crate::__module_exports!();
+        };
+    };
+}
+
+/// `DllGetClassObject` of a proxy/stub module serving `interfaces` as class `own`
+/// ([`proxy_stub_module!`]): its IPSFactoryBuffer, as `iid`.
+///
+/// # Safety
+/// `clsid` and `iid` are NULL or valid; `out` is NULL or writable.
+#[doc(hidden)]
+pub unsafe fn proxy_stub_class_object(
+    interfaces: &'static [&'static dcom::ProxyStub],
+    own: &GUID,
+    clsid: *const GUID,
+    iid: *const GUID,
+    out: *mut *mut c_void,
+) -> HRESULT {
+    object::guard(|| {
+        if out.is_null() {
+            return E_POINTER;
+        }
+        // SAFETY: non-null and writable (caller's contract).
+        unsafe { out.write(core::ptr::null_mut()) };
+        // SAFETY: NULL or valid (caller's contract).
+        let (Some(clsid), Some(iid)) = (unsafe { clsid.as_ref() }, unsafe { iid.as_ref() }) else {
+            return E_POINTER;
+        };
+        if clsid != own {
+            return CLASS_E_CLASSNOTAVAILABLE;
+        }
+        let factory = match dcom::psfactory::factory(interfaces) {
+            Ok(f) => f,
+            Err(hr) => return hr,
+        };
+        // SAFETY: `factory` is live; QueryInterface writes an owned pointer or NULL.
+        unsafe { ((*factory).vtable().QueryInterface)(factory.as_raw(), iid, out) }
+    })
+}

@@ -2,6 +2,10 @@
  * C entry points (libcomidl_runtime_c.so) and calls it through comidl's C header of
  * calculator.idl, as a C program on Windows would through ole32.
  *
+ * With --local it activates the executable server (CLSCTX_LOCAL_SERVER): every call then
+ * crosses to the server's process through the proxies of the calculator's proxy/stub
+ * module, which COM finds by the interfaces' ProxyStubClsid32 keys.
+ *
  * Prints the same results as the Rust client; exit status 0 when every call succeeded. */
 #include <stdio.h>
 #include <string.h>
@@ -17,8 +21,16 @@ static int failed(const char *what, HRESULT hr)
     return 1;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    DWORD context = CLSCTX_INPROC_SERVER;
+    if (argc == 2 && strcmp(argv[1], "--local") == 0)
+        context = CLSCTX_LOCAL_SERVER;
+    else if (argc != 1) {
+        fprintf(stderr, "usage: calculator-c-client [--local]\n");
+        return 2;
+    }
+
     HRESULT hr = CoInitializeEx(NULL, COINIT_MULTITHREADED);
     if (FAILED(hr))
         return failed("CoInitializeEx", hr);
@@ -31,7 +43,7 @@ int main(void)
         return failed("CLSIDFromProgID gave another class", E_UNEXPECTED);
 
     ICalculator *calculator = NULL;
-    hr = CoCreateInstance(&clsid, NULL, CLSCTX_INPROC_SERVER, &IID_ICalculator,
+    hr = CoCreateInstance(&clsid, NULL, context, &IID_ICalculator,
                           (void **)&calculator);
     if (FAILED(hr))
         return failed("CoCreateInstance(Calculator)", hr);

@@ -13,6 +13,7 @@ extern "C" {
 
 #define COINIT_MULTITHREADED 0x0
 #define CLSCTX_INPROC_SERVER 0x1
+#define CLSCTX_LOCAL_SERVER 0x4
 
 #define SUCCEEDED(hr) ((HRESULT)(hr) >= 0)
 #define FAILED(hr) ((HRESULT)(hr) < 0)

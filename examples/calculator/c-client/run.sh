@@ -7,14 +7,27 @@
 #   3. compiles client.c with gcc against those headers and libcomidl_runtime_c.so;
 #   4. registers the Adder and the Calculator in a new temporary registry and runs the
 #      client there (under valgrind's leak check when VALGRIND=1).
-# usage: examples/calculator/c-client/run.sh [--no-build]
+# With --local, step 4 registers the executable server instead (calculator-local-server
+# /RegServer) and the calculator's proxy/stub module (comidl register), and the client
+# activates the Calculator with CLSCTX_LOCAL_SERVER: its calls cross processes through
+# the module's proxies, which COM finds by the interfaces' ProxyStubClsid32 keys.
+# usage: examples/calculator/c-client/run.sh [--no-build] [--local]
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../../.." && pwd)
 target=${TARGET_DIR:-$root/target/debug}
 
-if [[ "${1:-}" != "--no-build" ]]; then
-    cargo build --quiet --manifest-path "$root/Cargo.toml" -p calculator-client -p comidl-runtime-c
+build=1 local=0
+for arg in "$@"; do
+    case $arg in
+        --no-build) build=0 ;;
+        --local) local=1 ;;
+        *) echo "usage: $0 [--no-build] [--local]" >&2; exit 2 ;;
+    esac
+done
+if [[ $build == 1 ]]; then
+    cargo build --quiet --manifest-path "$root/Cargo.toml" -p calculator-client -p comidl-runtime-c \
+        -p calculator-local-server -p calculator-proxy-stub -p comidl-cli
 fi
 
 # A built artifact: beside the binaries, or in deps when built as a dependency.
@@ -43,12 +56,24 @@ gcc -std=c11 -Wall -Wextra -Werror -I "$work" -I "$here" \
 
 export COMIDL_REGISTRY=$work/registry
 mkdir -p "$COMIDL_REGISTRY"
-"$client" --register-only --servers "$(dirname "$adder")" >/dev/null
-[[ $(dirname "$adder") == "$(dirname "$calculator")" ]]
+args=()
+if [[ $local == 1 ]]; then
+    # Its own ncalrpc directory (mode 0700), where the server publishes its class objects.
+    export COMIDL_RPC_DIR=$work/ncalrpc
+    mkdir -m 0700 "$COMIDL_RPC_DIR"
+    "$(artifact calculator-local-server)" /RegServer
+    "$(artifact comidl)" register "$(artifact libcomidl_calculator_ps.so)" >/dev/null
+    # The server this client starts marshals through the module too (it inherits this).
+    export COMIDL_EXAMPLE_STUBS=registry
+    args=(--local)
+else
+    "$client" --register-only --servers "$(dirname "$adder")" >/dev/null
+    [[ $(dirname "$adder") == "$(dirname "$calculator")" ]]
+fi
 
 if [[ ${VALGRIND:-0} == 1 ]]; then
     valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite,indirect \
-        --error-exitcode=9 "$work/calculator-c-client"
+        --error-exitcode=9 "$work/calculator-c-client" "${args[@]}"
 else
-    "$work/calculator-c-client"
+    "$work/calculator-c-client" "${args[@]}"
 fi

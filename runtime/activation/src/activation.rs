@@ -34,9 +34,22 @@ use crate::{
 /// Gives com this layer's `CoGetClassObject`, for the host services table that attached
 /// modules forward to. Every activation goes through [`CoGetClassObject`], which calls this
 /// first, so com has it before any module can be loaded and attached.
-fn register_with_com() {
+pub(crate) fn register_with_com() {
     static ONCE: Once = Once::new();
-    ONCE.call_once(|| crate::host_table::set_class_object_source(get_class_object_local));
+    ONCE.call_once(|| {
+        crate::host_table::set_class_object_source(get_class_object_local);
+        comidl_runtime_dcom::set_factory_source(proxy_stub_factory);
+    });
+}
+
+/// The proxy/stub factory of an interface no linked proxy/stub marshals: the in-process
+/// class `Interface\{iid}\ProxyStubClsid32` names, as its IPSFactoryBuffer (what dcom
+/// asks when it meets such an interface).
+fn proxy_stub_factory(
+    iid: &GUID,
+) -> Option<ComPtr<comidl_runtime_dcom::bindings::IPSFactoryBuffer>> {
+    let clsid = registry_view().ok()?.proxy_stub_clsid(iid)?;
+    get_class_object(&clsid, CLSCTX_INPROC_SERVER).ok()
 }
 
 /// Finds the class objects of classes the runtime serves itself; see

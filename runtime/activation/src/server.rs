@@ -62,6 +62,8 @@ pub unsafe fn CoRegisterClassObject(
     if hr.is_err() || context & CLSCTX_LOCAL_SERVER == 0 {
         return hr;
     }
+    // The class objects go out to other processes: dcom must find proxy/stub modules.
+    crate::activation::register_with_com();
     // SAFETY: the com layer checked the pointers (a registration succeeded).
     let (clsid, id) = unsafe { (*clsid, *cookie) };
     // SAFETY: `object` is a live IUnknown (the caller's contract); the table takes a

@@ -144,6 +144,72 @@ pub fn register_server(
     })
 }
 
+/// `DllRegisterServer` of a proxy/stub module (MIDL's "ps" DLL): its class `clsid`,
+/// served from this module (found from `anchor`) with ThreadingModel Both, and for each
+/// interface `Interface\{iid}` with its name and `ProxyStubClsid32` = `clsid`, so COM
+/// finds the module when it marshals the interface.
+pub fn register_proxy_stubs(
+    clsid: &GUID,
+    interfaces: &[(GUID, &str)],
+    anchor: *const c_void,
+) -> HRESULT {
+    crate::object::guard(|| {
+        let Some(path) = module_path(anchor) else {
+            crate::host::set_error_message(SELFREG_E_CLASS, "cannot find this module's own file");
+            return SELFREG_E_CLASS;
+        };
+        let entry = ClassEntry {
+            clsid: *clsid,
+            name: Some("PSFactoryBuffer".to_string()),
+            inproc_server: Some(path.to_string_lossy().into_owned()),
+            threading_model: Some("Both".to_string()),
+            local_server: None,
+            progid: None,
+            vi_progid: None,
+            version: None,
+            typelib: None,
+            app_id: None,
+        };
+        update(|tree| {
+            crate::registry::register_class(tree, &entry)?;
+            interfaces.iter().try_for_each(|(iid, name)| {
+                crate::registry::register_interface(
+                    tree,
+                    &crate::registry::InterfaceEntry {
+                        iid: *iid,
+                        name: (*name).to_string(),
+                        proxy_stub_clsid: Some(*clsid),
+                        ..Default::default()
+                    },
+                )
+            })
+        })
+    })
+}
+
+/// `DllUnregisterServer` of a proxy/stub module: removes what [`register_proxy_stubs`]
+/// wrote (an interface whose `ProxyStubClsid32` names another class is left alone).
+pub fn unregister_proxy_stubs(clsid: &GUID, interfaces: &[(GUID, &str)]) -> HRESULT {
+    crate::object::guard(|| {
+        let ours: Vec<GUID> = Registry::open_default()
+            .and_then(|r| r.shared_snapshot())
+            .map(|view| {
+                interfaces
+                    .iter()
+                    .filter(|(iid, _)| view.proxy_stub_clsid(iid) == Some(*clsid))
+                    .map(|(iid, _)| *iid)
+                    .collect()
+            })
+            .unwrap_or_default();
+        update(|tree| {
+            for iid in &ours {
+                crate::registry::unregister_interface(tree, iid)?;
+            }
+            crate::registry::unregister_class(tree, clsid).map(|_| ())
+        })
+    })
+}
+
 /// Registers the module's type library, if it carries one.
 #[cfg(feature = "typelib")]
 fn register_type_library(type_library: Option<&[u8]>) -> HRESULT {
@@ -202,11 +268,14 @@ fn update_each(
     classes: &[ServerClass],
     change: impl Fn(&mut Tree, &ServerClass) -> Result<(), RegistryError>,
 ) -> HRESULT {
-    let result = Registry::open_default().and_then(|registry| {
-        registry.update(registration_scope(), |tree| {
-            classes.iter().try_for_each(|class| change(tree, class))
-        })
-    });
+    update(|tree| classes.iter().try_for_each(|class| change(tree, class)))
+}
+
+/// Applies `change` in one update of the registration layer; the HRESULT, with the
+/// reason recorded as the error message on failure.
+fn update(change: impl FnOnce(&mut Tree) -> Result<(), RegistryError>) -> HRESULT {
+    let result =
+        Registry::open_default().and_then(|registry| registry.update(registration_scope(), change));
     match result {
         Ok(()) => S_OK,
         Err(error) => {

@@ -1190,6 +1190,912 @@ pub fn IObjectExporter_dispatch<S: IObjectExporter_Server + ?Sized>(
         },
     )
 }
+/// `typedef unsigned long RPCOLEDATAREP;` (comidl_orpc.idl)
+pub type RPCOLEDATAREP = u32;
+/// `struct tagRPCOLEMESSAGE` (comidl_orpc.idl)
+#[repr(C)]
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct tagRPCOLEMESSAGE {
+    /// `void *reserved1`
+    pub reserved1: *mut ::core::ffi::c_void,
+    /// `RPCOLEDATAREP dataRepresentation`
+    pub dataRepresentation: RPCOLEDATAREP,
+    /// `void *Buffer`
+    pub Buffer: *mut ::core::ffi::c_void,
+    /// `ULONG cbBuffer`
+    pub cbBuffer: crate::rt::ULONG,
+    /// `ULONG iMethod`
+    pub iMethod: crate::rt::ULONG,
+    /// `void *reserved2[5]`
+    pub reserved2: [*mut ::core::ffi::c_void; 5],
+    /// `ULONG rpcFlags`
+    pub rpcFlags: crate::rt::ULONG,
+}
+impl ::core::default::Default for tagRPCOLEMESSAGE {
+    fn default() -> Self {
+        unsafe { ::core::mem::zeroed() }
+    }
+}
+/// `typedef struct tagRPCOLEMESSAGE RPCOLEMESSAGE;` (comidl_orpc.idl)
+pub type RPCOLEMESSAGE = tagRPCOLEMESSAGE;
+/// `typedef RPCOLEMESSAGE *PRPCOLEMESSAGE;` (comidl_orpc.idl)
+pub type PRPCOLEMESSAGE = *mut RPCOLEMESSAGE;
+/// The IID of `IRpcChannelBuffer`: `{00000005-0000-0000-c000-000000000046}`.
+pub const IID_IRpcChannelBuffer: crate::rt::GUID = crate::rt::GUID::from_u128(
+    0x0000000500000000c000000000000046,
+);
+/// Interface `IRpcChannelBuffer : IUnknown` (`{00000005-0000-0000-c000-000000000046}`, comidl_orpc.idl)
+#[repr(transparent)]
+#[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
+pub struct IRpcChannelBuffer {
+    ptr: ::core::ptr::NonNull<::core::ffi::c_void>,
+}
+/// The vtable of `IRpcChannelBuffer`: the slots of `IUnknown` (`base__`), then one per method in declaration order.
+#[repr(C)]
+pub struct IRpcChannelBuffer_Vtbl {
+    /// The slots of `IUnknown`, the base interface.
+    pub base__: crate::rt::IUnknown_Vtbl,
+    /// `HRESULT GetBuffer([in, out] RPCOLEMESSAGE *pMessage, [in] REFIID riid)`
+    pub GetBuffer: unsafe extern "system" fn(
+        this: *mut ::core::ffi::c_void,
+        *mut RPCOLEMESSAGE,
+        crate::rt::REFIID,
+    ) -> crate::rt::HRESULT,
+    /// `HRESULT SendReceive([in, out] RPCOLEMESSAGE *pMessage, [out] ULONG *pStatus)`
+    pub SendReceive: unsafe extern "system" fn(
+        this: *mut ::core::ffi::c_void,
+        *mut RPCOLEMESSAGE,
+        *mut crate::rt::ULONG,
+    ) -> crate::rt::HRESULT,
+    /// `HRESULT FreeBuffer([in, out] RPCOLEMESSAGE *pMessage)`
+    pub FreeBuffer: unsafe extern "system" fn(
+        this: *mut ::core::ffi::c_void,
+        *mut RPCOLEMESSAGE,
+    ) -> crate::rt::HRESULT,
+    /// `HRESULT GetDestCtx([out] DWORD *pdwDestContext, [out] void **ppvDestContext)`
+    pub GetDestCtx: unsafe extern "system" fn(
+        this: *mut ::core::ffi::c_void,
+        *mut crate::rt::DWORD,
+        *mut *mut ::core::ffi::c_void,
+    ) -> crate::rt::HRESULT,
+    /// `HRESULT IsConnected()`
+    pub IsConnected: unsafe extern "system" fn(
+        this: *mut ::core::ffi::c_void,
+    ) -> crate::rt::HRESULT,
+}
+unsafe impl crate::rt::Interface for IRpcChannelBuffer {
+    type Vtable = IRpcChannelBuffer_Vtbl;
+    const IID: crate::rt::GUID = IID_IRpcChannelBuffer;
+    fn implements(iid: &crate::rt::GUID) -> bool {
+        *iid == Self::IID
+            || <crate::rt::IUnknown as crate::rt::Interface>::implements(iid)
+    }
+}
+impl ::core::ops::Deref for IRpcChannelBuffer {
+    type Target = crate::rt::IUnknown;
+    fn deref(&self) -> &crate::rt::IUnknown {
+        unsafe { &*::core::ptr::from_ref(self).cast::<crate::rt::IUnknown>() }
+    }
+}
+impl IRpcChannelBuffer {
+    /// `HRESULT GetBuffer([in, out] RPCOLEMESSAGE *pMessage, [in] REFIID riid)`
+    pub fn get_buffer(
+        &self,
+        p_message: &mut RPCOLEMESSAGE,
+        riid: &crate::rt::IID,
+    ) -> crate::rt::Result<()> {
+        let hr__ = unsafe {
+            (crate::rt::Interface::vtable(self)
+                .GetBuffer)(
+                crate::rt::Interface::as_raw(self),
+                ::core::ptr::from_mut(p_message),
+                ::core::ptr::from_ref(riid).cast_mut(),
+            )
+        };
+        hr__.ok()?;
+        ::core::result::Result::Ok(())
+    }
+    /// `HRESULT SendReceive([in, out] RPCOLEMESSAGE *pMessage, [out] ULONG *pStatus)`
+    pub fn send_receive(
+        &self,
+        p_message: &mut RPCOLEMESSAGE,
+    ) -> crate::rt::Result<crate::rt::ULONG> {
+        let mut p_status: crate::rt::ULONG = unsafe { ::core::mem::zeroed() };
+        let hr__ = unsafe {
+            (crate::rt::Interface::vtable(self)
+                .SendReceive)(
+                crate::rt::Interface::as_raw(self),
+                ::core::ptr::from_mut(p_message),
+                &mut p_status,
+            )
+        };
+        hr__.ok()?;
+        ::core::result::Result::Ok(p_status)
+    }
+    /// `HRESULT FreeBuffer([in, out] RPCOLEMESSAGE *pMessage)`
+    pub fn free_buffer(&self, p_message: &mut RPCOLEMESSAGE) -> crate::rt::Result<()> {
+        let hr__ = unsafe {
+            (crate::rt::Interface::vtable(self)
+                .FreeBuffer)(
+                crate::rt::Interface::as_raw(self),
+                ::core::ptr::from_mut(p_message),
+            )
+        };
+        hr__.ok()?;
+        ::core::result::Result::Ok(())
+    }
+    /// `HRESULT GetDestCtx([out] DWORD *pdwDestContext, [out] void **ppvDestContext)`
+    pub fn get_dest_ctx(
+        &self,
+    ) -> crate::rt::Result<(crate::rt::DWORD, *mut ::core::ffi::c_void)> {
+        let mut pdw_dest_context: crate::rt::DWORD = unsafe { ::core::mem::zeroed() };
+        let mut ppv_dest_context: *mut ::core::ffi::c_void = unsafe {
+            ::core::mem::zeroed()
+        };
+        let hr__ = unsafe {
+            (crate::rt::Interface::vtable(self)
+                .GetDestCtx)(
+                crate::rt::Interface::as_raw(self),
+                &mut pdw_dest_context,
+                &mut ppv_dest_context,
+            )
+        };
+        hr__.ok()?;
+        ::core::result::Result::Ok((pdw_dest_context, ppv_dest_context))
+    }
+    /// `HRESULT IsConnected()`
+    pub fn is_connected(&self) -> crate::rt::Result<()> {
+        let hr__ = unsafe {
+            (crate::rt::Interface::vtable(self)
+                .IsConnected)(crate::rt::Interface::as_raw(self))
+        };
+        hr__.ok()?;
+        ::core::result::Result::Ok(())
+    }
+}
+/// Implements `IRpcChannelBuffer` in Rust: one method per vtable slot, which `IRpcChannelBuffer_Vtbl::new` forwards calls to.
+pub trait IRpcChannelBuffer_Impl: crate::rt::Class {
+    /// `HRESULT GetBuffer([in, out] RPCOLEMESSAGE *pMessage, [in] REFIID riid)`
+    fn get_buffer(
+        &self,
+        p_message: &mut RPCOLEMESSAGE,
+        riid: &crate::rt::IID,
+    ) -> crate::rt::Result<()>;
+    /// `HRESULT SendReceive([in, out] RPCOLEMESSAGE *pMessage, [out] ULONG *pStatus)`
+    fn send_receive(
+        &self,
+        p_message: &mut RPCOLEMESSAGE,
+    ) -> crate::rt::Result<crate::rt::ULONG>;
+    /// `HRESULT FreeBuffer([in, out] RPCOLEMESSAGE *pMessage)`
+    fn free_buffer(&self, p_message: &mut RPCOLEMESSAGE) -> crate::rt::Result<()>;
+    /// `HRESULT GetDestCtx([out] DWORD *pdwDestContext, [out] void **ppvDestContext)`
+    fn get_dest_ctx(
+        &self,
+    ) -> crate::rt::Result<(crate::rt::DWORD, *mut ::core::ffi::c_void)>;
+    /// `HRESULT IsConnected()`
+    fn is_connected(&self) -> crate::rt::Result<()>;
+}
+impl IRpcChannelBuffer_Vtbl {
+    /// The vtable of interface slot `K` of a `C` object (see `implement!`).
+    pub const fn new<C: IRpcChannelBuffer_Impl, const K: usize>() -> Self {
+        unsafe extern "system" fn GetBuffer<C: IRpcChannelBuffer_Impl, const K: usize>(
+            this__: *mut ::core::ffi::c_void,
+            p_message: *mut RPCOLEMESSAGE,
+            riid: crate::rt::REFIID,
+        ) -> crate::rt::HRESULT {
+            crate::rt::object::guard(|| {
+                let object__ = unsafe { crate::rt::object::object_of::<C, K>(this__) };
+                let ::core::option::Option::Some(p_message) = (unsafe {
+                    p_message.as_mut()
+                }) else {
+                    return crate::rt::E_POINTER;
+                };
+                let ::core::option::Option::Some(riid) = (unsafe { riid.as_ref() }) else {
+                    return crate::rt::E_POINTER;
+                };
+                match <C as IRpcChannelBuffer_Impl>::get_buffer(
+                    object__,
+                    p_message,
+                    riid,
+                ) {
+                    ::core::result::Result::Ok(()) => crate::rt::S_OK,
+                    ::core::result::Result::Err(error__) => {
+                        if error__.is_ok() { crate::rt::E_FAIL } else { error__ }
+                    }
+                }
+            })
+        }
+        unsafe extern "system" fn SendReceive<C: IRpcChannelBuffer_Impl, const K: usize>(
+            this__: *mut ::core::ffi::c_void,
+            p_message: *mut RPCOLEMESSAGE,
+            p_status: *mut crate::rt::ULONG,
+        ) -> crate::rt::HRESULT {
+            crate::rt::object::guard(|| {
+                let object__ = unsafe { crate::rt::object::object_of::<C, K>(this__) };
+                let ::core::option::Option::Some(p_message) = (unsafe {
+                    p_message.as_mut()
+                }) else {
+                    return crate::rt::E_POINTER;
+                };
+                if p_status.is_null() {
+                    return crate::rt::E_POINTER;
+                }
+                match <C as IRpcChannelBuffer_Impl>::send_receive(object__, p_message) {
+                    ::core::result::Result::Ok(p_status_value) => {
+                        unsafe { p_status.write(p_status_value) };
+                        crate::rt::S_OK
+                    }
+                    ::core::result::Result::Err(error__) => {
+                        unsafe { p_status.write(::core::mem::zeroed()) };
+                        if error__.is_ok() { crate::rt::E_FAIL } else { error__ }
+                    }
+                }
+            })
+        }
+        unsafe extern "system" fn FreeBuffer<C: IRpcChannelBuffer_Impl, const K: usize>(
+            this__: *mut ::core::ffi::c_void,
+            p_message: *mut RPCOLEMESSAGE,
+        ) -> crate::rt::HRESULT {
+            crate::rt::object::guard(|| {
+                let object__ = unsafe { crate::rt::object::object_of::<C, K>(this__) };
+                let ::core::option::Option::Some(p_message) = (unsafe {
+                    p_message.as_mut()
+                }) else {
+                    return crate::rt::E_POINTER;
+                };
+                match <C as IRpcChannelBuffer_Impl>::free_buffer(object__, p_message) {
+                    ::core::result::Result::Ok(()) => crate::rt::S_OK,
+                    ::core::result::Result::Err(error__) => {
+                        if error__.is_ok() { crate::rt::E_FAIL } else { error__ }
+                    }
+                }
+            })
+        }
+        unsafe extern "system" fn GetDestCtx<C: IRpcChannelBuffer_Impl, const K: usize>(
+            this__: *mut ::core::ffi::c_void,
+            pdw_dest_context: *mut crate::rt::DWORD,
+            ppv_dest_context: *mut *mut ::core::ffi::c_void,
+        ) -> crate::rt::HRESULT {
+            crate::rt::object::guard(|| {
+                let object__ = unsafe { crate::rt::object::object_of::<C, K>(this__) };
+                if pdw_dest_context.is_null() {
+                    return crate::rt::E_POINTER;
+                }
+                if ppv_dest_context.is_null() {
+                    return crate::rt::E_POINTER;
+                }
+                match <C as IRpcChannelBuffer_Impl>::get_dest_ctx(object__) {
+                    ::core::result::Result::Ok(
+                        (pdw_dest_context_value, ppv_dest_context_value),
+                    ) => {
+                        unsafe { pdw_dest_context.write(pdw_dest_context_value) };
+                        unsafe { ppv_dest_context.write(ppv_dest_context_value) };
+                        crate::rt::S_OK
+                    }
+                    ::core::result::Result::Err(error__) => {
+                        unsafe { pdw_dest_context.write(::core::mem::zeroed()) };
+                        unsafe { ppv_dest_context.write(::core::mem::zeroed()) };
+                        if error__.is_ok() { crate::rt::E_FAIL } else { error__ }
+                    }
+                }
+            })
+        }
+        unsafe extern "system" fn IsConnected<C: IRpcChannelBuffer_Impl, const K: usize>(
+            this__: *mut ::core::ffi::c_void,
+        ) -> crate::rt::HRESULT {
+            crate::rt::object::guard(|| {
+                let object__ = unsafe { crate::rt::object::object_of::<C, K>(this__) };
+                match <C as IRpcChannelBuffer_Impl>::is_connected(object__) {
+                    ::core::result::Result::Ok(()) => crate::rt::S_OK,
+                    ::core::result::Result::Err(error__) => {
+                        if error__.is_ok() { crate::rt::E_FAIL } else { error__ }
+                    }
+                }
+            })
+        }
+        Self {
+            base__: crate::rt::IUnknown_Vtbl::new::<C, K>(),
+            GetBuffer: GetBuffer::<C, K>,
+            SendReceive: SendReceive::<C, K>,
+            FreeBuffer: FreeBuffer::<C, K>,
+            GetDestCtx: GetDestCtx::<C, K>,
+            IsConnected: IsConnected::<C, K>,
+        }
+    }
+}
+/// The IID of `IRpcProxyBuffer`: `{d5f56a34-593b-101a-b569-08002b2dbf7a}`.
+pub const IID_IRpcProxyBuffer: crate::rt::GUID = crate::rt::GUID::from_u128(
+    0xd5f56a34593b101ab56908002b2dbf7a,
+);
+/// Interface `IRpcProxyBuffer : IUnknown` (`{d5f56a34-593b-101a-b569-08002b2dbf7a}`, comidl_orpc.idl)
+#[repr(transparent)]
+#[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
+pub struct IRpcProxyBuffer {
+    ptr: ::core::ptr::NonNull<::core::ffi::c_void>,
+}
+/// The vtable of `IRpcProxyBuffer`: the slots of `IUnknown` (`base__`), then one per method in declaration order.
+#[repr(C)]
+pub struct IRpcProxyBuffer_Vtbl {
+    /// The slots of `IUnknown`, the base interface.
+    pub base__: crate::rt::IUnknown_Vtbl,
+    /// `HRESULT Connect([in, unique] IRpcChannelBuffer *pRpcChannelBuffer)`
+    pub Connect: unsafe extern "system" fn(
+        this: *mut ::core::ffi::c_void,
+        ::core::option::Option<IRpcChannelBuffer>,
+    ) -> crate::rt::HRESULT,
+    /// `void Disconnect()`
+    pub Disconnect: unsafe extern "system" fn(this: *mut ::core::ffi::c_void),
+}
+unsafe impl crate::rt::Interface for IRpcProxyBuffer {
+    type Vtable = IRpcProxyBuffer_Vtbl;
+    const IID: crate::rt::GUID = IID_IRpcProxyBuffer;
+    fn implements(iid: &crate::rt::GUID) -> bool {
+        *iid == Self::IID
+            || <crate::rt::IUnknown as crate::rt::Interface>::implements(iid)
+    }
+}
+impl ::core::ops::Deref for IRpcProxyBuffer {
+    type Target = crate::rt::IUnknown;
+    fn deref(&self) -> &crate::rt::IUnknown {
+        unsafe { &*::core::ptr::from_ref(self).cast::<crate::rt::IUnknown>() }
+    }
+}
+impl IRpcProxyBuffer {
+    /// `HRESULT Connect([in, unique] IRpcChannelBuffer *pRpcChannelBuffer)`
+    pub fn connect(
+        &self,
+        p_rpc_channel_buffer: ::core::option::Option<&IRpcChannelBuffer>,
+    ) -> crate::rt::Result<()> {
+        let hr__ = unsafe {
+            (crate::rt::Interface::vtable(self)
+                .Connect)(
+                crate::rt::Interface::as_raw(self),
+                p_rpc_channel_buffer.copied(),
+            )
+        };
+        hr__.ok()?;
+        ::core::result::Result::Ok(())
+    }
+    /// `void Disconnect()`
+    pub fn disconnect(&self) {
+        unsafe {
+            (crate::rt::Interface::vtable(self)
+                .Disconnect)(crate::rt::Interface::as_raw(self))
+        }
+    }
+}
+/// Implements `IRpcProxyBuffer` in Rust: one method per vtable slot, which `IRpcProxyBuffer_Vtbl::new` forwards calls to.
+pub trait IRpcProxyBuffer_Impl: crate::rt::Class {
+    /// `HRESULT Connect([in, unique] IRpcChannelBuffer *pRpcChannelBuffer)`
+    fn connect(
+        &self,
+        p_rpc_channel_buffer: ::core::option::Option<&IRpcChannelBuffer>,
+    ) -> crate::rt::Result<()>;
+    /// `void Disconnect()`
+    fn disconnect(&self);
+}
+impl IRpcProxyBuffer_Vtbl {
+    /// The vtable of interface slot `K` of a `C` object (see `implement!`).
+    pub const fn new<C: IRpcProxyBuffer_Impl, const K: usize>() -> Self {
+        unsafe extern "system" fn Connect<C: IRpcProxyBuffer_Impl, const K: usize>(
+            this__: *mut ::core::ffi::c_void,
+            p_rpc_channel_buffer: ::core::option::Option<IRpcChannelBuffer>,
+        ) -> crate::rt::HRESULT {
+            crate::rt::object::guard(|| {
+                let object__ = unsafe { crate::rt::object::object_of::<C, K>(this__) };
+                match <C as IRpcProxyBuffer_Impl>::connect(
+                    object__,
+                    p_rpc_channel_buffer.as_ref(),
+                ) {
+                    ::core::result::Result::Ok(()) => crate::rt::S_OK,
+                    ::core::result::Result::Err(error__) => {
+                        if error__.is_ok() { crate::rt::E_FAIL } else { error__ }
+                    }
+                }
+            })
+        }
+        unsafe extern "system" fn Disconnect<C: IRpcProxyBuffer_Impl, const K: usize>(
+            this__: *mut ::core::ffi::c_void,
+        ) {
+            crate::rt::object::guard_or_zeroed(|| {
+                let object__ = unsafe { crate::rt::object::object_of::<C, K>(this__) };
+                <C as IRpcProxyBuffer_Impl>::disconnect(object__)
+            })
+        }
+        Self {
+            base__: crate::rt::IUnknown_Vtbl::new::<C, K>(),
+            Connect: Connect::<C, K>,
+            Disconnect: Disconnect::<C, K>,
+        }
+    }
+}
+/// The IID of `IRpcStubBuffer`: `{d5f56afc-593b-101a-b569-08002b2dbf7a}`.
+pub const IID_IRpcStubBuffer: crate::rt::GUID = crate::rt::GUID::from_u128(
+    0xd5f56afc593b101ab56908002b2dbf7a,
+);
+/// Interface `IRpcStubBuffer : IUnknown` (`{d5f56afc-593b-101a-b569-08002b2dbf7a}`, comidl_orpc.idl)
+#[repr(transparent)]
+#[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
+pub struct IRpcStubBuffer {
+    ptr: ::core::ptr::NonNull<::core::ffi::c_void>,
+}
+/// The vtable of `IRpcStubBuffer`: the slots of `IUnknown` (`base__`), then one per method in declaration order.
+#[repr(C)]
+pub struct IRpcStubBuffer_Vtbl {
+    /// The slots of `IUnknown`, the base interface.
+    pub base__: crate::rt::IUnknown_Vtbl,
+    /// `HRESULT Connect([in] IUnknown *pUnkServer)`
+    pub Connect: unsafe extern "system" fn(
+        this: *mut ::core::ffi::c_void,
+        ::core::option::Option<crate::rt::IUnknown>,
+    ) -> crate::rt::HRESULT,
+    /// `void Disconnect()`
+    pub Disconnect: unsafe extern "system" fn(this: *mut ::core::ffi::c_void),
+    /// `HRESULT Invoke([in] RPCOLEMESSAGE *_prpcmsg, [in] IRpcChannelBuffer *_pRpcChannelBuffer)`
+    pub Invoke: unsafe extern "system" fn(
+        this: *mut ::core::ffi::c_void,
+        *mut RPCOLEMESSAGE,
+        ::core::option::Option<IRpcChannelBuffer>,
+    ) -> crate::rt::HRESULT,
+    /// `IRpcStubBuffer *IsIIDSupported([in] REFIID riid)`
+    pub IsIIDSupported: unsafe extern "system" fn(
+        this: *mut ::core::ffi::c_void,
+        crate::rt::REFIID,
+    ) -> ::core::option::Option<IRpcStubBuffer>,
+    /// `ULONG CountRefs()`
+    pub CountRefs: unsafe extern "system" fn(
+        this: *mut ::core::ffi::c_void,
+    ) -> crate::rt::ULONG,
+    /// `HRESULT DebugServerQueryInterface(void **ppv)`
+    pub DebugServerQueryInterface: unsafe extern "system" fn(
+        this: *mut ::core::ffi::c_void,
+        *mut *mut ::core::ffi::c_void,
+    ) -> crate::rt::HRESULT,
+    /// `void DebugServerRelease(void *pv)`
+    pub DebugServerRelease: unsafe extern "system" fn(
+        this: *mut ::core::ffi::c_void,
+        *mut ::core::ffi::c_void,
+    ),
+}
+unsafe impl crate::rt::Interface for IRpcStubBuffer {
+    type Vtable = IRpcStubBuffer_Vtbl;
+    const IID: crate::rt::GUID = IID_IRpcStubBuffer;
+    fn implements(iid: &crate::rt::GUID) -> bool {
+        *iid == Self::IID
+            || <crate::rt::IUnknown as crate::rt::Interface>::implements(iid)
+    }
+}
+impl ::core::ops::Deref for IRpcStubBuffer {
+    type Target = crate::rt::IUnknown;
+    fn deref(&self) -> &crate::rt::IUnknown {
+        unsafe { &*::core::ptr::from_ref(self).cast::<crate::rt::IUnknown>() }
+    }
+}
+impl IRpcStubBuffer {
+    /// `HRESULT Connect([in] IUnknown *pUnkServer)`
+    pub fn connect(&self, p_unk_server: &crate::rt::IUnknown) -> crate::rt::Result<()> {
+        let hr__ = unsafe {
+            (crate::rt::Interface::vtable(self)
+                .Connect)(
+                crate::rt::Interface::as_raw(self),
+                ::core::option::Option::Some(*p_unk_server),
+            )
+        };
+        hr__.ok()?;
+        ::core::result::Result::Ok(())
+    }
+    /// `void Disconnect()`
+    pub fn disconnect(&self) {
+        unsafe {
+            (crate::rt::Interface::vtable(self)
+                .Disconnect)(crate::rt::Interface::as_raw(self))
+        }
+    }
+    /// `HRESULT Invoke([in] RPCOLEMESSAGE *_prpcmsg, [in] IRpcChannelBuffer *_pRpcChannelBuffer)`
+    pub fn invoke(
+        &self,
+        prpcmsg: &RPCOLEMESSAGE,
+        p_rpc_channel_buffer: &IRpcChannelBuffer,
+    ) -> crate::rt::Result<()> {
+        let hr__ = unsafe {
+            (crate::rt::Interface::vtable(self)
+                .Invoke)(
+                crate::rt::Interface::as_raw(self),
+                ::core::ptr::from_ref(prpcmsg).cast_mut(),
+                ::core::option::Option::Some(*p_rpc_channel_buffer),
+            )
+        };
+        hr__.ok()?;
+        ::core::result::Result::Ok(())
+    }
+    /// `IRpcStubBuffer *IsIIDSupported([in] REFIID riid)`
+    pub fn is_iid_supported(
+        &self,
+        riid: &crate::rt::IID,
+    ) -> ::core::option::Option<IRpcStubBuffer> {
+        unsafe {
+            (crate::rt::Interface::vtable(self)
+                .IsIIDSupported)(
+                crate::rt::Interface::as_raw(self),
+                ::core::ptr::from_ref(riid).cast_mut(),
+            )
+        }
+    }
+    /// `ULONG CountRefs()`
+    pub fn count_refs(&self) -> crate::rt::ULONG {
+        unsafe {
+            (crate::rt::Interface::vtable(self)
+                .CountRefs)(crate::rt::Interface::as_raw(self))
+        }
+    }
+    /// `HRESULT DebugServerQueryInterface(void **ppv)`
+    ///
+    /// # Safety
+    /// Raw pointer arguments must be valid for what the IDL declares: arrays
+    /// as long as their size attributes say, strings NUL-terminated.
+    pub unsafe fn debug_server_query_interface(
+        &self,
+        ppv: *mut *mut ::core::ffi::c_void,
+    ) -> crate::rt::Result<()> {
+        let hr__ = unsafe {
+            (crate::rt::Interface::vtable(self)
+                .DebugServerQueryInterface)(crate::rt::Interface::as_raw(self), ppv)
+        };
+        hr__.ok()?;
+        ::core::result::Result::Ok(())
+    }
+    /// `void DebugServerRelease(void *pv)`
+    ///
+    /// # Safety
+    /// Raw pointer arguments must be valid for what the IDL declares: arrays
+    /// as long as their size attributes say, strings NUL-terminated.
+    pub unsafe fn debug_server_release(&self, pv: *mut ::core::ffi::c_void) {
+        unsafe {
+            (crate::rt::Interface::vtable(self)
+                .DebugServerRelease)(crate::rt::Interface::as_raw(self), pv)
+        }
+    }
+}
+/// Implements `IRpcStubBuffer` in Rust: one method per vtable slot, which `IRpcStubBuffer_Vtbl::new` forwards calls to.
+pub trait IRpcStubBuffer_Impl: crate::rt::Class {
+    /// `HRESULT Connect([in] IUnknown *pUnkServer)`
+    fn connect(
+        &self,
+        p_unk_server: ::core::option::Option<&crate::rt::IUnknown>,
+    ) -> crate::rt::Result<()>;
+    /// `void Disconnect()`
+    fn disconnect(&self);
+    /// `HRESULT Invoke([in] RPCOLEMESSAGE *_prpcmsg, [in] IRpcChannelBuffer *_pRpcChannelBuffer)`
+    fn invoke(
+        &self,
+        prpcmsg: &RPCOLEMESSAGE,
+        p_rpc_channel_buffer: ::core::option::Option<&IRpcChannelBuffer>,
+    ) -> crate::rt::Result<()>;
+    /// `IRpcStubBuffer *IsIIDSupported([in] REFIID riid)`
+    fn is_iid_supported(
+        &self,
+        riid: crate::rt::REFIID,
+    ) -> ::core::option::Option<IRpcStubBuffer>;
+    /// `ULONG CountRefs()`
+    fn count_refs(&self) -> crate::rt::ULONG;
+    /// `HRESULT DebugServerQueryInterface(void **ppv)`
+    fn debug_server_query_interface(
+        &self,
+        ppv: *mut *mut ::core::ffi::c_void,
+    ) -> crate::rt::Result<()>;
+    /// `void DebugServerRelease(void *pv)`
+    fn debug_server_release(&self, pv: *mut ::core::ffi::c_void);
+}
+impl IRpcStubBuffer_Vtbl {
+    /// The vtable of interface slot `K` of a `C` object (see `implement!`).
+    pub const fn new<C: IRpcStubBuffer_Impl, const K: usize>() -> Self {
+        unsafe extern "system" fn Connect<C: IRpcStubBuffer_Impl, const K: usize>(
+            this__: *mut ::core::ffi::c_void,
+            p_unk_server: ::core::option::Option<crate::rt::IUnknown>,
+        ) -> crate::rt::HRESULT {
+            crate::rt::object::guard(|| {
+                let object__ = unsafe { crate::rt::object::object_of::<C, K>(this__) };
+                match <C as IRpcStubBuffer_Impl>::connect(
+                    object__,
+                    p_unk_server.as_ref(),
+                ) {
+                    ::core::result::Result::Ok(()) => crate::rt::S_OK,
+                    ::core::result::Result::Err(error__) => {
+                        if error__.is_ok() { crate::rt::E_FAIL } else { error__ }
+                    }
+                }
+            })
+        }
+        unsafe extern "system" fn Disconnect<C: IRpcStubBuffer_Impl, const K: usize>(
+            this__: *mut ::core::ffi::c_void,
+        ) {
+            crate::rt::object::guard_or_zeroed(|| {
+                let object__ = unsafe { crate::rt::object::object_of::<C, K>(this__) };
+                <C as IRpcStubBuffer_Impl>::disconnect(object__)
+            })
+        }
+        unsafe extern "system" fn Invoke<C: IRpcStubBuffer_Impl, const K: usize>(
+            this__: *mut ::core::ffi::c_void,
+            prpcmsg: *mut RPCOLEMESSAGE,
+            p_rpc_channel_buffer: ::core::option::Option<IRpcChannelBuffer>,
+        ) -> crate::rt::HRESULT {
+            crate::rt::object::guard(|| {
+                let object__ = unsafe { crate::rt::object::object_of::<C, K>(this__) };
+                let ::core::option::Option::Some(prpcmsg) = (unsafe { prpcmsg.as_ref() })
+                else {
+                    return crate::rt::E_POINTER;
+                };
+                match <C as IRpcStubBuffer_Impl>::invoke(
+                    object__,
+                    prpcmsg,
+                    p_rpc_channel_buffer.as_ref(),
+                ) {
+                    ::core::result::Result::Ok(()) => crate::rt::S_OK,
+                    ::core::result::Result::Err(error__) => {
+                        if error__.is_ok() { crate::rt::E_FAIL } else { error__ }
+                    }
+                }
+            })
+        }
+        unsafe extern "system" fn IsIIDSupported<C: IRpcStubBuffer_Impl, const K: usize>(
+            this__: *mut ::core::ffi::c_void,
+            riid: crate::rt::REFIID,
+        ) -> ::core::option::Option<IRpcStubBuffer> {
+            crate::rt::object::guard_or_zeroed(|| {
+                let object__ = unsafe { crate::rt::object::object_of::<C, K>(this__) };
+                <C as IRpcStubBuffer_Impl>::is_iid_supported(object__, riid)
+            })
+        }
+        unsafe extern "system" fn CountRefs<C: IRpcStubBuffer_Impl, const K: usize>(
+            this__: *mut ::core::ffi::c_void,
+        ) -> crate::rt::ULONG {
+            crate::rt::object::guard_or_zeroed(|| {
+                let object__ = unsafe { crate::rt::object::object_of::<C, K>(this__) };
+                <C as IRpcStubBuffer_Impl>::count_refs(object__)
+            })
+        }
+        unsafe extern "system" fn DebugServerQueryInterface<
+            C: IRpcStubBuffer_Impl,
+            const K: usize,
+        >(
+            this__: *mut ::core::ffi::c_void,
+            ppv: *mut *mut ::core::ffi::c_void,
+        ) -> crate::rt::HRESULT {
+            crate::rt::object::guard(|| {
+                let object__ = unsafe { crate::rt::object::object_of::<C, K>(this__) };
+                match <C as IRpcStubBuffer_Impl>::debug_server_query_interface(
+                    object__,
+                    ppv,
+                ) {
+                    ::core::result::Result::Ok(()) => crate::rt::S_OK,
+                    ::core::result::Result::Err(error__) => {
+                        if error__.is_ok() { crate::rt::E_FAIL } else { error__ }
+                    }
+                }
+            })
+        }
+        unsafe extern "system" fn DebugServerRelease<
+            C: IRpcStubBuffer_Impl,
+            const K: usize,
+        >(this__: *mut ::core::ffi::c_void, pv: *mut ::core::ffi::c_void) {
+            crate::rt::object::guard_or_zeroed(|| {
+                let object__ = unsafe { crate::rt::object::object_of::<C, K>(this__) };
+                <C as IRpcStubBuffer_Impl>::debug_server_release(object__, pv)
+            })
+        }
+        Self {
+            base__: crate::rt::IUnknown_Vtbl::new::<C, K>(),
+            Connect: Connect::<C, K>,
+            Disconnect: Disconnect::<C, K>,
+            Invoke: Invoke::<C, K>,
+            IsIIDSupported: IsIIDSupported::<C, K>,
+            CountRefs: CountRefs::<C, K>,
+            DebugServerQueryInterface: DebugServerQueryInterface::<C, K>,
+            DebugServerRelease: DebugServerRelease::<C, K>,
+        }
+    }
+}
+/// The IID of `IPSFactoryBuffer`: `{d5f569d0-593b-101a-b569-08002b2dbf7a}`.
+pub const IID_IPSFactoryBuffer: crate::rt::GUID = crate::rt::GUID::from_u128(
+    0xd5f569d0593b101ab56908002b2dbf7a,
+);
+/// Interface `IPSFactoryBuffer : IUnknown` (`{d5f569d0-593b-101a-b569-08002b2dbf7a}`, comidl_orpc.idl)
+#[repr(transparent)]
+#[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
+pub struct IPSFactoryBuffer {
+    ptr: ::core::ptr::NonNull<::core::ffi::c_void>,
+}
+/// The vtable of `IPSFactoryBuffer`: the slots of `IUnknown` (`base__`), then one per method in declaration order.
+#[repr(C)]
+pub struct IPSFactoryBuffer_Vtbl {
+    /// The slots of `IUnknown`, the base interface.
+    pub base__: crate::rt::IUnknown_Vtbl,
+    /// `HRESULT CreateProxy([in] IUnknown *pUnkOuter, [in] REFIID riid, [out] IRpcProxyBuffer **ppProxy, [out] void **ppv)`
+    pub CreateProxy: unsafe extern "system" fn(
+        this: *mut ::core::ffi::c_void,
+        ::core::option::Option<crate::rt::IUnknown>,
+        crate::rt::REFIID,
+        *mut ::core::option::Option<IRpcProxyBuffer>,
+        *mut *mut ::core::ffi::c_void,
+    ) -> crate::rt::HRESULT,
+    /// `HRESULT CreateStub([in] REFIID riid, [in, unique] IUnknown *pUnkServer, [out] IRpcStubBuffer **ppStub)`
+    pub CreateStub: unsafe extern "system" fn(
+        this: *mut ::core::ffi::c_void,
+        crate::rt::REFIID,
+        ::core::option::Option<crate::rt::IUnknown>,
+        *mut ::core::option::Option<IRpcStubBuffer>,
+    ) -> crate::rt::HRESULT,
+}
+unsafe impl crate::rt::Interface for IPSFactoryBuffer {
+    type Vtable = IPSFactoryBuffer_Vtbl;
+    const IID: crate::rt::GUID = IID_IPSFactoryBuffer;
+    fn implements(iid: &crate::rt::GUID) -> bool {
+        *iid == Self::IID
+            || <crate::rt::IUnknown as crate::rt::Interface>::implements(iid)
+    }
+}
+impl ::core::ops::Deref for IPSFactoryBuffer {
+    type Target = crate::rt::IUnknown;
+    fn deref(&self) -> &crate::rt::IUnknown {
+        unsafe { &*::core::ptr::from_ref(self).cast::<crate::rt::IUnknown>() }
+    }
+}
+impl IPSFactoryBuffer {
+    /// `HRESULT CreateProxy([in] IUnknown *pUnkOuter, [in] REFIID riid, [out] IRpcProxyBuffer **ppProxy, [out] void **ppv)`
+    pub fn create_proxy(
+        &self,
+        p_unk_outer: &crate::rt::IUnknown,
+        riid: &crate::rt::IID,
+    ) -> crate::rt::Result<
+        (
+            ::core::option::Option<crate::rt::ComPtr<IRpcProxyBuffer>>,
+            *mut ::core::ffi::c_void,
+        ),
+    > {
+        let mut pp_proxy: ::core::option::Option<IRpcProxyBuffer> = ::core::option::Option::None;
+        let mut ppv: *mut ::core::ffi::c_void = unsafe { ::core::mem::zeroed() };
+        let hr__ = unsafe {
+            (crate::rt::Interface::vtable(self)
+                .CreateProxy)(
+                crate::rt::Interface::as_raw(self),
+                ::core::option::Option::Some(*p_unk_outer),
+                ::core::ptr::from_ref(riid).cast_mut(),
+                &mut pp_proxy,
+                &mut ppv,
+            )
+        };
+        hr__.ok()?;
+        ::core::result::Result::Ok((
+            pp_proxy.map(|p| unsafe { crate::rt::ComPtr::from_interface(p) }),
+            ppv,
+        ))
+    }
+    /// `HRESULT CreateStub([in] REFIID riid, [in, unique] IUnknown *pUnkServer, [out] IRpcStubBuffer **ppStub)`
+    pub fn create_stub(
+        &self,
+        riid: &crate::rt::IID,
+        p_unk_server: ::core::option::Option<&crate::rt::IUnknown>,
+    ) -> crate::rt::Result<::core::option::Option<crate::rt::ComPtr<IRpcStubBuffer>>> {
+        let mut pp_stub: ::core::option::Option<IRpcStubBuffer> = ::core::option::Option::None;
+        let hr__ = unsafe {
+            (crate::rt::Interface::vtable(self)
+                .CreateStub)(
+                crate::rt::Interface::as_raw(self),
+                ::core::ptr::from_ref(riid).cast_mut(),
+                p_unk_server.copied(),
+                &mut pp_stub,
+            )
+        };
+        hr__.ok()?;
+        ::core::result::Result::Ok(
+            pp_stub.map(|p| unsafe { crate::rt::ComPtr::from_interface(p) }),
+        )
+    }
+}
+/// Implements `IPSFactoryBuffer` in Rust: one method per vtable slot, which `IPSFactoryBuffer_Vtbl::new` forwards calls to.
+pub trait IPSFactoryBuffer_Impl: crate::rt::Class {
+    /// `HRESULT CreateProxy([in] IUnknown *pUnkOuter, [in] REFIID riid, [out] IRpcProxyBuffer **ppProxy, [out] void **ppv)`
+    fn create_proxy(
+        &self,
+        p_unk_outer: ::core::option::Option<&crate::rt::IUnknown>,
+        riid: &crate::rt::IID,
+    ) -> crate::rt::Result<
+        (
+            ::core::option::Option<crate::rt::ComPtr<IRpcProxyBuffer>>,
+            *mut ::core::ffi::c_void,
+        ),
+    >;
+    /// `HRESULT CreateStub([in] REFIID riid, [in, unique] IUnknown *pUnkServer, [out] IRpcStubBuffer **ppStub)`
+    fn create_stub(
+        &self,
+        riid: &crate::rt::IID,
+        p_unk_server: ::core::option::Option<&crate::rt::IUnknown>,
+    ) -> crate::rt::Result<::core::option::Option<crate::rt::ComPtr<IRpcStubBuffer>>>;
+}
+impl IPSFactoryBuffer_Vtbl {
+    /// The vtable of interface slot `K` of a `C` object (see `implement!`).
+    pub const fn new<C: IPSFactoryBuffer_Impl, const K: usize>() -> Self {
+        unsafe extern "system" fn CreateProxy<C: IPSFactoryBuffer_Impl, const K: usize>(
+            this__: *mut ::core::ffi::c_void,
+            p_unk_outer: ::core::option::Option<crate::rt::IUnknown>,
+            riid: crate::rt::REFIID,
+            pp_proxy: *mut ::core::option::Option<IRpcProxyBuffer>,
+            ppv: *mut *mut ::core::ffi::c_void,
+        ) -> crate::rt::HRESULT {
+            crate::rt::object::guard(|| {
+                let object__ = unsafe { crate::rt::object::object_of::<C, K>(this__) };
+                let ::core::option::Option::Some(riid) = (unsafe { riid.as_ref() }) else {
+                    return crate::rt::E_POINTER;
+                };
+                if pp_proxy.is_null() {
+                    return crate::rt::E_POINTER;
+                }
+                if ppv.is_null() {
+                    return crate::rt::E_POINTER;
+                }
+                match <C as IPSFactoryBuffer_Impl>::create_proxy(
+                    object__,
+                    p_unk_outer.as_ref(),
+                    riid,
+                ) {
+                    ::core::result::Result::Ok((pp_proxy_value, ppv_value)) => {
+                        unsafe {
+                            pp_proxy
+                                .write(
+                                    pp_proxy_value.map(crate::rt::ComPtr::into_interface),
+                                )
+                        };
+                        unsafe { ppv.write(ppv_value) };
+                        crate::rt::S_OK
+                    }
+                    ::core::result::Result::Err(error__) => {
+                        unsafe { pp_proxy.write(::core::option::Option::None) };
+                        unsafe { ppv.write(::core::mem::zeroed()) };
+                        if error__.is_ok() { crate::rt::E_FAIL } else { error__ }
+                    }
+                }
+            })
+        }
+        unsafe extern "system" fn CreateStub<C: IPSFactoryBuffer_Impl, const K: usize>(
+            this__: *mut ::core::ffi::c_void,
+            riid: crate::rt::REFIID,
+            p_unk_server: ::core::option::Option<crate::rt::IUnknown>,
+            pp_stub: *mut ::core::option::Option<IRpcStubBuffer>,
+        ) -> crate::rt::HRESULT {
+            crate::rt::object::guard(|| {
+                let object__ = unsafe { crate::rt::object::object_of::<C, K>(this__) };
+                let ::core::option::Option::Some(riid) = (unsafe { riid.as_ref() }) else {
+                    return crate::rt::E_POINTER;
+                };
+                if pp_stub.is_null() {
+                    return crate::rt::E_POINTER;
+                }
+                match <C as IPSFactoryBuffer_Impl>::create_stub(
+                    object__,
+                    riid,
+                    p_unk_server.as_ref(),
+                ) {
+                    ::core::result::Result::Ok(pp_stub_value) => {
+                        unsafe {
+                            pp_stub
+                                .write(pp_stub_value.map(crate::rt::ComPtr::into_interface))
+                        };
+                        crate::rt::S_OK
+                    }
+                    ::core::result::Result::Err(error__) => {
+                        unsafe { pp_stub.write(::core::option::Option::None) };
+                        if error__.is_ok() { crate::rt::E_FAIL } else { error__ }
+                    }
+                }
+            })
+        }
+        Self {
+            base__: crate::rt::IUnknown_Vtbl::new::<C, K>(),
+            CreateProxy: CreateProxy::<C, K>,
+            CreateStub: CreateStub::<C, K>,
+        }
+    }
+}
 /// Marshalling descriptions of this file's interfaces, for the NDR engine (`ndr::Interface` per interface, its procedures in opnum order).
 pub mod ndr {
     #[allow(unused_imports)]
@@ -1209,7 +2115,7 @@ pub mod ndr {
                         ty: Type::Pointer(
                             &Pointer {
                                 kind: PointerKind::Ref,
-                                pointee: Type::Struct(&R44__GUID),
+                                pointee: Type::Struct(&R52__GUID),
                             },
                         ),
                         dir: Direction::In,
@@ -1231,7 +2137,7 @@ pub mod ndr {
                                 kind: PointerKind::Ref,
                                 pointee: Type::Array(
                                     &Array {
-                                        element: Type::Struct(&R44__GUID),
+                                        element: Type::Struct(&R52__GUID),
                                         stride: 16usize,
                                         count: Count::Conformant(
                                             &Expr::Param {
@@ -1388,7 +2294,7 @@ pub mod ndr {
                         ty: Type::Pointer(
                             &Pointer {
                                 kind: PointerKind::Ref,
-                                pointee: Type::Struct(&R44__GUID),
+                                pointee: Type::Struct(&R52__GUID),
                             },
                         ),
                         dir: Direction::In,
@@ -1405,7 +2311,7 @@ pub mod ndr {
                                 kind: PointerKind::Ref,
                                 pointee: Type::Array(
                                     &Array {
-                                        element: Type::Struct(&R44__GUID),
+                                        element: Type::Struct(&R52__GUID),
                                         stride: 16usize,
                                         count: Count::Conformant(
                                             &Expr::Param {
@@ -1550,7 +2456,7 @@ pub mod ndr {
                         ty: Type::Pointer(
                             &Pointer {
                                 kind: PointerKind::Ref,
-                                pointee: Type::Struct(&R44__GUID),
+                                pointee: Type::Struct(&R52__GUID),
                             },
                         ),
                         dir: Direction::Out,
@@ -1762,7 +2668,7 @@ pub mod ndr {
                         ty: Type::Pointer(
                             &Pointer {
                                 kind: PointerKind::Ref,
-                                pointee: Type::Struct(&R44__GUID),
+                                pointee: Type::Struct(&R52__GUID),
                             },
                         ),
                         dir: Direction::Out,
@@ -1839,7 +2745,7 @@ pub mod ndr {
             },
         ],
     };
-    pub static R44__GUID: Struct = Struct {
+    pub static R52__GUID: Struct = Struct {
         name: "_GUID",
         size: 16usize,
         align: 4usize,
@@ -1901,7 +2807,7 @@ pub mod ndr {
             Field {
                 name: "ipid",
                 offset: 24usize,
-                ty: Type::Struct(&R44__GUID),
+                ty: Type::Struct(&R52__GUID),
             },
         ],
     };
@@ -1930,7 +2836,7 @@ pub mod ndr {
             Field {
                 name: "ipid",
                 offset: 0usize,
-                ty: Type::Struct(&R44__GUID),
+                ty: Type::Struct(&R52__GUID),
             },
             Field {
                 name: "cPublicRefs",

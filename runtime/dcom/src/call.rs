@@ -81,10 +81,7 @@ pub(crate) unsafe fn client(
         let reply = to
             .send(syntax, proc.opnum, ipid, &request)
             .and_then(|reply| {
-                let used = match plain_that_len(&reply) {
-                    Some(n) => n,
-                    None => OrpcThat::decode(&reply).map_err(CallError::Ndr)?.1,
-                };
+                let used = read_that(&reply)?;
                 // SAFETY: forwarded.
                 unsafe { unmarshal_response_at(proc, args, ret, &reply, used, Limits::default()) }
                     .map_err(CallError::Ndr)
@@ -102,7 +99,7 @@ pub(crate) unsafe fn client(
 
 /// Leaves a failed call's `[out]` values as the engine leaves them after a bad reply
 /// (`clear_outs`), and the return value zeroed.
-unsafe fn zero_outs(proc: &Proc, args: &[*mut u8], ret: *mut u8) {
+pub(crate) unsafe fn zero_outs(proc: &Proc, args: &[*mut u8], ret: *mut u8) {
     if args.len() == proc.params.len() && args.iter().all(|a| !a.is_null()) {
         // SAFETY: forwarded.
         unsafe { comidl_runtime_ndr::proc::clear_outs(proc, args) };
@@ -124,16 +121,7 @@ pub(crate) fn serve(
     opnum: u16,
     stub: &[u8],
 ) -> Result<Vec<u8>, Fault> {
-    let (version, used) = match plain_this_version(stub) {
-        Some(v) => (v, PLAIN_THIS_LEN),
-        None => {
-            let (this, used) = OrpcThis::decode(stub).map_err(|_| Fault::BAD_STUB_DATA)?;
-            (this.version, used)
-        }
-    };
-    if version.major != COM_VERSION.major || version.minor > COM_VERSION.minor {
-        return Err(Fault(RPC_E_VERSION_MISMATCH.0 as u32));
-    }
+    let used = read_this(stub)?;
     let Some((owner, proc)) = ps.proc(opnum) else {
         return Err(Fault::OP_RANGE);
     };
@@ -157,6 +145,30 @@ pub(crate) fn serve(
         // SAFETY: the object left its [out] values valid for their descriptions.
         unsafe { call.marshal_response_after(&that) }.map_err(|e| fault_of(&e))
     })
+}
+
+/// Reads a request's ORPCTHIS: the length of it (where the method's parameters start),
+/// or the fault for a bad one or a COM version this implementation does not speak.
+pub(crate) fn read_this(stub: &[u8]) -> Result<usize, Fault> {
+    let (version, used) = match plain_this_version(stub) {
+        Some(v) => (v, PLAIN_THIS_LEN),
+        None => {
+            let (this, used) = OrpcThis::decode(stub).map_err(|_| Fault::BAD_STUB_DATA)?;
+            (this.version, used)
+        }
+    };
+    if version.major != COM_VERSION.major || version.minor > COM_VERSION.minor {
+        return Err(Fault(RPC_E_VERSION_MISMATCH.0 as u32));
+    }
+    Ok(used)
+}
+
+/// Reads a reply's ORPCTHAT: the length of it (where the `[out]` values start).
+pub(crate) fn read_that(reply: &[u8]) -> Result<usize, CallError> {
+    match plain_that_len(reply) {
+        Some(n) => Ok(n),
+        None => Ok(OrpcThat::decode(reply).map_err(CallError::Ndr)?.1),
+    }
 }
 
 /// An ORPCTHIS without extensions: COMVERSION, flags 0, reserved 0, the causality ID and
@@ -196,7 +208,7 @@ fn plain_that_len(reply: &[u8]) -> Option<usize> {
 
 /// A causality ID for a new call: a random per-process base and a counter, so no call
 /// waits for the system's random numbers.
-fn next_cid() -> GUID {
+pub(crate) fn next_cid() -> GUID {
     use std::sync::OnceLock;
     use std::sync::atomic::{AtomicU64, Ordering};
     static BASE: OnceLock<u128> = OnceLock::new();
@@ -207,7 +219,7 @@ fn next_cid() -> GUID {
     GUID::from_u128(base ^ u128::from(n))
 }
 
-fn fault_of(e: &NdrError) -> Fault {
+pub(crate) fn fault_of(e: &NdrError) -> Fault {
     match e {
         NdrError::TooLarge | NdrError::OutOfMemory => Fault::NO_MEMORY,
         NdrError::BadStubData { .. } => Fault::BAD_STUB_DATA,

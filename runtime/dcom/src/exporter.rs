@@ -29,9 +29,9 @@ use comidl_runtime_rpc::StringBinding;
 use comidl_runtime_rpc::server::context::ClientRef;
 use comidl_runtime_rpc::server::{Server, ServerLimits, context};
 
-use crate::bindings::{self, owned};
+use crate::bindings::{self, IRpcStubBuffer, owned};
 use crate::dualstring::{DualStringArray, StringBinding as WireBinding};
-use crate::interfaces::{self, ProxyStub};
+use crate::interfaces::{self, Marshaler, ProxyStub};
 use crate::objref::{Objref, ObjrefForm, StdObjref};
 use crate::unk;
 
@@ -86,12 +86,40 @@ struct Object {
     pinned: bool,
 }
 
+/// What serves an IPID's calls.
+#[derive(Clone, Copy)]
+pub(crate) enum Stub {
+    /// A linked proxy/stub.
+    Linked(&'static ProxyStub),
+    /// A proxy/stub module's IRpcStubBuffer (a counted pointer: the table's, or in
+    /// [`Exporter::local`]'s answer the caller's).
+    Module(*mut c_void),
+}
+
+impl Stub {
+    /// Gives back the reference [`Exporter::local`] took for a module's stub.
+    pub(crate) fn release(self) {
+        if let Stub::Module(buffer) = self {
+            // SAFETY: the caller's reference.
+            unsafe { unk::release(buffer) };
+        }
+    }
+
+    /// Whether a client bound as interface `iid` may call it.
+    fn serves(&self, own: &GUID, iid: &GUID) -> bool {
+        match self {
+            Stub::Linked(ps) => ps.derives_from(iid),
+            Stub::Module(_) => own == iid,
+        }
+    }
+}
+
 struct Ipid {
     oid: u64,
     iid: GUID,
     /// The interface pointer, with one reference the table holds.
     itf: *mut c_void,
-    ps: &'static ProxyStub,
+    stub: Stub,
     public: u32,
     private: u32,
     /// Of `public`, the references each client holds that got them in a call (a reply's
@@ -336,7 +364,7 @@ impl Exporter {
         refs: u32,
         keep: Keep,
     ) -> Result<StdObjref> {
-        let ps = interfaces::lookup(iid).ok_or(REGDB_E_IIDNOTREG)?;
+        let marshaler = interfaces::resolve(iid).ok_or(REGDB_E_IIDNOTREG)?;
         // SAFETY: the caller's contract.
         let identity = unsafe { unk::identity(itf)? };
         let mut drop_after = Unexported(vec![identity]);
@@ -379,6 +407,17 @@ impl Exporter {
                         return Err(if e == E_NOINTERFACE { e } else { E_NOINTERFACE });
                     }
                 };
+                let stub = match new_stub(&marshaler, iid, p) {
+                    Ok(stub) => stub,
+                    Err(e) => {
+                        let dead = self.forget_if_unused(&mut t, oid);
+                        drop(t);
+                        drop(dead);
+                        // SAFETY: the reference `query` gave.
+                        unsafe { unk::release(p) };
+                        return Err(e);
+                    }
+                };
                 let ipid = GUID::try_new_v4()?;
                 t.ipids.insert(
                     ipid,
@@ -386,7 +425,7 @@ impl Exporter {
                         oid,
                         iid: *iid,
                         itf: p,
-                        ps,
+                        stub,
                         public: 0,
                         private: 0,
                         owners: Vec::new(),
@@ -408,19 +447,28 @@ impl Exporter {
         }
         // The RPC server dispatches binds to the interface and to each of its bases (a
         // client may bind any of them to call the IPID's inherited methods).
-        let mut fresh = Vec::new();
-        let mut p = Some(ps);
-        while let Some(q) = p {
-            if t.served.insert(q.iid) {
-                fresh.push(q);
+        let mut fresh: Vec<&'static comidl_runtime_ndr::Interface> = Vec::new();
+        match &marshaler {
+            Marshaler::Linked(ps) => {
+                let mut p = Some(*ps);
+                while let Some(q) = p {
+                    if t.served.insert(q.iid) {
+                        fresh.push(q.interface);
+                    }
+                    p = q.base;
+                }
             }
-            p = q.base;
+            Marshaler::Module(m) => {
+                if t.served.insert(m.iid) {
+                    fresh.push(m.syntax);
+                }
+            }
         }
         drop(t);
-        for q in fresh {
-            let iid = q.iid;
+        for syntax in fresh {
+            let iid = syntax.uuid;
             self.server
-                .register(q.interface, move |opnum: u16, stub: &[u8]| {
+                .register(syntax, move |opnum: u16, stub: &[u8]| {
                     exporter_serve(iid, opnum, stub)
                 });
         }
@@ -453,13 +501,17 @@ impl Exporter {
         &self,
         ipid: &GUID,
         caller: Option<&ClientRef>,
-    ) -> Option<(*mut c_void, &'static ProxyStub)> {
+    ) -> Option<(*mut c_void, GUID, Stub)> {
         let mut t = self.tables();
         let e = t.ipids.get_mut(ipid)?;
         e.adopt(caller);
         // SAFETY: the table holds a reference, so the pointer is live.
         unsafe { unk::add_ref(e.itf) };
-        Some((e.itf, e.ps))
+        if let Stub::Module(buffer) = e.stub {
+            // SAFETY: as above; the caller's reference.
+            unsafe { unk::add_ref(buffer) };
+        }
+        Some((e.itf, e.iid, e.stub))
     }
 
     /// The object `ipid` belongs to: its identity, with a reference for the caller.
@@ -587,6 +639,9 @@ impl Exporter {
         if let Some(o) = t.objects.remove(&oid) {
             for i in &o.ipids {
                 if let Some(e) = t.ipids.remove(i) {
+                    if let Stub::Module(buffer) = e.stub {
+                        out.0.push(buffer);
+                    }
                     out.0.push(e.itf);
                 }
             }
@@ -649,17 +704,50 @@ fn exporter_serve(iid: GUID, opnum: u16, stub: &[u8]) -> std::result::Result<Vec
         return Err(Fault(RPC_E_INVALID_IPID.0 as u32));
     };
     // A reference for the call's length: a RemRelease meanwhile cannot free the object.
-    let Some((itf, ps)) = exporter.local(&ipid, Some(&client)) else {
+    let Some((itf, own, served_by)) = exporter.local(&ipid, Some(&client)) else {
         return Err(Fault(RPC_E_INVALID_IPID.0 as u32));
     };
-    let held = Unexported(vec![itf]);
-    if !ps.derives_from(&iid) {
+    let mut held = Unexported(vec![itf]);
+    if let Stub::Module(buffer) = served_by {
+        held.0.push(buffer);
+    }
+    if !served_by.serves(&own, &iid) {
         drop(held);
         return Err(Fault(RPC_E_INVALID_IPID.0 as u32));
     }
-    let reply = crate::call::serve(ps, itf, opnum, stub);
+    let reply = match served_by {
+        Stub::Linked(ps) => crate::call::serve(ps, itf, opnum, stub),
+        Stub::Module(buffer) => {
+            // SAFETY: `buffer` is an IRpcStubBuffer with the reference `held` keeps.
+            match unsafe {
+                <IRpcStubBuffer as comidl_runtime_core::Interface>::from_raw_borrowed(buffer)
+            } {
+                Some(b) => crate::channel::serve(&b, opnum, stub),
+                None => Err(Fault(RPC_E_INVALID_IPID.0 as u32)),
+            }
+        }
+    };
     drop(held);
     reply
+}
+
+/// The stub of a new IPID for interface pointer `itf` of interface `iid`.
+fn new_stub(marshaler: &Marshaler, iid: &GUID, itf: *mut c_void) -> Result<Stub> {
+    match marshaler {
+        Marshaler::Linked(ps) => Ok(Stub::Linked(ps)),
+        Marshaler::Module(m) => {
+            let factory = m.factory().ok_or(REGDB_E_IIDNOTREG)?;
+            // SAFETY: `itf` is live (the caller holds it); every interface is an IUnknown.
+            let server = unsafe {
+                <comidl_runtime_core::IUnknown as comidl_runtime_core::Interface>::from_raw_borrowed(
+                    itf,
+                )
+            };
+            let stub = factory.create_stub(iid, server.as_ref())?;
+            stub.map(|s| Stub::Module(s.into_raw()))
+                .ok_or(E_NOINTERFACE)
+        }
+    }
 }
 
 /// The endpoint name prefix of exporters: `comidl-com-<pid>-<random>`.

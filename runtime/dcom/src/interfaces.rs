@@ -5,10 +5,12 @@
 
 use std::collections::HashMap;
 use std::ffi::c_void;
-use std::sync::{OnceLock, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
-use comidl_runtime_core::{GUID, IUnknown_Vtbl};
+use comidl_runtime_core::{ComPtr, GUID, IUnknown_Vtbl};
 use comidl_runtime_ndr::{Interface, Proc};
+
+use crate::bindings::IPSFactoryBuffer;
 
 /// What marshalling one object interface takes.
 pub struct ProxyStub {
@@ -101,4 +103,80 @@ pub fn lookup(iid: &GUID) -> Option<&'static ProxyStub> {
         Err(p) => p.into_inner(),
     };
     t.get(iid).copied()
+}
+
+/// Finds the proxy/stub module of an interface this process has no linked proxy/stub
+/// for: the class `Interface\{iid}\ProxyStubClsid32` names, as its IPSFactoryBuffer. The
+/// activation layer (which reads the registry and loads modules) hands it in.
+pub type FactorySource = fn(&GUID) -> Option<ComPtr<IPSFactoryBuffer>>;
+
+static FACTORY_SOURCE: OnceLock<FactorySource> = OnceLock::new();
+
+/// Sets where proxy/stub modules come from (see [`FactorySource`]); the first call wins.
+pub fn set_factory_source(source: FactorySource) {
+    let _ = FACTORY_SOURCE.set(source);
+}
+
+/// An interface marshalled by a proxy/stub module's factory.
+pub(crate) struct ModuleInterface {
+    pub iid: GUID,
+    /// The factory (an IPSFactoryBuffer pointer with a reference this holds for the
+    /// process's life, which keeps the module loaded, as COM keeps proxy/stub modules).
+    factory: *mut c_void,
+    /// The presentation syntax calls of the interface bind to: its IID, version 0.0.
+    pub syntax: &'static Interface,
+}
+
+// SAFETY: proxy/stub factories are free-threaded objects (any thread may call them).
+unsafe impl Send for ModuleInterface {}
+// SAFETY: as above.
+unsafe impl Sync for ModuleInterface {}
+
+impl ModuleInterface {
+    /// The factory, borrowed.
+    pub(crate) fn factory(&self) -> Option<IPSFactoryBuffer> {
+        // SAFETY: the reference this holds keeps the pointer live and non-null.
+        unsafe {
+            <IPSFactoryBuffer as comidl_runtime_core::Interface>::from_raw_borrowed(self.factory)
+        }
+    }
+}
+
+/// How interface `iid` crosses processes here: a linked proxy/stub, or a module's.
+#[derive(Clone)]
+pub(crate) enum Marshaler {
+    Linked(&'static ProxyStub),
+    Module(Arc<ModuleInterface>),
+}
+
+/// How interface `iid` is marshalled, if it can be: the linked proxy/stub, else the
+/// registered proxy/stub module's factory (found once, then kept).
+pub(crate) fn resolve(iid: &GUID) -> Option<Marshaler> {
+    if let Some(ps) = lookup(iid) {
+        return Some(Marshaler::Linked(ps));
+    }
+    static MODULES: OnceLock<Mutex<HashMap<GUID, Arc<ModuleInterface>>>> = OnceLock::new();
+    let modules = MODULES.get_or_init(Mutex::default);
+    let lock = || match modules.lock() {
+        Ok(m) => m,
+        Err(p) => p.into_inner(),
+    };
+    if let Some(m) = lock().get(iid) {
+        return Some(Marshaler::Module(m.clone()));
+    }
+    let factory = (FACTORY_SOURCE.get()?)(iid)?;
+    let mut m = lock();
+    let entry = m.entry(*iid).or_insert_with(|| {
+        Arc::new(ModuleInterface {
+            iid: *iid,
+            factory: factory.into_raw(),
+            syntax: Box::leak(Box::new(Interface {
+                name: "(an interface of a proxy/stub module)",
+                uuid: *iid,
+                version: (0, 0),
+                procs: &[],
+            })),
+        })
+    });
+    Some(Marshaler::Module(entry.clone()))
 }

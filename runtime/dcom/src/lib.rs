@@ -26,6 +26,9 @@
 //!   parameters the engine marshals);
 //! - `interfaces`: the proxy/stub table ([`ProxyStub`], [`register`]);
 //! - `classfactory`: IClassFactory's proxy and stub (its methods are `[call_as]` pairs);
+//! - [`psfactory`]: a proxy/stub module's IPSFactoryBuffer, proxies and stubs, for
+//!   interfaces another copy of the runtime (the process's COM library) marshals through
+//!   its channel; `channel`: that channel (IRpcChannelBuffer), client and server side;
 //! - [`local`]: executable servers: the per-user rendezvous of published class objects,
 //!   and finding or starting a server.
 //!
@@ -39,12 +42,14 @@ pub mod orpc;
 pub mod packed;
 
 mod call;
+mod channel;
 mod classfactory;
 mod exporter;
 mod interfaces;
 pub mod local;
 pub mod marshal;
 pub mod proxy;
+pub mod psfactory;
 mod remunknown;
 mod unk;
 
@@ -81,7 +86,7 @@ pub unsafe fn serve_request(
     call::serve(ps, itf, opnum, stub)
 }
 pub use dualstring::{DualStringArray, SecurityBinding, StringBinding};
-pub use interfaces::{ProxyStub, Vtbl, lookup, register};
+pub use interfaces::{FactorySource, ProxyStub, Vtbl, lookup, register, set_factory_source};
 pub use marshal::{AgileReference, Keep};
 pub use objref::{DataElement, Objref, ObjrefForm, StdObjref};
 pub use orpc::{ComVersion, MInterfacePointer, OrpcExtent, OrpcThat, OrpcThis};

@@ -60,9 +60,10 @@ pub fn unmarshal_interface(objref: &[u8], iid: &GUID) -> Result<*mut c_void> {
     };
     let p = if is_ours(std.oxid) {
         let e = started().ok_or(RPC_E_INVALID_OBJREF)?;
-        let (itf, _) = e
+        let (itf, _, stub) = e
             .local(&std.ipid, None)
             .ok_or(comidl_runtime_core::RPC_E_DISCONNECTED)?;
+        stub.release();
         if std.public_refs > 0 {
             // The marshal's references come home: the object keeps only ours.
             let _ = e.release_refs(&std.ipid, std.public_refs, 0);

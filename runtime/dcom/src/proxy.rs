@@ -29,8 +29,9 @@ use crate::bindings::{self, REMINTERFACEREF, REMQIRESULT};
 use crate::call;
 use crate::dualstring::DualStringArray;
 use crate::exporter::{TOWER_NCALRPC, TOWER_TCP, from_owned_bindings, from_owned_guid};
-use crate::interfaces::{self, ProxyStub};
+use crate::interfaces::{self, Marshaler, ModuleInterface, ProxyStub};
 use crate::objref::StdObjref;
+use crate::psfactory::ChannelState;
 
 /// IID_IProxyManager {00000008-0000-0000-C000-000000000046}: a proxy answers it with its
 /// identity, which is how the marshaller tells a proxy from a real object.
@@ -53,9 +54,13 @@ pub const PROXY_IUNKNOWN_VTBL: IUnknown_Vtbl = IUnknown_Vtbl {
 /// One interface of a remote object, as this process sees it. `this` of every proxy
 /// method points here.
 #[repr(C)]
-struct InterfaceProxy {
+pub(crate) struct InterfaceProxy {
     vtbl: *const IUnknown_Vtbl,
+    /// The proxy manager, for a proxy this copy of the runtime made; NULL for one a
+    /// proxy/stub module made for another copy's channel (then `channel` is set).
     manager: *const Manager,
+    /// For a module's proxy: its channel side (IUnknown is the outer's there).
+    channel: *const ChannelState,
     iid: GUID,
     ipid: GUID,
     ps: &'static ProxyStub,
@@ -76,6 +81,41 @@ pub(crate) struct Manager {
     /// Never shrinks while the manager lives: pointers handed out stay valid.
     #[allow(clippy::vec_box)] // callers hold pointers to the boxes
     interfaces: Mutex<Vec<Box<InterfaceProxy>>>,
+    /// Interface proxies proxy/stub modules made (aggregated: their IUnknown is the
+    /// identity's); never shrinks while the manager lives either.
+    modules: Mutex<Vec<ModuleProxy>>,
+}
+
+/// An interface proxy a proxy/stub module made for this manager.
+struct ModuleProxy {
+    iid: GUID,
+    ipid: GUID,
+    /// Public references this process holds on the IPID.
+    remote: AtomicU32,
+    /// The interface pointer handed out (not counted: the buffer keeps it).
+    itf: *mut c_void,
+    /// The module's IRpcProxyBuffer, with a reference.
+    buffer: *mut c_void,
+}
+
+impl Drop for Manager {
+    fn drop(&mut self) {
+        let modules = std::mem::take(match self.modules.get_mut() {
+            Ok(m) => m,
+            Err(p) => p.into_inner(),
+        });
+        for m in modules {
+            // SAFETY: the buffer reference the manager holds; disconnecting lets the
+            // proxy's channel (and the exporter connection it keeps) go.
+            if let Some(b) = unsafe {
+                <crate::bindings::IRpcProxyBuffer as comidl_runtime_core::Interface>::from_raw_borrowed(m.buffer)
+            } {
+                b.disconnect();
+            }
+            // SAFETY: as above, given up.
+            unsafe { crate::unk::release(m.buffer) };
+        }
+    }
 }
 
 // SAFETY: the raw pointers inside are to the manager itself and to immutable statics;
@@ -193,6 +233,12 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Oxid {
+    /// Whether the exporter is reached over TCP (another machine, as far as marshalling
+    /// contexts go).
+    pub(crate) fn is_remote(&self) -> bool {
+        matches!(self.at, Address::Tcp(_))
+    }
+
     fn connect(&self) -> std::result::Result<Conn, CallError> {
         Ok(Conn::open(&self.at)?.in_group(self.group.load(Ordering::Acquire)))
     }
@@ -297,7 +343,7 @@ pub(crate) fn import(
     std: &StdObjref,
     resolver: &DualStringArray,
 ) -> Result<*mut c_void> {
-    let ps = interfaces::lookup(iid);
+    let marshaler = interfaces::resolve(iid);
     let ox = oxid(std.oxid, resolver)?;
     let refs = if std.public_refs == 0 {
         // A table marshal carries no references: ask for one.
@@ -306,7 +352,7 @@ pub(crate) fn import(
     } else {
         std.public_refs
     };
-    let Some(ps) = ps else {
+    let Some(marshaler) = marshaler else {
         remote_release(&ox, &[(std.ipid, refs)]);
         return Err(comidl_runtime_core::REGDB_E_IIDNOTREG);
     };
@@ -325,8 +371,15 @@ pub(crate) fn import(
         }
     };
     // The manager has one local reference for us now.
-    let p = manager.adopt(*iid, std.ipid, ps, refs);
-    Ok(p)
+    match manager.adopt(*iid, std.ipid, &marshaler, refs) {
+        Ok(p) => Ok(p),
+        Err(e) => {
+            remote_release(&ox, &[(std.ipid, refs)]);
+            // SAFETY: the identity is live while the manager is; our reference goes.
+            unsafe { proxy_release((&raw const *manager.identity).cast_mut().cast()) };
+            Err(e)
+        }
+    }
 }
 
 impl Manager {
@@ -339,17 +392,81 @@ impl Manager {
             identity: Box::new(InterfaceProxy {
                 vtbl: &PROXY_IUNKNOWN_VTBL,
                 manager: me.as_ptr(),
+                channel: std::ptr::null(),
                 iid: IID_IUnknown,
                 ipid: GUID::default(),
                 ps: &crate::remunknown::IUNKNOWN_PROXY_STUB,
                 remote: AtomicU32::new(0),
             }),
             interfaces: Mutex::new(Vec::new()),
+            modules: Mutex::new(Vec::new()),
         })
     }
 
-    /// Records `refs` references on `ipid` (interface `iid`); the interface proxy.
-    fn adopt(&self, iid: GUID, ipid: GUID, ps: &'static ProxyStub, refs: u32) -> *mut c_void {
+    /// Records `refs` references on `ipid` (interface `iid`); the interface proxy, which
+    /// the caller's local reference (already counted) comes with.
+    fn adopt(&self, iid: GUID, ipid: GUID, m: &Marshaler, refs: u32) -> Result<*mut c_void> {
+        match m {
+            Marshaler::Linked(ps) => Ok(self.adopt_linked(iid, ipid, ps, refs)),
+            Marshaler::Module(module) => self.adopt_module(iid, ipid, module, refs),
+        }
+    }
+
+    fn adopt_module(
+        &self,
+        iid: GUID,
+        ipid: GUID,
+        module: &ModuleInterface,
+        refs: u32,
+    ) -> Result<*mut c_void> {
+        if let Some(p) = lock(&self.modules).iter().find(|p| p.ipid == ipid) {
+            p.remote.fetch_add(refs, Ordering::AcqRel);
+            return Ok(p.itf);
+        }
+        let factory = module
+            .factory()
+            .ok_or(comidl_runtime_core::REGDB_E_IIDNOTREG)?;
+        // SAFETY: the identity is a live IUnknown while the manager is.
+        let outer = unsafe {
+            <comidl_runtime_core::IUnknown as comidl_runtime_core::Interface>::from_raw_borrowed(
+                (&raw const *self.identity).cast_mut().cast(),
+            )
+        }
+        .ok_or(E_UNEXPECTED)?;
+        let (buffer, itf) = factory.create_proxy(&outer, &iid)?;
+        let buffer = buffer.ok_or(E_NOINTERFACE)?;
+        if itf.is_null() {
+            return Err(E_NOINTERFACE);
+        }
+        // The proxy's interface pointer came with a reference on us, its outer; the
+        // caller's is counted already.
+        self.refs.fetch_sub(1, Ordering::AcqRel);
+        let channel = crate::channel::client(self.oxid.clone(), ipid, module.syntax)?;
+        buffer.connect(Some(&*channel))?;
+        let mut list = lock(&self.modules);
+        if let Some(p) = list.iter().find(|p| p.ipid == ipid) {
+            // Another thread made one meanwhile: keep that one.
+            p.remote.fetch_add(refs, Ordering::AcqRel);
+            buffer.disconnect();
+            return Ok(p.itf);
+        }
+        list.push(ModuleProxy {
+            iid,
+            ipid,
+            remote: AtomicU32::new(refs),
+            itf,
+            buffer: buffer.into_raw(),
+        });
+        Ok(itf)
+    }
+
+    fn adopt_linked(
+        &self,
+        iid: GUID,
+        ipid: GUID,
+        ps: &'static ProxyStub,
+        refs: u32,
+    ) -> *mut c_void {
         let mut list = lock(&self.interfaces);
         if let Some(p) = list.iter().find(|p| p.ipid == ipid) {
             p.remote.fetch_add(refs, Ordering::AcqRel);
@@ -358,6 +475,7 @@ impl Manager {
         list.push(Box::new(InterfaceProxy {
             vtbl: ps.vtbl.0,
             manager: self,
+            channel: std::ptr::null(),
             iid,
             ipid,
             ps,
@@ -375,12 +493,17 @@ impl Manager {
         }
         let known = {
             let list = lock(&self.interfaces);
-            let found = list.iter().find(|p| p.iid == *iid);
-            let any = list.first().map(|p| p.ipid);
-            (
-                found.map(|p| (&raw const **p).cast_mut().cast::<c_void>()),
-                any,
-            )
+            let modules = lock(&self.modules);
+            let found = list
+                .iter()
+                .find(|p| p.iid == *iid)
+                .map(|p| (&raw const **p).cast_mut().cast::<c_void>())
+                .or_else(|| modules.iter().find(|p| p.iid == *iid).map(|p| p.itf));
+            let any = list
+                .first()
+                .map(|p| p.ipid)
+                .or_else(|| modules.first().map(|p| p.ipid));
+            (found, any)
         };
         if let (Some(p), _) = known {
             self.refs.fetch_add(1, Ordering::AcqRel);
@@ -389,26 +512,35 @@ impl Manager {
         let Some(any) = known.1 else {
             return Err(E_UNEXPECTED);
         };
-        let Some(ps) = interfaces::lookup(iid) else {
+        let Some(marshaler) = interfaces::resolve(iid) else {
             return Err(E_NOINTERFACE);
         };
         let std = rem_query_interface(&self.oxid, any, iid)?;
         self.refs.fetch_add(1, Ordering::AcqRel);
-        Ok(self.adopt(*iid, std.ipid, ps, std.public_refs))
+        match self.adopt(*iid, std.ipid, &marshaler, std.public_refs) {
+            Ok(p) => Ok(p),
+            Err(e) => {
+                remote_release(&self.oxid, &[(std.ipid, std.public_refs)]);
+                self.refs.fetch_sub(1, Ordering::AcqRel);
+                Err(e)
+            }
+        }
     }
 
     /// A reference for marshalling the object onward: one more public reference on the
     /// IPID of interface `iid` (asked for first if needed), and the STDOBJREF for it.
     pub(crate) fn marshal_ref(&self, iid: &GUID) -> Result<(StdObjref, DualStringArray)> {
         let p = self.query(iid)?;
-        // SAFETY: `query` gave a live interface proxy with a reference, given back below.
-        let ipid = unsafe { (*p.cast::<InterfaceProxy>()).ipid };
-        let added = remote_add_ref(&self.oxid, ipid, 1);
+        let ipid = self.ipid_of(iid);
+        let added = ipid
+            .ok_or(E_UNEXPECTED)
+            .and_then(|ipid| remote_add_ref(&self.oxid, ipid, 1));
         // SAFETY: the reference `query` gave.
         unsafe { proxy_release(p) };
         added?;
         Ok((
             StdObjref {
+                ipid: ipid.unwrap_or_default(),
                 flags: if self.no_ping {
                     crate::objref::SORF_NOPING
                 } else {
@@ -417,10 +549,23 @@ impl Manager {
                 public_refs: 1,
                 oxid: self.oxid.id,
                 oid: self.oid,
-                ipid,
             },
             self.oxid.resolver.clone(),
         ))
+    }
+
+    /// The IPID of the interface proxy for `iid`, if there is one.
+    fn ipid_of(&self, iid: &GUID) -> Option<GUID> {
+        let linked = lock(&self.interfaces)
+            .iter()
+            .find(|p| p.iid == *iid)
+            .map(|p| p.ipid);
+        linked.or_else(|| {
+            lock(&self.modules)
+                .iter()
+                .find(|p| p.iid == *iid)
+                .map(|p| p.ipid)
+        })
     }
 
     /// The last local reference went: out of the import table, and the references held
@@ -440,13 +585,45 @@ impl Manager {
             }
         };
         let Some(manager) = removed else { return };
-        let refs: Vec<(GUID, u32)> = lock(&manager.interfaces)
+        let mut refs: Vec<(GUID, u32)> = lock(&manager.interfaces)
             .iter()
             .map(|p| (p.ipid, p.remote.swap(0, Ordering::AcqRel)))
             .filter(|&(_, n)| n > 0)
             .collect();
+        refs.extend(
+            lock(&manager.modules)
+                .iter()
+                .map(|p| (p.ipid, p.remote.swap(0, Ordering::AcqRel)))
+                .filter(|&(_, n)| n > 0),
+        );
         remote_release(&manager.oxid, &refs);
         // `manager` (the table's Arc) drops here, and with it every interface proxy.
+    }
+}
+
+/// The outer unknown of a module's proxy (made for another copy's channel); `None` for
+/// a proxy of this copy's manager.
+///
+/// # Safety
+/// `this` is an interface proxy.
+unsafe fn outer_of(this: *mut c_void) -> Option<*mut c_void> {
+    // SAFETY: the caller's contract; the channel state lives as long as the proxy.
+    let channel = unsafe { (*this.cast::<InterfaceProxy>()).channel.as_ref() }?;
+    Some(channel.outer())
+}
+
+impl InterfaceProxy {
+    /// A module's interface proxy of `ps`'s interface, whose calls go through `channel`.
+    pub(crate) fn on_channel(ps: &'static ProxyStub, channel: &ChannelState) -> InterfaceProxy {
+        InterfaceProxy {
+            vtbl: ps.vtbl.0,
+            manager: std::ptr::null(),
+            channel,
+            iid: ps.iid,
+            ipid: GUID::default(),
+            ps,
+            remote: AtomicU32::new(0),
+        }
     }
 }
 
@@ -472,6 +649,11 @@ unsafe extern "system" fn proxy_query_interface(
     if iid.is_null() {
         return E_POINTER;
     }
+    // SAFETY: COM's contract: `this` is a live proxy.
+    if let Some(outer) = unsafe { outer_of(this) } {
+        // SAFETY: a module's proxy delegates to its live outer unknown.
+        return unsafe { (crate::unk::vtbl(outer).QueryInterface)(outer, iid, out) };
+    }
     // SAFETY: COM's contract: `this` is a live proxy, `iid` points to an IID.
     let (m, iid) = unsafe { (manager_of(this), &*iid) };
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| m.query(iid))) {
@@ -487,11 +669,21 @@ unsafe extern "system" fn proxy_query_interface(
 
 unsafe extern "system" fn proxy_add_ref(this: *mut c_void) -> u32 {
     // SAFETY: COM's contract: `this` is a live proxy.
+    if let Some(outer) = unsafe { outer_of(this) } {
+        // SAFETY: a module's proxy delegates to its live outer unknown.
+        return unsafe { (crate::unk::vtbl(outer).AddRef)(outer) };
+    }
+    // SAFETY: COM's contract: `this` is a live proxy.
     let m = unsafe { manager_of(this) };
     m.refs.fetch_add(1, Ordering::AcqRel).wrapping_add(1)
 }
 
 unsafe extern "system" fn proxy_release(this: *mut c_void) -> u32 {
+    // SAFETY: COM's contract: `this` is a live proxy.
+    if let Some(outer) = unsafe { outer_of(this) } {
+        // SAFETY: a module's proxy delegates to its live outer unknown.
+        return unsafe { (crate::unk::vtbl(outer).Release)(outer) };
+    }
     // SAFETY: COM's contract: `this` is a live proxy whose reference the caller gives up.
     let m = unsafe { manager_of(this) };
     let left = m.refs.fetch_sub(1, Ordering::AcqRel).wrapping_sub(1);
@@ -517,11 +709,16 @@ pub unsafe fn call(
 ) -> HRESULT {
     // SAFETY: the caller's contract.
     let ip = unsafe { &*this.cast::<InterfaceProxy>() };
-    // SAFETY: as above.
-    let m = unsafe { manager_of(this) };
     let Some(proc) = interface.procs.iter().find(|p| p.opnum == opnum) else {
         return E_UNEXPECTED;
     };
+    // SAFETY: a module's proxy's channel state lives as long as the proxy.
+    if let Some(channel) = unsafe { ip.channel.as_ref() } {
+        // SAFETY: forwarded.
+        return unsafe { channel.call(proc, args, ret) };
+    }
+    // SAFETY: as above; not a module's proxy, so it has a manager.
+    let m = unsafe { manager_of(this) };
     // SAFETY: forwarded.
     unsafe { call::client(&*m.oxid, ip.ps.interface, ip.ipid, proc, args, ret) }
 }

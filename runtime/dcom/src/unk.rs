@@ -2,7 +2,7 @@
 
 use std::ffi::c_void;
 
-use comidl_runtime_core::object::unknown_vtbl as vtbl;
+pub(crate) use comidl_runtime_core::object::unknown_vtbl as vtbl;
 use comidl_runtime_core::{E_POINTER, GUID, HRESULT, Result};
 
 /// QueryInterface: a new reference to `itf`'s object as interface `iid`.

@@ -26,12 +26,17 @@ mod calculator;
 
 fn main() -> ExitCode {
     // The interfaces this process marshals: its own objects' and the observers clients
-    // pass in.
-    dcom::register(&[
-        &IAdder_PROXY_STUB,
-        &ICalculator_PROXY_STUB,
-        &IFoldObserver_PROXY_STUB,
-    ]);
+    // pass in. With COMIDL_EXAMPLE_STUBS=registry (the C client's run.sh sets it, and the
+    // server started for a client inherits it) it links none, and COM marshals them
+    // through the registered proxy/stub module instead, as a server that ships its
+    // proxies in a module of their own does.
+    if std::env::var("COMIDL_EXAMPLE_STUBS").as_deref() != Ok("registry") {
+        dcom::register(&[
+            &IAdder_PROXY_STUB,
+            &ICalculator_PROXY_STUB,
+            &IFoldObserver_PROXY_STUB,
+        ]);
+    }
     LocalServer::new()
         .class(LocalClass {
             clsid: CLSID_Adder,
