@@ -2,7 +2,8 @@
 # COM across processes, judged by peers comidl did not write. The calculator example runs
 # as its README says with --local (the client starts calculator-local-server with
 # -Embedding through the class registry and the per-user rendezvous, calls it through
-# proxies, and the server calls the client's IFoldObserver back), with both processes'
+# proxies, and the server calls the client's IFoldObserver back), then the C client with
+# --local (through the registered proxy/stub module), with the processes'
 # object exporters on loopback TCP (COMIDL_DCOM_TCP) so dumpcap can capture the ORPC
 # exchange. tshark must dissect it with no malformed frame and no expert error, find
 # IObjectExporter and IRemUnknown calls in it, and see every request answered;
@@ -80,6 +81,26 @@ done
 gone() { ! ls "$COMIDL_RPC_DIR/classes/"*.class >/dev/null 2>&1; }
 if wait_for 15 gone; then ok "the server revoked its class objects and left once unused"
 else fail "the server's class objects are still published: $(ls "$COMIDL_RPC_DIR/classes")"; fi
+
+# The C client with CLSCTX_LOCAL_SERVER: it links no proxy, so COM finds the calculator's
+# proxy/stub module by ProxyStubClsid32 (registered with `comidl register`), and the server
+# it starts takes its stubs from the module too; in the capture as well.
+c_lines=("IAdder::Add(40, 2) = 42" "ICalculator::Divide(85, 2) = 42 remainder 1"
+    "ICalculator::Fold(*, [3, 7], from 2) = 42" "ICalculator::Divide(1, 0) fails: 0x80070057"
+    "IAdder and ICalculator are one object: true")
+out="$(COMIDL_DCOM_TCP=127.0.0.1 timeout 300 bash "$root/examples/calculator/c-client/run.sh" --local 2>&1)"
+status=$?
+if [ "$status" -eq 0 ]; then ok "c-client/run.sh --local exits 0"
+else fail "c-client/run.sh --local exited $status: $(printf '%s\n' "$out" | tail -5)"; fi
+for line in "${c_lines[@]}"; do
+    if printf '%s\n' "$out" | grep -qxF "$line"; then ok "C client: $line"
+    else fail "C client: missing \"$line\""; fi
+done
+out="$(VALGRIND=1 timeout 300 bash "$root/examples/calculator/c-client/run.sh" --no-build --local 2>&1)"
+status=$?
+if [ "$status" -eq 0 ]; then ok "the C client under valgrind: no leak, no error"
+else fail "the C client under valgrind exited $status: $(printf '%s\n' "$out" | grep -E 'definitely|indirectly|Invalid|ERROR' | head -3)"; fi
+
 sleep 0.5
 kill -INT "$capture_pid" 2>/dev/null; wait "$capture_pid" 2>/dev/null; capture_pid=""
 

@@ -233,3 +233,35 @@ fn no_leak_in_the_rust_client_of_the_local_server() {
         "{stdout}"
     );
 }
+
+#[test]
+fn the_c_client_uses_the_local_server_through_the_proxy_stub_module() {
+    // What run.sh --local registers and starts, built into this target directory.
+    let mut build = Command::new(env!("CARGO"));
+    build.args([
+        "build",
+        "--quiet",
+        "-p",
+        "calculator-local-server",
+        "-p",
+        "calculator-proxy-stub",
+        "-p",
+        "comidl-cli",
+    ]);
+    if target_dir().ends_with("release") {
+        build.arg("--release");
+    }
+    assert!(
+        build.status().expect("cargo runs").success(),
+        "building failed"
+    );
+    let mut command = c_client(false);
+    command.arg("--local");
+    let (output, stdout) = run(&mut command);
+    assert_success(&output, "c-client/run.sh --local");
+    assert_results(&stdout);
+    assert!(
+        stdout.contains("ICalculator::Divide(1, 0) fails: 0x80070057"),
+        "{stdout}"
+    );
+}
