@@ -32,14 +32,22 @@ use crate::{
 };
 
 /// Gives com this layer's `CoGetClassObject`, for the host services table that attached
-/// modules forward to. Every activation goes through [`CoGetClassObject`], which calls this
-/// first, so com has it before any module can be loaded and attached.
-pub(crate) fn register_with_com() {
+/// modules forward to, and dcom where proxy/stub modules and custom unmarshallers come
+/// from. Every activation goes through [`CoGetClassObject`], which calls this first, so
+/// com has it before any module can be loaded and attached; the C API calls it too.
+pub fn register_with_com() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         crate::host_table::set_class_object_source(get_class_object_local);
         comidl_runtime_dcom::set_factory_source(proxy_stub_factory);
+        comidl_runtime_dcom::marshal::set_unmarshaler_source(custom_unmarshaler);
     });
+}
+
+/// The unmarshaller a custom OBJREF names: an in-process instance of its class, as its
+/// IMarshal (what dcom asks when it reads an OBJREF_CUSTOM).
+fn custom_unmarshaler(clsid: &GUID) -> Result<ComPtr<comidl_runtime_dcom::bindings::IMarshal>> {
+    create_instance(clsid, CLSCTX_INPROC_SERVER)
 }
 
 /// The proxy/stub factory of an interface no linked proxy/stub marshals: the in-process

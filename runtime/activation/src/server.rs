@@ -56,14 +56,14 @@ pub unsafe fn CoRegisterClassObject(
     flags: u32,
     cookie: *mut u32,
 ) -> HRESULT {
+    // Marshalling finds proxy/stub modules and custom unmarshallers through this layer.
+    crate::activation::register_with_com();
     // SAFETY: forwarded.
     let hr =
         unsafe { comidl_runtime_com::CoRegisterClassObject(clsid, object, context, flags, cookie) };
     if hr.is_err() || context & CLSCTX_LOCAL_SERVER == 0 {
         return hr;
     }
-    // The class objects go out to other processes: dcom must find proxy/stub modules.
-    crate::activation::register_with_com();
     // SAFETY: the com layer checked the pointers (a registration succeeded).
     let (clsid, id) = unsafe { (*clsid, *cookie) };
     // SAFETY: `object` is a live IUnknown (the caller's contract); the table takes a

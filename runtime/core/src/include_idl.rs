@@ -39,6 +39,8 @@ macro_rules! include_idl {
             non_upper_case_globals,
             clippy::too_many_arguments,
             clippy::type_complexity,
+            // A method named as a std trait's is (IStream::Clone, IEnum*::Clone).
+            clippy::should_implement_trait,
             // IDL's names (NOTE, RPC_IF_ID) stay as the IDL spells them, in a binary too.
             clippy::upper_case_acronyms
         )]

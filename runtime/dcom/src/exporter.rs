@@ -589,25 +589,46 @@ impl Exporter {
             .collect();
         let mut dead = Unexported(Vec::new());
         for oid in oids {
-            if let Some(o) = t.objects.get_mut(&oid) {
-                o.strong = 0;
-            }
-            let ipids = t
-                .objects
-                .get(&oid)
-                .map(|o| o.ipids.clone())
-                .unwrap_or_default();
-            for i in ipids {
-                if let Some(e) = t.ipids.get_mut(&i) {
-                    e.public = 0;
-                    e.private = 0;
-                    e.owners.clear();
-                }
-            }
-            dead.0.append(&mut self.forget_if_unused(&mut t, oid).0);
+            dead.0.append(&mut self.disconnect_locked(&mut t, oid).0);
         }
         drop(t);
         drop(dead);
+    }
+
+    /// CoDisconnectObject: the object `identity` leaves the tables whatever references
+    /// clients hold (their calls fail with RPC_E_DISCONNECTED); whether it was exported.
+    pub(crate) fn disconnect(&self, identity: *mut c_void) -> bool {
+        let mut t = self.tables();
+        let Some(&oid) = t.by_identity.get(&(identity as usize)) else {
+            return false;
+        };
+        if t.objects.get(&oid).is_some_and(|o| o.pinned) {
+            return false;
+        }
+        let dead = self.disconnect_locked(&mut t, oid);
+        drop(t);
+        drop(dead);
+        true
+    }
+
+    /// Drops every reference on object `oid` and unexports it.
+    fn disconnect_locked(&self, t: &mut Tables, oid: u64) -> Unexported {
+        if let Some(o) = t.objects.get_mut(&oid) {
+            o.strong = 0;
+        }
+        let ipids = t
+            .objects
+            .get(&oid)
+            .map(|o| o.ipids.clone())
+            .unwrap_or_default();
+        for i in ipids {
+            if let Some(e) = t.ipids.get_mut(&i) {
+                e.public = 0;
+                e.private = 0;
+                e.owners.clear();
+            }
+        }
+        self.forget_if_unused(t, oid)
     }
 
     /// CoReleaseMarshalData of a table-strong marshal.

@@ -41,6 +41,7 @@ pub mod objref;
 pub mod orpc;
 pub mod packed;
 
+pub mod api;
 mod call;
 mod channel;
 mod classfactory;
@@ -51,6 +52,7 @@ pub mod marshal;
 pub mod proxy;
 pub mod psfactory;
 mod remunknown;
+pub mod stream;
 mod unk;
 
 comidl_runtime_core::include_idl!(

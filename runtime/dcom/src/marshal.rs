@@ -6,22 +6,158 @@
 
 use std::ffi::c_void;
 
-use comidl_runtime_core::{ComPtr, E_NOTIMPL, GUID, Interface, RPC_E_INVALID_OBJREF, Result};
+use std::sync::OnceLock;
+
+use comidl_runtime_core::{
+    ComPtr, E_NOTIMPL, GUID, Interface, REGDB_E_CLASSNOTREG, RPC_E_INVALID_OBJREF, Result,
+};
 use comidl_runtime_ndr::{InterfaceMarshal, NdrError};
+
+use crate::bindings::{IID_IMarshal, IMarshal};
+use crate::stream::MemoryStream;
 
 pub use crate::exporter::Keep;
 use crate::exporter::{exporter, is_ours, started};
 use crate::objref::{Objref, ObjrefForm};
 use crate::{proxy, unk};
 
-/// The OBJREF for interface `iid` of the object `itf` points to. A proxy is marshalled as
+/// CLSID_StdMarshal {00000017-0000-0000-C000-000000000046}: the class of the standard
+/// marshaller, what `IMarshal::GetUnmarshalClass` names for standard marshalling.
+pub const CLSID_STD_MARSHAL: GUID = GUID::from_u128(0x0000_0017_0000_0000_c000_0000_0000_0046);
+
+/// MSHCTX_LOCAL: the destination is another process of this machine.
+pub const MSHCTX_LOCAL: u32 = 0;
+/// MSHCTX_DIFFERENTMACHINE.
+pub const MSHCTX_DIFFERENTMACHINE: u32 = 2;
+/// MSHCTX_INPROC: another apartment of this process.
+pub const MSHCTX_INPROC: u32 = 3;
+
+impl Keep {
+    /// The MSHLFLAGS value's kind (MSHLFLAGS_NOPING and unknown bits aside).
+    pub fn from_flags(flags: u32) -> Result<Keep> {
+        match flags & 3 {
+            0 => Ok(Keep::Normal),
+            1 => Ok(Keep::TableStrong),
+            2 => Ok(Keep::TableWeak),
+            _ => Err(comidl_runtime_core::E_INVALIDARG),
+        }
+    }
+
+    /// The MSHLFLAGS value.
+    pub fn flags(self) -> u32 {
+        match self {
+            Keep::Normal => 0,
+            Keep::TableStrong => 1,
+            Keep::TableWeak => 2,
+        }
+    }
+}
+
+/// Makes the unmarshaller of a custom OBJREF: an instance of the class the OBJREF names,
+/// created in process, as its IMarshal. The activation layer hands it in.
+pub type UnmarshalerSource = fn(&GUID) -> Result<ComPtr<IMarshal>>;
+
+static UNMARSHALERS: OnceLock<UnmarshalerSource> = OnceLock::new();
+
+/// Sets where custom unmarshallers come from (see [`UnmarshalerSource`]); the first call
+/// wins.
+pub fn set_unmarshaler_source(source: UnmarshalerSource) {
+    let _ = UNMARSHALERS.set(source);
+}
+
+/// The unmarshaller of class `clsid` (custom marshalling).
+pub(crate) fn unmarshaler(clsid: &GUID) -> Result<ComPtr<IMarshal>> {
+    (UNMARSHALERS.get().ok_or(REGDB_E_CLASSNOTREG)?)(clsid)
+}
+
+/// The object's own IMarshal and the unmarshal class it names, when it marshals itself
+/// (custom marshalling): not for proxies, and not when it names the standard marshaller.
+///
+/// # Safety
+/// `itf` is a live interface pointer.
+unsafe fn custom_marshaler(
+    itf: *mut c_void,
+    iid: &GUID,
+    context: u32,
+    keep: Keep,
+) -> Result<Option<(ComPtr<IMarshal>, GUID)>> {
+    // SAFETY: the caller's contract.
+    let Ok(m) = (unsafe { unk::query(itf, &IID_IMarshal) }) else {
+        return Ok(None);
+    };
+    // SAFETY: QueryInterface gave an IMarshal with a reference for us.
+    let Some(m) = (unsafe { ComPtr::<IMarshal>::from_raw(m) }) else {
+        return Ok(None);
+    };
+    // SAFETY: `itf` is the object's live pointer; no destination context data.
+    let clsid =
+        unsafe { m.get_unmarshal_class(iid, itf, context, std::ptr::null_mut(), keep.flags()) }?;
+    Ok((clsid != CLSID_STD_MARSHAL).then_some((m, clsid)))
+}
+
+/// The OBJREF of interface `iid` of `itf` for destination context `context`: custom when
+/// the object implements IMarshal (OBJREF_CUSTOM with its class and its bytes), else
+/// standard ([`marshal_standard`]).
+///
+/// # Safety
+/// As for [`marshal_interface`].
+pub unsafe fn marshal_for(
+    itf: *mut c_void,
+    iid: &GUID,
+    context: u32,
+    keep: Keep,
+) -> Result<Vec<u8>> {
+    // SAFETY: the caller's contract.
+    if unsafe { proxy::as_proxy(itf) }.is_none()
+        // SAFETY: as above.
+        && let Some((m, clsid)) = unsafe { custom_marshaler(itf, iid, context, keep) }?
+    {
+        let stream = MemoryStream::create()?;
+        // SAFETY: as above.
+        unsafe {
+            m.marshal_interface(
+                Some(&stream),
+                iid,
+                itf,
+                context,
+                std::ptr::null_mut(),
+                keep.flags(),
+            )
+        }?;
+        let data = crate::stream::contents(&stream)?;
+        let o = Objref {
+            iid: *iid,
+            form: ObjrefForm::Custom {
+                clsid,
+                cb_extension: 0,
+                reserved: 0,
+                data,
+            },
+        };
+        return o.encode().map_err(|_| RPC_E_INVALID_OBJREF);
+    }
+    // SAFETY: forwarded.
+    unsafe { marshal_standard(itf, iid, keep) }
+}
+
+/// The OBJREF for interface `iid` of the object `itf` points to, custom when the object
+/// marshals itself ([`marshal_for`] another process of this machine).
+///
+/// # Safety
+/// As for [`marshal_standard`].
+pub unsafe fn marshal_interface(itf: *mut c_void, iid: &GUID, keep: Keep) -> Result<Vec<u8>> {
+    // SAFETY: forwarded.
+    unsafe { marshal_for(itf, iid, MSHCTX_LOCAL, keep) }
+}
+
+/// The standard OBJREF for interface `iid` of the object `itf` points to. A proxy is marshalled as
 /// a reference to its object's own exporter (one more reference asked for there); a
 /// local object is exported by this process's exporter, with one public reference for a
 /// normal marshal and none for a table marshal.
 ///
 /// # Safety
 /// `itf` is a live interface pointer of interface `iid`, of an object any thread may call.
-pub unsafe fn marshal_interface(itf: *mut c_void, iid: &GUID, keep: Keep) -> Result<Vec<u8>> {
+pub unsafe fn marshal_standard(itf: *mut c_void, iid: &GUID, keep: Keep) -> Result<Vec<u8>> {
     // SAFETY: the caller's contract.
     if let Some((manager, identity)) = unsafe { proxy::as_proxy(itf) } {
         let made = manager.marshal_ref(iid);
@@ -55,8 +191,10 @@ pub fn unmarshal_interface(objref: &[u8], iid: &GUID) -> Result<*mut c_void> {
         ObjrefForm::Standard { std, res_addr }
         | ObjrefForm::Handler { std, res_addr, .. }
         | ObjrefForm::Extended { std, res_addr, .. } => (*std, res_addr),
-        // Custom marshalling (an object's own IMarshal) is not done yet.
-        ObjrefForm::Custom { .. } => return Err(E_NOTIMPL),
+        ObjrefForm::Custom { clsid, data, .. } => {
+            let stream = MemoryStream::with_bytes(data.clone())?;
+            return unmarshaler(clsid)?.unmarshal_interface(Some(&stream), iid);
+        }
     };
     let p = if is_ours(std.oxid) {
         let e = started().ok_or(RPC_E_INVALID_OBJREF)?;
@@ -86,6 +224,10 @@ pub fn unmarshal_interface(objref: &[u8], iid: &GUID) -> Result<*mut c_void> {
 /// normal marshal's references, or a table-strong marshal's hold on its object.
 pub fn release_marshal_data(objref: &[u8]) -> Result<()> {
     let o = Objref::decode(objref).map_err(|_| RPC_E_INVALID_OBJREF)?;
+    if let ObjrefForm::Custom { clsid, data, .. } = &o.form {
+        let stream = MemoryStream::with_bytes(data.clone())?;
+        return unmarshaler(clsid)?.release_marshal_data(Some(&stream));
+    }
     let Some(std) = o.form.std() else {
         return Err(E_NOTIMPL);
     };

@@ -554,6 +554,11 @@ impl Manager {
         ))
     }
 
+    /// The resolver bindings the object's OBJREFs name.
+    pub(crate) fn resolver(&self) -> DualStringArray {
+        self.oxid.resolver.clone()
+    }
+
     /// The IPID of the interface proxy for `iid`, if there is one.
     fn ipid_of(&self, iid: &GUID) -> Option<GUID> {
         let linked = lock(&self.interfaces)

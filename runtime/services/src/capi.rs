@@ -11,6 +11,7 @@ use core::ffi::c_void;
 use crate::activation::{COSERVERINFO, MULTI_QI};
 use crate::object::guard;
 use crate::{GUID, HRESULT};
+use comidl_runtime_dcom::api as dcom;
 
 #[unsafe(export_name = "CoInitializeEx")]
 extern "system" fn co_initialize_ex(reserved: *mut c_void, coinit: u32) -> HRESULT {
@@ -196,4 +197,122 @@ unsafe extern "system" fn progid_from_clsid(clsid: *const GUID, out: *mut *mut u
 unsafe extern "C" fn get_dispenser_manager(out: *mut *mut c_void) -> HRESULT {
     // SAFETY: forwarded caller guarantees.
     unsafe { crate::dispenser::GetDispenserManager(out) }
+}
+
+// The marshalling API (comidl_runtime::dcom::api), under its Windows names.
+
+/// # Safety
+/// As for [`comidl_runtime_dcom::api::CoMarshalInterface`].
+#[unsafe(export_name = "CoMarshalInterface")]
+unsafe extern "system" fn co_marshal_interface(
+    stream: *mut c_void,
+    riid: *const GUID,
+    unknown: *mut c_void,
+    context: u32,
+    context_data: *mut c_void,
+    flags: u32,
+) -> HRESULT {
+    crate::install();
+    // SAFETY: forwarded caller guarantees.
+    unsafe { dcom::CoMarshalInterface(stream, riid, unknown, context, context_data, flags) }
+}
+
+/// # Safety
+/// As for [`comidl_runtime_dcom::api::CoUnmarshalInterface`].
+#[unsafe(export_name = "CoUnmarshalInterface")]
+unsafe extern "system" fn co_unmarshal_interface(
+    stream: *mut c_void,
+    riid: *const GUID,
+    out: *mut *mut c_void,
+) -> HRESULT {
+    crate::install();
+    // SAFETY: forwarded caller guarantees.
+    unsafe { dcom::CoUnmarshalInterface(stream, riid, out) }
+}
+
+/// # Safety
+/// As for [`comidl_runtime_dcom::api::CoReleaseMarshalData`].
+#[unsafe(export_name = "CoReleaseMarshalData")]
+unsafe extern "system" fn co_release_marshal_data(stream: *mut c_void) -> HRESULT {
+    crate::install();
+    // SAFETY: forwarded caller guarantees.
+    unsafe { dcom::CoReleaseMarshalData(stream) }
+}
+
+/// # Safety
+/// As for [`comidl_runtime_dcom::api::CoGetMarshalSizeMax`].
+#[unsafe(export_name = "CoGetMarshalSizeMax")]
+unsafe extern "system" fn co_get_marshal_size_max(
+    size: *mut u32,
+    riid: *const GUID,
+    unknown: *mut c_void,
+    context: u32,
+    context_data: *mut c_void,
+    flags: u32,
+) -> HRESULT {
+    crate::install();
+    // SAFETY: forwarded caller guarantees.
+    unsafe { dcom::CoGetMarshalSizeMax(size, riid, unknown, context, context_data, flags) }
+}
+
+/// # Safety
+/// As for [`comidl_runtime_dcom::api::CoMarshalInterThreadInterfaceInStream`].
+#[unsafe(export_name = "CoMarshalInterThreadInterfaceInStream")]
+unsafe extern "system" fn co_marshal_inter_thread_interface_in_stream(
+    riid: *const GUID,
+    unknown: *mut c_void,
+    out: *mut *mut c_void,
+) -> HRESULT {
+    crate::install();
+    // SAFETY: forwarded caller guarantees.
+    unsafe { dcom::CoMarshalInterThreadInterfaceInStream(riid, unknown, out) }
+}
+
+/// # Safety
+/// As for [`comidl_runtime_dcom::api::CoGetInterfaceAndReleaseStream`].
+#[unsafe(export_name = "CoGetInterfaceAndReleaseStream")]
+unsafe extern "system" fn co_get_interface_and_release_stream(
+    stream: *mut c_void,
+    riid: *const GUID,
+    out: *mut *mut c_void,
+) -> HRESULT {
+    crate::install();
+    // SAFETY: forwarded caller guarantees.
+    unsafe { dcom::CoGetInterfaceAndReleaseStream(stream, riid, out) }
+}
+
+/// # Safety
+/// As for [`comidl_runtime_dcom::api::CoGetStandardMarshal`].
+#[unsafe(export_name = "CoGetStandardMarshal")]
+unsafe extern "system" fn co_get_standard_marshal(
+    riid: *const GUID,
+    unknown: *mut c_void,
+    context: u32,
+    context_data: *mut c_void,
+    flags: u32,
+    out: *mut *mut c_void,
+) -> HRESULT {
+    crate::install();
+    // SAFETY: forwarded caller guarantees.
+    unsafe { dcom::CoGetStandardMarshal(riid, unknown, context, context_data, flags, out) }
+}
+
+/// # Safety
+/// As for [`comidl_runtime_dcom::api::CoDisconnectObject`].
+#[unsafe(export_name = "CoDisconnectObject")]
+unsafe extern "system" fn co_disconnect_object(unknown: *mut c_void, reserved: u32) -> HRESULT {
+    // SAFETY: forwarded caller guarantees.
+    unsafe { dcom::CoDisconnectObject(unknown, reserved) }
+}
+
+/// # Safety
+/// As for [`comidl_runtime_dcom::api::CreateStreamOnHGlobal`].
+#[unsafe(export_name = "CreateStreamOnHGlobal")]
+unsafe extern "system" fn create_stream_on_hglobal(
+    hglobal: *mut c_void,
+    delete_on_release: i32,
+    out: *mut *mut c_void,
+) -> HRESULT {
+    // SAFETY: forwarded caller guarantees.
+    unsafe { dcom::CreateStreamOnHGlobal(hglobal, delete_on_release, out) }
 }

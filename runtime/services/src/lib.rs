@@ -19,4 +19,5 @@ pub mod provider;
 /// C API call it before they activate; calling it again changes nothing.
 pub fn install() {
     activation::serve_builtin_classes(dispenser::class_object);
+    activation::register_with_com();
 }

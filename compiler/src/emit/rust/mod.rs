@@ -154,7 +154,8 @@ pub fn runtime_interface(item: &Item) -> Option<&'static str> {
 
 /// Lint allowances a module including generated code should carry, and why.
 pub const ALLOWED_LINTS: &str = "dead_code, non_snake_case, non_camel_case_types, \
-     non_upper_case_globals, clippy::too_many_arguments, clippy::type_complexity";
+     non_upper_case_globals, clippy::too_many_arguments, clippy::type_complexity, \
+     clippy::should_implement_trait";
 
 /// Generates Rust for the main file of `model`.
 pub fn generate(model: &Model, options: &Options) -> Result<Generated, Vec<Diagnostic>> {
