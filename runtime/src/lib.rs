@@ -165,9 +165,50 @@ macro_rules! proxy_stub_module {
                 $crate::module::unregister_proxy_stubs(&clsid(), &interfaces())
             }
 
-            $crate::__module_exports!();
+            #[unsafe(no_mangle)]
+            pub extern "system" fn DllCanUnloadNow() -> $crate::HRESULT {
+                $crate::module::can_unload_now()
+            }
+
+            /// # Safety
+            /// `host` is NULL or a services table living as long as the process.
+            #[unsafe(no_mangle)]
+            pub unsafe extern "C" fn comidl_module_attach(
+                host: *const $crate::host::Services,
+                module_abi: *mut u32,
+            ) -> $crate::HRESULT {
+                // SAFETY: forwarded caller guarantees.
+                unsafe { $crate::attach_proxy_stub_module(host, module_abi) }
+            }
         };
     };
+}
+
+/// The runtime handshake of a proxy/stub module ([`proxy_stub_module!`]): the module's
+/// copy of the runtime attaches to the host's, and the interface pointers among its
+/// proxies' and stubs' parameters are marshalled by the host (one exporter per process,
+/// one identity per object).
+///
+/// # Safety
+/// `host` is NULL or a services table living as long as the process; `module_abi` is
+/// NULL or writable.
+#[doc(hidden)]
+pub unsafe fn attach_proxy_stub_module(
+    host: *const host::Services,
+    module_abi: *mut u32,
+) -> HRESULT {
+    // SAFETY: forwarded caller guarantees.
+    let hr = unsafe { host::attach(host, module_abi) };
+    if hr.is_ok()
+        && let Some(table) = host::attached()
+    {
+        dcom::marshal::forward_to(dcom::marshal::Forward {
+            marshal: table.marshal_interface,
+            unmarshal: table.unmarshal_interface,
+            release: table.release_marshal_data,
+        });
+    }
+    hr
 }
 
 /// `DllGetClassObject` of a proxy/stub module serving `interfaces` as class `own`

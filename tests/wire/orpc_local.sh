@@ -84,10 +84,13 @@ else fail "the server's class objects are still published: $(ls "$COMIDL_RPC_DIR
 
 # The C client with CLSCTX_LOCAL_SERVER: it links no proxy, so COM finds the calculator's
 # proxy/stub module by ProxyStubClsid32 (registered with `comidl register`), and the server
-# it starts takes its stubs from the module too; in the capture as well.
+# it starts takes its stubs from the module too; the server calls back the client's
+# IFoldObserver, a C object, which the module marshalled through the C library's own
+# exporter; in the capture as well.
 c_lines=("IAdder::Add(40, 2) = 42" "ICalculator::Divide(85, 2) = 42 remainder 1"
     "ICalculator::Fold(*, [3, 7], from 2) = 42" "ICalculator::Divide(1, 0) fails: 0x80070057"
-    "IAdder and ICalculator are one object: true")
+    "IAdder and ICalculator are one object: true" "  observer: step 2: 20 -> 42"
+    "the observer was told 3 steps and holds no reference: true")
 out="$(COMIDL_DCOM_TCP=127.0.0.1 timeout 300 bash "$root/examples/calculator/c-client/run.sh" --local 2>&1)"
 status=$?
 if [ "$status" -eq 0 ]; then ok "c-client/run.sh --local exits 0"

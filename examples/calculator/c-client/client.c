@@ -21,6 +21,54 @@ static int failed(const char *what, HRESULT hr)
     return 1;
 }
 
+/* The fold's observer: a COM object written in C, which the Calculator calls back for
+ * each step of FoldObserved (from the server's process, with --local). */
+typedef struct Observer {
+    IFoldObserver iface; /* first: an IFoldObserver pointer is an Observer pointer */
+    LONG refs;
+    ULONG steps;
+} Observer;
+
+static HRESULT STDMETHODCALLTYPE observer_query_interface(IFoldObserver *This, REFIID iid,
+                                                          void **out)
+{
+    if (out == NULL)
+        return E_POINTER;
+    if (memcmp(iid, &IID_IUnknown, sizeof *iid) == 0 ||
+        memcmp(iid, &IID_IFoldObserver, sizeof *iid) == 0) {
+        *out = This;
+        IFoldObserver_AddRef(This);
+        return S_OK;
+    }
+    *out = NULL;
+    return E_NOINTERFACE;
+}
+
+static ULONG STDMETHODCALLTYPE observer_add_ref(IFoldObserver *This)
+{
+    return (ULONG)__atomic_add_fetch(&((Observer *)This)->refs, 1, __ATOMIC_SEQ_CST);
+}
+
+/* The observer lives on main's stack: the last Release frees nothing, and main checks
+ * that every reference came back. */
+static ULONG STDMETHODCALLTYPE observer_release(IFoldObserver *This)
+{
+    return (ULONG)__atomic_sub_fetch(&((Observer *)This)->refs, 1, __ATOMIC_SEQ_CST);
+}
+
+static HRESULT STDMETHODCALLTYPE observer_step(IFoldObserver *This, ULONG index, LONG value,
+                                               LONG total)
+{
+    __atomic_add_fetch(&((Observer *)This)->steps, 1, __ATOMIC_SEQ_CST);
+    printf("  observer: step %u: %d -> %d\n", (unsigned)index, (int)value, (int)total);
+    fflush(stdout);
+    return S_OK;
+}
+
+static IFoldObserverVtbl observer_vtbl = {
+    observer_query_interface, observer_add_ref, observer_release, observer_step,
+};
+
 int main(int argc, char **argv)
 {
     DWORD context = CLSCTX_INPROC_SERVER;
@@ -71,9 +119,21 @@ int main(int argc, char **argv)
     if (FAILED(hr = ICalculator_Fold(calculator, times, 2, factors, &initial, &folded_product)))
         return failed("ICalculator::Fold(*)", hr);
     LONG unused_quotient, unused_remainder;
-    hr = ICalculator_Divide(calculator, 1, 0, &unused_quotient, &unused_remainder);
-    if (hr != E_INVALIDARG)
-        return failed("Divide(1, 0) should fail with E_INVALIDARG, but the call", hr);
+    HRESULT divide_by_zero =
+        ICalculator_Divide(calculator, 1, 0, &unused_quotient, &unused_remainder);
+    if (divide_by_zero != E_INVALIDARG)
+        return failed("Divide(1, 0) should fail with E_INVALIDARG, but the call", divide_by_zero);
+
+    /* A C object passed to the Calculator, called back during the call. */
+    Observer observer = {{&observer_vtbl}, 1, 0};
+    static const LONG observed_terms[] = {10, 12, 20};
+    LONG observed = 0;
+    printf("ICalculator::FoldObserved(+, [10, 12, 20]):\n");
+    fflush(stdout);
+    if (FAILED(hr = ICalculator_FoldObserved(calculator, plus, 3, observed_terms,
+                                             &observer.iface, &observed)))
+        return failed("ICalculator::FoldObserved", hr);
+    printf("  = %d\n", (int)observed);
 
     IUnknown *a = NULL, *b = NULL;
     ICalculator_QueryInterface(calculator, &IID_IUnknown, (void **)&a);
@@ -90,12 +150,16 @@ int main(int argc, char **argv)
     printf("ICalculator::Divide(85, 2) = %d remainder %d\n", (int)quotient, (int)remainder);
     printf("ICalculator::Fold(+, [20, 22]) = %d\n", (int)folded_sum);
     printf("ICalculator::Fold(*, [3, 7], from 2) = %d\n", (int)folded_product);
-    printf("ICalculator::Divide(1, 0) fails: 0x%08x\n", (unsigned)hr);
+    printf("ICalculator::Divide(1, 0) fails: 0x%08x\n", (unsigned)divide_by_zero);
     printf("IAdder and ICalculator are one object: %s\n", same ? "true" : "false");
 
     IAdder_Release(adder);
     ICalculator_Release(calculator);
     CoFreeUnusedLibraries();
+    /* Every reference the observer handed out came back (the server's too). */
+    int observer_ok = observer.steps == 3 && observer.refs == 1;
+    printf("the observer was told 3 steps and holds no reference: %s\n",
+           observer_ok ? "true" : "false");
     CoUninitialize();
-    return same ? 0 : 1;
+    return same && observer_ok ? 0 : 1;
 }

@@ -19,6 +19,9 @@ extern "C" {
 #define FAILED(hr) ((HRESULT)(hr) < 0)
 #define E_UNEXPECTED ((HRESULT)0x8000FFFF)
 #define E_INVALIDARG ((HRESULT)0x80070057)
+#define E_NOINTERFACE ((HRESULT)0x80004002)
+#define E_POINTER ((HRESULT)0x80004003)
+#define S_OK ((HRESULT)0)
 
 HRESULT STDMETHODCALLTYPE CoInitializeEx(void *reserved, DWORD coinit);
 void STDMETHODCALLTYPE CoUninitialize(void);

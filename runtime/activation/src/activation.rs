@@ -41,7 +41,22 @@ pub fn register_with_com() {
         crate::host_table::set_class_object_source(get_class_object_local);
         comidl_runtime_dcom::set_factory_source(proxy_stub_factory);
         comidl_runtime_dcom::marshal::set_unmarshaler_source(custom_unmarshaler);
+        crate::host_table::set_marshal_source(crate::host_table::MarshalSource {
+            marshal: marshal_for,
+            unmarshal: comidl_runtime_dcom::marshal::unmarshal_interface,
+            release: comidl_runtime_dcom::marshal::release_marshal_data,
+        });
     });
+}
+
+/// dcom's marshal for the host services table (modules' interface pointers).
+///
+/// # Safety
+/// `itf` is a live interface pointer of interface `iid`.
+unsafe fn marshal_for(itf: *mut c_void, iid: &GUID, context: u32, flags: u32) -> Result<Vec<u8>> {
+    let keep = comidl_runtime_dcom::Keep::from_flags(flags)?;
+    // SAFETY: the caller's contract.
+    unsafe { comidl_runtime_dcom::marshal::marshal_for(itf, iid, context, keep) }
 }
 
 /// The unmarshaller a custom OBJREF names: an in-process instance of its class, as its

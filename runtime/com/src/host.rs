@@ -32,7 +32,7 @@ use crate::{E_POINTER, GUID, HRESULT, S_OK};
 
 /// The version of the table below and of every format modules share (task-allocator
 /// blocks, the meaning of each entry). Raise it with any incompatible change.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 
 /// `HRESULT_FROM_WIN32(ERROR_REVISION_MISMATCH)`: the module was built for another
 /// version of the runtime.
@@ -83,7 +83,24 @@ pub struct Services {
     /// The class registry directory the host set with [`set_registry_dir`], as a
     /// task-allocator block holding NUL-terminated UTF-8, or NULL when it set none.
     pub registry_dir: unsafe extern "C" fn() -> *mut c_char,
+    /// Marshals interface `iid` of an object (the host's CoMarshalInterface, for the
+    /// interface pointers among a proxy/stub module's parameters): the OBJREF as a
+    /// task-allocator block and its length.
+    pub marshal_interface: MarshalInterfaceFn,
+    /// Unmarshals an OBJREF (its bytes and length) as interface `iid`.
+    pub unmarshal_interface: UnmarshalInterfaceFn,
+    /// Releases what an OBJREF holds (CoReleaseMarshalData).
+    pub release_marshal_data: ReleaseMarshalDataFn,
 }
+
+/// `marshal_interface(iid, itf, context, mshlflags, &bytes, &len)`.
+pub type MarshalInterfaceFn =
+    unsafe extern "C" fn(*const GUID, *mut c_void, u32, u32, *mut *mut u8, *mut u32) -> HRESULT;
+/// `unmarshal_interface(bytes, len, iid, &itf)`.
+pub type UnmarshalInterfaceFn =
+    unsafe extern "C" fn(*const u8, u32, *const GUID, *mut *mut c_void) -> HRESULT;
+/// `release_marshal_data(bytes, len)`.
+pub type ReleaseMarshalDataFn = unsafe extern "C" fn(*const u8, u32) -> HRESULT;
 
 // SAFETY: the table is immutable; its one pointer is to a static string.
 unsafe impl Sync for Services {}

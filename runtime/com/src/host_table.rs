@@ -29,7 +29,30 @@ pub(crate) static SERVICES: Services = Services {
     set_error: svc::set_error,
     take_error: svc::take_error,
     registry_dir: svc::registry_dir,
+    marshal_interface: svc::marshal_interface,
+    unmarshal_interface: svc::unmarshal_interface,
+    release_marshal_data: svc::release_marshal_data,
 };
+
+/// The marshalling functions of the dcom layer (which this layer does not know), for the
+/// table's marshalling entries; the activation layer hands them in with
+/// [`set_marshal_source`].
+pub struct MarshalSource {
+    /// The OBJREF of interface `iid` of `itf` for destination context `context` with
+    /// MSHLFLAGS `flags`.
+    pub marshal: unsafe fn(*mut c_void, &GUID, u32, u32) -> crate::Result<Vec<u8>>,
+    /// The interface pointer an OBJREF names, as `iid`.
+    pub unmarshal: fn(&[u8], &GUID) -> crate::Result<*mut c_void>,
+    /// Gives back what an OBJREF holds.
+    pub release: fn(&[u8]) -> crate::Result<()>,
+}
+
+static MARSHAL_SOURCE: std::sync::OnceLock<MarshalSource> = std::sync::OnceLock::new();
+
+/// Hands in the marshalling functions the table exposes; the first call wins.
+pub fn set_marshal_source(source: MarshalSource) {
+    let _ = MARSHAL_SOURCE.set(source);
+}
 
 /// `CoGetClassObject` as the activation layer implements it, with the signature of the
 /// table's `get_class_object` entry.
@@ -138,6 +161,102 @@ mod svc {
             crate::host::task_c_string(&text)
         })
         .unwrap_or(core::ptr::null_mut())
+    }
+
+    /// The bytes the caller passes, or E_POINTER.
+    ///
+    /// # Safety
+    /// `bytes` is NULL or points to `len` readable bytes.
+    unsafe fn slice<'a>(bytes: *const u8, len: u32) -> Result<&'a [u8], HRESULT> {
+        if bytes.is_null() {
+            return Err(crate::E_POINTER);
+        }
+        // SAFETY: the caller's contract.
+        Ok(unsafe { core::slice::from_raw_parts(bytes, len as usize) })
+    }
+
+    pub(super) unsafe extern "C" fn marshal_interface(
+        iid: *const GUID,
+        itf: *mut c_void,
+        context: u32,
+        flags: u32,
+        out: *mut *mut u8,
+        out_len: *mut u32,
+    ) -> HRESULT {
+        guard(|| {
+            let Some(source) = super::MARSHAL_SOURCE.get() else {
+                return crate::CO_E_NOTINITIALIZED;
+            };
+            // SAFETY: NULL or valid (the caller's contract).
+            let Some(iid) = (unsafe { iid.as_ref() }) else {
+                return crate::E_POINTER;
+            };
+            if itf.is_null() || out.is_null() || out_len.is_null() {
+                return crate::E_POINTER;
+            }
+            // SAFETY: forwarded caller guarantees (a live interface pointer of `iid`).
+            let bytes = match unsafe { (source.marshal)(itf, iid, context, flags) } {
+                Ok(b) => b,
+                Err(hr) => return hr,
+            };
+            let Ok(len) = u32::try_from(bytes.len()) else {
+                return crate::E_OUTOFMEMORY;
+            };
+            let block = crate::CoTaskMemAlloc(bytes.len().max(1)).cast::<u8>();
+            if block.is_null() {
+                return crate::E_OUTOFMEMORY;
+            }
+            // SAFETY: a fresh block of at least `len` bytes; the out pointers are writable.
+            unsafe {
+                core::ptr::copy_nonoverlapping(bytes.as_ptr(), block, bytes.len());
+                out.write(block);
+                out_len.write(len);
+            }
+            crate::S_OK
+        })
+    }
+
+    pub(super) unsafe extern "C" fn unmarshal_interface(
+        bytes: *const u8,
+        len: u32,
+        iid: *const GUID,
+        out: *mut *mut c_void,
+    ) -> HRESULT {
+        guard(|| {
+            let Some(source) = super::MARSHAL_SOURCE.get() else {
+                return crate::CO_E_NOTINITIALIZED;
+            };
+            // SAFETY: NULL or valid (the caller's contract).
+            let (Some(iid), false) = (unsafe { iid.as_ref() }, out.is_null()) else {
+                return crate::E_POINTER;
+            };
+            // SAFETY: as above.
+            let bytes = match unsafe { slice(bytes, len) } {
+                Ok(b) => b,
+                Err(hr) => return hr,
+            };
+            match (source.unmarshal)(bytes, iid) {
+                Ok(p) => {
+                    // SAFETY: checked writable.
+                    unsafe { out.write(p) };
+                    crate::S_OK
+                }
+                Err(hr) => hr,
+            }
+        })
+    }
+
+    pub(super) unsafe extern "C" fn release_marshal_data(bytes: *const u8, len: u32) -> HRESULT {
+        guard(|| {
+            let Some(source) = super::MARSHAL_SOURCE.get() else {
+                return crate::CO_E_NOTINITIALIZED;
+            };
+            // SAFETY: the caller's contract.
+            match unsafe { slice(bytes, len) }.and_then(|b| (source.release)(b)) {
+                Ok(()) => crate::S_OK,
+                Err(hr) => hr,
+            }
+        })
     }
 
     pub(super) unsafe extern "C" fn registry_dir() -> *mut c_char {

@@ -9,7 +9,7 @@ use std::ffi::c_void;
 use std::sync::OnceLock;
 
 use comidl_runtime_core::{
-    ComPtr, E_NOTIMPL, GUID, Interface, REGDB_E_CLASSNOTREG, RPC_E_INVALID_OBJREF, Result,
+    ComPtr, E_NOTIMPL, GUID, HRESULT, Interface, REGDB_E_CLASSNOTREG, RPC_E_INVALID_OBJREF, Result,
 };
 use comidl_runtime_ndr::{InterfaceMarshal, NdrError};
 
@@ -65,6 +65,59 @@ pub fn set_unmarshaler_source(source: UnmarshalerSource) {
     let _ = UNMARSHALERS.set(source);
 }
 
+/// The marshalling functions of the process's COM library, when this copy of the runtime
+/// lives in a module another copy loaded (a proxy/stub module): interface pointers among
+/// the module's parameters are marshalled there, so the process has one exporter and
+/// each object one identity. The signatures are the host services table's.
+#[derive(Clone, Copy)]
+pub struct Forward {
+    /// `marshal(iid, itf, context, mshlflags, &task_block, &len)`.
+    pub marshal:
+        unsafe extern "C" fn(*const GUID, *mut c_void, u32, u32, *mut *mut u8, *mut u32) -> HRESULT,
+    /// `unmarshal(bytes, len, iid, &itf)`.
+    pub unmarshal: unsafe extern "C" fn(*const u8, u32, *const GUID, *mut *mut c_void) -> HRESULT,
+    /// `release(bytes, len)`.
+    pub release: unsafe extern "C" fn(*const u8, u32) -> HRESULT,
+}
+
+static FORWARD: OnceLock<Forward> = OnceLock::new();
+
+/// Sends this copy's marshalling to the process's COM library (see [`Forward`]); the
+/// first call wins. What a proxy/stub module does once its host attached it.
+pub fn forward_to(host: Forward) {
+    let _ = FORWARD.set(host);
+}
+
+/// An OBJREF's length as the table takes it.
+fn len32(bytes: &[u8]) -> Result<u32> {
+    u32::try_from(bytes.len()).map_err(|_| RPC_E_INVALID_OBJREF)
+}
+
+/// [`marshal_for`] in the host.
+///
+/// # Safety
+/// As for [`marshal_for`].
+unsafe fn forwarded_marshal(
+    host: &Forward,
+    itf: *mut c_void,
+    iid: &GUID,
+    context: u32,
+    keep: Keep,
+) -> Result<Vec<u8>> {
+    let mut block: *mut u8 = std::ptr::null_mut();
+    let mut len = 0u32;
+    // SAFETY: the caller's contract; the out pointers are ours.
+    unsafe { (host.marshal)(iid, itf, context, keep.flags(), &mut block, &mut len) }.ok()?;
+    if block.is_null() {
+        return Err(RPC_E_INVALID_OBJREF);
+    }
+    // SAFETY: the host wrote `len` bytes into a task-allocator block that is now ours.
+    let bytes = unsafe { std::slice::from_raw_parts(block, len as usize) }.to_vec();
+    // SAFETY: the block the host allocated for us, freed once.
+    unsafe { comidl_runtime_core::CoTaskMemFree(block.cast()) };
+    Ok(bytes)
+}
+
 /// The unmarshaller of class `clsid` (custom marshalling).
 pub(crate) fn unmarshaler(clsid: &GUID) -> Result<ComPtr<IMarshal>> {
     (UNMARSHALERS.get().ok_or(REGDB_E_CLASSNOTREG)?)(clsid)
@@ -107,6 +160,10 @@ pub unsafe fn marshal_for(
     context: u32,
     keep: Keep,
 ) -> Result<Vec<u8>> {
+    if let Some(host) = FORWARD.get() {
+        // SAFETY: forwarded.
+        return unsafe { forwarded_marshal(host, itf, iid, context, keep) };
+    }
     // SAFETY: the caller's contract.
     if unsafe { proxy::as_proxy(itf) }.is_none()
         // SAFETY: as above.
@@ -186,6 +243,16 @@ pub unsafe fn marshal_standard(itf: *mut c_void, iid: &GUID, keep: Keep) -> Resu
 /// the object itself when this process exports it, else a proxy. A normal marshal's
 /// references are taken over (it can be unmarshalled once); a table marshal's stay.
 pub fn unmarshal_interface(objref: &[u8], iid: &GUID) -> Result<*mut c_void> {
+    if let Some(host) = FORWARD.get() {
+        let mut out = std::ptr::null_mut();
+        // SAFETY: the bytes and the out pointer are ours.
+        unsafe { (host.unmarshal)(objref.as_ptr(), len32(objref)?, iid, &mut out) }.ok()?;
+        return if out.is_null() {
+            Err(RPC_E_INVALID_OBJREF)
+        } else {
+            Ok(out)
+        };
+    }
     let o = Objref::decode(objref).map_err(|_| RPC_E_INVALID_OBJREF)?;
     let (std, res_addr) = match &o.form {
         ObjrefForm::Standard { std, res_addr }
@@ -223,6 +290,10 @@ pub fn unmarshal_interface(objref: &[u8], iid: &GUID) -> Result<*mut c_void> {
 /// Gives back what a marshal holds without unmarshalling it (CoReleaseMarshalData): a
 /// normal marshal's references, or a table-strong marshal's hold on its object.
 pub fn release_marshal_data(objref: &[u8]) -> Result<()> {
+    if let Some(host) = FORWARD.get() {
+        // SAFETY: the bytes are ours.
+        return unsafe { (host.release)(objref.as_ptr(), len32(objref)?) }.ok();
+    }
     let o = Objref::decode(objref).map_err(|_| RPC_E_INVALID_OBJREF)?;
     if let ObjrefForm::Custom { clsid, data, .. } = &o.form {
         let stream = MemoryStream::with_bytes(data.clone())?;
