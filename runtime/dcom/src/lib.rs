@@ -87,6 +87,36 @@ pub unsafe fn serve_request(
 ) -> Result<Vec<u8>, comidl_runtime_ndr::Fault> {
     call::serve(ps, itf, opnum, stub)
 }
+
+/// [`serve_request`] the way a proxy/stub module's stub serves it: a stub made by the
+/// module factory over `interfaces` (IPSFactoryBuffer::CreateStub for `iid`), called by
+/// this process's channel (IRpcStubBuffer::Invoke with the request's data behind
+/// ORPCTHIS). For fuzzing and tests, which hold the two routes to the same answers.
+///
+/// # Safety
+/// `itf` is a live interface pointer of interface `iid`, one of `interfaces`'.
+#[doc(hidden)]
+pub unsafe fn serve_request_through_module(
+    interfaces: &'static [&'static ProxyStub],
+    iid: &comidl_runtime_core::GUID,
+    itf: *mut std::ffi::c_void,
+    opnum: u16,
+    stub: &[u8],
+) -> Result<Vec<u8>, comidl_runtime_ndr::Fault> {
+    use comidl_runtime_core::Interface;
+    let unspecified = comidl_runtime_ndr::Fault::UNSPECIFIED;
+    let factory = psfactory::factory(interfaces)
+        .and_then(|f| f.cast::<bindings::IPSFactoryBuffer>())
+        .map_err(|_| unspecified)?;
+    // SAFETY: the caller's contract: a live interface pointer (every one is an IUnknown).
+    let server = unsafe { comidl_runtime_core::IUnknown::from_raw_borrowed(itf) };
+    let buffer = factory
+        .create_stub(iid, server.as_ref())
+        .ok()
+        .flatten()
+        .ok_or(unspecified)?;
+    channel::serve(&buffer, opnum, stub)
+}
 pub use dualstring::{DualStringArray, SecurityBinding, StringBinding};
 pub use interfaces::{FactorySource, ProxyStub, Vtbl, lookup, register, set_factory_source};
 pub use marshal::{AgileReference, Keep};

@@ -44,6 +44,8 @@ const PROCNUM_OUT_OF_RANGE: HRESULT = HRESULT::from_win32(1745);
 pub(crate) fn hresult_of_fault(f: Fault) -> HRESULT {
     match f {
         Fault::OP_RANGE => PROCNUM_OUT_OF_RANGE,
+        Fault::UNSPECIFIED => comidl_runtime_core::RPC_E_SERVERFAULT,
+        Fault::NO_MEMORY => E_OUTOFMEMORY,
         Fault(code) if code & 0x8000_0000 != 0 => HRESULT(code as i32),
         Fault(code) if code <= 0xFFFF => HRESULT::from_win32(code),
         _ => comidl_runtime_core::RPC_E_SERVERFAULT,
@@ -56,6 +58,10 @@ pub(crate) fn fault_of_hresult(hr: HRESULT) -> Fault {
     let code = hr.0 as u32;
     if hr == PROCNUM_OUT_OF_RANGE {
         Fault::OP_RANGE
+    } else if hr == comidl_runtime_core::RPC_E_SERVERFAULT {
+        Fault::UNSPECIFIED
+    } else if hr == E_OUTOFMEMORY {
+        Fault::NO_MEMORY
     } else if code & 0xFFFF_0000 == 0x8007_0000 {
         Fault(code & 0xFFFF)
     } else {

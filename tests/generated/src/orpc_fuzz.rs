@@ -87,16 +87,41 @@ pub fn run(data: &[u8]) {
     // SAFETY: a live IOrpcTest2.
     let reply =
         unsafe { dcom::serve_request(&IOrpcTest2_PROXY_STUB, target.as_raw(), opnum, stub) };
-    if let Ok(reply) = reply {
+    if let Ok(reply) = &reply {
         assert!(
-            OrpcThat::decode(&reply).is_ok(),
+            OrpcThat::decode(reply).is_ok(),
             "a reply that does not start with an ORPCTHAT"
         );
     }
-    // Interface pointers the reply exported were for a client that will never come: the
-    // exporter lets go of them, so inputs do not pile objects up.
     dcom::disconnect_all();
     assert_eq!(thread_balance(), before, "task-allocator blocks leaked");
+    // The same request through a proxy/stub module's stub and the channel: the same
+    // answer (a fault with the same status, or a reply of the same length: the OBJREFs of
+    // interface pointers differ only in their IPIDs).
+    static MODULE: &[&dcom::ProxyStub] = &[&IOrpcTest2_PROXY_STUB];
+    // SAFETY: a live IOrpcTest2.
+    let via_module = unsafe {
+        dcom::serve_request_through_module(
+            MODULE,
+            &crate::orpc::IID_IOrpcTest2,
+            target.as_raw(),
+            opnum,
+            stub,
+        )
+    };
+    match (&reply, &via_module) {
+        (Ok(a), Ok(b)) => assert_eq!(a.len(), b.len(), "the module's reply differs"),
+        (Err(a), Err(b)) => assert_eq!(a, b, "the module's fault differs"),
+        _ => panic!("one route failed: linked {reply:?}, module {via_module:?}"),
+    }
+    // Interface pointers the replies exported were for a client that will never come:
+    // the exporter lets go of them, so inputs do not pile objects up.
+    dcom::disconnect_all();
+    assert_eq!(
+        thread_balance(),
+        before,
+        "task-allocator blocks leaked (module route)"
+    );
 }
 
 /// Valid inputs, one per kind of method (for the fuzzer's corpus, and tests): an
