@@ -139,4 +139,18 @@ add_counts orpc_capture.py "$("$py" "$here/orpc_capture.py" "$pcap" "${ports[@]}
 for t in orpc_processes local_server; do
     add_counts "$t" "$(cd "$root" && timeout 300 cargo test --quiet -p comidl-generated-tests --test "$t" 2>/dev/null)"
 done
+# The marshalling API (streams, table marshals, CoGetStandardMarshal, CoDisconnectObject,
+# custom marshalling) and AgileReference: libtest tests, one ok/FAIL line per test.
+for t in marshal_api orpc_agile; do
+    out="$(cd "$root" && timeout 300 cargo test -p comidl-generated-tests --test "$t" 2>&1)"
+    mapfile -t results < <(printf '%s\n' "$out" | grep -E '^test .* \.\.\. (ok|FAILED)$')
+    if [ "${#results[@]}" -eq 0 ]; then fail "$t: no test ran"; continue; fi
+    for r in "${results[@]}"; do
+        name="${r#test }"; name="${name% ... *}"
+        case "$r" in
+            *"... ok") ok "$t: $name" ;;
+            *) fail "$t: $name" ;;
+        esac
+    done
+done
 finish
