@@ -29,6 +29,7 @@ comidl_runtime::include_idl!(
 
 pub use bindings::{ICounter, ICounter_Impl, ISecond, ISecond_Impl};
 
+pub mod ipc_baselines;
 pub mod ndr;
 pub mod orpc;
 pub mod rpc;

@@ -8,6 +8,9 @@
 //! - `IBlob::Put` of 1 MiB through the proxy, against the raw socket moving the same
 //!   megabyte and a reply, and against memcpy of the megabyte;
 //! - 16 threads x N calls on one proxy at once: throughput and errors.
+//!
+//! The null call's IPC baselines, a gRPC call (tonic) and a D-Bus call (zbus), are in
+//! [`crate::ipc_baselines`].
 
 use std::ffi::c_void;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -155,9 +158,19 @@ pub fn bench_null(plan: Plan, remote: &Remote) -> Comparison {
     let stream = Mutex::new(raw.client());
     let req = vec![0u8; NULL_REQUEST];
     let errors = AtomicU64::new(0);
-    let proxy = remote.second.as_raw() as usize;
     let c = comp_raw(&stream, &req, NULL_RESPONSE, &errors);
-    let ours = |n: u64| {
+    let ours = null_calls(remote, &errors);
+    let r = compare(plan, 1, &c, &ours);
+    assert_eq!(errors.load(Ordering::Relaxed), 0, "calls failed");
+    r
+}
+
+/// The "ours" side of the null-call comparisons (this one and the IPC baselines'):
+/// `n` calls of `ISecond::Ping` through the proxy, failures counted in `errors`.
+pub fn null_calls<'a>(remote: &'a Remote, errors: &'a AtomicU64) -> impl Fn(u64) + Sync + 'a {
+    // The proxy as an address: ComPtr is not Sync (proxies are free-threaded).
+    let proxy = remote.second.as_raw() as usize;
+    move |n: u64| {
         // SAFETY: the proxy lives as long as `remote`.
         let p = unsafe {
             <ISecond as comidl_runtime::Interface>::from_raw_borrowed(proxy as *mut c_void)
@@ -168,10 +181,7 @@ pub fn bench_null(plan: Plan, remote: &Remote) -> Comparison {
                 errors.fetch_add(1, Ordering::Relaxed);
             }
         }
-    };
-    let r = compare(plan, 1, &c, &ours);
-    assert_eq!(errors.load(Ordering::Relaxed), 0, "calls failed");
-    r
+    }
 }
 
 fn comp_raw<'a>(
