@@ -224,24 +224,12 @@ pub unsafe fn proxy_stub_class_object(
     iid: *const GUID,
     out: *mut *mut c_void,
 ) -> HRESULT {
-    object::guard(|| {
-        if out.is_null() {
-            return E_POINTER;
-        }
-        // SAFETY: non-null and writable (caller's contract).
-        unsafe { out.write(core::ptr::null_mut()) };
-        // SAFETY: NULL or valid (caller's contract).
-        let (Some(clsid), Some(iid)) = (unsafe { clsid.as_ref() }, unsafe { iid.as_ref() }) else {
-            return E_POINTER;
-        };
+    let find = |clsid: &GUID| {
         if clsid != own {
-            return CLASS_E_CLASSNOTAVAILABLE;
+            return Err(CLASS_E_CLASSNOTAVAILABLE);
         }
-        let factory = match dcom::psfactory::factory(interfaces) {
-            Ok(f) => f,
-            Err(hr) => return hr,
-        };
-        // SAFETY: `factory` is live; QueryInterface writes an owned pointer or NULL.
-        unsafe { ((*factory).vtable().QueryInterface)(factory.as_raw(), iid, out) }
-    })
+        dcom::psfactory::factory(interfaces)
+    };
+    // SAFETY: forwarded caller guarantees.
+    unsafe { module::hand_out_class_object(clsid, iid, out, find) }
 }

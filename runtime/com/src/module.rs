@@ -58,6 +58,26 @@ pub unsafe fn get_class_object(
     iid: *const GUID,
     out: *mut *mut c_void,
 ) -> HRESULT {
+    let find = |clsid: &GUID| match classes.iter().find(|c| c.info.clsid == *clsid) {
+        Some(class) => Ok((class.class_object)()),
+        None => Err(CLASS_E_CLASSNOTAVAILABLE),
+    };
+    // SAFETY: forwarded caller guarantees.
+    unsafe { hand_out_class_object(clsid, iid, out, find) }
+}
+
+/// What every module's `DllGetClassObject` does around finding its class object:
+/// argument checks, `*out` NULL on failure, the object found for `clsid` by `find` (or
+/// its error) as `iid`, and no panic out.
+///
+/// # Safety
+/// `clsid` and `iid` are NULL or valid; `out` is NULL or writable.
+pub unsafe fn hand_out_class_object(
+    clsid: *const GUID,
+    iid: *const GUID,
+    out: *mut *mut c_void,
+    find: impl FnOnce(&GUID) -> Result<ComPtr<IUnknown>, HRESULT>,
+) -> HRESULT {
     crate::object::guard(|| {
         if out.is_null() {
             return E_POINTER;
@@ -68,10 +88,10 @@ pub unsafe fn get_class_object(
         let (Some(clsid), Some(iid)) = (unsafe { clsid.as_ref() }, unsafe { iid.as_ref() }) else {
             return E_POINTER;
         };
-        let Some(class) = classes.iter().find(|c| c.info.clsid == *clsid) else {
-            return CLASS_E_CLASSNOTAVAILABLE;
+        let object = match find(clsid) {
+            Ok(object) => object,
+            Err(hr) => return hr,
         };
-        let object = (class.class_object)();
         // SAFETY: `object` is live; QueryInterface writes an owned pointer or NULL.
         unsafe { ((*object).vtable().QueryInterface)(object.as_raw(), iid, out) }
     })
@@ -92,6 +112,18 @@ pub fn module_path(anchor: *const c_void) -> Option<std::path::PathBuf> {
     let name = unsafe { core::ffi::CStr::from_ptr(info.dli_fname) };
     let path = std::path::Path::new(std::ffi::OsStr::from_bytes(name.to_bytes()));
     std::fs::canonicalize(path).ok()
+}
+
+/// The module's own file (found from `anchor`) for its registration, or SELFREG_E_CLASS
+/// with the reason recorded.
+fn own_path(anchor: *const c_void) -> Result<String, HRESULT> {
+    match module_path(anchor) {
+        Some(path) => Ok(path.to_string_lossy().into_owned()),
+        None => {
+            crate::host::set_error_message(SELFREG_E_CLASS, "cannot find this module's own file");
+            Err(SELFREG_E_CLASS)
+        }
+    }
 }
 
 /// The registry layer `DllRegisterServer` writes: the user's, or the machine's when the
@@ -129,11 +161,10 @@ pub fn register_server(
     anchor: *const c_void,
 ) -> HRESULT {
     crate::object::guard(|| {
-        let Some(path) = module_path(anchor) else {
-            crate::host::set_error_message(SELFREG_E_CLASS, "cannot find this module's own file");
-            return SELFREG_E_CLASS;
+        let path = match own_path(anchor) {
+            Ok(path) => path,
+            Err(hr) => return hr,
         };
-        let path = path.to_string_lossy().into_owned();
         let hr = update_each(classes, |tree, class| {
             crate::registry::register_class(tree, &class_entry(class.info, &path))
         });
@@ -154,14 +185,14 @@ pub fn register_proxy_stubs(
     anchor: *const c_void,
 ) -> HRESULT {
     crate::object::guard(|| {
-        let Some(path) = module_path(anchor) else {
-            crate::host::set_error_message(SELFREG_E_CLASS, "cannot find this module's own file");
-            return SELFREG_E_CLASS;
+        let path = match own_path(anchor) {
+            Ok(path) => path,
+            Err(hr) => return hr,
         };
         let entry = ClassEntry {
             clsid: *clsid,
             name: Some("PSFactoryBuffer".to_string()),
-            inproc_server: Some(path.to_string_lossy().into_owned()),
+            inproc_server: Some(path),
             threading_model: Some("Both".to_string()),
             local_server: None,
             progid: None,

@@ -13,7 +13,7 @@
 use std::ffi::c_void;
 
 use comidl_runtime_core::{
-    ComObject, ComPtr, E_INVALIDARG, E_NOTIMPL, E_POINTER, E_UNEXPECTED, GUID, HRESULT, Interface,
+    ComObject, E_INVALIDARG, E_NOTIMPL, E_POINTER, E_UNEXPECTED, GUID, HRESULT, Interface,
     RPC_E_INVALID_OBJREF, Result, S_OK,
 };
 
@@ -36,6 +36,25 @@ fn guarded(f: impl FnOnce() -> Result<()>) -> HRESULT {
         Ok(Err(hr)) => hr,
         Err(_) => E_UNEXPECTED,
     }
+}
+
+/// A function with one `[out]` value: NULL `out` is E_POINTER; otherwise `*out` is `empty`
+/// until `f` succeeds, then what `f` gives.
+///
+/// # Safety
+/// `out` is NULL or writable.
+unsafe fn with_out<T: Copy>(out: *mut T, empty: T, f: impl FnOnce() -> Result<T>) -> HRESULT {
+    if out.is_null() {
+        return E_POINTER;
+    }
+    // SAFETY: checked writable (the caller's contract).
+    unsafe { out.write(empty) };
+    guarded(|| {
+        let value = f()?;
+        // SAFETY: as above.
+        unsafe { out.write(value) };
+        Ok(())
+    })
 }
 
 /// A borrowed interface pointer argument; NULL is E_POINTER.
@@ -165,24 +184,16 @@ pub unsafe fn CoUnmarshalInterface(
     riid: *const GUID,
     out: *mut *mut c_void,
 ) -> HRESULT {
-    if out.is_null() {
-        return E_POINTER;
-    }
-    // SAFETY: checked writable (the caller's contract).
-    unsafe { out.write(std::ptr::null_mut()) };
-    guarded(|| {
+    let unmarshal = || {
         // SAFETY: the caller's contract.
         let (stream, iid) = unsafe { (borrowed::<IStream>(stream)?, iid_of(riid)?) };
-        let p = match read_objref(&stream)? {
-            Read::Whole(bytes) => marshal::unmarshal_interface(&bytes, iid)?,
-            Read::Custom { clsid } => {
-                unmarshaler(&clsid)?.unmarshal_interface(Some(&stream), iid)?
-            }
-        };
-        // SAFETY: as above.
-        unsafe { out.write(p) };
-        Ok(())
-    })
+        match read_objref(&stream)? {
+            Read::Whole(bytes) => marshal::unmarshal_interface(&bytes, iid),
+            Read::Custom { clsid } => unmarshaler(&clsid)?.unmarshal_interface(Some(&stream), iid),
+        }
+    };
+    // SAFETY: `out` is NULL or writable (the caller's contract).
+    unsafe { with_out(out, std::ptr::null_mut(), unmarshal) }
 }
 
 /// CoReleaseMarshalData: gives back what the OBJREF at `stream`'s position holds.
@@ -235,12 +246,22 @@ pub unsafe fn CoGetMarshalSizeMax(
     _context_data: *mut c_void,
     flags: u32,
 ) -> HRESULT {
-    if size.is_null() {
-        return E_POINTER;
-    }
-    // SAFETY: checked writable.
-    unsafe { size.write(0) };
-    guarded(|| {
+    // The bound for a live pointer `itf` of interface `iid`.
+    let bound = |itf: *mut c_void, iid: &GUID| {
+        // SAFETY: `itf` is live (the caller holds a reference).
+        match unsafe { marshal::custom_marshaler(itf, iid, context, Keep::from_flags(flags)?) }? {
+            // The custom OBJREF's head (48 bytes) and what the object writes.
+            // SAFETY: as above; no destination context data.
+            Some((m, _)) => {
+                unsafe { m.get_marshal_size_max(iid, itf, context, std::ptr::null_mut(), flags) }?
+                    .checked_add(48)
+                    .ok_or(E_INVALIDARG)
+            }
+            // SAFETY: as above.
+            None => unsafe { standard_size(itf) },
+        }
+    };
+    let size_max = || {
         // SAFETY: the caller's contract.
         let iid = unsafe { iid_of(riid)? };
         if unknown.is_null() {
@@ -248,34 +269,13 @@ pub unsafe fn CoGetMarshalSizeMax(
         }
         // SAFETY: the caller's contract.
         let itf = unsafe { unk::query(unknown, iid) }?;
-        let n = (|| {
-            // SAFETY: `itf` is live with our reference.
-            if unsafe { proxy::as_proxy(itf) }.is_none()
-                && let Ok(m) = unsafe { unk::query(itf, &crate::bindings::IID_IMarshal) }
-            {
-                // SAFETY: QueryInterface gave an IMarshal with a reference for us.
-                let m = unsafe { ComPtr::<IMarshal>::from_raw(m) }.ok_or(E_POINTER)?;
-                // SAFETY: `itf` is live.
-                let clsid = unsafe {
-                    m.get_unmarshal_class(iid, itf, context, std::ptr::null_mut(), flags)
-                }?;
-                if clsid != CLSID_STD_MARSHAL {
-                    // SAFETY: as above.
-                    let own = unsafe {
-                        m.get_marshal_size_max(iid, itf, context, std::ptr::null_mut(), flags)
-                    }?;
-                    return own.checked_add(48).ok_or(E_INVALIDARG);
-                }
-            }
-            // SAFETY: as above.
-            unsafe { standard_size(itf) }
-        })();
-        // SAFETY: our reference.
+        let n = bound(itf, iid);
+        // SAFETY: our reference, from `query`.
         unsafe { unk::release(itf) };
-        // SAFETY: checked writable.
-        unsafe { size.write(n?) };
-        Ok(())
-    })
+        n
+    };
+    // SAFETY: `size` is NULL or writable (the caller's contract).
+    unsafe { with_out(size, 0, size_max) }
 }
 
 /// CoMarshalInterThreadInterfaceInStream: a new stream holding a normal marshal of
@@ -288,12 +288,7 @@ pub unsafe fn CoMarshalInterThreadInterfaceInStream(
     unknown: *mut c_void,
     out: *mut *mut c_void,
 ) -> HRESULT {
-    if out.is_null() {
-        return E_POINTER;
-    }
-    // SAFETY: checked writable.
-    unsafe { out.write(std::ptr::null_mut()) };
-    guarded(|| {
+    let marshal_in_stream = || {
         let stream = MemoryStream::create()?;
         // SAFETY: forwarded; `stream` is live.
         unsafe {
@@ -308,10 +303,11 @@ pub unsafe fn CoMarshalInterThreadInterfaceInStream(
         }
         .ok()?;
         stream.seek(LARGE_INTEGER { QuadPart: 0 }, 0)?;
-        // SAFETY: checked writable; the stream's reference goes to the caller.
-        unsafe { out.write(stream.into_raw()) };
-        Ok(())
-    })
+        // The stream's reference goes to the caller.
+        Ok(stream.into_raw())
+    };
+    // SAFETY: `out` is NULL or writable (the caller's contract).
+    unsafe { with_out(out, std::ptr::null_mut(), marshal_in_stream) }
 }
 
 /// CoGetInterfaceAndReleaseStream: unmarshals the stream's interface pointer and releases
@@ -364,20 +360,15 @@ pub unsafe fn CreateStreamOnHGlobal(
     _delete_on_release: i32,
     out: *mut *mut c_void,
 ) -> HRESULT {
-    if out.is_null() {
-        return E_POINTER;
-    }
-    // SAFETY: checked writable.
-    unsafe { out.write(std::ptr::null_mut()) };
-    if !hglobal.is_null() {
-        return E_NOTIMPL;
-    }
-    guarded(|| {
-        let stream = MemoryStream::create()?;
-        // SAFETY: checked writable; the reference goes to the caller.
-        unsafe { out.write(stream.into_raw()) };
-        Ok(())
-    })
+    let create = || {
+        if !hglobal.is_null() {
+            return Err(E_NOTIMPL);
+        }
+        // The stream's reference goes to the caller.
+        Ok(MemoryStream::create()?.into_raw())
+    };
+    // SAFETY: `out` is NULL or writable (the caller's contract).
+    unsafe { with_out(out, std::ptr::null_mut(), create) }
 }
 
 /// The standard marshaller of one object (CoGetStandardMarshal).
@@ -484,20 +475,16 @@ pub unsafe fn CoGetStandardMarshal(
     _flags: u32,
     out: *mut *mut c_void,
 ) -> HRESULT {
-    if out.is_null() {
-        return E_POINTER;
-    }
-    // SAFETY: checked writable.
-    unsafe { out.write(std::ptr::null_mut()) };
-    guarded(|| {
+    let create = || {
         if unknown.is_null() {
             return Err(E_INVALIDARG);
         }
         // SAFETY: the caller's contract; the marshaller keeps this reference.
         unsafe { unk::add_ref(unknown) };
         let m = ComObject::new(StdMarshal { object: unknown })?.cast::<IMarshal>()?;
-        // SAFETY: checked writable; the reference goes to the caller.
-        unsafe { out.write(m.into_raw()) };
-        Ok(())
-    })
+        // The marshaller's reference goes to the caller.
+        Ok(m.into_raw())
+    };
+    // SAFETY: `out` is NULL or writable (the caller's contract).
+    unsafe { with_out(out, std::ptr::null_mut(), create) }
 }

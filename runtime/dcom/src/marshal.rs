@@ -128,12 +128,18 @@ pub(crate) fn unmarshaler(clsid: &GUID) -> Result<ComPtr<IMarshal>> {
 ///
 /// # Safety
 /// `itf` is a live interface pointer.
-unsafe fn custom_marshaler(
+pub(crate) unsafe fn custom_marshaler(
     itf: *mut c_void,
     iid: &GUID,
     context: u32,
     keep: Keep,
 ) -> Result<Option<(ComPtr<IMarshal>, GUID)>> {
+    // SAFETY: the caller's contract.
+    if let Some((_, identity)) = unsafe { proxy::as_proxy(itf) } {
+        // SAFETY: the identity reference `as_proxy` took.
+        unsafe { unk::release(identity) };
+        return Ok(None);
+    }
     // SAFETY: the caller's contract.
     let Ok(m) = (unsafe { unk::query(itf, &IID_IMarshal) }) else {
         return Ok(None);
@@ -165,10 +171,7 @@ pub unsafe fn marshal_for(
         return unsafe { forwarded_marshal(host, itf, iid, context, keep) };
     }
     // SAFETY: the caller's contract.
-    if unsafe { proxy::as_proxy(itf) }.is_none()
-        // SAFETY: as above.
-        && let Some((m, clsid)) = unsafe { custom_marshaler(itf, iid, context, keep) }?
-    {
+    if let Some((m, clsid)) = unsafe { custom_marshaler(itf, iid, context, keep) }? {
         let stream = MemoryStream::create()?;
         // SAFETY: as above.
         unsafe {

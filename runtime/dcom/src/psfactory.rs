@@ -138,7 +138,7 @@ impl IPSFactoryBuffer_Impl for Factory {
         });
         let itf = Box::new(InterfaceProxy::on_channel(ps, &state));
         let p = (&raw const *itf).cast_mut().cast::<c_void>();
-        let buffer = ComObject::new(ProxyBuffer { state, itf })?.cast::<IRpcProxyBuffer>()?;
+        let buffer = ComObject::new(ProxyBuffer { state, _itf: itf })?.cast::<IRpcProxyBuffer>()?;
         // The interface pointer handed out carries a reference, which is the outer's.
         // SAFETY: the caller's outer is live for the call.
         unsafe { unk::add_ref(comidl_runtime_core::Interface::as_raw(outer)) };
@@ -277,8 +277,9 @@ impl ChannelState {
 /// IRpcProxyBuffer: owns one interface proxy and the state its calls use.
 struct ProxyBuffer {
     state: Box<ChannelState>,
-    /// The interface proxy handed out (its `channel` points into `state`).
-    itf: Box<InterfaceProxy>,
+    /// The interface proxy handed out (its `channel` points into `state`): only owned
+    /// here, the pointer to it is what callers use.
+    _itf: Box<InterfaceProxy>,
 }
 
 // SAFETY: the raw pointers are to the outer unknown (agile: a proxy manager) and into
@@ -296,7 +297,6 @@ impl IRpcProxyBuffer_Impl for ProxyBuffer {
         // SAFETY: the caller's channel is live; the state keeps this reference.
         unsafe { unk::add_ref(raw) };
         self.state.set_channel(Channel(raw));
-        let _ = &self.itf;
         Ok(())
     }
 
