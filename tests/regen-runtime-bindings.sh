@@ -25,3 +25,8 @@ cp "$out/comidl_epmapper.rs" "$root/runtime/rpc/src/epm/bindings.rs"
 # marshalling and proxies: comidl-runtime-dcom re-exports what they name under `crate::rt`.
 gen crate::rt "$root/idl/comidl_orpc.idl"
 cp "$out/comidl_orpc.rs" "$root/runtime/dcom/src/bindings.rs"
+# Remote activation (IRemoteSCMActivator, IActivation, the activation property sets) and
+# comidl's own machine-local interfaces: they name the ORPC types as `super::comidl_orpc`,
+# which runtime/dcom/src/activation/mod.rs provides.
+gen crate::rt "$root/idl/comidl_activation.idl"
+cp "$out/comidl_activation.rs" "$root/runtime/dcom/src/activation/bindings.rs"

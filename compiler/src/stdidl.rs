@@ -25,6 +25,10 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../../idl/comidl_epmapper.idl"),
     ),
     ("comidl_orpc.idl", include_str!("../../idl/comidl_orpc.idl")),
+    (
+        "comidl_activation.idl",
+        include_str!("../../idl/comidl_activation.idl"),
+    ),
 ];
 
 /// Writes [`FILES`] into `dir` (created if missing). A file already holding the same text

@@ -92,6 +92,11 @@ const COMMITTED: &[(&str, &str, Runtime)] = &[
         "runtime/dcom/src/bindings.rs",
         Runtime::At("crate::rt"),
     ),
+    (
+        "comidl_activation.idl",
+        "runtime/dcom/src/activation/bindings.rs",
+        Runtime::At("crate::rt"),
+    ),
 ];
 
 #[test]

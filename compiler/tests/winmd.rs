@@ -1383,6 +1383,7 @@ fn only_unrepresentable_items_warn() {
         "ndr_shapes",
         "comidl_epmapper",
         "comidl_orpc",
+        "comidl_activation",
         "user_marshal",
         // pipes (and an RPC interface).
         "pipes",

@@ -1092,6 +1092,7 @@ pub trait IObjectExporter_Server {
     ) -> u32;
 }
 /// Serves one request for operation `opnum` of `IObjectExporter`: unmarshals it, calls the implementation, marshals the reply (or returns the fault), and frees everything the call allocated, including what the implementation allocated for `[out]` parameters (from the task allocator).
+#[allow(clippy::single_match)]
 pub fn IObjectExporter_dispatch<S: IObjectExporter_Server + ?Sized>(
     server: &S,
     opnum: u16,
@@ -4049,7 +4050,7 @@ pub mod ndr {
         ],
     };
 }
-/// Owned values of the data this file's RPC interfaces carry, for their safe clients and handlers.
+/// Owned values of the data this file's RPC interfaces carry (and of the types it serializes), for their safe clients and handlers.
 pub mod owned {
     #[allow(unused_imports)]
     use crate::rt::ndr::{NdrError, NdrValue, Value};
@@ -4434,7 +4435,7 @@ pub trait IObjectExporter_Handler {
     >;
 }
 /// Serves one request for operation `opnum` of `IObjectExporter` with a handler: the reply's stub data, or the fault.
-#[allow(clippy::let_unit_value, clippy::unit_arg)]
+#[allow(clippy::let_unit_value, clippy::unit_arg, clippy::single_match)]
 pub fn IObjectExporter_serve<H: IObjectExporter_Handler + ?Sized>(
     handler: &H,
     opnum: u16,

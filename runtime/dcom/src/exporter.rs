@@ -40,6 +40,9 @@ pub const TOWER_NCALRPC: u16 = 0x10;
 /// The tower id of ncacn_ip_tcp.
 pub const TOWER_TCP: u16 = 0x07;
 
+/// Remote references live this many ping periods after the last ping (MS-DCOM 3.2.6).
+const PING_PERIODS: u32 = 3;
+
 /// How often the exporter looks for clients that went away.
 const SWEEP_PERIOD: std::time::Duration = std::time::Duration::from_millis(250);
 
@@ -84,6 +87,9 @@ struct Object {
     strong: u32,
     /// Never unexported (the exporter's own IRemUnknown2).
     pinned: bool,
+    /// Clients on other machines hold references: until when, unless they ping it
+    /// (MS-DCOM 3.2.6: three ping periods after the last ping).
+    remote_until: Option<std::time::Instant>,
 }
 
 /// What serves an IPID's calls.
@@ -194,8 +200,13 @@ impl Ipid {
     }
 }
 
-/// The client calling, when this runs inside a call.
+/// The client calling, when this runs inside a call. References given to another
+/// machine belong to no connection (a remote client may use a new one per call): its
+/// pings keep them instead.
 fn caller() -> Option<ClientRef> {
+    if crate::machine::for_remote() {
+        return None;
+    }
     context::current().map(|c| c.client())
 }
 
@@ -231,6 +242,7 @@ pub(crate) fn exporter() -> Result<&'static Exporter> {
         let ipid = e.pin_rem_unknown(ru.as_raw());
         drop(ru);
         let _ = e.rem_unknown.set(ipid?);
+        crate::machine::join(e);
         // Clients that die without releasing lose their references: their connections
         // close (a Unix socket at once), and this notices within the period.
         let _ = std::thread::Builder::new()
@@ -349,6 +361,16 @@ impl Exporter {
                 bindings::IObjectExporter_serve(&Resolver(self), opnum, stub)
             },
         );
+        self.server.register(
+            &crate::activation::bindings::ndr::IComidlExporterLocal_INTERFACE,
+            move |opnum: u16, stub: &[u8]| {
+                crate::activation::bindings::IComidlExporterLocal_serve(
+                    &LocalPort(self),
+                    opnum,
+                    stub,
+                )
+            },
+        );
     }
 
     /// Exports `itf` (an interface pointer of interface `iid`) with `refs` public
@@ -381,6 +403,7 @@ impl Exporter {
                         ipids: Vec::new(),
                         strong: 0,
                         pinned: false,
+                        remote_until: None,
                     },
                 );
                 // The table keeps this reference.
@@ -445,6 +468,14 @@ impl Exporter {
         {
             o.strong += 1;
         }
+        let remote = crate::machine::for_remote();
+        if remote
+            && refs > 0
+            && let (Some(o), Some(j)) = (t.objects.get_mut(&oid), crate::machine::joined())
+        {
+            let until = std::time::Instant::now() + j.ping_period * PING_PERIODS;
+            o.remote_until = Some(o.remote_until.map_or(until, |u| u.max(until)));
+        }
         // The RPC server dispatches binds to the interface and to each of its bases (a
         // client may bind any of them to call the IPID's inherited methods).
         let mut fresh: Vec<&'static comidl_runtime_ndr::Interface> = Vec::new();
@@ -473,10 +504,14 @@ impl Exporter {
                 });
         }
         Ok(StdObjref {
-            // This exporter answers no pings: a client's references end with its
-            // connections instead (pinging comes with remote DCOM), so clients are told
-            // not to ping (MS-DCOM 2.2.18.2).
-            flags: crate::objref::SORF_NOPING,
+            // Local clients' references end with their connections, so they are told
+            // not to ping (MS-DCOM 2.2.18.2); another machine's clients ping the machine
+            // resolver.
+            flags: if remote {
+                0
+            } else {
+                crate::objref::SORF_NOPING
+            },
             public_refs: refs,
             oxid: self.oxid,
             oid,
@@ -486,13 +521,76 @@ impl Exporter {
 
     /// The OBJREF of an exported interface.
     pub(crate) fn objref(&self, iid: GUID, std: StdObjref) -> Objref {
+        let res_addr = match crate::machine::joined() {
+            Some(j) if crate::machine::for_remote() => j.resolver,
+            _ => self.bindings(),
+        };
         Objref {
             iid,
-            form: ObjrefForm::Standard {
-                std,
-                res_addr: self.bindings(),
-            },
+            form: ObjrefForm::Standard { std, res_addr },
         }
+    }
+
+    /// Listens on TCP on every address of the machine, at a port the system picks, for
+    /// clients on other machines (the machine service admits them, see
+    /// [`crate::machine`]): the port.
+    pub(crate) fn listen_machine(&self) -> Result<u16> {
+        let binding = StringBinding::parse("ncacn_ip_tcp:0.0.0.0[0]").map_err(|_| E_UNEXPECTED)?;
+        let bound = self.server.listen(&binding).map_err(|_| E_UNEXPECTED)?;
+        bound
+            .endpoint
+            .as_deref()
+            .and_then(|p| p.parse().ok())
+            .ok_or(E_UNEXPECTED)
+    }
+
+    /// The objects clients on other machines hold references on.
+    pub(crate) fn remote_oids(&self) -> Vec<u64> {
+        let t = self.tables();
+        t.objects
+            .iter()
+            .filter(|(_, o)| o.remote_until.is_some())
+            .map(|(&oid, _)| oid)
+            .collect()
+    }
+
+    /// The machine service says remote clients pinged `oids` within the last ping
+    /// period: they live three periods more. Objects whose time ran out lose the
+    /// references remote clients held (a crashed client's, MS-DCOM 3.1.1.5.6.1).
+    pub(crate) fn pinged(&self, oids: &[u64], period: std::time::Duration) {
+        let now = std::time::Instant::now();
+        let mut t = self.tables();
+        for oid in oids {
+            if let Some(o) = t.objects.get_mut(oid) {
+                o.remote_until = Some(now + period * PING_PERIODS);
+            }
+        }
+        let expired: Vec<u64> = t
+            .objects
+            .iter()
+            .filter(|(_, o)| o.remote_until.is_some_and(|u| u <= now))
+            .map(|(&oid, _)| oid)
+            .collect();
+        let mut dead = Unexported(Vec::new());
+        for oid in expired {
+            let ipids = match t.objects.get_mut(&oid) {
+                Some(o) => {
+                    o.remote_until = None;
+                    o.ipids.clone()
+                }
+                None => continue,
+            };
+            for i in ipids {
+                if let Some(e) = t.ipids.get_mut(&i) {
+                    // The references no local client is known to hold: the remote ones.
+                    let owned: u32 = e.owners.iter().map(|(_, k)| *k).sum();
+                    e.public = owned.min(e.public);
+                }
+            }
+            dead.0.append(&mut self.forget_if_unused(&mut t, oid).0);
+        }
+        drop(t);
+        drop(dead);
     }
 
     /// The interface pointer behind `ipid`, with a reference for the caller (and, for a
@@ -716,6 +814,7 @@ pub(crate) static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::Atomi
 /// One ORPC request for an IPID bound as interface `iid`.
 fn exporter_serve(iid: GUID, opnum: u16, stub: &[u8]) -> std::result::Result<Vec<u8>, Fault> {
     CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    crate::machine::admit()?;
     let Some(exporter) = started() else {
         return Err(Fault(RPC_E_INVALID_IPID.0 as u32));
     };
@@ -955,4 +1054,89 @@ impl bindings::IObjectExporter_Handler for Resolver {
 /// Whether `oxid` is this process's exporter's.
 pub(crate) fn is_ours(oxid: u64) -> bool {
     started().is_some_and(|e| e.oxid == oxid)
+}
+
+/// The exporter's side of the machine service: it hands objects the service activated to
+/// clients on other machines.
+struct LocalPort(&'static Exporter);
+
+/// The public references an OBJREF for another machine carries: one, so a client that
+/// releases one (impacket) ends its hold, and pinging covers clients that never do.
+const REMOTE_REFS: u32 = 1;
+
+type Exported = (
+    i32,
+    Vec<i32>,
+    Vec<Option<Box<crate::activation::bindings::owned::MInterfacePointer>>>,
+);
+
+impl crate::activation::bindings::IComidlExporterLocal_Handler for LocalPort {
+    fn export_for_remote(
+        &self,
+        ipid: crate::activation::bindings::owned::GUID,
+        _c_iids: u16,
+        iids: Vec<crate::activation::bindings::owned::GUID>,
+    ) -> std::result::Result<Exported, Fault> {
+        // Only this user's processes (and root's, the service's) reach the ncalrpc
+        // endpoint; refuse anything else that got here.
+        let me = rustix::process::getuid().as_raw();
+        let local = context::current().is_some_and(|c| {
+            c.protseq == comidl_runtime_rpc::Protseq::Local
+                && c.peer_uid.is_some_and(|u| u == me || u == 0)
+        });
+        if !local {
+            return Err(Fault(comidl_runtime_core::E_ACCESSDENIED.0 as u32));
+        }
+        let guid = |g: &crate::activation::bindings::owned::GUID| {
+            Some(GUID::from_values(
+                g.Data1,
+                g.Data2,
+                g.Data3,
+                g.Data4.as_slice().try_into().ok()?,
+            ))
+        };
+        let n = iids.len();
+        let Some(identity) = guid(&ipid).and_then(|i| self.0.identity_of(&i)) else {
+            return Ok((
+                RPC_E_INVALID_IPID.0,
+                vec![RPC_E_INVALID_IPID.0; n],
+                vec![None; n],
+            ));
+        };
+        let held = Unexported(vec![identity]);
+        let mut hrs = Vec::with_capacity(n);
+        let mut objrefs = Vec::with_capacity(n);
+        for iid in &iids {
+            let made = guid(iid).ok_or(E_INVALIDARG).and_then(|iid| {
+                crate::machine::marshalling_for_remote(|| {
+                    // SAFETY: `identity` is live (`held`); exported objects are
+                    // free-threaded.
+                    let std = unsafe { self.0.export(identity, &iid, REMOTE_REFS, Keep::Normal)? };
+                    self.0.objref(iid, std).encode().map_err(|_| E_UNEXPECTED)
+                })
+            });
+            match made {
+                Ok(bytes) => {
+                    hrs.push(0);
+                    objrefs.push(Some(Box::new(
+                        crate::activation::bindings::owned::MInterfacePointer {
+                            ulCntData: bytes.len() as u32,
+                            abData: bytes,
+                        },
+                    )));
+                }
+                Err(hr) => {
+                    hrs.push(hr.0);
+                    objrefs.push(None);
+                }
+            }
+        }
+        drop(held);
+        let status = if hrs.iter().all(|h| *h < 0) {
+            hrs.first().copied().unwrap_or(E_INVALIDARG.0)
+        } else {
+            0
+        };
+        Ok((status, hrs, objrefs))
+    }
 }

@@ -41,6 +41,7 @@ pub mod objref;
 pub mod orpc;
 pub mod packed;
 
+pub mod activation;
 pub mod api;
 mod call;
 mod channel;
@@ -48,6 +49,7 @@ mod classfactory;
 mod exporter;
 mod interfaces;
 pub mod local;
+pub mod machine;
 pub mod marshal;
 pub mod proxy;
 pub mod psfactory;

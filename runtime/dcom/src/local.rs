@@ -113,7 +113,7 @@ fn read_entry(path: &Path) -> Option<Entry> {
 }
 
 /// Whether process `pid` exists (ours or another user's).
-pub(crate) fn alive(pid: i32) -> bool {
+pub fn alive(pid: i32) -> bool {
     match rustix::process::Pid::from_raw(pid) {
         Some(p) => match rustix::process::test_kill_process(p) {
             Ok(()) => true,

@@ -863,3 +863,60 @@ pub fn is_proxy<I: comidl_runtime_core::Interface>(itf: &I) -> bool {
         None => false,
     }
 }
+
+/// One interface handed to another machine: its HRESULT, and its OBJREF for a success.
+pub type Handed = (HRESULT, Option<Vec<u8>>);
+
+/// The machine's DCOM service hands the object behind proxy `itf` to a client on another
+/// machine: its exporter (a process of this machine, reached over ncalrpc) makes OBJREFs
+/// for `iids` whose references the remote client holds (see [`crate::machine`]). The
+/// object's OXID, and per interface its HRESULT and OBJREF.
+///
+/// # Safety
+/// `itf` is a live interface pointer.
+pub unsafe fn export_for_remote(
+    itf: *mut c_void,
+    iids: &[GUID],
+) -> Result<(u64, Vec<Handed>)> {
+    use crate::activation::bindings::{IComidlExporterLocal, owned};
+    // SAFETY: the caller's contract.
+    let (manager, identity) = unsafe { as_proxy(itf) }.ok_or(E_NOINTERFACE)?;
+    let result = (|| {
+        if manager.oxid.is_remote() {
+            // Only this machine's exporters hand objects on.
+            return Err(E_UNEXPECTED);
+        }
+        let any = lock(&manager.interfaces)
+            .iter()
+            .map(|p| p.ipid)
+            .chain(lock(&manager.modules).iter().map(|p| p.ipid))
+            .find(|i| !i.is_zero())
+            .ok_or(E_UNEXPECTED)?;
+        let g = |g: &GUID| owned::GUID {
+            Data1: g.data1,
+            Data2: g.data2,
+            Data3: g.data3,
+            Data4: g.data4.to_vec(),
+        };
+        let conn = manager.oxid.connect().map_err(|e| call::hresult_of(&e))?;
+        let wanted: Vec<owned::GUID> = iids.iter().map(g).collect();
+        let (status, hrs, objrefs) = IComidlExporterLocal::new(&conn)
+            .export_for_remote(&g(&any), wanted.len() as u16, &wanted)
+            .map_err(|e| call::hresult_of(&e))?;
+        if hrs.len() != iids.len() || objrefs.len() != iids.len() {
+            return Err(RPC_E_INVALID_OBJREF);
+        }
+        if status < 0 && hrs.iter().all(|h| *h < 0) {
+            return Err(HRESULT(status));
+        }
+        let results = hrs
+            .into_iter()
+            .zip(objrefs)
+            .map(|(hr, o)| (HRESULT(hr), o.map(|m| m.abData)))
+            .collect();
+        Ok((manager.oxid.id, results))
+    })();
+    // SAFETY: the identity reference `as_proxy` took.
+    unsafe { crate::unk::release(identity) };
+    result
+}

@@ -99,3 +99,39 @@ pub unsafe fn decode<T>(ty: Type, bytes: &[u8], limits: Limits) -> Result<Decode
         _value: std::marker::PhantomData,
     })
 }
+
+/// Serializes a value tree of `ty` (what generated owned types give): written into
+/// C-layout memory of the task allocator, encoded, and freed again.
+pub fn encode_value(ty: Type, value: &crate::value::Value) -> Result<Vec<u8>> {
+    let size = crate::layout::mem_size(ty)
+        .max(crate::value::room_for(ty, value))
+        .max(1);
+    let mem = comidl_runtime_core::CoTaskMemAlloc(size).cast::<u8>();
+    if mem.is_null() {
+        return Err(NdrError::TooLarge);
+    }
+    // SAFETY: `mem` is `size` writable bytes, zeroed before the value is written (the
+    // task allocator's blocks are aligned for any C type).
+    let encoded = unsafe {
+        std::ptr::write_bytes(mem, 0, size);
+        match crate::value::write(ty, value, mem) {
+            Ok(()) => encode(ty, mem),
+            Err(e) => Err(e),
+        }
+    };
+    // SAFETY: what `write` allocated under `mem` (all of it, also after a failure: the
+    // memory was zeroed, so the parts not written are NULL), then `mem` itself.
+    unsafe {
+        free_value(ty, mem, std::ptr::null(), &[]);
+        CoTaskMemFree(mem.cast());
+    }
+    encoded
+}
+
+/// Decodes a serialized value of `ty` into a value tree (for generated owned types).
+pub fn decode_value(ty: Type, bytes: &[u8], limits: Limits) -> Result<crate::value::Value> {
+    // SAFETY: `u8` stands for the C type: the value is only read through `ty`.
+    let decoded = unsafe { decode::<u8>(ty, bytes, limits)? };
+    // SAFETY: decoding produced a valid value of `ty` at `mem`.
+    unsafe { crate::value::read(ty, decoded.mem, std::ptr::null(), &[]) }
+}

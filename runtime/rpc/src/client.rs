@@ -87,6 +87,13 @@ impl Connection<std::os::unix::net::UnixStream> {
     pub fn local(endpoint: &str, timeout: Duration) -> Result<Self, CallError> {
         let unavailable = |_| CallError::Transport(SERVER_UNAVAILABLE);
         let path = crate::transport::ncalrpc_path(endpoint).map_err(unavailable)?;
+        Self::unix(&path, timeout)
+    }
+
+    /// Connects to a Unix-domain socket at `path` (a machine-wide local endpoint, see
+    /// [`crate::server::Server::listen_unix`]), every wait bounded by `timeout`.
+    pub fn unix(path: &std::path::Path, timeout: Duration) -> Result<Self, CallError> {
+        let unavailable = |_| CallError::Transport(SERVER_UNAVAILABLE);
         let s = std::os::unix::net::UnixStream::connect(path).map_err(unavailable)?;
         s.set_read_timeout(Some(timeout))
             .and_then(|()| s.set_write_timeout(Some(timeout)))

@@ -133,6 +133,8 @@ pub(super) fn stubs(g: &mut Gen, id: ItemId, item: &Item, iface: &Interface) -> 
             #(#trait_methods)*
         }
         #dispatch_doc
+        // An interface of one operation has one arm.
+        #[allow(clippy::single_match)]
         pub fn #dispatch<S: #server + ?Sized>(
             server: &S,
             opnum: u16,

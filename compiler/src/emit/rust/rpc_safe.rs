@@ -56,7 +56,28 @@ pub(super) fn emit(g: &mut Gen) -> TokenStream {
         }
         interfaces.push(o.interface(id, item, i));
     }
-    if interfaces.is_empty() {
+    // Types serialized on their own (`[encode]` / `[decode]`) get owned values too.
+    let mut pickled = Vec::new();
+    for (id, item) in model.items_in(o.g.main) {
+        let (encode, decode) = (item.has_attr("encode"), item.has_attr("decode"));
+        if !(encode || decode) || !item.namespace.is_empty() {
+            continue;
+        }
+        let record = match &item.kind {
+            ItemKind::Typedef(Type::Named(r)) => *r,
+            ItemKind::Struct(_) | ItemKind::Union(_) => id,
+            _ => continue,
+        };
+        if !matches!(
+            model.item(record).map(|r| &r.kind),
+            Some(ItemKind::Struct(_) | ItemKind::Union(_))
+        ) {
+            continue;
+        }
+        let owned = o.owned_name(record);
+        pickled.push((id, owned, encode, decode));
+    }
+    if interfaces.is_empty() && pickled.is_empty() {
         return TokenStream::new();
     }
     // Types found while writing signatures, and those their fields reach.
@@ -68,9 +89,31 @@ pub(super) fn emit(g: &mut Gen) -> TokenStream {
         }
     }
     let rt = o.g.rt.clone();
+    for (id, owned, encode, decode) in pickled {
+        let desc = format_ident!("{}_TYPE", names::sanitize(o.g.names.get(id)));
+        let mut methods = TokenStream::new();
+        if encode {
+            methods.extend(quote! {
+                /// Serializes the value (MIDL's `[encode]`: MS-RPCE 2.2.6 type serialization).
+                pub fn encode(&self) -> ::core::result::Result<::std::vec::Vec<u8>, NdrError> {
+                    #rt::ndr::pickle::encode_value(super::ndr::#desc, &self.to_value())
+                }
+            });
+        }
+        if decode {
+            methods.extend(quote! {
+                /// Deserializes a value (MIDL's `[decode]`), checked as any received data.
+                pub fn decode(bytes: &[u8]) -> ::core::result::Result<Self, NdrError> {
+                    let v = #rt::ndr::pickle::decode_value(super::ndr::#desc, bytes, #rt::ndr::Limits::default())?;
+                    <Self as NdrValue>::from_value(&v)
+                }
+            });
+        }
+        types.push(quote! { impl #owned { #methods } });
+    }
     let doc = docs::attrs(
-        "Owned values of the data this file's RPC interfaces carry, for their safe clients \
-         and handlers.",
+        "Owned values of the data this file's RPC interfaces carry (and of the types it \
+         serializes), for their safe clients and handlers.",
     );
     quote! {
         #doc
@@ -497,7 +540,7 @@ impl<'m> Owned<'_, 'm> {
             }
             #serve_doc
             // Parameters without an NDR form yet are `()`, kept so signatures stay whole.
-            #[allow(clippy::let_unit_value, clippy::unit_arg)]
+            #[allow(clippy::let_unit_value, clippy::unit_arg, clippy::single_match)]
             pub fn #serve<H: #handler + ?Sized>(
                 handler: &H,
                 opnum: u16,

@@ -421,6 +421,7 @@ pub trait ept_Server {
     ) -> ();
 }
 /// Serves one request for operation `opnum` of `ept`: unmarshals it, calls the implementation, marshals the reply (or returns the fault), and frees everything the call allocated, including what the implementation allocated for `[out]` parameters (from the task allocator).
+#[allow(clippy::single_match)]
 pub fn ept_dispatch<S: ept_Server + ?Sized>(
     server: &S,
     opnum: u16,
@@ -1141,7 +1142,7 @@ pub mod ndr {
         ],
     };
 }
-/// Owned values of the data this file's RPC interfaces carry, for their safe clients and handlers.
+/// Owned values of the data this file's RPC interfaces carry (and of the types it serializes), for their safe clients and handlers.
 pub mod owned {
     #[allow(unused_imports)]
     use crate::rt::ndr::{NdrError, NdrValue, Value};
@@ -1553,7 +1554,7 @@ pub trait ept_Handler {
     ) -> ::core::result::Result<u32, crate::rt::ndr::Fault>;
 }
 /// Serves one request for operation `opnum` of `ept` with a handler: the reply's stub data, or the fault.
-#[allow(clippy::let_unit_value, clippy::unit_arg)]
+#[allow(clippy::let_unit_value, clippy::unit_arg, clippy::single_match)]
 pub fn ept_serve<H: ept_Handler + ?Sized>(
     handler: &H,
     opnum: u16,

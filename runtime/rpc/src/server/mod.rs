@@ -276,6 +276,14 @@ impl Server {
         self.control.listen(binding)
     }
 
+    /// Listens on a Unix-domain socket at `path` outside the user's ncalrpc directory,
+    /// with permissions `mode` (0o666: every local user may connect): a machine-wide
+    /// local endpoint, such as the machine DCOM service's. Calls on it are ncalrpc calls:
+    /// [`context::current`] gives each caller's uid and pid from the kernel.
+    pub fn listen_unix(&self, path: &std::path::Path, mode: u32) -> io::Result<()> {
+        self.control.listen_unix(path, mode)
+    }
+
     /// The counters.
     pub fn stats(&self) -> &Stats {
         &self.shared.stats

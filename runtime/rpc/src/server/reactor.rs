@@ -93,6 +93,14 @@ impl Control {
         Ok(bound)
     }
 
+    pub fn listen_unix(&self, path: &std::path::Path, mode: u32) -> io::Result<()> {
+        let listener = open_unix(path, mode)?;
+        self.commands
+            .send(Command::Listen(listener))
+            .map_err(|_| io::Error::other("the server has stopped"))?;
+        self.waker.wake()
+    }
+
     pub fn shutdown(&self, grace: Duration) -> bool {
         let (tx, rx) = mpsc::channel();
         if self
@@ -139,24 +147,30 @@ fn open_listener(b: &StringBinding) -> io::Result<(Listener, StringBinding)> {
                 Some(n) => n.to_string(),
             };
             let path = transport::ncalrpc_path(&name)?;
-            if path.exists() {
-                // A socket left by a server that died is reused; a live one is not taken.
-                if std::os::unix::net::UnixStream::connect(&path).is_ok() {
-                    return Err(io::Error::new(
-                        io::ErrorKind::AddrInUse,
-                        format!("ncalrpc endpoint {name} is in use"),
-                    ));
-                }
-                std::fs::remove_file(&path)?;
-            }
-            let l = UnixListener::bind(&path)?;
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+            let listener = open_unix(&path, 0o600)?;
             bound.network_address = String::new();
             bound.endpoint = Some(name);
-            Ok((Listener::Unix(l, path), bound))
+            Ok((listener, bound))
         }
     }
+}
+
+/// A Unix-domain socket listening at `path` with permissions `mode`.
+fn open_unix(path: &std::path::Path, mode: u32) -> io::Result<Listener> {
+    if path.exists() {
+        // A socket left by a server that died is reused; a live one is not taken.
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            return Err(io::Error::new(
+                io::ErrorKind::AddrInUse,
+                format!("{} is in use", path.display()),
+            ));
+        }
+        std::fs::remove_file(path)?;
+    }
+    let l = UnixListener::bind(path)?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+    Ok(Listener::Unix(l, path.to_path_buf()))
 }
 
 pub(crate) fn start(shared: Arc<Shared>) -> io::Result<(Control, Vec<JoinHandle<()>>)> {

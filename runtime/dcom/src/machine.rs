@@ -1,0 +1,236 @@
+//! This process and the machine's DCOM service (comidl-dcomd, what rpcss is on Windows).
+//!
+//! When the service runs (its local socket, [`service_socket`], answers), the exporter
+//! joins it as it starts: it listens on TCP on every address of the machine, at a port
+//! the system picks, and registers its OXID, its IRemUnknown2 IPID and that port with
+//! the service. The service answers with the machine resolver's bindings (the address
+//! other machines reach it at, port 135 by default), the ping period and the machine's
+//! policy. From then on:
+//!
+//! - OBJREFs made for another machine (in replies to calls that came over TCP, and
+//!   [`IComidlExporterLocal::ExportForRemote`], which the service calls to hand an object
+//!   it activated to a remote client) name the machine resolver and ask to be pinged; the
+//!   references they carry belong to no connection (a remote client may open a new one
+//!   per call) but are kept by the client's pings (MS-DCOM 3.2.6);
+//! - calls over TCP pass [`admit`]: refused with E_ACCESSDENIED unless the policy
+//!   allows them;
+//! - a thread asks the service, once per ping period, which of the remotely held objects
+//!   their clients still ping, and re-registers when the service restarted.
+//!
+//! [`IComidlExporterLocal::ExportForRemote`]: crate::activation::bindings::IComidlExporterLocal_Handler
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use comidl_runtime_core::{E_ACCESSDENIED, GUID};
+use comidl_runtime_ndr::Fault;
+use comidl_runtime_rpc::Protseq;
+use comidl_runtime_rpc::client::Connection;
+use comidl_runtime_rpc::server::context;
+
+use crate::activation::bindings::{IComidlMachineResolver, owned};
+use crate::dualstring::DualStringArray;
+
+/// The service's local socket when `COMIDL_DCOM_SERVICE` does not name another; `off`
+/// there keeps this process out of the machine service.
+pub const DEFAULT_SERVICE_SOCKET: &str = "/run/comidl/dcom.sock";
+
+/// Policy bit: calls from other machines without authentication are allowed.
+pub const POLICY_ALLOW_UNAUTHENTICATED: u32 = 0x1;
+
+/// How long this process waits for the service on any one call.
+const SERVICE_TIMEOUT: Duration = Duration::from_secs(5);
+
+static KEEP_OUT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Keeps this process out of the machine service (the service itself calls it: its
+/// own COM objects are not for other machines). Before the exporter starts.
+pub fn keep_out() {
+    KEEP_OUT.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The socket of the machine's DCOM service, unless this process keeps out of it.
+pub fn service_socket() -> Option<PathBuf> {
+    if KEEP_OUT.load(std::sync::atomic::Ordering::Relaxed) {
+        return None;
+    }
+    match std::env::var_os("COMIDL_DCOM_SERVICE") {
+        Some(v) if v == "off" => None,
+        Some(v) if !v.is_empty() => Some(PathBuf::from(v)),
+        _ => Some(PathBuf::from(DEFAULT_SERVICE_SOCKET)),
+    }
+}
+
+/// What the service told this process when it registered.
+#[derive(Clone, Debug)]
+pub(crate) struct Joined {
+    /// The machine resolver's bindings: OBJREFs for other machines carry them.
+    pub resolver: DualStringArray,
+    pub ping_period: Duration,
+    pub policy: u32,
+}
+
+static JOINED: OnceLock<std::sync::RwLock<Option<Joined>>> = OnceLock::new();
+
+fn joined_slot() -> &'static std::sync::RwLock<Option<Joined>> {
+    JOINED.get_or_init(|| std::sync::RwLock::new(None))
+}
+
+/// What the service said, when this process joined it.
+pub(crate) fn joined() -> Option<Joined> {
+    match joined_slot().read() {
+        Ok(j) => j.clone(),
+        Err(p) => p.into_inner().clone(),
+    }
+}
+
+fn set_joined(j: Joined) {
+    match joined_slot().write() {
+        Ok(mut s) => *s = Some(j),
+        Err(p) => *p.into_inner() = Some(j),
+    }
+}
+
+fn connect(
+    path: &std::path::Path,
+) -> Option<IComidlMachineResolver<Connection<std::os::unix::net::UnixStream>>> {
+    Connection::unix(path, SERVICE_TIMEOUT)
+        .ok()
+        .map(IComidlMachineResolver::new)
+}
+
+fn owned_guid(g: &GUID) -> owned::GUID {
+    owned::GUID {
+        Data1: g.data1,
+        Data2: g.data2,
+        Data3: g.data3,
+        Data4: g.data4.to_vec(),
+    }
+}
+
+fn bindings_of(o: &owned::DUALSTRINGARRAY) -> Option<DualStringArray> {
+    if usize::from(o.wNumEntries) != o.aStringArray.len() {
+        return None;
+    }
+    let mut bytes = Vec::with_capacity(4 + 2 * o.aStringArray.len());
+    bytes.extend_from_slice(&o.wNumEntries.to_le_bytes());
+    bytes.extend_from_slice(&o.wSecurityOffset.to_le_bytes());
+    for u in &o.aStringArray {
+        bytes.extend_from_slice(&u.to_le_bytes());
+    }
+    DualStringArray::decode(&bytes).ok().map(|(d, _)| d)
+}
+
+/// Registers the exporter with the service at `path`: what the service answered.
+fn register(path: &std::path::Path, oxid: u64, rem_unknown: &GUID, port: u16) -> Option<Joined> {
+    let service = connect(path)?;
+    let (status, resolver, ping_ms, policy) = service
+        .register_exporter(oxid, &owned_guid(rem_unknown), port)
+        .ok()?;
+    if status != 0 {
+        return None;
+    }
+    Some(Joined {
+        resolver: bindings_of(&*resolver?)?,
+        ping_period: Duration::from_millis(u64::from(ping_ms.max(100))),
+        policy,
+    })
+}
+
+/// Joins the machine's DCOM service if it runs: listens on TCP and registers. Called
+/// once, by the exporter as it starts.
+pub(crate) fn join(exporter: &'static crate::exporter::Exporter) {
+    let Some(path) = service_socket() else { return };
+    if !path.exists() {
+        return;
+    }
+    let Some(rem_unknown) = exporter.rem_unknown.get().copied() else {
+        return;
+    };
+    let Ok(port) = exporter.listen_machine() else {
+        return;
+    };
+    if let Some(j) = register(&path, exporter.oxid, &rem_unknown, port) {
+        set_joined(j);
+    }
+    let _ = std::thread::Builder::new()
+        .name("comidl-machine".into())
+        .spawn(move || keep_in_touch(exporter, &path, rem_unknown, port));
+}
+
+/// Once per ping period: the remotely held objects' pings, and registration again when
+/// the service forgot this process (it restarted) or was away.
+fn keep_in_touch(
+    exporter: &'static crate::exporter::Exporter,
+    path: &std::path::Path,
+    rem_unknown: GUID,
+    port: u16,
+) {
+    let mut service = None;
+    loop {
+        let period = joined().map_or(Duration::from_secs(1), |j| j.ping_period);
+        std::thread::sleep(period);
+        if service.is_none() {
+            service = connect(path);
+        }
+        let Some(s) = &service else { continue };
+        let oids = exporter.remote_oids();
+        match s.pinged_objects(exporter.oxid, oids.len() as u32, &oids) {
+            Ok((0, alive)) if alive.len() == oids.len() => {
+                let pinged: Vec<u64> = oids
+                    .iter()
+                    .zip(&alive)
+                    .filter(|(_, a)| **a != 0)
+                    .map(|(o, _)| *o)
+                    .collect();
+                exporter.pinged(&pinged, period);
+            }
+            Ok(_) => {
+                // The service does not know this exporter: it restarted.
+                if let Some(j) = register(path, exporter.oxid, &rem_unknown, port) {
+                    set_joined(j);
+                }
+            }
+            Err(_) => service = None,
+        }
+    }
+}
+
+thread_local! {
+    /// Set while this thread marshals for a client on another machine.
+    static FOR_REMOTE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` marshalling for another machine (see [`for_remote`]).
+pub(crate) fn marshalling_for_remote<R>(f: impl FnOnce() -> R) -> R {
+    let before = FOR_REMOTE.with(|c| c.replace(true));
+    let r = f();
+    FOR_REMOTE.with(|c| c.set(before));
+    r
+}
+
+/// Whether what this thread marshals now goes to another machine: inside
+/// [`marshalling_for_remote`], or serving a call that came over TCP once the process
+/// joined the machine service.
+pub(crate) fn for_remote() -> bool {
+    FOR_REMOTE.with(|c| c.get())
+        || (joined().is_some() && context::current().is_some_and(|c| c.protseq == Protseq::Tcp))
+}
+
+/// Whether the call running may go on: calls over TCP need the machine policy's leave
+/// (authentication comes with NTLM); local ones always may.
+pub(crate) fn admit() -> Result<(), Fault> {
+    let Some(call) = context::current() else {
+        return Ok(());
+    };
+    if call.protseq != Protseq::Tcp {
+        return Ok(());
+    }
+    match joined() {
+        Some(j) if j.policy & POLICY_ALLOW_UNAUTHENTICATED != 0 => Ok(()),
+        // Loopback listening for tests (COMIDL_DCOM_TCP) without the service.
+        None => Ok(()),
+        Some(_) => Err(Fault(E_ACCESSDENIED.0 as u32)),
+    }
+}
