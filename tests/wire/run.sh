@@ -26,6 +26,9 @@
 #      registry, called through proxies, calling the client back), its ORPC exchange
 #      captured on loopback TCP, dissected by tshark and its resolver and IRemUnknown
 #      replies decoded by impacket; then runtime/dcom's two-process test (orpc_local.sh).
+#  11. Remote DCOM: in a network namespace of its own, comidl-dcomd on port 135; impacket's
+#      DCOMConnection activates the calculator and calls it (and is refused when the
+#      service does not allow unauthenticated clients); tshark dissects it all (dcom.sh).
 # Prints every ok/FAIL line, each part's "N passed, N failed", and last the total
 # "N passed, N failed"; exits non-zero on any failure.
 #   tests/wire/run.sh [--no-setup]
@@ -82,5 +85,6 @@ part "comidl's client against Wine's rpcrt4" bash "$here/wine.sh"
 part "impacket against comidl's server" bash "$here/server.sh"
 part "ORPC's wire types against impacket" bash "$here/orpc.sh"
 part "COM across processes, dissected and decoded" bash "$here/orpc_local.sh"
+part "remote DCOM: comidl-dcomd, impacket and tshark" bash "$here/dcom.sh"
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]

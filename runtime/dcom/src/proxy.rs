@@ -874,10 +874,7 @@ pub type Handed = (HRESULT, Option<Vec<u8>>);
 ///
 /// # Safety
 /// `itf` is a live interface pointer.
-pub unsafe fn export_for_remote(
-    itf: *mut c_void,
-    iids: &[GUID],
-) -> Result<(u64, Vec<Handed>)> {
+pub unsafe fn export_for_remote(itf: *mut c_void, iids: &[GUID]) -> Result<(u64, Vec<Handed>)> {
     use crate::activation::bindings::{IComidlExporterLocal, owned};
     // SAFETY: the caller's contract.
     let (manager, identity) = unsafe { as_proxy(itf) }.ok_or(E_NOINTERFACE)?;
