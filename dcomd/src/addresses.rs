@@ -4,20 +4,24 @@
 
 use std::net::IpAddr;
 
-/// The host name, then every IPv4 address of the machine's interfaces that are up,
-/// loopback last. `only` (the service's `--address` options), when not empty, replaces
-/// the addresses.
+/// Every IPv4 address of the machine's interfaces that are up, then the host name, then
+/// the loopback addresses: clients that take the first binding they can use reach the
+/// machine by address, since a host name may mean another machine where they are (and
+/// loopback always does). `only` (the service's `--address` options), when not empty,
+/// replaces the addresses.
 pub fn machine_names(only: &[IpAddr]) -> Vec<String> {
-    let mut names = vec![hostname()];
     let mut addrs = if only.is_empty() {
         interface_addresses()
     } else {
         only.to_vec()
     };
     addrs.retain(|a| !a.is_unspecified());
-    addrs.sort_by_key(|a| a.is_loopback());
     addrs.dedup();
-    names.extend(addrs.iter().map(|a| a.to_string()));
+    let (loopback, outside): (Vec<IpAddr>, Vec<IpAddr>) =
+        addrs.into_iter().partition(|a| a.is_loopback());
+    let mut names: Vec<String> = outside.iter().map(|a| a.to_string()).collect();
+    names.push(hostname());
+    names.extend(loopback.iter().map(|a| a.to_string()));
     names.dedup();
     names
 }

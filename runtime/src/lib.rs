@@ -103,6 +103,12 @@ pub fn create_instance<I: Interface>(clsid: &GUID, context: u32) -> Result<ComPt
     activation::create_instance(clsid, context)
 }
 
+/// A new instance of `clsid` on another machine (see [`activation::create_instance_on`]).
+pub fn create_instance_on<I: Interface>(clsid: &GUID, server: &str) -> Result<ComPtr<I>> {
+    install();
+    activation::create_instance_on(clsid, server)
+}
+
 /// Makes the crate a proxy/stub module (what MIDL builds as a "ps" DLL) for the object
 /// interfaces whose generated `IFoo_PROXY_STUB`s it lists: it exports
 /// `DllGetClassObject` (the module's IPSFactoryBuffer), `DllRegisterServer` (its class,

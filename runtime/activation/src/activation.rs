@@ -145,6 +145,20 @@ fn describe_context(context: u32) -> String {
     parts.join(" | ")
 }
 
+/// The machine a remote activation of `clsid` goes to: the one `info` names, else the
+/// class's application's `RemoteServerName` in the registry.
+///
+/// # Safety
+/// As for [`server_name`].
+fn remote_machine(
+    snapshot: &crate::registry::Snapshot,
+    clsid: &GUID,
+    info: *const COSERVERINFO,
+) -> Option<String> {
+    // SAFETY: the caller's contract.
+    unsafe { server_name(info) }.or_else(|| snapshot.remote_server_name(clsid))
+}
+
 /// The machine named by a `COSERVERINFO`, if any.
 ///
 /// # Safety
@@ -234,17 +248,23 @@ pub unsafe fn get_class_object_local(
             }
         };
     }
-    if context & CLSCTX_REMOTE_SERVER != 0 {
-        // SAFETY: NULL or a valid COSERVERINFO (caller's contract).
-        if let Some(machine) = unsafe { server_name(server_info.cast()) } {
-            set_error_message(
-                RPC_S_SERVER_UNAVAILABLE_HR,
-                format!(
-                    "class {clsid} on machine `{machine}`: remote activation is not supported yet"
-                ),
-            );
-            return RPC_S_SERVER_UNAVAILABLE_HR;
-        }
+    if context & CLSCTX_REMOTE_SERVER != 0
+        && let Some(machine) = remote_machine(&snapshot, clsid, server_info.cast())
+    {
+        return match comidl_runtime_dcom::remote::class_object(&machine, clsid, iid) {
+            Ok(p) => {
+                // SAFETY: `out` is writable (checked above).
+                unsafe { out.write(p) };
+                S_OK
+            }
+            Err(hr) => {
+                set_error_message(
+                    hr,
+                    format!("class {clsid} on machine `{machine}`: remote activation failed"),
+                );
+                hr
+            }
+        };
     }
     set_error_message(
         REGDB_E_CLASSNOTREG,
@@ -372,6 +392,46 @@ pub unsafe fn CoCreateInstanceEx(
         entry.pItf = core::ptr::null_mut();
         entry.hr = E_NOINTERFACE;
     }
+    // A remote machine (named, or the class's RemoteServerName) when only a remote
+    // server will do, or when nothing on this machine serves the class: every interface
+    // in one RemoteCreateInstance.
+    // SAFETY: NULL or a valid COSERVERINFO (caller's contract).
+    if let Some(machine) = unsafe { remote_target(clsid, context, server_info) } {
+        if !outer.is_null() {
+            return crate::CLASS_E_NOAGGREGATION;
+        }
+        // SAFETY: `clsid` checked non-null by `remote_target`; valid (caller's contract).
+        let clsid = unsafe { &*clsid };
+        let iids: Vec<GUID> = results
+            .iter()
+            // SAFETY: each `pIID` checked non-null above; valid (caller's contract).
+            .map(|e| unsafe { *e.pIID })
+            .collect();
+        let got = match comidl_runtime_dcom::remote::create_instance(&machine, clsid, &iids) {
+            Ok(got) => got,
+            Err(hr) => {
+                set_error_message(
+                    hr,
+                    format!("class {clsid} on machine `{machine}`: remote activation failed"),
+                );
+                results.iter_mut().for_each(|e| e.hr = hr);
+                return hr;
+            }
+        };
+        let mut found = 0;
+        for (entry, (hr, p)) in results.iter_mut().zip(got) {
+            entry.hr = hr;
+            entry.pItf = p;
+            if hr.is_ok() {
+                found += 1;
+            }
+        }
+        return match found {
+            0 => E_NOINTERFACE,
+            n if n == results.len() => S_OK,
+            _ => CO_S_NOTALLINTERFACES,
+        };
+    }
     let mut unknown = core::ptr::null_mut();
     // SAFETY: forwarded caller guarantees; `unknown` is writable.
     let hr = unsafe {
@@ -409,6 +469,35 @@ pub unsafe fn CoCreateInstanceEx(
     }
 }
 
+/// Where `CoCreateInstanceEx` goes for a remote activation: a machine that is named (in
+/// `info` or the registry) when CLSCTX_REMOTE_SERVER is asked for and no in-process or
+/// local server of the asked contexts is registered here (a class object registered in
+/// this process, a built-in class or a registered server comes first).
+///
+/// # Safety
+/// `clsid` is NULL or valid; `info` is NULL or a valid COSERVERINFO.
+unsafe fn remote_target(
+    clsid: *const GUID,
+    context: u32,
+    info: *mut COSERVERINFO,
+) -> Option<String> {
+    if context & CLSCTX_REMOTE_SERVER == 0 {
+        return None;
+    }
+    // SAFETY: the caller's contract.
+    let clsid = unsafe { clsid.as_ref() }?;
+    if crate::classes::registered_class_object(clsid, context).is_some() {
+        return None;
+    }
+    let snapshot = registry_view().ok()?;
+    let here = (context & CLSCTX_INPROC_SERVER != 0 && snapshot.inproc_server(clsid).is_some())
+        || (context & CLSCTX_LOCAL_SERVER != 0 && snapshot.local_server(clsid).is_some());
+    if here {
+        return None;
+    }
+    remote_machine(&snapshot, clsid, info)
+}
+
 /// The class object of `clsid` as interface `I`.
 pub fn get_class_object<I: Interface>(clsid: &GUID, context: u32) -> Result<ComPtr<I>> {
     let mut out = core::ptr::null_mut();
@@ -427,6 +516,39 @@ pub fn create_instance<I: Interface>(clsid: &GUID, context: u32) -> Result<ComPt
     hr.ok()?;
     // SAFETY: success hands over an `I` reference.
     unsafe { ComPtr::from_raw(out) }.ok_or(E_POINTER)
+}
+
+/// A new instance of `clsid` on machine `server` (a host name or address, optionally
+/// with `:port` when its DCOM service is not on 135), as interface `I`:
+/// `CoCreateInstanceEx` with CLSCTX_REMOTE_SERVER and a COSERVERINFO naming it.
+pub fn create_instance_on<I: Interface>(clsid: &GUID, server: &str) -> Result<ComPtr<I>> {
+    let mut name: Vec<u16> = server.encode_utf16().chain(core::iter::once(0)).collect();
+    let mut info = COSERVERINFO {
+        dwReserved1: 0,
+        pwszName: name.as_mut_ptr(),
+        pAuthInfo: core::ptr::null_mut(),
+        dwReserved2: 0,
+    };
+    let mut qi = MULTI_QI {
+        pIID: &I::IID,
+        pItf: core::ptr::null_mut(),
+        hr: S_OK,
+    };
+    // SAFETY: valid pointers throughout; `name` outlives the call.
+    let hr = unsafe {
+        CoCreateInstanceEx(
+            clsid,
+            core::ptr::null_mut(),
+            CLSCTX_REMOTE_SERVER,
+            &mut info,
+            1,
+            &mut qi,
+        )
+    };
+    hr.ok()?;
+    qi.hr.ok()?;
+    // SAFETY: success hands over an `I` reference.
+    unsafe { ComPtr::from_raw(qi.pItf) }.ok_or(E_POINTER)
 }
 
 /// A new in-process instance of `clsid` inside `controlling`'s aggregate: its

@@ -19,7 +19,7 @@ pub mod server;
 
 pub use activation::{
     Aggregate, COSERVERINFO, CoCreateInstance, CoCreateInstanceEx, CoGetClassObject, MULTI_QI,
-    create_aggregated, create_instance, get_class_object,
+    create_aggregated, create_instance, create_instance_on, get_class_object,
 };
 pub use server::{
     CoAddRefServerProcess, CoRegisterClassObject, CoReleaseServerProcess, CoResumeClassObjects,

@@ -41,6 +41,12 @@ pub(crate) fn hresult_of(e: &CallError) -> HRESULT {
 
 /// Sends one request: the caller's transport, which knows the object exporter.
 pub(crate) trait Transport {
+    /// Whether the exporter is on another machine: interface pointers in the request are
+    /// marshalled for it (see [`crate::machine::for_remote`]).
+    fn remote(&self) -> bool {
+        false
+    }
+
     /// The request's stub data to the IPID `ipid` bound as interface `syntax`, the
     /// reply's stub data back.
     fn send(
@@ -69,8 +75,16 @@ pub(crate) unsafe fn client(
     let lent = CallMarshaller;
     with_interfaces(&lent, || {
         let this = plain_this(next_cid());
-        // SAFETY: forwarded.
-        let request = match unsafe { marshal_request_after(proc, args, &this) } {
+        let marshal = || {
+            // SAFETY: forwarded.
+            unsafe { marshal_request_after(proc, args, &this) }
+        };
+        let made = if to.remote() {
+            crate::machine::marshalling_for_remote(marshal)
+        } else {
+            marshal()
+        };
+        let request = match made {
             Ok(r) => r,
             Err(e) => {
                 // SAFETY: forwarded: no [out] was written yet; the caller sees zeroes.

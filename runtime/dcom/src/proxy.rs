@@ -129,6 +129,8 @@ pub(crate) struct Oxid {
     pub id: u64,
     /// The resolver bindings the OBJREFs named (passed on when a proxy is marshalled).
     pub resolver: DualStringArray,
+    /// Where the resolver was reached (pings go there), when over TCP.
+    resolver_at: Option<Address>,
     at: Address,
     rem_unknown: GUID,
     idle: Mutex<Vec<Conn>>,
@@ -138,8 +140,8 @@ pub(crate) struct Oxid {
 }
 
 /// Where an exporter is reached: the first string binding this process can use.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Address {
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Address {
     Local(String),
     Tcp(std::net::SocketAddr),
 }
@@ -198,31 +200,58 @@ impl comidl_runtime_ndr::Channel for Conn {
     }
 }
 
-/// The first binding of `d` this process can use: TCP (`host[port]`) or ncalrpc
-/// (`host[endpoint]`).
+/// The host part of a string binding's address (`host[endpoint]` or `host`).
+fn host_of(network_addr: &str) -> &str {
+    network_addr
+        .find('[')
+        .map_or(network_addr, |open| &network_addr[..open])
+}
+
+/// The binding's address, if this process can use it: TCP (`host[port]`, or `host`: the
+/// resolver's well-known port 135) or ncalrpc (`host[endpoint]`).
+fn usable(b: &crate::dualstring::StringBinding) -> Option<Address> {
+    let host = host_of(&b.network_addr);
+    let endpoint = match (b.network_addr.find('['), b.network_addr.rfind(']')) {
+        (Some(open), Some(close)) if close > open + 1 => Some(&b.network_addr[open + 1..close]),
+        (None, None) => None,
+        _ => return None,
+    };
+    match b.tower_id {
+        TOWER_NCALRPC => Some(Address::Local(endpoint?.to_string())),
+        TOWER_TCP => {
+            use std::net::ToSocketAddrs;
+            let port: u16 = match endpoint {
+                Some(e) => e.parse().ok()?,
+                None => comidl_runtime_rpc::epm::EPT_TCP_PORT,
+            };
+            (host, port)
+                .to_socket_addrs()
+                .ok()?
+                .next()
+                .map(Address::Tcp)
+        }
+        _ => None,
+    }
+}
+
+/// The binding of `d` to use: the first whose host is `prefer` (the name this process
+/// reached the machine by), else the first this process can use.
+fn address_preferring(d: &DualStringArray, prefer: Option<&str>) -> Option<Address> {
+    if let Some(p) = prefer
+        && let Some(a) = d
+            .string_bindings
+            .iter()
+            .filter(|b| host_of(&b.network_addr).eq_ignore_ascii_case(p))
+            .find_map(usable)
+    {
+        return Some(a);
+    }
+    d.string_bindings.iter().find_map(usable)
+}
+
+/// The first binding of `d` this process can use.
 fn address(d: &DualStringArray) -> Option<Address> {
-    d.string_bindings.iter().find_map(|b| {
-        let open = b.network_addr.find('[')?;
-        let close = b.network_addr.rfind(']')?;
-        if close <= open + 1 {
-            return None;
-        }
-        let host = &b.network_addr[..open];
-        let endpoint = &b.network_addr[open + 1..close];
-        match b.tower_id {
-            TOWER_NCALRPC => Some(Address::Local(endpoint.to_string())),
-            TOWER_TCP => {
-                use std::net::ToSocketAddrs;
-                let port: u16 = endpoint.parse().ok()?;
-                (host, port)
-                    .to_socket_addrs()
-                    .ok()?
-                    .next()
-                    .map(Address::Tcp)
-            }
-            _ => None,
-        }
-    })
+    address_preferring(d, None)
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -255,6 +284,10 @@ impl Oxid {
 }
 
 impl call::Transport for Oxid {
+    fn remote(&self) -> bool {
+        self.is_remote()
+    }
+
     fn send(
         &self,
         syntax: &Interface,
@@ -300,7 +333,13 @@ fn oxid(id: u64, resolver: &DualStringArray) -> Result<Arc<Oxid>> {
     if let Some(o) = imports().oxids.get(&id) {
         return Ok(o.clone());
     }
-    let at = address(resolver).ok_or(RPC_E_INVALID_OBJREF)?;
+    // Inside a call from another machine, its OBJREFs' resolver is best reached at the
+    // address the call came from.
+    let peer = comidl_runtime_rpc::server::context::current()
+        .filter(|c| c.protseq == comidl_runtime_rpc::Protseq::Tcp)
+        .and_then(|c| c.peer.parse::<std::net::SocketAddr>().ok())
+        .map(|a| a.ip().to_string());
+    let at = address_preferring(resolver, peer.as_deref()).ok_or(RPC_E_INVALID_OBJREF)?;
     let conn = Conn::open(&at).map_err(|e| call::hresult_of(&e))?;
     let client = bindings::IObjectExporter::new(&conn);
     let (status, bindings, ipid, _hint, _version) = client
@@ -321,9 +360,11 @@ fn oxid(id: u64, resolver: &DualStringArray) -> Result<Arc<Oxid>> {
     } else {
         Vec::new()
     };
+    let resolver_at = matches!(at, Address::Tcp(_)).then(|| at.clone());
     let o = Arc::new(Oxid {
         id,
         resolver: resolver.clone(),
+        resolver_at,
         at: exporter_at,
         rem_unknown,
         idle: Mutex::new(idle),
@@ -366,6 +407,9 @@ pub(crate) fn import(
             _ => {
                 let m = Manager::new(ox.clone(), std.oid, std.no_ping());
                 im.objects.insert(key, m.clone());
+                if let (false, Some(Address::Tcp(at))) = (m.no_ping, &ox.resolver_at) {
+                    crate::pinger::add(*at, std.oid);
+                }
                 m
             }
         }
@@ -602,6 +646,9 @@ impl Manager {
                 .filter(|&(_, n)| n > 0),
         );
         remote_release(&manager.oxid, &refs);
+        if let (false, Some(Address::Tcp(at))) = (manager.no_ping, &manager.oxid.resolver_at) {
+            crate::pinger::remove(*at, manager.oid);
+        }
         // `manager` (the table's Arc) drops here, and with it every interface proxy.
     }
 }
@@ -916,4 +963,32 @@ pub unsafe fn export_for_remote(itf: *mut c_void, iids: &[GUID]) -> Result<(u64,
     // SAFETY: the identity reference `as_proxy` took.
     unsafe { crate::unk::release(identity) };
     result
+}
+
+/// Records what a remote activation said of exporter `id` (MS-DCOM 3.2.4.1.1.2: the
+/// ScmReplyInfo's bindings and IRemUnknown IPID), so the OBJREFs that came with it need
+/// no ResolveOxid: `bindings` are the exporter's, `prefer` the host the client used,
+/// `resolver` where the activation was served (the machine's resolver, pinged there).
+pub(crate) fn seed_oxid(
+    id: u64,
+    bindings: &DualStringArray,
+    rem_unknown: GUID,
+    prefer: &str,
+    resolver: std::net::SocketAddr,
+) -> Result<()> {
+    if imports().oxids.contains_key(&id) {
+        return Ok(());
+    }
+    let at = address_preferring(bindings, Some(prefer)).ok_or(RPC_E_INVALID_OBJREF)?;
+    let o = Arc::new(Oxid {
+        id,
+        resolver: bindings.clone(),
+        resolver_at: Some(Address::Tcp(resolver)),
+        at,
+        rem_unknown,
+        idle: Mutex::new(Vec::new()),
+        group: AtomicU32::new(0),
+    });
+    imports().oxids.entry(id).or_insert(o);
+    Ok(())
 }

@@ -2,7 +2,14 @@
 //!
 //! ```text
 //! calculator-client [--temp-registry] [--register] [--servers DIR] [--local]
+//! calculator-client --remote HOST[:PORT]
 //! ```
+//!
+//! `--remote HOST` creates the Calculator on another machine, through that machine's
+//! DCOM service (comidl-dcomd; CoCreateInstanceEx with CLSCTX_REMOTE_SERVER and a
+//! COSERVERINFO naming HOST), with nothing registered here. For the fold's observer to be
+//! called back, this machine runs its own service too (this process joins it and can be
+//! reached from there).
 //!
 //! `--local` uses the executable server instead of the modules: it registers
 //! `calculator-local-server` (its `/RegServer`) when registering, and creates the
@@ -24,8 +31,8 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use calculator_bindings::{
-    IAdder, IAdder_PROXY_STUB, ICalculator, ICalculator_PROXY_STUB, IFoldObserver,
-    IFoldObserver_Impl, IFoldObserver_PROXY_STUB,
+    CLSID_Calculator, IAdder, IAdder_PROXY_STUB, ICalculator, ICalculator_PROXY_STUB,
+    IFoldObserver, IFoldObserver_Impl, IFoldObserver_PROXY_STUB,
 };
 use comidl_runtime::{
     CLSCTX_INPROC_SERVER, CLSCTX_LOCAL_SERVER, ComInit, ComObject, HRESULT, Result as ComResult,
@@ -68,6 +75,7 @@ fn run() -> Result<(), String> {
     let mut register_only = false;
     let mut servers: Option<PathBuf> = None;
     let mut local = false;
+    let mut remote: Option<String> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -76,10 +84,11 @@ fn run() -> Result<(), String> {
             "--register-only" => (register, register_only) = (true, true),
             "--servers" => servers = Some(args.next().ok_or("--servers needs a directory")?.into()),
             "--local" => local = true,
+            "--remote" => remote = Some(args.next().ok_or("--remote needs a host")?),
             "-h" | "--help" => {
                 println!(
                     "usage: calculator-client [--temp-registry] [--register | --register-only] \
-                     [--servers DIR] [--local]"
+                     [--servers DIR] [--local] | --remote HOST[:PORT]"
                 );
                 return Ok(());
             }
@@ -134,11 +143,20 @@ fn run() -> Result<(), String> {
     } else {
         CLSCTX_INPROC_SERVER
     };
-    let clsid = comidl_runtime::clsid_from_progid("Comidl.Calculator")
-        .map_err(|hr| failed("CLSIDFromProgID(\"Comidl.Calculator\")", hr))?;
-    println!("Comidl.Calculator is {}", clsid);
-    let calculator = comidl_runtime::create_instance::<ICalculator>(&clsid, context)
-        .map_err(|hr| failed("CoCreateInstance(Calculator)", hr))?;
+    let calculator = match &remote {
+        Some(host) => {
+            println!("creating the Calculator on {host}");
+            comidl_runtime::create_instance_on::<ICalculator>(&CLSID_Calculator, host)
+                .map_err(|hr| failed("CoCreateInstanceEx(Calculator, CLSCTX_REMOTE_SERVER)", hr))?
+        }
+        None => {
+            let clsid = comidl_runtime::clsid_from_progid("Comidl.Calculator")
+                .map_err(|hr| failed("CLSIDFromProgID(\"Comidl.Calculator\")", hr))?;
+            println!("Comidl.Calculator is {}", clsid);
+            comidl_runtime::create_instance::<ICalculator>(&clsid, context)
+                .map_err(|hr| failed("CoCreateInstance(Calculator)", hr))?
+        }
+    };
     let adder = calculator
         .cast::<IAdder>()
         .map_err(|hr| failed("QueryInterface(IAdder)", hr))?;

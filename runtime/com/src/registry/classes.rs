@@ -315,6 +315,20 @@ impl Tree {
             .map(str::to_owned)
     }
 
+    /// The machine a class is activated on by default when a client asks for
+    /// CLSCTX_REMOTE_SERVER without naming one: the `RemoteServerName` value of the
+    /// class's application (`AppID\{appid}`, named by the class's `AppID` value).
+    #[must_use]
+    pub fn remote_server_name(&self, clsid: &GUID) -> Option<String> {
+        let app = self.key(&clsid_key(clsid))?.string("AppID")?;
+        let app = GUID::parse(app).ok()?;
+        // Key names compare without regard to case, as GUIDs are written either way.
+        let key = self.key(&format!("AppID\\{app}"))?;
+        key.string("RemoteServerName")
+            .filter(|n| !n.is_empty())
+            .map(str::to_owned)
+    }
+
     /// The versioned ProgID of a class (`CLSID\{clsid}\ProgID`).
     #[must_use]
     pub fn progid_from_clsid(&self, clsid: &GUID) -> Option<String> {
