@@ -88,11 +88,15 @@ pub fn pings_sent() -> u64 {
 
 static PINGS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
+/// One set's ping this period: the resolver, the set, its sequence number, the OIDs
+/// added and removed since the last ping.
+type Due = (SocketAddr, u64, u16, Vec<u64>, Vec<u64>);
+
 fn run() {
     let mut connections: HashMap<SocketAddr, Connection<std::net::TcpStream>> = HashMap::new();
     loop {
         std::thread::sleep(period());
-        let work: Vec<(SocketAddr, u64, u16, Vec<u64>, Vec<u64>)> = {
+        let work: Vec<Due> = {
             let mut s = sets();
             s.retain(|_, set| !set.oids.is_empty() || !set.removed.is_empty() || set.id != 0);
             s.iter_mut()
