@@ -29,6 +29,9 @@
 #  11. Remote DCOM: in a network namespace of its own, comidl-dcomd on port 135; impacket's
 #      DCOMConnection activates the calculator and calls it (and is refused when the
 #      service does not allow unauthenticated clients); tshark dissects it all (dcom.sh).
+#  12. Remote DCOM between two machines (network namespaces joined by veth): our client
+#      activates and calls the calculator on the other machine's service, pings, and the
+#      fault and load tests (dcom_machines.sh).
 # Prints every ok/FAIL line, each part's "N passed, N failed", and last the total
 # "N passed, N failed"; exits non-zero on any failure.
 #   tests/wire/run.sh [--no-setup]
@@ -86,5 +89,6 @@ part "impacket against comidl's server" bash "$here/server.sh"
 part "ORPC's wire types against impacket" bash "$here/orpc.sh"
 part "COM across processes, dissected and decoded" bash "$here/orpc_local.sh"
 part "remote DCOM: comidl-dcomd, impacket and tshark" bash "$here/dcom.sh"
+part "remote DCOM between two machines: faults and load" bash "$here/dcom_machines.sh"
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]

@@ -823,8 +823,11 @@ fn exporter_serve(iid: GUID, opnum: u16, stub: &[u8]) -> std::result::Result<Vec
     else {
         return Err(Fault(RPC_E_INVALID_IPID.0 as u32));
     };
+    // Another machine's client holds its references by pinging, not by this connection
+    // (it may use a new one per call): they are not made its connection's.
+    let client = (!crate::machine::for_remote()).then_some(client);
     // A reference for the call's length: a RemRelease meanwhile cannot free the object.
-    let Some((itf, own, served_by)) = exporter.local(&ipid, Some(&client)) else {
+    let Some((itf, own, served_by)) = exporter.local(&ipid, client.as_ref()) else {
         return Err(Fault(RPC_E_INVALID_IPID.0 as u32));
     };
     let mut held = Unexported(vec![itf]);
