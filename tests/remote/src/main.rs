@@ -63,7 +63,7 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &[String]) -> Result<(), String> {
-    let _com = ComInit::multithreaded().map_err(|hr| host::describe(hr))?;
+    let _com = ComInit::multithreaded().map_err(host::describe)?;
     dcom::register(&[
         &IAdder_PROXY_STUB,
         &ICalculator_PROXY_STUB,
@@ -97,7 +97,7 @@ fn run(args: &[String]) -> Result<(), String> {
             let observer = ComObject::create::<IFoldObserver>(Waiter {
                 told: AtomicBool::new(false),
             })
-            .map_err(|hr| host::describe(hr))?;
+            .map_err(host::describe)?;
             let r = calc.fold_observed(comidl_runtime::w!("+"), &[1, 2, 3], &observer);
             println!("ended {}", now_ms());
             match r {
@@ -138,7 +138,7 @@ fn run(args: &[String]) -> Result<(), String> {
         }
         "wait" => {
             let calc = calculator(arg(1)?)?;
-            let v = calc.subtract(50, 8).map_err(|hr| host::describe(hr))?;
+            let v = calc.subtract(50, 8).map_err(host::describe)?;
             println!("ready {v}");
             loop {
                 std::thread::sleep(Duration::from_secs(1));
