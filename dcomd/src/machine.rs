@@ -180,6 +180,11 @@ impl Machine {
         Ok(id)
     }
 
+    /// How many ping sets the service keeps now.
+    pub fn set_count(&self) -> usize {
+        lock(&self.sets).len()
+    }
+
     /// SimplePing: the set lives on.
     pub fn simple_ping(&self, set: u64) -> u32 {
         match lock(&self.sets).get_mut(&set) {

@@ -15,10 +15,7 @@
 //! COM processes find the service at `COMIDL_DCOM_SERVICE` (the socket's path) or the
 //! default; the servers the service starts inherit its environment.
 
-mod activator;
-mod addresses;
-mod machine;
-mod resolver;
+use comidl_dcomd::{activator, addresses, machine, resolver};
 
 use std::net::IpAddr;
 use std::path::PathBuf;

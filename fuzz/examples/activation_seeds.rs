@@ -2,11 +2,11 @@
 //! as comidl encodes them, each behind its selector byte, and the request's bare blob:
 //! `cargo run --example activation_seeds -- corpus/activation`.
 
+use comidl_runtime::GUID;
 use comidl_runtime_dcom::activation::props::{
     ActivationReply, ActivationRequest, InterfaceResult, ScmReply,
 };
 use comidl_runtime_dcom::{ComVersion, DualStringArray, Objref, ObjrefForm, StringBinding};
-use comidl_runtime::GUID;
 
 fn main() {
     let dir = std::env::args().nth(1).expect("a corpus directory");
@@ -49,10 +49,17 @@ fn main() {
         ObjrefForm::Custom { data, .. } => data,
         _ => unreachable!("a request is an OBJREF_CUSTOM"),
     };
-    for (name, selector, bytes) in [("request", 0u8, request), ("reply", 1, reply), ("blob", 2, blob)] {
+    for (name, selector, bytes) in [
+        ("request", 0u8, request),
+        ("reply", 1, reply),
+        ("blob", 2, blob),
+    ] {
         let mut seed = vec![selector];
         seed.extend_from_slice(&bytes);
-        std::fs::write(std::path::Path::new(&dir).join(format!("seed-{name}")), seed)
-            .expect("written");
+        std::fs::write(
+            std::path::Path::new(&dir).join(format!("seed-{name}")),
+            seed,
+        )
+        .expect("written");
     }
 }

@@ -15,7 +15,11 @@ fn main() {
             "{path}: {} ({}), {}, budget {} bytes, k {}, {} bytes of message:",
             key(input.proc),
             input.proc.name,
-            if input.response { "response" } else { "request" },
+            if input.response {
+                "response"
+            } else {
+                "request"
+            },
             input.limits.max_alloc,
             input.k,
             input.message.len()

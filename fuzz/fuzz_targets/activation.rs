@@ -26,7 +26,11 @@ fuzz_target!(|data: &[u8]| {
         1 => {
             if let Ok(r) = ActivationReply::decode(rest) {
                 let again = r.encode().expect("a decoded reply encodes");
-                assert_eq!(ActivationReply::decode(&again).as_ref(), Ok(&r), "not a fixed point");
+                assert_eq!(
+                    ActivationReply::decode(&again).as_ref(),
+                    Ok(&r),
+                    "not a fixed point"
+                );
             }
         }
         _ => {

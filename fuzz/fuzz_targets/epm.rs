@@ -36,7 +36,11 @@ fn serve_case(opnum: u16, request: &[u8]) {
         max_cursors: 4,
         ..MapLimits::default()
     });
-    let wks = SyntaxId::new(GUID::from_u128(0x6bffd098_a112_3610_9833_46c3f87e345a), 1, 0);
+    let wks = SyntaxId::new(
+        GUID::from_u128(0x6bffd098_a112_3610_9833_46c3f87e345a),
+        1,
+        0,
+    );
     for (port, name) in [(49152u16, "a"), (49153, "b")] {
         let t = Tower::new(
             wks,

@@ -22,7 +22,10 @@ fuzz_target!(|data: &[u8]| {
         Err(error) => {
             assert!(error.line >= 1, "{error}");
             assert!(error.column.is_none_or(|c| c >= 1), "{error}");
-            assert!(error.to_string().starts_with("/fuzz/profile.ini:"), "{error}");
+            assert!(
+                error.to_string().starts_with("/fuzz/profile.ini:"),
+                "{error}"
+            );
         }
     }
 });

@@ -16,7 +16,8 @@ object. ICalculator and IAdder are unknown to impacket: their requests and repli
 classes written here from examples/calculator/calculator.idl (opnums from 3, after
 IUnknown's). A second IID on the object (RemQueryInterface for IAdder) is called on the
 same connection through alter_context; RemRelease gives back the references, and a call
-after that fails.
+after that fails. Then IActivation::RemoteActivation (what clients before COM 5.6 use)
+activates another Calculator, which is called and released.
 
 Prints `ok NAME` / `FAIL NAME: why` and last `N passed, N failed`; exits 1 on a failure.
 """
@@ -24,7 +25,7 @@ Prints `ok NAME` / `FAIL NAME: why` and last `N passed, N failed`; exits 1 on a 
 import sys
 import traceback
 
-from impacket.dcerpc.v5.dcomrt import DCOMConnection, DCOMCALL, DCOMANSWER
+from impacket.dcerpc.v5.dcomrt import DCOMConnection, DCOMCALL, DCOMANSWER, IActivation
 from impacket.dcerpc.v5.dtypes import LONG, ULONG
 from impacket.dcerpc.v5.rpcrt import (RPC_C_AUTHN_LEVEL_NONE, RPC_C_AUTHN_LEVEL_PKT_PRIVACY,
                                       RPC_C_AUTHN_LEVEL_PKT_INTEGRITY, DCERPCException)
@@ -164,6 +165,20 @@ def main():
         except Exception as e:  # a fault (RPC_E_DISCONNECTED, invalid IPID) or a closed link
             check("a call after RemRelease fails", True)
             print(f"   (the call after RemRelease: {e})")
+
+        # The older activation interface (IActivation::RemoteActivation, COM before 5.6),
+        # on a connection of its own (impacket binds it with a second bind otherwise).
+        dcom.disconnect()
+        dcom = DCOMConnection(target, username=user, password=password, authLevel=auth)
+        older = IActivation(dcom.get_dce_rpc()).RemoteActivation(CLSID_CALCULATOR,
+                                                                  IID_ICALCULATOR)
+        # impacket's RemoteActivation leaves the object's calls at its default level
+        # (PKT_PRIVACY): they are made at the level asked for here.
+        older.get_cinstance().set_auth_level(auth)
+        r = call(older, Multiply, IID_ICALCULATOR, a=6, b=7)
+        check("IActivation::RemoteActivation gives a Calculator: Multiply(6, 7) = 42",
+              r["product"] == 42, str(r["product"]))
+        older.RemRelease()
     finally:
         dcom.disconnect()
 

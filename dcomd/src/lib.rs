@@ -1,0 +1,46 @@
+//! The machine's DCOM service as a library: what `comidl-dcomd` (src/main.rs) serves, and
+//! what the fuzz target drives with hostile requests.
+//!
+//! - [`machine`]: the machine's registered exporters and the ping sets of remote clients
+//!   (and IComidlMachineResolver, the local socket's interface);
+//! - [`resolver`]: IObjectExporter on the network port;
+//! - [`activator`]: IRemoteSCMActivator and IActivation;
+//! - [`addresses`]: the names and addresses the machine is reached by.
+
+pub mod activator;
+pub mod addresses;
+pub mod machine;
+pub mod resolver;
+
+use std::sync::Arc;
+
+use comidl_runtime::dcom::activation::bindings as act;
+use comidl_runtime::ndr::Fault;
+
+/// The service's handlers over one machine's state.
+pub struct Handlers {
+    pub machine: Arc<machine::Machine>,
+    pub resolver: resolver::Resolver,
+    pub activator: activator::Activator,
+}
+
+impl Handlers {
+    pub fn new(machine: Arc<machine::Machine>) -> Handlers {
+        Handlers {
+            resolver: resolver::Resolver(machine.clone()),
+            activator: activator::Activator(machine.clone()),
+            machine,
+        }
+    }
+
+    /// Serves one request of the interface `which` names (0 IObjectExporter, 1
+    /// IRemoteSCMActivator, 2 IActivation, 3 IComidlMachineResolver) as the service does.
+    pub fn serve(&self, which: u8, opnum: u16, stub: &[u8]) -> Result<Vec<u8>, Fault> {
+        match which % 4 {
+            0 => comidl_runtime::dcom::bindings::IObjectExporter_serve(&self.resolver, opnum, stub),
+            1 => act::IRemoteSCMActivator_serve(&self.activator, opnum, stub),
+            2 => act::IActivation_serve(&self.activator, opnum, stub),
+            _ => act::IComidlMachineResolver_serve(&*self.machine, opnum, stub),
+        }
+    }
+}
