@@ -3,7 +3,10 @@
 # recipe: samba-dcerpcd and smbd on 127.0.0.1, state in a temporary directory) answers
 # ept_map, NetrWkstaGetInfo(100) and NetrShareEnum(1) from target/debug/samba-client,
 # unauthenticated over ncacn_ip_tcp; the same questions go to impacket (wkssvc) and to
-# Samba's own rpcclient (shares), and the answers must agree. The runtime's map-request
+# Samba's own rpcclient (shares), and the answers must agree. Then the same calls
+# authenticated with NTLM as a Samba user (smbpasswd), at PKT_INTEGRITY (every PDU
+# signed) and PKT_PRIVACY (signed and sealed), give the same answers; a wrong password
+# is refused; tshark, given the password, dissects the sealed calls too. The runtime's map-request
 # tower must also be byte for byte the one impacket's floor classes build. Needs port 135 free. The
 # daemons run in a session of their own: at shutdown they signal their process group.
 # Prints ok/FAIL per value and "N passed, N failed".
@@ -41,6 +44,12 @@ ncalrpc dir = $dir/ncalrpc
 log file = $dir/log/%m.log
 passdb backend = tdbsam:$dir/private/passdb.tdb
 CONF
+# A Samba user for the NTLM calls (a Unix account of the same name must exist).
+user=comidlwire
+password='Wire-test-7'
+id "$user" >/dev/null 2>&1 || useradd -M -s /usr/sbin/nologin "$user" || fail "useradd $user"
+printf '%s\n%s\n' "$password" "$password" | smbpasswd -c "$dir/smb.conf" -s -a "$user" >/dev/null \
+    || fail "smbpasswd -a $user"
 setsid /usr/libexec/samba/samba-dcerpcd -F --no-process-group -s "$dir/smb.conf" --libexec-rpcds >"$dir/dcerpcd.out" 2>&1 &
 pids+=($!)
 setsid smbd -F --no-process-group -s "$dir/smb.conf" >"$dir/smbd.out" 2>&1 &
@@ -120,11 +129,37 @@ check "share-list names the computer (against impacket)" \
 check "share-list share count (against rpcclient)" \
     "$(printf '%s\n' "$example" | sed -n 's/^\([0-9]*\) shares:$/\1/p')" "${#names[@]}"
 
-# tshark over the whole capture: comidl's, impacket's, rpcclient's and Samba's PDUs.
+# NTLM: the same calls signed (PKT_INTEGRITY) and sealed (PKT_PRIVACY).
+for level in integrity privacy; do
+    auth="$(timeout 60 "$root/target/debug/samba-client" 127.0.0.1 "$user" "$password" "$level" 2>&1)"
+    check "NTLM $level: the calls succeed" "$?" 0
+    check "NTLM $level: wkssvc.status" "$(value "$auth" wkssvc.status)" 0
+    check "NTLM $level: the computer name (against the unauthenticated call)" \
+        "$(value "$auth" wkssvc.computername)" "$(value "$ours" wkssvc.computername)"
+    check "NTLM $level: srvsvc.status" "$(value "$auth" srvsvc.status)" 0
+    check "NTLM $level: the shares (against the unauthenticated call)" \
+        "$(printf '%s\n' "$auth" | grep '^srvsvc.share=' | tr '\n' ' ')" \
+        "$(printf '%s\n' "$ours" | grep '^srvsvc.share=' | tr '\n' ' ')"
+done
+wrong="$(timeout 60 "$root/target/debug/samba-client" 127.0.0.1 "$user" not-the-password integrity 2>&1)"
+if [ $? -ne 0 ] && ! printf '%s\n' "$wrong" | grep -q '^wkssvc.status='; then
+    echo "ok NTLM: a wrong password is refused ($(printf '%s\n' "$wrong" | tail -1))"; passed=$((passed + 1))
+else echo "FAIL NTLM: a wrong password was not refused: $wrong"; failed=$((failed + 1)); fi
+
+# tshark over the whole capture: comidl's, impacket's, rpcclient's and Samba's PDUs, the
+# sealed ones decrypted with the user's password.
 sleep 0.5
 kill "$capture_pid" 2>/dev/null
 for _ in $(seq 1 100); do kill -0 "$capture_pid" 2>/dev/null || break; sleep 0.1; done
-dissect() { timeout 120 tshark -r "$pcap" -d tcp.port==135,dcerpc "$@" 2>/dev/null; }
+dissect() { timeout 120 tshark -r "$pcap" -d tcp.port==135,dcerpc -o "ntlmssp.nt_password:$password" "$@" 2>/dev/null; }
+for lv in 5 6; do
+    n="$(dissect -Y "dcerpc.auth_level == $lv && dcerpc.pkt_type == 0" -T fields -e frame.number | wc -l)"
+    if [ "$n" -ge 2 ]; then echo "ok capture: $n requests at authentication level $lv"; passed=$((passed + 1))
+    else echo "FAIL capture: $n requests at authentication level $lv"; failed=$((failed + 1)); fi
+done
+n="$(dissect -Y 'dcerpc.auth_level == 6 && wkssvc.opnum == 0' -T fields -e frame.number | wc -l)"
+if [ "$n" -ge 2 ]; then echo "ok capture: tshark unseals the sealed NetrWkstaGetInfo ($n frames)"; passed=$((passed + 1))
+else echo "FAIL capture: tshark does not unseal the sealed NetrWkstaGetInfo ($n frames)"; failed=$((failed + 1)); fi
 rpc_frames="$(dissect -Y dcerpc -T fields -e frame.number | wc -l)"
 bad="$(dissect -Y '_ws.malformed || _ws.expert.severity == error' -T fields -e frame.number | wc -l)"
 if [ "$rpc_frames" -gt 0 ]; then echo "ok capture: $rpc_frames DCE/RPC frames"; passed=$((passed + 1))

@@ -58,6 +58,9 @@ struct State<S> {
     max_xmit: u16,
     /// A transport failure left the stream mid-message: nothing more can be read from it.
     broken: bool,
+    /// How to authenticate at the first bind, and the session once authenticated.
+    auth: Option<crate::auth::ClientAuth>,
+    session: Option<crate::auth::Session>,
 }
 
 /// A connection over a stream that the caller set up (with its read and write timeouts).
@@ -119,6 +122,8 @@ impl<S: Read + Write> Connection<S> {
                 assoc_group: 0,
                 max_xmit: limits.max_frag,
                 broken: false,
+                auth: None,
+                session: None,
             }),
             limits,
             object: None,
@@ -136,6 +141,15 @@ impl<S: Read + Write> Connection<S> {
     pub fn in_group(self, group: u32) -> Self {
         if let Ok(mut st) = self.state.lock() {
             st.assoc_group = group;
+        }
+        self
+    }
+
+    /// Authenticates the connection at its first bind (NTLM, see [`crate::auth`]): every
+    /// call on it is then signed (PKT_INTEGRITY) or sealed (PKT_PRIVACY) as `auth` says.
+    pub fn with_auth(self, auth: crate::auth::ClientAuth) -> Self {
+        if let Ok(mut st) = self.state.lock() {
+            st.auth = Some(auth);
         }
         self
     }
@@ -183,15 +197,28 @@ struct Incoming {
 impl Incoming {
     const CHUNK: usize = 8 * 1024;
 
-    /// The next fragment, under the same rules as [`read_fragment`].
-    fn fragment(&mut self, stream: &mut impl Read, max_frag: u16) -> Result<Pdu, CallError> {
+    /// The next fragment, under the same rules as [`read_fragment`]; on an authenticated
+    /// connection a response's signature is checked (and its stub unsealed) first.
+    fn fragment(
+        &mut self,
+        stream: &mut impl Read,
+        max_frag: u16,
+        session: Option<&mut crate::auth::Session>,
+    ) -> Result<Pdu, CallError> {
         self.fill(stream, HEADER_LEN)?;
         let len = fragment_length(&self.buf[self.at..self.end], max_frag)?;
         self.fill(stream, len)?;
-        let pdu = Pdu::parse(&self.buf[self.at..self.at + len])
-            .map_err(|_| CallError::Transport(PROTOCOL_ERROR));
+        let frag = &mut self.buf[self.at..self.at + len];
         self.at += len;
-        pdu
+        if let Some(session) = session
+            && frag[2] == crate::pdu::PacketType::Response as u8
+        {
+            let range = crate::auth::stub_range(frag, HEADER_LEN + 8)
+                .filter(|_| u16::from_le_bytes([frag[10], frag[11]]) > 0)
+                .ok_or(CallError::Transport(crate::auth::ACCESS_DENIED))?;
+            session.unprotect(frag, range)?;
+        }
+        Pdu::parse(frag).map_err(|_| CallError::Transport(PROTOCOL_ERROR))
     }
 
     /// Reads until `need` bytes wait.
@@ -250,6 +277,20 @@ impl<S: Read + Write> State<S> {
             }],
         };
         let first = self.contexts.is_empty();
+        // The first bind of an authenticated connection carries NTLM's NEGOTIATE.
+        let mut building = None;
+        let mut auth = None;
+        if first && let Some(a) = &self.auth {
+            let (ctx, negotiate) = crate::auth::ClientContext::start(a)?;
+            auth = Some(crate::pdu::Auth {
+                auth_type: crate::auth::AUTHN_WINNT,
+                auth_level: a.level as u8,
+                auth_pad_length: 0,
+                context_id: 0,
+                value: negotiate,
+            });
+            building = Some((ctx, a.level));
+        }
         let pdu = Pdu {
             flags: flags::FIRST_FRAG | flags::LAST_FRAG,
             call_id,
@@ -258,10 +299,12 @@ impl<S: Read + Write> State<S> {
             } else {
                 Body::AlterContext(body)
             },
-            auth: None,
+            auth,
         };
         self.send(&pdu.encode())?;
-        let reply = self.incoming.fragment(&mut self.stream, limits.max_frag)?;
+        let reply = self
+            .incoming
+            .fragment(&mut self.stream, limits.max_frag, None)?;
         if reply.call_id != call_id {
             return Err(CallError::Transport(PROTOCOL_ERROR));
         }
@@ -281,6 +324,30 @@ impl<S: Read + Write> State<S> {
             self.max_xmit = ack
                 .max_recv_frag
                 .clamp(HEADER_LEN as u16 + 32, limits.max_frag);
+        }
+        // The server's CHALLENGE in the bind_ack; our AUTHENTICATE goes in rpc_auth_3,
+        // which has no answer (a refusal shows at the first call).
+        if let Some((ctx, level)) = building {
+            let challenge = reply
+                .auth
+                .as_ref()
+                .filter(|a| a.auth_type == crate::auth::AUTHN_WINNT)
+                .ok_or(CallError::Transport(crate::auth::ACCESS_DENIED))?;
+            let (session, authenticate) = ctx.finish(&challenge.value)?;
+            let auth3 = Pdu {
+                flags: flags::FIRST_FRAG | flags::LAST_FRAG,
+                call_id,
+                body: Body::Auth3,
+                auth: Some(crate::pdu::Auth {
+                    auth_type: crate::auth::AUTHN_WINNT,
+                    auth_level: level as u8,
+                    auth_pad_length: 0,
+                    context_id: 0,
+                    value: authenticate,
+                }),
+            };
+            self.send(&auth3.encode())?;
+            self.session = Some(session);
         }
         self.contexts.push((syntax, context_id));
         Ok(context_id)
@@ -345,12 +412,24 @@ fn exchange<S: Read + Write>(
             e => e,
         }
     };
-    for f in fragment::request(call_id, context_id, opnum, object, request, st.max_xmit) {
+    let frags = match st.session.as_mut() {
+        Some(session) => fragment::request_protected(
+            call_id,
+            context_id,
+            opnum,
+            object,
+            request,
+            st.max_xmit,
+            session,
+        )?,
+        None => fragment::request(call_id, context_id, opnum, object, request, st.max_xmit),
+    };
+    for f in frags {
         st.send(&f).map_err(broke(CALL_FAILED_DNE))?;
     }
     let first = st
         .incoming
-        .fragment(&mut st.stream, limits.max_frag)
+        .fragment(&mut st.stream, limits.max_frag, st.session.as_mut())
         .map_err(broke(CALL_FAILED))?;
     if first.call_id != call_id {
         return Err(CallError::Transport(PROTOCOL_ERROR));
@@ -363,7 +442,7 @@ fn exchange<S: Read + Write>(
     while !r.is_complete() {
         let next = st
             .incoming
-            .fragment(&mut st.stream, limits.max_frag)
+            .fragment(&mut st.stream, limits.max_frag, st.session.as_mut())
             .map_err(broke(CALL_FAILED))?;
         if let Body::Fault { status, .. } = next.body {
             return Err(CallError::Fault(Fault(status)));

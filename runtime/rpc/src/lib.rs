@@ -15,6 +15,7 @@
 //! Like the `ndr` layer it knows nothing of COM objects: a plain MS-RPC client or server
 //! uses it without the COM library.
 
+pub mod auth;
 pub mod binding;
 pub mod client;
 pub mod fragment;

@@ -2,7 +2,9 @@
 //! calling a real server (Samba in tests/wire): the runtime's endpoint-mapper client
 //! (`epm::resolve`, an ept_map with its own towers) for wkssvc and srvsvc, then wkssvc's
 //! NetrWkstaGetInfo level 100 and srvsvc's NetrShareEnum level 1 (a conformant array of
-//! structures with strings), all unauthenticated. Prints what each
+//! structures with strings), unauthenticated, or with `samba-client HOST USER PASSWORD
+//! LEVEL` authenticated with NTLM at LEVEL (`integrity` or `privacy`: every PDU signed, or
+//! signed and sealed). Prints what each
 //! returned as `key=value` lines for the harness to compare with impacket's and rpcclient's
 //! answers; exits non-zero when a call fails.
 
@@ -36,7 +38,20 @@ fn map(host: IpAddr, i: &Interface) -> Result<u16, String> {
         .ok_or_else(|| format!("ept_map: no TCP port in {resolved}"))
 }
 
-fn run(host: IpAddr) -> Result<(), String> {
+/// A connection to `port`, authenticated when `auth` says so.
+fn connect(
+    host: IpAddr,
+    port: u16,
+    auth: &Option<comidl_runtime_rpc::auth::ClientAuth>,
+) -> Result<Connection<std::net::TcpStream>, String> {
+    let conn = Connection::tcp(SocketAddr::new(host, port), TIMEOUT).map_err(|e| e.to_string())?;
+    Ok(match auth {
+        Some(a) => conn.with_auth(a.clone()),
+        None => conn,
+    })
+}
+
+fn run(host: IpAddr, auth: Option<comidl_runtime_rpc::auth::ClientAuth>) -> Result<(), String> {
     let wkssvc = &wire_check::wkssvc::ndr::wkssvc_INTERFACE;
     let request = epm::client::map_request_tower(
         SyntaxId::new(wkssvc.uuid, wkssvc.version.0, wkssvc.version.1),
@@ -53,9 +68,7 @@ fn run(host: IpAddr) -> Result<(), String> {
     let srv_port = map(host, &wire_check::srvsvc::ndr::srvsvc_INTERFACE)?;
     println!("epm.srvsvc.port={srv_port}");
 
-    let conn =
-        Connection::tcp(SocketAddr::new(host, wks_port), TIMEOUT).map_err(|e| e.to_string())?;
-    let w = wkssvc::new(conn);
+    let w = wkssvc::new(connect(host, wks_port, &auth)?);
     let server = format!("\\\\{host}");
     let (status, info) = w
         .netr_wksta_get_info(Some(&server), 100)
@@ -77,9 +90,7 @@ fn run(host: IpAddr) -> Result<(), String> {
         i.wki100_ver_major, i.wki100_ver_minor
     );
 
-    let conn =
-        Connection::tcp(SocketAddr::new(host, srv_port), TIMEOUT).map_err(|e| e.to_string())?;
-    let s = srvsvc::new(conn);
+    let s = srvsvc::new(connect(host, srv_port, &auth)?);
     let mut info = srv::SHARE_ENUM_STRUCT {
         Level: 1,
         ShareInfo: srv::SHARE_ENUM_UNION::Level1(Some(Box::new(srv::SHARE_INFO_1_CONTAINER {
@@ -119,7 +130,33 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match run(host) {
+    let args: Vec<String> = std::env::args().skip(2).collect();
+    let auth = match args.as_slice() {
+        [] => None,
+        [user, password, level] => {
+            let level = match level.as_str() {
+                "integrity" => comidl_runtime_rpc::auth::AuthnLevel::PktIntegrity,
+                "privacy" => comidl_runtime_rpc::auth::AuthnLevel::PktPrivacy,
+                other => {
+                    eprintln!("samba-client: level {other}: integrity or privacy");
+                    return ExitCode::from(2);
+                }
+            };
+            Some(comidl_runtime_rpc::auth::ClientAuth {
+                credentials: comidl_runtime_rpc::auth::NtlmCredentials {
+                    user: user.clone(),
+                    domain: String::new(),
+                    password: password.clone(),
+                },
+                level,
+            })
+        }
+        _ => {
+            eprintln!("samba-client: HOST [USER PASSWORD LEVEL]");
+            return ExitCode::from(2);
+        }
+    };
+    match run(host, auth) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("samba-client: {e}");
