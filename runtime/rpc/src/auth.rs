@@ -279,3 +279,139 @@ pub(crate) fn stub_range(bytes: &[u8], head: usize) -> Option<std::ops::Range<us
     let end = bytes.len().checked_sub(auth_len + 8)?;
     (head <= end).then_some(head..end)
 }
+
+/// A user the server knows, with the secret NTLM proves: a password or its NT hash
+/// (MD4 of the UTF-16 password, as smbpasswd keeps it).
+#[derive(Clone)]
+pub struct NtlmUser {
+    pub user: String,
+    pub domain: String,
+    pub secret: UserSecret,
+}
+
+#[derive(Clone)]
+pub enum UserSecret {
+    Password(String),
+    NtHash([u8; 16]),
+}
+
+impl std::fmt::Debug for NtlmUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NtlmUser")
+            .field("user", &self.user)
+            .field("domain", &self.domain)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a server accepts: the users NTLM may authenticate, and the lowest
+/// authentication level a call may have (calls below it are refused with
+/// RPC_S_ACCESS_DENIED before they run; `AuthnLevel::None` lets unauthenticated calls in).
+#[derive(Clone, Debug)]
+pub struct ServerSecurity {
+    pub users: Vec<NtlmUser>,
+    pub min_level: AuthnLevel,
+}
+
+/// The user name and domain an NTLM AUTHENTICATE message names (MS-NLMP 2.2.1.3).
+fn authenticate_names(msg: &[u8]) -> Option<(String, String)> {
+    if msg.len() < 64 || &msg[..8] != b"NTLMSSP\0" || msg.get(8..12)? != [3, 0, 0, 0] {
+        return None;
+    }
+    let field = |at: usize| -> Option<String> {
+        let len = usize::from(u16::from_le_bytes([msg[at], msg[at + 1]]));
+        let off = u32::from_le_bytes([msg[at + 4], msg[at + 5], msg[at + 6], msg[at + 7]]) as usize;
+        let bytes = msg.get(off..off.checked_add(len)?)?;
+        let units: Vec<u16> = bytes
+            .chunks_exact(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .collect();
+        String::from_utf16(&units).ok()
+    };
+    Some((field(36)?, field(28)?))
+}
+
+/// A server's security context while it is being built.
+pub(crate) struct ServerContext {
+    ntlm: Ntlm,
+    level: AuthnLevel,
+    context_id: u32,
+}
+
+impl ServerContext {
+    /// Reads a client's NEGOTIATE: the context, and the CHALLENGE for the bind_ack.
+    pub(crate) fn accept(
+        negotiate: &[u8],
+        level: AuthnLevel,
+        context_id: u32,
+    ) -> Option<(ServerContext, Vec<u8>)> {
+        let mut ntlm = Ntlm::new();
+        let mut handle: <Ntlm as SspiImpl>::CredentialsHandle = None;
+        let token = accept_step(&mut ntlm, &mut handle, negotiate).ok()?;
+        Some((
+            ServerContext {
+                ntlm,
+                level,
+                context_id,
+            },
+            token,
+        ))
+    }
+
+    /// Reads the client's AUTHENTICATE and checks it against the user it names: the
+    /// session and the user's name, or `None` when the user is unknown or the proof wrong.
+    pub(crate) fn finish(
+        mut self,
+        authenticate: &[u8],
+        users: &[NtlmUser],
+    ) -> Option<(Session, String)> {
+        let (name, domain) = authenticate_names(authenticate)?;
+        // The user the message names, and only that user: its own secret must prove it.
+        let user = users.iter().find(|u| {
+            u.user.eq_ignore_ascii_case(&name)
+                && (u.domain.is_empty()
+                    || domain.is_empty()
+                    || u.domain.eq_ignore_ascii_case(&domain))
+        })?;
+        let identity = match &user.secret {
+            UserSecret::Password(p) => sspi::AuthIdentityBuffers::from_utf8(&name, &domain, p),
+            UserSecret::NtHash(h) => sspi::AuthIdentityBuffers::from_utf8_with_hash(
+                &name,
+                &domain,
+                &sspi::ntlm::NtlmHash::from_bytes(*h),
+            ),
+        };
+        let mut handle: <Ntlm as SspiImpl>::CredentialsHandle = Some(identity);
+        accept_step(&mut self.ntlm, &mut handle, authenticate).ok()?;
+        self.ntlm.complete_auth_token(&mut []).ok()?;
+        Some((
+            Session {
+                ntlm: self.ntlm,
+                level: self.level,
+                context_id: self.context_id,
+                send_seq: 0,
+                recv_seq: 0,
+            },
+            user.user.clone(),
+        ))
+    }
+}
+
+fn accept_step(
+    ntlm: &mut Ntlm,
+    handle: &mut <Ntlm as SspiImpl>::CredentialsHandle,
+    input: &[u8],
+) -> Result<Vec<u8>, sspi::Error> {
+    let mut input = vec![SecurityBuffer::new(input.to_vec(), BufferType::Token)];
+    let mut output = vec![SecurityBuffer::new(Vec::new(), BufferType::Token)];
+    let builder = ntlm
+        .accept_security_context()
+        .with_credentials_handle(handle)
+        .with_context_requirements(sspi::ServerRequestFlags::ALLOCATE_MEMORY)
+        .with_target_data_representation(DataRepresentation::Native)
+        .with_input(&mut input)
+        .with_output(&mut output);
+    ntlm.accept_security_context_impl(builder)?
+        .resolve_to_result()?;
+    Ok(output.pop().map(|b| b.buffer).unwrap_or_default())
+}

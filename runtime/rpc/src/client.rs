@@ -412,7 +412,7 @@ fn exchange<S: Read + Write>(
             e => e,
         }
     };
-    let frags = match st.session.as_mut() {
+    let frags = match st.session.as_mut().filter(|s| s.level.protects_pdus()) {
         Some(session) => fragment::request_protected(
             call_id,
             context_id,
@@ -429,7 +429,11 @@ fn exchange<S: Read + Write>(
     }
     let first = st
         .incoming
-        .fragment(&mut st.stream, limits.max_frag, st.session.as_mut())
+        .fragment(
+            &mut st.stream,
+            limits.max_frag,
+            st.session.as_mut().filter(|s| s.level.protects_pdus()),
+        )
         .map_err(broke(CALL_FAILED))?;
     if first.call_id != call_id {
         return Err(CallError::Transport(PROTOCOL_ERROR));
@@ -442,7 +446,11 @@ fn exchange<S: Read + Write>(
     while !r.is_complete() {
         let next = st
             .incoming
-            .fragment(&mut st.stream, limits.max_frag, st.session.as_mut())
+            .fragment(
+                &mut st.stream,
+                limits.max_frag,
+                st.session.as_mut().filter(|s| s.level.protects_pdus()),
+            )
             .map_err(broke(CALL_FAILED))?;
         if let Body::Fault { status, .. } = next.body {
             return Err(CallError::Fault(Fault(status)));

@@ -89,7 +89,6 @@ pub(crate) fn request_protected(
 
 /// The fragments of a response on an authenticated connection (see
 /// [`request_protected`]).
-#[allow(dead_code)] // the server's side comes next
 pub(crate) fn response_protected(
     call_id: u32,
     context_id: u16,

@@ -39,6 +39,10 @@ pub struct CallInfo {
     pub opnum: u16,
     /// The association group the connection belongs to.
     pub assoc_group: u32,
+    /// The call's authentication level (`None` when unauthenticated).
+    pub authn_level: crate::auth::AuthnLevel,
+    /// The user NTLM authenticated, for an authenticated call.
+    pub user: Option<String>,
     pub(crate) group: Arc<Group>,
 }
 

@@ -118,9 +118,16 @@ impl Registered {
 #[derive(Default)]
 pub struct Registry {
     interfaces: RwLock<Vec<Arc<Registered>>>,
+    /// Who may authenticate, and the lowest level a call may have.
+    security: RwLock<Option<Arc<crate::auth::ServerSecurity>>>,
 }
 
 impl Registry {
+    /// The server's security settings, when it has any.
+    pub(crate) fn security(&self) -> Option<Arc<crate::auth::ServerSecurity>> {
+        self.security.read().ok().and_then(|s| s.clone())
+    }
+
     /// The interface a client's abstract syntax names: the same UUID and major version,
     /// and a minor version no newer than ours (C706 12.6.3.1's compatibility rule).
     pub fn find(&self, s: &SyntaxId) -> Option<Arc<Registered>> {
@@ -260,6 +267,15 @@ impl Server {
         );
     }
 
+    /// Authenticates clients that ask for it with NTLM against `security`'s users, and
+    /// refuses calls below its minimum level (RPC_S_ACCESS_DENIED, before they run).
+    /// Without it, a bind that asks for authentication is refused.
+    pub fn set_security(&self, security: crate::auth::ServerSecurity) {
+        if let Ok(mut s) = self.shared.registry.security.write() {
+            *s = Some(Arc::new(security));
+        }
+    }
+
     /// Stops offering an interface to new binds; whether it was offered.
     pub fn unregister(&self, interface: &Interface) -> bool {
         self.shared.registry.remove(&SyntaxId::new(
@@ -321,6 +337,7 @@ pub(crate) fn execute(call: Call, peer: &Peer, limits: ServerLimits) -> (Vec<u8>
         stub,
         interface,
         maybe,
+        auth,
         ..
     } = call;
     let outcome = context::serving(info, || {
@@ -337,7 +354,25 @@ pub(crate) fn execute(call: Call, peer: &Peer, limits: ServerLimits) -> (Vec<u8>
         return (Vec::new(), faulted);
     }
     let bytes = match outcome {
-        Ok(Ok(reply)) => fragment::response(call_id, context_id, &reply, peer.max_xmit).concat(),
+        Ok(Ok(reply)) => match auth.as_ref().filter(|a| a.level.protects_pdus()) {
+            Some(a) => {
+                let mut session = match a.session.lock() {
+                    Ok(s) => s,
+                    Err(p) => p.into_inner(),
+                };
+                match fragment::response_protected(
+                    call_id,
+                    context_id,
+                    &reply,
+                    peer.max_xmit,
+                    &mut session,
+                ) {
+                    Ok(f) => f.concat(),
+                    Err(_) => protocol::fault(call_id, context_id, protocol::status::UNSPEC, false),
+                }
+            }
+            None => fragment::response(call_id, context_id, &reply, peer.max_xmit).concat(),
+        },
         Ok(Err(Fault(status))) => {
             let not_run = matches!(Fault(status), Fault::OP_RANGE | Fault::BAD_STUB_DATA);
             protocol::fault(call_id, context_id, status, not_run)

@@ -40,6 +40,11 @@ impl Peer {
             object: call.object,
             opnum: call.opnum,
             assoc_group: self.group.id,
+            authn_level: call
+                .auth
+                .as_ref()
+                .map_or(crate::auth::AuthnLevel::None, |a| a.level),
+            user: call.auth.as_ref().map(|a| a.user.clone()),
             group: self.group.clone(),
         }
     }

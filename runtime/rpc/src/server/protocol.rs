@@ -15,13 +15,20 @@
 //!   and run one at a time in arrival order (we never offer PFC_CONC_MPX);
 //! - an unknown context faults with nca_s_unk_if, a call over the cap with
 //!   nca_s_fault_remote_no_memory (its remaining fragments are dropped), and anything the
-//!   protocol forbids closes the connection.
+//!   protocol forbids closes the connection;
+//! - a bind or alter_context that carries NTLM's NEGOTIATE (when the server has
+//!   [`crate::auth::ServerSecurity`]) is answered with a CHALLENGE, and the client's
+//!   rpc_auth_3 completes that security context (one per auth_context_id); a request
+//!   naming a context is checked (and unsealed) before anything else, and a call below
+//!   the server's minimum level, or on a context whose authentication failed, is refused
+//!   with RPC_S_ACCESS_DENIED before it runs.
 
 use std::sync::Arc;
 
 use comidl_runtime_core::GUID;
 
 use super::{Group, Groups, Registered, Registry, ServerLimits};
+use crate::auth::{AUTHN_WINNT, AuthnLevel, ServerContext, Session};
 use crate::fragment::{Reassembly, ReassemblyError};
 use crate::pdu::{BindAckBody, BindBody, ContextResult, HEADER_LEN, Header, PacketType, flags};
 use crate::{Body, Pdu, SyntaxId};
@@ -78,7 +85,30 @@ pub struct Call {
     pub interface: Arc<Registered>,
     /// PFC_MAYBE: the client wants no answer.
     pub maybe: bool,
+    /// The security context the call came on, when authenticated.
+    pub auth: Option<CallAuth>,
 }
+
+/// An authenticated call's security: its session (which protects the response), level
+/// and user.
+#[derive(Clone)]
+pub struct CallAuth {
+    pub(crate) session: Arc<std::sync::Mutex<Session>>,
+    pub level: AuthnLevel,
+    pub user: String,
+}
+
+/// One security context of a connection (MS-RPCE: named by auth_context_id).
+enum SecContext {
+    /// NEGOTIATE answered; AUTHENTICATE awaited.
+    Pending(ServerContext),
+    Ready(CallAuth),
+    /// The client failed to authenticate: its calls are refused.
+    Failed,
+}
+
+/// RPC_S_ACCESS_DENIED as a fault status.
+pub const ACCESS_DENIED: u32 = 5;
 
 /// What the connection must do next.
 pub enum Action {
@@ -104,6 +134,8 @@ pub struct Connection {
     partial: Option<Reassembly>,
     /// A call refused mid-way whose remaining fragments are dropped.
     dropping: Option<u32>,
+    /// Security contexts by auth_context_id.
+    security: Vec<(u32, SecContext)>,
 }
 
 impl Connection {
@@ -127,6 +159,7 @@ impl Connection {
             group: None,
             partial: None,
             dropping: None,
+            security: Vec::new(),
         }
     }
 
@@ -164,6 +197,23 @@ impl Connection {
         if frag.len() > usize::from(self.max_recv) {
             return vec![Action::Close];
         }
+        // A protected request is checked (and unsealed) before it is read.
+        let unsealed;
+        let mut frag = frag;
+        let mut call_auth = None;
+        if header.ptype == PacketType::Request && self.bound {
+            match self.unprotect(frag, &header) {
+                Ok(Some((bytes, auth))) => {
+                    unsealed = bytes;
+                    frag = &unsealed[..];
+                    call_auth = Some(auth);
+                }
+                Ok(None) => {}
+                Err(()) => {
+                    return self.refuse(header.call_id, 0, ACCESS_DENIED, header.flags);
+                }
+            }
+        }
         let pdu = match Pdu::parse(frag) {
             Ok(p) => p,
             // A request we cannot read is a fault for that call; anything else ends
@@ -176,8 +226,8 @@ impl Connection {
         match (&pdu.body, self.bound) {
             (Body::Bind(_), false) => self.bind(pdu),
             (Body::AlterContext(_), true) => self.alter_context(pdu),
-            (Body::Request { .. }, true) => self.request(pdu),
-            (Body::Auth3, true) => Vec::new(),
+            (Body::Request { .. }, true) => self.request(pdu, call_auth),
+            (Body::Auth3, true) => self.auth3(pdu),
             (Body::CoCancel, true) => Vec::new(),
             // The client abandoned the call it was sending: forget its fragments.
             (Body::Orphaned, true) => {
@@ -213,11 +263,14 @@ impl Connection {
                 Action::Close,
             ]
         };
-        if pdu.auth.is_some() {
-            // Authentication comes with the security work; until then a client asking for
-            // it is told so rather than served without it.
-            return nak(nak::AUTHENTICATION_TYPE_NOT_RECOGNIZED);
-        }
+        // NTLM's NEGOTIATE: answered with a CHALLENGE in the bind_ack.
+        let challenge = match &pdu.auth {
+            Some(a) => match self.start_security(a) {
+                Some(c) => Some(c),
+                None => return nak(nak::AUTHENTICATION_TYPE_NOT_RECOGNIZED),
+            },
+            None => None,
+        };
         if body.max_xmit_frag < MIN_FRAG || body.max_recv_frag < MIN_FRAG {
             return nak(nak::NOT_SPECIFIED);
         }
@@ -249,19 +302,120 @@ impl Connection {
                 flags: flags::FIRST_FRAG | flags::LAST_FRAG,
                 call_id: pdu.call_id,
                 body: Body::BindAck(ack),
-                auth: None,
+                auth: challenge,
             }
             .encode(),
         )]
+    }
+
+    /// Starts the security context a bind's or alter_context's auth trailer asks for:
+    /// the trailer of the answer (the CHALLENGE), or `None` to refuse.
+    fn start_security(&mut self, a: &crate::pdu::Auth) -> Option<crate::pdu::Auth> {
+        // Only a server with users authenticates anyone.
+        self.registry.security()?;
+        let level = AuthnLevel::from_u8(a.auth_level)?;
+        if a.auth_type != AUTHN_WINNT || level == AuthnLevel::None {
+            return None;
+        }
+        // A context id already used is not begun again.
+        if self.security.iter().any(|(id, _)| *id == a.context_id)
+            || self.security.len() >= self.limits.max_contexts
+        {
+            return None;
+        }
+        let (ctx, challenge) = ServerContext::accept(&a.value, level, a.context_id)?;
+        self.security.push((a.context_id, SecContext::Pending(ctx)));
+        Some(crate::pdu::Auth {
+            auth_type: AUTHN_WINNT,
+            auth_level: a.auth_level,
+            auth_pad_length: 0,
+            context_id: a.context_id,
+            value: challenge,
+        })
+    }
+
+    /// rpc_auth_3: the client's AUTHENTICATE completes its security context (or marks it
+    /// failed: its calls are refused). No answer either way.
+    fn auth3(&mut self, pdu: Pdu) -> Vec<Action> {
+        let Some(a) = pdu.auth else {
+            return Vec::new();
+        };
+        let Some(security) = self.registry.security() else {
+            return Vec::new();
+        };
+        let Some(i) = self.security.iter().position(|(id, _)| *id == a.context_id) else {
+            return Vec::new();
+        };
+        let state = std::mem::replace(&mut self.security[i].1, SecContext::Failed);
+        if let SecContext::Pending(ctx) = state
+            && let Some((session, user)) = ctx.finish(&a.value, &security.users)
+        {
+            let level = session.level;
+            self.security[i].1 = SecContext::Ready(CallAuth {
+                session: Arc::new(std::sync::Mutex::new(session)),
+                level,
+                user,
+            });
+        }
+        Vec::new()
+    }
+
+    /// Checks a request fragment's auth trailer: `Ok(None)` when it has none, the
+    /// unsealed fragment and its call's security when it checks out, `Err` when it does
+    /// not (an unknown or failed context, a bad signature).
+    fn unprotect(
+        &mut self,
+        frag: &[u8],
+        header: &Header,
+    ) -> Result<Option<(Vec<u8>, CallAuth)>, ()> {
+        if header.auth_length == 0 {
+            return Ok(None);
+        }
+        let trailer = frag
+            .len()
+            .checked_sub(usize::from(header.auth_length) + 8)
+            .ok_or(())?;
+        let t = &frag[trailer..trailer + 8];
+        let context_id = u32::from_le_bytes([t[4], t[5], t[6], t[7]]);
+        let auth = match self.security.iter().find(|(id, _)| *id == context_id) {
+            Some((_, SecContext::Ready(a))) => a.clone(),
+            _ => return Err(()),
+        };
+        if !auth.level.protects_pdus() {
+            // CONNECT: the context names the caller; the PDUs are not protected.
+            return Ok(Some((frag.to_vec(), auth)));
+        }
+        let head = HEADER_LEN
+            + 8
+            + if header.flags & flags::OBJECT_UUID != 0 {
+                16
+            } else {
+                0
+            };
+        let range = crate::auth::stub_range(frag, head).ok_or(())?;
+        let mut bytes = frag.to_vec();
+        let mut session = match auth.session.lock() {
+            Ok(s) => s,
+            Err(p) => p.into_inner(),
+        };
+        session.unprotect(&mut bytes, range).map_err(|_| ())?;
+        drop(session);
+        Ok(Some((bytes, auth)))
     }
 
     fn alter_context(&mut self, pdu: Pdu) -> Vec<Action> {
         let Body::AlterContext(body) = &pdu.body else {
             return vec![Action::Close];
         };
-        if pdu.auth.is_some() {
-            return self.fault_and_close(pdu.call_id, 0, status::PROTO_ERROR);
-        }
+        // A new security context may begin here too (a client binding another interface
+        // with authentication, as impacket does).
+        let challenge = match &pdu.auth {
+            Some(a) => match self.start_security(a) {
+                Some(c) => Some(c),
+                None => return self.fault_and_close(pdu.call_id, 0, ACCESS_DENIED),
+            },
+            None => None,
+        };
         let results = self.negotiate(body);
         let ack = BindAckBody {
             max_xmit_frag: self.max_xmit,
@@ -275,7 +429,7 @@ impl Connection {
                 flags: flags::FIRST_FRAG | flags::LAST_FRAG,
                 call_id: pdu.call_id,
                 body: Body::AlterContextResp(ack),
-                auth: None,
+                auth: challenge,
             }
             .encode(),
         )]
@@ -332,7 +486,7 @@ impl Connection {
         results
     }
 
-    fn request(&mut self, pdu: Pdu) -> Vec<Action> {
+    fn request(&mut self, pdu: Pdu, auth: Option<CallAuth>) -> Vec<Action> {
         let maybe = pdu.flags & flags::MAYBE != 0;
         if self.dropping == Some(pdu.call_id) && pdu.flags & flags::FIRST_FRAG == 0 {
             if pdu.flags & flags::LAST_FRAG != 0 {
@@ -393,6 +547,20 @@ impl Connection {
         else {
             return self.refuse(call_id, context_id, status::UNK_IF, flags::LAST_FRAG);
         };
+        // A call on a CONNECT-level connection names no context of its own: it is the
+        // connection's authenticated user's.
+        let auth = auth.or_else(|| {
+            self.security.iter().find_map(|(_, c)| match c {
+                SecContext::Ready(a) if a.level == AuthnLevel::Connect => Some(a.clone()),
+                _ => None,
+            })
+        });
+        if let Some(security) = self.registry.security() {
+            let level = auth.as_ref().map_or(AuthnLevel::None, |a| a.level);
+            if level < security.min_level {
+                return self.refuse(call_id, context_id, ACCESS_DENIED, flags::LAST_FRAG);
+            }
+        }
         vec![Action::Run(Call {
             call_id,
             context_id,
@@ -401,6 +569,7 @@ impl Connection {
             stub,
             interface,
             maybe,
+            auth,
         })]
     }
 
