@@ -101,7 +101,7 @@ pub struct CallAuth {
 /// One security context of a connection (MS-RPCE: named by auth_context_id).
 enum SecContext {
     /// NEGOTIATE answered; AUTHENTICATE awaited.
-    Pending(ServerContext),
+    Pending(Box<ServerContext>),
     Ready(CallAuth),
     /// The client failed to authenticate: its calls are refused.
     Failed,
