@@ -324,7 +324,8 @@ impl Connection {
             return None;
         }
         let (ctx, challenge) = ServerContext::accept(&a.value, level, a.context_id)?;
-        self.security.push((a.context_id, SecContext::Pending(ctx)));
+        self.security
+            .push((a.context_id, SecContext::Pending(Box::new(ctx))));
         Some(crate::pdu::Auth {
             auth_type: AUTHN_WINNT,
             auth_level: a.auth_level,
