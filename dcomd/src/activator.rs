@@ -6,14 +6,16 @@
 
 use std::sync::Arc;
 
+use comidl_runtime::dcom::COM_VERSION;
 use comidl_runtime::dcom::activation::bindings::{
     IActivation_Handler, IRemoteSCMActivator_Handler, owned,
 };
 use comidl_runtime::dcom::activation::props::{
     ActivationReply, ActivationRequest, InterfaceResult, ScmReply,
 };
-use comidl_runtime::dcom::{COM_VERSION, machine};
 use comidl_runtime::ndr::Fault;
+use comidl_runtime::rpc::auth::AuthnLevel;
+use comidl_runtime::rpc::server::context;
 use comidl_runtime::{
     CLSCTX_LOCAL_SERVER, E_ACCESSDENIED, E_INVALIDARG, E_NOTIMPL, GUID, HRESULT, IClassFactory,
     IUnknown, RPC_S_SERVER_UNAVAILABLE_HR, Result,
@@ -23,12 +25,10 @@ use crate::machine::Machine;
 
 pub struct Activator(pub Arc<Machine>);
 
-/// RPC_C_AUTHN_LEVEL_NONE: what clients are told to use while calls are not authenticated.
-const AUTHN_LEVEL_NONE: u32 = 1;
-
-/// The authentication level clients should use with this machine's exporters.
-pub fn authn_hint(_m: &Machine) -> u32 {
-    AUTHN_LEVEL_NONE
+/// The authentication level clients should use with this machine's exporters: the
+/// machine's minimum.
+pub fn authn_hint(m: &Machine) -> u32 {
+    m.settings.min_level as u32
 }
 
 fn that() -> owned::ORPCTHAT {
@@ -179,10 +179,12 @@ impl IRemoteSCMActivator_Handler for Activator {
 }
 
 impl Activator {
-    /// Whether the calling client may activate at all: until calls are authenticated,
-    /// only a machine policy allowing unauthenticated access lets a client in.
+    /// Whether the calling client may activate at all: its call's authentication level
+    /// (NTLM, checked by the RPC server against the machine's users) is at least the
+    /// machine's minimum.
     fn admitted(&self) -> Result<()> {
-        if self.0.settings.policy & machine::POLICY_ALLOW_UNAUTHENTICATED != 0 {
+        let level = context::current().map_or(AuthnLevel::None, |c| c.authn_level);
+        if level >= self.0.settings.min_level {
             Ok(())
         } else {
             Err(E_ACCESSDENIED)

@@ -14,6 +14,7 @@ use comidl_runtime::dcom::activation::bindings::{IComidlMachineResolver_Handler,
 use comidl_runtime::dcom::{DualStringArray, SecurityBinding, StringBinding};
 use comidl_runtime::ndr::Fault;
 use comidl_runtime::rpc::Protseq;
+use comidl_runtime::rpc::auth::AuthnLevel;
 use comidl_runtime::rpc::server::context;
 
 /// ncacn_ip_tcp's tower id.
@@ -32,7 +33,8 @@ pub struct Settings {
     /// The service's TCP port (135 unless configured).
     pub port: u16,
     pub ping_period: Duration,
-    pub policy: u32,
+    /// The lowest authentication level a client on another machine may use.
+    pub min_level: AuthnLevel,
     /// The security bindings OXID bindings carry (the authentication services served).
     pub security: Vec<SecurityBinding>,
 }
@@ -282,7 +284,7 @@ impl IComidlMachineResolver_Handler for Machine {
             0,
             owned_bindings(&self.resolver_bindings()),
             period,
-            self.settings.policy,
+            self.settings.min_level as u32,
         ))
     }
 

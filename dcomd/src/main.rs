@@ -9,8 +9,16 @@
 //!
 //! ```text
 //! comidl-dcomd [--port N] [--address IP]... [--socket PATH] [--ping-period-ms N]
+//!              [--users FILE] [--min-level none|connect|integrity|privacy]
 //!              [--allow-unauthenticated]
+//! comidl-dcomd --hash-password      (a password on standard input -> its NT hash)
 //! ```
+//!
+//! Clients on other machines authenticate with NTLM as a user of the users file
+//! (`name:domain:nthash` lines, `--users`, else `COMIDL_DCOM_USERS`, else
+//! /etc/comidl/dcom-users); activation and every call from another machine are refused
+//! (E_ACCESSDENIED) below the minimum level, `connect` unless `--min-level` (or
+//! `--allow-unauthenticated`, which is `--min-level none`) says otherwise.
 //!
 //! COM processes find the service at `COMIDL_DCOM_SERVICE` (the socket's path) or the
 //! default; the servers the service starts inherit its environment.
@@ -25,6 +33,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use comidl_runtime::dcom::activation::bindings as act;
+use comidl_runtime::rpc::auth::AuthnLevel;
 use comidl_runtime::rpc::epm::EndpointMap;
 use comidl_runtime::rpc::{Server, ServerLimits, StringBinding};
 
@@ -44,9 +53,20 @@ struct Args {
     /// dropped.
     #[arg(long, default_value_t = 120_000)]
     ping_period_ms: u64,
-    /// Let clients on other machines activate and call without authenticating.
+    /// Let clients on other machines activate and call without authenticating
+    /// (`--min-level none`).
     #[arg(long)]
     allow_unauthenticated: bool,
+    /// The users NTLM authenticates (`name:domain:nthash` lines); the servers the service
+    /// starts read the same file (COMIDL_DCOM_USERS).
+    #[arg(long)]
+    users: Option<PathBuf>,
+    /// The lowest authentication level of a client on another machine.
+    #[arg(long, default_value = "connect")]
+    min_level: String,
+    /// Read a password from standard input and print its NT hash, for the users file.
+    #[arg(long)]
+    hash_password: bool,
 }
 
 fn main() -> ExitCode {
@@ -61,6 +81,42 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> Result<(), String> {
+    if args.hash_password {
+        let mut password = String::new();
+        std::io::stdin()
+            .read_line(&mut password)
+            .map_err(|e| e.to_string())?;
+        let password = password.trim_end_matches(['\n', '\r']);
+        println!("{}", comidl_runtime::rpc::auth::nt_hash_hex(password));
+        return Ok(());
+    }
+    let min_level = if args.allow_unauthenticated {
+        AuthnLevel::None
+    } else {
+        AuthnLevel::parse(&args.min_level).ok_or_else(|| {
+            format!(
+                "--min-level {}: none, connect, integrity or privacy",
+                args.min_level
+            )
+        })?
+    };
+    if let Some(path) = &args.users {
+        // SAFETY: no other thread runs yet; the servers the service starts inherit it.
+        unsafe { std::env::set_var("COMIDL_DCOM_USERS", path) };
+    }
+    let users_path = comidl_runtime::dcom::machine::users_file();
+    let users = match std::fs::read_to_string(&users_path) {
+        Ok(text) => comidl_runtime::rpc::auth::parse_users(&text)
+            .map_err(|e| format!("{}: {e}", users_path.display()))?,
+        Err(_) if args.users.is_none() => Vec::new(),
+        Err(e) => return Err(format!("{}: {e}", users_path.display())),
+    };
+    if users.is_empty() && min_level > AuthnLevel::None {
+        eprintln!(
+            "comidl-dcomd: no users ({}): clients on other machines cannot authenticate",
+            users_path.display()
+        );
+    }
     // The service's own objects are not for other machines.
     comidl_runtime::dcom::machine::keep_out();
     // The service's threads activate classes: they are the multithreaded apartment's.
@@ -71,16 +127,26 @@ fn run(args: Args) -> Result<(), String> {
         names: addresses::machine_names(&args.addresses),
         port: args.port,
         ping_period,
-        policy: if args.allow_unauthenticated {
-            comidl_runtime::dcom::machine::POLICY_ALLOW_UNAUTHENTICATED
+        min_level,
+        // NTLM, when there is anyone to authenticate.
+        security: if users.is_empty() {
+            Vec::new()
         } else {
-            0
+            vec![comidl_runtime::dcom::SecurityBinding::new(
+                u16::from(comidl_runtime::rpc::auth::AUTHN_WINNT),
+                "",
+            )]
         },
-        security: Vec::new(),
     };
     let m = Arc::new(machine::Machine::new(settings));
 
     let network = Server::start(ServerLimits::default()).map_err(|e| e.to_string())?;
+    // Authentication for everything on the port; the activator (and the exporters)
+    // decide what a call's level allows.
+    network.set_security(comidl_runtime::rpc::auth::ServerSecurity {
+        users,
+        min_level: AuthnLevel::None,
+    });
     network.serve_endpoint_mapper(Arc::new(EndpointMap::new()));
     let r = Arc::new(resolver::Resolver(m.clone()));
     network.register(

@@ -26,7 +26,7 @@ fn handlers() -> &'static Handlers {
             names: vec!["10.0.0.2".into(), "host".into()],
             port: 135,
             ping_period: Duration::from_secs(120),
-            policy: comidl_runtime::dcom::machine::POLICY_ALLOW_UNAUTHENTICATED,
+            min_level: comidl_runtime::rpc::auth::AuthnLevel::None,
             security: Vec::new(),
         })))
     })

@@ -9,6 +9,10 @@
 #      object gone; the server process then exits (dcom_impacket.py);
 #   2. without that leave, the service refuses impacket's activation with E_ACCESSDENIED
 #      and starts nothing;
+#   2b. with a users file and --min-level privacy, impacket authenticates with NTLM at
+#      PKT_PRIVACY and does all of 1 sealed (the activation on port 135, each call on the
+#      exporter's port, and each alter_context its own NTLM exchange); a wrong password
+#      and an unauthenticated client are refused, and start nothing;
 #   3. tshark dissects the whole capture (port 135 and every exporter port as DCE/RPC)
 #      with no malformed frame and no expert error, and finds the activation, the
 #      IRemUnknown calls and every request answered.
@@ -110,6 +114,21 @@ if wait_for 15 no_servers; then ok "the calculator server exits once impacket re
 else fail "the calculator server still runs after RemRelease: $(servers)"; fi
 stop_service
 
+# 2b. NTLM at PKT_PRIVACY, as a user of the machine's users file.
+user=comidlwire; password='Dcom-wire-9'
+printf '%s::%s\n' "$user" "$(printf '%s\n' "$password" | "$root/target/debug/comidl-dcomd" --hash-password)" >"$dir/users"
+chmod 600 "$dir/users"
+if start_service "$dir/dcomd3.log" --users "$dir/users" --min-level privacy; then ok "comidl-dcomd serves with a users file, minimum level privacy"
+else fail "comidl-dcomd did not start: $(cat "$dir/dcomd3.log")"; finish; fi
+add_counts "impacket, NTLM at PKT_PRIVACY" "$(timeout 120 "$py" "$here/dcom_impacket.py" 127.0.0.1 privacy "$user" "$password" 2>&1)"
+if wait_for 15 no_servers; then ok "the calculator server exits once impacket released the sealed object"
+else fail "the calculator server still runs after the sealed RemRelease: $(servers)"; fi
+add_counts "impacket, a wrong password" "$(timeout 120 "$py" "$here/dcom_impacket.py" 127.0.0.1 denied "$user" not-the-password 2>&1)"
+add_counts "impacket, unauthenticated where privacy is the minimum" "$(timeout 120 "$py" "$here/dcom_impacket.py" 127.0.0.1 denied 2>&1)"
+if [ -z "$(servers)" ]; then ok "refused activations start no server"
+else fail "a refused activation started a server: $(servers)"; fi
+stop_service
+
 # 2. No leave for unauthenticated clients: refused, nothing started.
 if start_service "$dir/dcomd2.log"; then ok "comidl-dcomd serves without unauthenticated access"
 else fail "comidl-dcomd did not start: $(cat "$dir/dcomd2.log")"; finish; fi
@@ -127,7 +146,7 @@ if [ "${#ports[@]}" -ge 2 ]; then ok "the capture holds port 135 and $((${#ports
 else fail "the capture holds ports ${ports[*]}: expected 135 and the server's"; fi
 decode=()
 for p in "${ports[@]}"; do decode+=(-d "tcp.port==$p,dcerpc"); done
-dissect() { timeout 120 tshark -r "$pcap" "${decode[@]}" "$@" 2>/dev/null; }
+dissect() { timeout 120 tshark -r "$pcap" "${decode[@]}" -o "ntlmssp.nt_password:$password" "$@" 2>/dev/null; }
 frames="$(dissect | wc -l)"
 mapfile -t malformed < <(dissect -Y '_ws.malformed' -T fields -e frame.number)
 mapfile -t experts < <(dissect -Y '_ws.expert.severity==error' -T fields -e frame.number)
@@ -138,6 +157,8 @@ else fail "tshark: ${#experts[@]} frames with expert errors: ${experts[*]:0:3}";
 count() { dissect -Y "$1" -T fields -e frame.number | wc -l; }
 for f in "isystemactivator && dcerpc.pkt_type==0" "isystemactivator && dcerpc.pkt_type==2" \
     "remunk && dcerpc.opnum==3" "remunk && dcerpc.opnum==5" \
+    "dcerpc.auth_level == 6 && remunk && dcerpc.opnum==5" \
+    "dcerpc.auth_level == 6 && isystemactivator && dcerpc.pkt_type==2" \
     "dcerpc.cn_bind_to_uuid == a78d304e-6e93-47f0-88d8-2b1684d08dde" \
     "dcerpc.pkt_type==14 && dcerpc.cn_bind_to_uuid == 213e9442-b45b-4459-b00c-43f78df50266"; do
     n="$(count "$f")"

@@ -6,8 +6,10 @@ Run with the venv tests/wire/setup.sh makes, against comidl-dcomd serving on TAR
 
     python tests/wire/dcom_impacket.py TARGET LEVEL [USER PASSWORD]
 
-LEVEL is `none` (RPC_C_AUTHN_LEVEL_NONE) or `denied` (the service refuses: activation
-must fail with E_ACCESSDENIED and nothing is started).
+LEVEL is `none` (RPC_C_AUTHN_LEVEL_NONE), `integrity` or `privacy` (NTLM as USER with
+PASSWORD: every PDU signed, or signed and sealed), or `denied` (the service refuses:
+activation must fail with E_ACCESSDENIED and nothing is started; with USER and PASSWORD,
+an NTLM activation at PKT_PRIVACY that must fail, as with a wrong password).
 
 What impacket does (ORACLES.md): RemoteCreateInstance on port 135 with its activation
 properties; our reply's PropsOutInfo and ScmReplyInfo are read by position; each call then
@@ -36,6 +38,7 @@ IID_ICALCULATOR = string_to_bin("a78d304e-6e93-47f0-88d8-2b1684d08dde")
 IID_IADDER = string_to_bin("213e9442-b45b-4459-b00c-43f78df50266")
 E_INVALIDARG = 0x80070057
 E_ACCESSDENIED = 0x80070005
+RPC_S_ACCESS_DENIED = 5
 
 
 class Subtract(DCOMCALL):
@@ -113,7 +116,7 @@ def main():
     password = sys.argv[4] if len(sys.argv) > 4 else ""
     auth = {
         "none": RPC_C_AUTHN_LEVEL_NONE,
-        "denied": RPC_C_AUTHN_LEVEL_NONE,
+        "denied": RPC_C_AUTHN_LEVEL_PKT_PRIVACY if user else RPC_C_AUTHN_LEVEL_NONE,
         "integrity": RPC_C_AUTHN_LEVEL_PKT_INTEGRITY,
         "privacy": RPC_C_AUTHN_LEVEL_PKT_PRIVACY,
     }[level]
@@ -124,7 +127,11 @@ def main():
                 dcom.CoCreateInstanceEx(CLSID_CALCULATOR, IID_ICALCULATOR)
                 check("activation refused", False, "the service activated the calculator")
             except DCERPCException as e:
-                check("activation refused", error_code(e) == E_ACCESSDENIED,
+                # Unauthenticated: the activation's HRESULT; a failed NTLM
+                # authentication: the call's fault (rpc_s_access_denied).
+                check("activation refused",
+                      error_code(e) in (E_ACCESSDENIED, RPC_S_ACCESS_DENIED)
+                      or "rpc_s_access_denied" in str(e),
                       f"error {error_code(e)!r}: {e}")
             return
 

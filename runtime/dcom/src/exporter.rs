@@ -544,6 +544,11 @@ impl Exporter {
             .ok_or(E_UNEXPECTED)
     }
 
+    /// Authenticates callers that ask for it (NTLM) against `security`'s users.
+    pub(crate) fn set_security(&self, security: comidl_runtime_rpc::auth::ServerSecurity) {
+        self.server.set_security(security);
+    }
+
     /// The objects clients on other machines hold references on.
     pub(crate) fn remote_oids(&self) -> Vec<u64> {
         let t = self.tables();

@@ -12,8 +12,9 @@
 //!   it activated to a remote client) name the machine resolver and ask to be pinged; the
 //!   references they carry belong to no connection (a remote client may open a new one
 //!   per call) but are kept by the client's pings (MS-DCOM 3.2.6);
-//! - calls over TCP pass [`admit`]: refused with E_ACCESSDENIED unless the policy
-//!   allows them;
+//! - calls over TCP pass [`admit`]: refused with E_ACCESSDENIED below the machine's
+//!   minimum authentication level; the exporter authenticates them (NTLM) against the
+//!   machine's users file ([`users_file`]);
 //! - a thread asks the service, once per ping period, which of the remotely held objects
 //!   their clients still ping, and re-registers when the service restarted.
 //!
@@ -26,6 +27,7 @@ use std::time::Duration;
 use comidl_runtime_core::{E_ACCESSDENIED, GUID};
 use comidl_runtime_ndr::Fault;
 use comidl_runtime_rpc::Protseq;
+use comidl_runtime_rpc::auth::AuthnLevel;
 use comidl_runtime_rpc::client::Connection;
 use comidl_runtime_rpc::server::context;
 
@@ -36,8 +38,26 @@ use crate::dualstring::DualStringArray;
 /// there keeps this process out of the machine service.
 pub const DEFAULT_SERVICE_SOCKET: &str = "/run/comidl/dcom.sock";
 
-/// Policy bit: calls from other machines without authentication are allowed.
-pub const POLICY_ALLOW_UNAUTHENTICATED: u32 = 0x1;
+/// The users file when `COMIDL_DCOM_USERS` names no other: `name:domain:nthash` lines
+/// (see [`comidl_runtime_rpc::auth::parse_users`]).
+pub const DEFAULT_USERS_FILE: &str = "/etc/comidl/dcom-users";
+
+/// The machine's users file.
+pub fn users_file() -> PathBuf {
+    match std::env::var_os("COMIDL_DCOM_USERS") {
+        Some(v) if !v.is_empty() => PathBuf::from(v),
+        _ => PathBuf::from(DEFAULT_USERS_FILE),
+    }
+}
+
+/// The users NTLM authenticates on this machine (none when the file is missing or bad:
+/// then nobody authenticates).
+pub fn machine_users() -> Vec<comidl_runtime_rpc::auth::NtlmUser> {
+    std::fs::read_to_string(users_file())
+        .ok()
+        .and_then(|t| comidl_runtime_rpc::auth::parse_users(&t).ok())
+        .unwrap_or_default()
+}
 
 /// How long this process waits for the service on any one call.
 const SERVICE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -68,7 +88,8 @@ pub(crate) struct Joined {
     /// The machine resolver's bindings: OBJREFs for other machines carry them.
     pub resolver: DualStringArray,
     pub ping_period: Duration,
-    pub policy: u32,
+    /// The lowest authentication level a call from another machine may have.
+    pub min_level: AuthnLevel,
 }
 
 static JOINED: OnceLock<std::sync::RwLock<Option<Joined>>> = OnceLock::new();
@@ -134,7 +155,8 @@ fn register(path: &std::path::Path, oxid: u64, rem_unknown: &GUID, port: u16) ->
     Some(Joined {
         resolver: bindings_of(&*resolver?)?,
         ping_period: Duration::from_millis(u64::from(ping_ms.max(100))),
-        policy,
+        // The policy is the minimum level; anything unknown is the strictest.
+        min_level: AuthnLevel::from_u8(policy as u8).unwrap_or(AuthnLevel::PktPrivacy),
     })
 }
 
@@ -148,6 +170,11 @@ pub(crate) fn join(exporter: &'static crate::exporter::Exporter) {
     let Some(rem_unknown) = exporter.rem_unknown.get().copied() else {
         return;
     };
+    // Remote callers authenticate against the machine's users.
+    exporter.set_security(comidl_runtime_rpc::auth::ServerSecurity {
+        users: machine_users(),
+        min_level: AuthnLevel::None,
+    });
     let Ok(port) = exporter.listen_machine() else {
         return;
     };
@@ -218,8 +245,8 @@ pub(crate) fn for_remote() -> bool {
         || (joined().is_some() && context::current().is_some_and(|c| c.protseq == Protseq::Tcp))
 }
 
-/// Whether the call running may go on: calls over TCP need the machine policy's leave
-/// (authentication comes with NTLM); local ones always may.
+/// Whether the call running may go on: a call over TCP needs the machine's minimum
+/// authentication level; local ones always may.
 pub(crate) fn admit() -> Result<(), Fault> {
     let Some(call) = context::current() else {
         return Ok(());
@@ -228,7 +255,7 @@ pub(crate) fn admit() -> Result<(), Fault> {
         return Ok(());
     }
     match joined() {
-        Some(j) if j.policy & POLICY_ALLOW_UNAUTHENTICATED != 0 => Ok(()),
+        Some(j) if call.authn_level >= j.min_level => Ok(()),
         // Loopback listening for tests (COMIDL_DCOM_TCP) without the service.
         None => Ok(()),
         Some(_) => Err(Fault(E_ACCESSDENIED.0 as u32)),

@@ -415,3 +415,110 @@ fn accept_step(
         .resolve_to_result()?;
     Ok(output.pop().map(|b| b.buffer).unwrap_or_default())
 }
+
+/// Reads a users file: one user per line, `name:domain:nthash` (the NT hash as 32 hex
+/// digits, as smbpasswd keeps it; the domain may be empty, then any domain the client
+/// names is accepted), `#` comments and blank lines ignored. The line of an error.
+pub fn parse_users(text: &str) -> Result<Vec<NtlmUser>, String> {
+    let mut users = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let bad = |why: &str| format!("line {}: {why}", n + 1);
+        let mut parts = line.split(':');
+        let (Some(user), Some(domain), Some(hash), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(bad("expected name:domain:nthash"));
+        };
+        if user.is_empty() {
+            return Err(bad("an empty user name"));
+        }
+        if hash.len() != 32 {
+            return Err(bad("the NT hash is 32 hexadecimal digits"));
+        }
+        let mut h = [0u8; 16];
+        for (i, b) in h.iter_mut().enumerate() {
+            *b = u8::from_str_radix(&hash[2 * i..2 * i + 2], 16)
+                .map_err(|_| bad("the NT hash is 32 hexadecimal digits"))?;
+        }
+        users.push(NtlmUser {
+            user: user.to_string(),
+            domain: domain.to_string(),
+            secret: UserSecret::NtHash(h),
+        });
+    }
+    Ok(users)
+}
+
+impl AuthnLevel {
+    /// The level a name gives: none, connect, call, pkt, integrity, privacy.
+    pub fn parse(name: &str) -> Option<AuthnLevel> {
+        Some(match name.to_ascii_lowercase().as_str() {
+            "none" => AuthnLevel::None,
+            "connect" => AuthnLevel::Connect,
+            "call" => AuthnLevel::Call,
+            "pkt" => AuthnLevel::Pkt,
+            "integrity" | "pkt_integrity" => AuthnLevel::PktIntegrity,
+            "privacy" | "pkt_privacy" => AuthnLevel::PktPrivacy,
+            _ => return None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn users_files() {
+        let u = parse_users("# users\n\nalice::8846F7EAEE8FB117AD06BDD830B7586C\nbob:WG:00112233445566778899aabbccddeeff\n")
+            .unwrap();
+        assert_eq!(u.len(), 2);
+        assert_eq!(u[1].domain, "WG");
+        assert!(matches!(u[0].secret, UserSecret::NtHash(h) if h[0] == 0x88 && h[15] == 0x6c));
+        for bad in [
+            "alice",
+            "alice::zz46F7EAEE8FB117AD06BDD830B7586C",
+            ":x:8846F7EAEE8FB117AD06BDD830B7586C",
+            "a:b:c:d",
+        ] {
+            assert!(parse_users(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn nt_hashes() {
+        // MS-NLMP's NTOWFv1 of "password" and of "Password" (4.2.2.1.2).
+        assert_eq!(nt_hash_hex("password"), "8846f7eaee8fb117ad06bdd830b7586c");
+        assert_eq!(nt_hash_hex("Password"), "a4f49c406510bdcab6824ee7c30fd852");
+    }
+
+    #[test]
+    fn authenticate_names_are_read_within_the_message() {
+        assert_eq!(authenticate_names(b"NTLMSSP\0"), None);
+        let mut m = vec![0u8; 64];
+        m[..8].copy_from_slice(b"NTLMSSP\0");
+        m[8] = 3;
+        // A user name field pointing past the end.
+        m[36] = 10;
+        m[40] = 60;
+        assert_eq!(authenticate_names(&m), None);
+    }
+}
+
+/// The NT hash of a password (MS-NLMP NTOWFv1: MD4 of its UTF-16LE form), as 32 hex
+/// digits: what a users file keeps.
+pub fn nt_hash_hex(password: &str) -> String {
+    use md4::Digest;
+    let bytes: Vec<u8> = password
+        .encode_utf16()
+        .flat_map(|u| u.to_le_bytes())
+        .collect();
+    md4::Md4::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
