@@ -468,6 +468,20 @@ impl AuthnLevel {
     }
 }
 
+/// The NT hash of a password (MS-NLMP NTOWFv1: MD4 of its UTF-16LE form), as 32 hex
+/// digits: what a users file keeps.
+pub fn nt_hash_hex(password: &str) -> String {
+    use md4::Digest;
+    let bytes: Vec<u8> = password
+        .encode_utf16()
+        .flat_map(|u| u.to_le_bytes())
+        .collect();
+    md4::Md4::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -507,18 +521,4 @@ mod tests {
         m[40] = 60;
         assert_eq!(authenticate_names(&m), None);
     }
-}
-
-/// The NT hash of a password (MS-NLMP NTOWFv1: MD4 of its UTF-16LE form), as 32 hex
-/// digits: what a users file keeps.
-pub fn nt_hash_hex(password: &str) -> String {
-    use md4::Digest;
-    let bytes: Vec<u8> = password
-        .encode_utf16()
-        .flat_map(|u| u.to_le_bytes())
-        .collect();
-    md4::Md4::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
