@@ -116,6 +116,68 @@ pub struct COSERVERINFO {
     pub dwReserved2: u32,
 }
 
+/// `COAUTHIDENTITY`: the user a remote activation authenticates as (UTF-16 strings with
+/// their lengths in characters, `Flags` SEC_WINNT_AUTH_IDENTITY_UNICODE = 2).
+#[repr(C)]
+#[allow(non_snake_case, missing_docs)] // Windows's fields, as the type's doc says
+#[derive(Debug)]
+pub struct COAUTHIDENTITY {
+    pub User: *mut u16,
+    pub UserLength: u32,
+    pub Domain: *mut u16,
+    pub DomainLength: u32,
+    pub Password: *mut u16,
+    pub PasswordLength: u32,
+    pub Flags: u32,
+}
+
+/// `COAUTHINFO`: how a remote activation authenticates (`dwAuthnSvc` RPC_C_AUTHN_WINNT,
+/// 10; `dwAuthnLevel` an RPC_C_AUTHN_LEVEL_*; `pAuthIdentityData` the user, NULL for the
+/// process's default).
+#[repr(C)]
+#[allow(non_snake_case, missing_docs)] // Windows's fields, as the type's doc says
+#[derive(Debug)]
+pub struct COAUTHINFO {
+    pub dwAuthnSvc: u32,
+    pub dwAuthzSvc: u32,
+    pub pwszServerPrincName: *mut u16,
+    pub dwAuthnLevel: u32,
+    pub dwImpersonationLevel: u32,
+    pub pAuthIdentityData: *mut COAUTHIDENTITY,
+    pub dwCapabilities: u32,
+}
+
+/// The authentication a `COSERVERINFO` asks for: its COAUTHINFO's user and level
+/// (the process's default user when it names none); `None` for the process's default.
+///
+/// # Safety
+/// `info` is NULL or a valid `COSERVERINFO` whose `pAuthInfo` is NULL or a valid
+/// `COAUTHINFO`, whose identity's strings hold their stated lengths.
+unsafe fn auth_of(info: *const COSERVERINFO) -> Option<comidl_runtime_rpc::auth::ClientAuth> {
+    use comidl_runtime_rpc::auth::{AuthnLevel, ClientAuth, NtlmCredentials};
+    // SAFETY: the caller's contract.
+    let ai = unsafe { info.as_ref()?.pAuthInfo.cast::<COAUTHINFO>().as_ref()? };
+    let level = AuthnLevel::from_u8(u8::try_from(ai.dwAuthnLevel).ok()?)?;
+    let text = |p: *mut u16, n: u32| -> String {
+        if p.is_null() {
+            return String::new();
+        }
+        // SAFETY: `n` units at `p` (the caller's contract), bounded.
+        let units = unsafe { core::slice::from_raw_parts(p, (n as usize).min(256)) };
+        String::from_utf16_lossy(units)
+    };
+    // SAFETY: NULL or valid (the caller's contract).
+    let credentials = match unsafe { ai.pAuthIdentityData.as_ref() } {
+        Some(id) => NtlmCredentials {
+            user: text(id.User, id.UserLength),
+            domain: text(id.Domain, id.DomainLength),
+            password: text(id.Password, id.PasswordLength),
+        },
+        None => comidl_runtime_dcom::remote::default_auth()?.credentials,
+    };
+    Some(ClientAuth { credentials, level })
+}
+
 /// `MULTI_QI`: one interface asked of `CoCreateInstanceEx`, and its answer.
 #[repr(C)]
 #[allow(non_snake_case)]
@@ -251,7 +313,9 @@ pub unsafe fn get_class_object_local(
     if context & CLSCTX_REMOTE_SERVER != 0
         && let Some(machine) = remote_machine(&snapshot, clsid, server_info.cast())
     {
-        return match comidl_runtime_dcom::remote::class_object(&machine, clsid, iid) {
+        // SAFETY: NULL or a valid COSERVERINFO (caller's contract).
+        let auth = unsafe { auth_of(server_info.cast()) };
+        return match comidl_runtime_dcom::remote::class_object(&machine, clsid, iid, auth) {
             Ok(p) => {
                 // SAFETY: `out` is writable (checked above).
                 unsafe { out.write(p) };
@@ -407,7 +471,9 @@ pub unsafe fn CoCreateInstanceEx(
             // SAFETY: each `pIID` checked non-null above; valid (caller's contract).
             .map(|e| unsafe { *e.pIID })
             .collect();
-        let got = match comidl_runtime_dcom::remote::create_instance(&machine, clsid, &iids) {
+        // SAFETY: NULL or a valid COSERVERINFO (caller's contract).
+        let auth = unsafe { auth_of(server_info) };
+        let got = match comidl_runtime_dcom::remote::create_instance(&machine, clsid, &iids, auth) {
             Ok(got) => got,
             Err(hr) => {
                 set_error_message(

@@ -18,8 +18,9 @@ pub mod activation;
 pub mod server;
 
 pub use activation::{
-    Aggregate, COSERVERINFO, CoCreateInstance, CoCreateInstanceEx, CoGetClassObject, MULTI_QI,
-    create_aggregated, create_instance, create_instance_on, get_class_object,
+    Aggregate, COAUTHIDENTITY, COAUTHINFO, COSERVERINFO, CoCreateInstance, CoCreateInstanceEx,
+    CoGetClassObject, MULTI_QI, create_aggregated, create_instance, create_instance_on,
+    get_class_object,
 };
 pub use server::{
     CoAddRefServerProcess, CoRegisterClassObject, CoReleaseServerProcess, CoResumeClassObjects,

@@ -39,6 +39,8 @@ pub fn period() -> Duration {
 
 #[derive(Default)]
 struct Set {
+    /// How pings to this resolver authenticate.
+    auth: Option<comidl_runtime_rpc::auth::ClientAuth>,
     id: u64,
     sequence: u16,
     oids: HashSet<u64>,
@@ -60,10 +62,13 @@ fn sets() -> MutexGuard<'static, HashMap<SocketAddr, Set>> {
     }
 }
 
-/// Object `oid` at resolver `at` is held: ping it from now on.
-pub(crate) fn add(at: SocketAddr, oid: u64) {
+/// Object `oid` at resolver `at` is held: ping it from now on (authenticated as `auth`).
+pub(crate) fn add(at: SocketAddr, oid: u64, auth: Option<comidl_runtime_rpc::auth::ClientAuth>) {
     let mut s = sets();
     let set = s.entry(at).or_default();
+    if auth.is_some() {
+        set.auth = auth;
+    }
     if set.oids.insert(oid) {
         set.removed.retain(|o| *o != oid);
         set.added.push(oid);
@@ -90,7 +95,14 @@ static PINGS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0
 
 /// One set's ping this period: the resolver, the set, its sequence number, the OIDs
 /// added and removed since the last ping.
-type Due = (SocketAddr, u64, u16, Vec<u64>, Vec<u64>);
+type Due = (
+    SocketAddr,
+    u64,
+    u16,
+    Vec<u64>,
+    Vec<u64>,
+    Option<comidl_runtime_rpc::auth::ClientAuth>,
+);
 
 fn run() {
     let mut connections: HashMap<SocketAddr, Connection<std::net::TcpStream>> = HashMap::new();
@@ -110,12 +122,13 @@ fn run() {
                         set.sequence,
                         set.added.drain(..a).collect(),
                         set.removed.drain(..r).collect(),
+                        set.auth.clone(),
                     )
                 })
                 .collect()
         };
-        for (at, id, sequence, added, removed) in work {
-            let outcome = ping(&mut connections, at, id, sequence, &added, &removed);
+        for (at, id, sequence, added, removed, auth) in work {
+            let outcome = ping(&mut connections, at, auth, id, sequence, &added, &removed);
             let mut s = sets();
             let Some(set) = s.get_mut(&at) else { continue };
             match outcome {
@@ -160,6 +173,7 @@ enum Ping {
 fn ping(
     connections: &mut HashMap<SocketAddr, Connection<std::net::TcpStream>>,
     at: SocketAddr,
+    auth: Option<comidl_runtime_rpc::auth::ClientAuth>,
     id: u64,
     sequence: u16,
     added: &[u64],
@@ -168,7 +182,10 @@ fn ping(
     if let std::collections::hash_map::Entry::Vacant(e) = connections.entry(at) {
         match Connection::tcp(at, PING_TIMEOUT) {
             Ok(c) => {
-                e.insert(c);
+                e.insert(match auth {
+                    Some(a) => c.with_auth(a),
+                    None => c,
+                });
             }
             Err(_) => return Ping::Failed,
         }

@@ -131,6 +131,8 @@ pub(crate) struct Oxid {
     pub resolver: DualStringArray,
     /// Where the resolver was reached (pings go there), when over TCP.
     resolver_at: Option<Address>,
+    /// How calls to an exporter on another machine authenticate.
+    auth: Option<comidl_runtime_rpc::auth::ClientAuth>,
     at: Address,
     rem_unknown: GUID,
     idle: Mutex<Vec<Conn>>,
@@ -153,10 +155,21 @@ enum Conn {
 }
 
 impl Conn {
-    fn open(at: &Address) -> std::result::Result<Conn, CallError> {
+    /// A connection to `at`; over TCP authenticated as `auth` says (local connections
+    /// need none: the kernel says who calls).
+    fn open(
+        at: &Address,
+        auth: Option<&comidl_runtime_rpc::auth::ClientAuth>,
+    ) -> std::result::Result<Conn, CallError> {
         match at {
             Address::Local(endpoint) => Connection::local(endpoint, CALL_TIMEOUT).map(Conn::Local),
-            Address::Tcp(addr) => Connection::tcp(*addr, CALL_TIMEOUT).map(Conn::Tcp),
+            Address::Tcp(addr) => {
+                let c = Connection::tcp(*addr, CALL_TIMEOUT)?;
+                Ok(Conn::Tcp(match auth {
+                    Some(a) => c.with_auth(a.clone()),
+                    None => c,
+                }))
+            }
         }
     }
 
@@ -269,7 +282,7 @@ impl Oxid {
     }
 
     fn connect(&self) -> std::result::Result<Conn, CallError> {
-        Ok(Conn::open(&self.at)?.in_group(self.group.load(Ordering::Acquire)))
+        Ok(Conn::open(&self.at, self.auth.as_ref())?.in_group(self.group.load(Ordering::Acquire)))
     }
 
     /// Notes the group a bound connection got (the first one names it for the rest).
@@ -340,7 +353,8 @@ fn oxid(id: u64, resolver: &DualStringArray) -> Result<Arc<Oxid>> {
         .and_then(|c| c.peer.parse::<std::net::SocketAddr>().ok())
         .map(|a| a.ip().to_string());
     let at = address_preferring(resolver, peer.as_deref()).ok_or(RPC_E_INVALID_OBJREF)?;
-    let conn = Conn::open(&at).map_err(|e| call::hresult_of(&e))?;
+    let auth = crate::remote::default_auth();
+    let conn = Conn::open(&at, auth.as_ref()).map_err(|e| call::hresult_of(&e))?;
     let client = bindings::IObjectExporter::new(&conn);
     let (status, bindings, ipid, _hint, _version) = client
         .resolve_oxid2(&id, 2, &[TOWER_TCP, TOWER_NCALRPC])
@@ -365,6 +379,7 @@ fn oxid(id: u64, resolver: &DualStringArray) -> Result<Arc<Oxid>> {
         id,
         resolver: resolver.clone(),
         resolver_at,
+        auth,
         at: exporter_at,
         rem_unknown,
         idle: Mutex::new(idle),
@@ -408,7 +423,7 @@ pub(crate) fn import(
                 let m = Manager::new(ox.clone(), std.oid, std.no_ping());
                 im.objects.insert(key, m.clone());
                 if let (false, Some(Address::Tcp(at))) = (m.no_ping, &ox.resolver_at) {
-                    crate::pinger::add(*at, std.oid);
+                    crate::pinger::add(*at, std.oid, ox.auth.clone());
                 }
                 m
             }
@@ -975,6 +990,7 @@ pub(crate) fn seed_oxid(
     rem_unknown: GUID,
     prefer: &str,
     resolver: std::net::SocketAddr,
+    auth: Option<comidl_runtime_rpc::auth::ClientAuth>,
 ) -> Result<()> {
     if imports().oxids.contains_key(&id) {
         return Ok(());
@@ -984,6 +1000,7 @@ pub(crate) fn seed_oxid(
         id,
         resolver: bindings.clone(),
         resolver_at: Some(Address::Tcp(resolver)),
+        auth,
         at,
         rem_unknown,
         idle: Mutex::new(Vec::new()),

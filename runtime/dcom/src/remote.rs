@@ -13,6 +13,7 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::Duration;
 
 use comidl_runtime_core::{E_INVALIDARG, GUID, HRESULT, RPC_S_SERVER_UNAVAILABLE_HR, Result};
+use comidl_runtime_rpc::auth::{AuthnLevel, ClientAuth, NtlmCredentials};
 use comidl_runtime_rpc::client::Connection;
 
 use crate::activation::bindings::{IRemoteSCMActivator, owned};
@@ -67,20 +68,68 @@ fn owned_guid(g: &GUID) -> owned::GUID {
     }
 }
 
+static DEFAULT_AUTH: std::sync::RwLock<Option<ClientAuth>> = std::sync::RwLock::new(None);
+
+/// How this process authenticates to other machines unless an activation says otherwise
+/// (what CoInitializeSecurity sets on Windows): every remote activation, every call on
+/// the objects it gives, and the pings.
+pub fn set_default_auth(auth: Option<ClientAuth>) {
+    match DEFAULT_AUTH.write() {
+        Ok(mut a) => *a = auth,
+        Err(p) => *p.into_inner() = auth,
+    }
+}
+
+/// The process's authentication for other machines: what [`set_default_auth`] set, else
+/// the environment's `COMIDL_DCOM_USER` (with `COMIDL_DCOM_PASSWORD`, `COMIDL_DCOM_DOMAIN`
+/// and `COMIDL_DCOM_AUTHN_LEVEL`: connect, integrity or privacy, privacy by default),
+/// else none.
+pub fn default_auth() -> Option<ClientAuth> {
+    let set = match DEFAULT_AUTH.read() {
+        Ok(a) => a.clone(),
+        Err(p) => p.into_inner().clone(),
+    };
+    set.or_else(|| {
+        let user = std::env::var("COMIDL_DCOM_USER")
+            .ok()
+            .filter(|u| !u.is_empty())?;
+        let level = std::env::var("COMIDL_DCOM_AUTHN_LEVEL")
+            .ok()
+            .and_then(|l| AuthnLevel::parse(&l))
+            .unwrap_or(AuthnLevel::PktPrivacy);
+        Some(ClientAuth {
+            credentials: NtlmCredentials {
+                user,
+                domain: std::env::var("COMIDL_DCOM_DOMAIN").unwrap_or_default(),
+                password: std::env::var("COMIDL_DCOM_PASSWORD").unwrap_or_default(),
+            },
+            level,
+        })
+    })
+    .filter(|a| a.level > AuthnLevel::None)
+}
+
 /// The interfaces `iids` of a new instance of `clsid` on `server`: per interface, its
 /// HRESULT and (for a success) the interface pointer, with one reference the caller owns.
 /// An error when the service could not be reached or refused the activation as a whole.
+/// Authenticated as `auth` (or the process's default, [`default_auth`]).
 pub fn create_instance(
     server: &str,
     clsid: &GUID,
     iids: &[GUID],
+    auth: Option<ClientAuth>,
 ) -> Result<Vec<(HRESULT, *mut c_void)>> {
-    activate(server, clsid, iids, false)
+    activate(server, clsid, iids, false, auth)
 }
 
 /// The class object of `clsid` on `server`, as interface `iid` (one reference).
-pub fn class_object(server: &str, clsid: &GUID, iid: &GUID) -> Result<*mut c_void> {
-    let mut r = activate(server, clsid, std::slice::from_ref(iid), true)?;
+pub fn class_object(
+    server: &str,
+    clsid: &GUID,
+    iid: &GUID,
+    auth: Option<ClientAuth>,
+) -> Result<*mut c_void> {
+    let mut r = activate(server, clsid, std::slice::from_ref(iid), true, auth)?;
     match r.pop() {
         Some((hr, p)) if hr.is_ok() && !p.is_null() => Ok(p),
         Some((hr, _)) if hr.is_err() => Err(hr),
@@ -93,7 +142,9 @@ fn activate(
     clsid: &GUID,
     iids: &[GUID],
     class_object: bool,
+    auth: Option<ClientAuth>,
 ) -> Result<Vec<(HRESULT, *mut c_void)>> {
+    let auth = auth.or_else(default_auth);
     if iids.is_empty() || iids.len() > 0x8000 {
         return Err(E_INVALIDARG);
     }
@@ -104,6 +155,10 @@ fn activate(
         .and_then(|mut a| a.next())
         .ok_or(RPC_S_SERVER_UNAVAILABLE_HR)?;
     let conn = Connection::tcp(at, ACTIVATION_TIMEOUT).map_err(|e| crate::call::hresult_of(&e))?;
+    let conn = match &auth {
+        Some(a) => conn.with_auth(a.clone()),
+        None => conn,
+    };
     let request = ActivationRequest {
         clsid: *clsid,
         iids: iids.to_vec(),
@@ -148,6 +203,7 @@ fn activate(
         reply.scm.rem_unknown,
         &host,
         at,
+        auth,
     )?;
     let mut results = Vec::with_capacity(iids.len());
     for (iid, r) in iids.iter().zip(reply.results) {
