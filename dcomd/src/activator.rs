@@ -11,7 +11,8 @@ use comidl_runtime::dcom::activation::bindings::{
     IActivation_Handler, IRemoteSCMActivator_Handler, owned,
 };
 use comidl_runtime::dcom::activation::props::{
-    ActivationReply, ActivationRequest, InterfaceResult, ScmReply,
+    ActivationReply, ActivationRequest, InterfaceResult, ScmReply, guid_of, owned_bindings,
+    owned_guid,
 };
 use comidl_runtime::ndr::Fault;
 use comidl_runtime::rpc::auth::AuthnLevel;
@@ -35,24 +36,6 @@ fn that() -> owned::ORPCTHAT {
     owned::ORPCTHAT {
         flags: 0,
         extensions: None,
-    }
-}
-
-fn guid_of(g: &owned::GUID) -> Option<GUID> {
-    Some(GUID::from_values(
-        g.Data1,
-        g.Data2,
-        g.Data3,
-        g.Data4.as_slice().try_into().ok()?,
-    ))
-}
-
-fn owned_guid(g: &GUID) -> owned::GUID {
-    owned::GUID {
-        Data1: g.data1,
-        Data2: g.data2,
-        Data3: g.data3,
-        Data4: g.data4.to_vec(),
     }
 }
 
@@ -244,8 +227,12 @@ impl IActivation_Handler for Activator {
         if object_name.is_some() || storage.is_some() {
             return Ok(failed(E_NOTIMPL));
         }
-        let iids: Option<Vec<GUID>> = iids.unwrap_or_default().iter().map(guid_of).collect();
-        let (Some(clsid), Some(iids)) = (guid_of(&clsid), iids) else {
+        let iids: Option<Vec<GUID>> = iids
+            .unwrap_or_default()
+            .iter()
+            .map(|g| guid_of(g).ok())
+            .collect();
+        let (Ok(clsid), Some(iids)) = (guid_of(&clsid), iids) else {
             return Err(Fault::BAD_STUB_DATA);
         };
         if iids.len() != n || n == 0 {
@@ -259,7 +246,7 @@ impl IActivation_Handler for Activator {
             0,
             that(),
             reply.scm.oxid,
-            crate::machine::owned_bindings(&reply.scm.bindings),
+            owned_bindings(&reply.scm.bindings).ok().map(Box::new),
             owned_guid(&reply.scm.rem_unknown),
             reply.scm.authn_hint,
             version,

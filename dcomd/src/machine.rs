@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use comidl_runtime::GUID;
 use comidl_runtime::dcom::activation::bindings::{IComidlMachineResolver_Handler, owned};
+use comidl_runtime::dcom::activation::props::{guid_of, owned_bindings};
 use comidl_runtime::dcom::{DualStringArray, SecurityBinding, StringBinding};
 use comidl_runtime::ndr::Fault;
 use comidl_runtime::rpc::Protseq;
@@ -217,28 +218,6 @@ impl Machine {
     }
 }
 
-fn guid_of(g: &owned::GUID) -> Option<GUID> {
-    Some(GUID::from_values(
-        g.Data1,
-        g.Data2,
-        g.Data3,
-        g.Data4.as_slice().try_into().ok()?,
-    ))
-}
-
-pub fn owned_bindings(d: &DualStringArray) -> Option<Box<owned::DUALSTRINGARRAY>> {
-    let bytes = d.encode().ok()?;
-    let units: Vec<u16> = bytes
-        .chunks_exact(2)
-        .map(|c| u16::from_le_bytes([c[0], c[1]]))
-        .collect();
-    Some(Box::new(owned::DUALSTRINGARRAY {
-        wNumEntries: units[0],
-        wSecurityOffset: units[1],
-        aStringArray: units[2..].to_vec(),
-    }))
-}
-
 /// Who calls on the local socket: only local processes, by their kernel credentials.
 fn local_caller() -> Option<(u32, i32)> {
     let c = context::current()?;
@@ -261,7 +240,7 @@ impl IComidlMachineResolver_Handler for Machine {
         let Some((_uid, pid)) = local_caller() else {
             return Ok((ACCESS_DENIED, None, 0, 0));
         };
-        let Some(rem_unknown) = guid_of(&ipid_rem_unknown) else {
+        let Ok(rem_unknown) = guid_of(&ipid_rem_unknown) else {
             return Err(Fault::BAD_STUB_DATA);
         };
         {
@@ -282,7 +261,7 @@ impl IComidlMachineResolver_Handler for Machine {
         let period = u32::try_from(self.settings.ping_period.as_millis()).unwrap_or(u32::MAX);
         Ok((
             0,
-            owned_bindings(&self.resolver_bindings()),
+            owned_bindings(&self.resolver_bindings()).ok().map(Box::new),
             period,
             self.settings.min_level as u32,
         ))

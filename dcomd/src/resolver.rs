@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use comidl_runtime::dcom::bindings::{IObjectExporter_Handler, owned};
-use comidl_runtime::dcom::{COM_VERSION, DualStringArray};
+use comidl_runtime::dcom::{
+    COM_VERSION, orpc_owned_bindings as bindings, orpc_owned_guid as owned_guid,
+};
 use comidl_runtime::ndr::Fault;
 
 use crate::machine::{Machine, OR_INVALID_OXID};
@@ -12,28 +14,6 @@ use crate::machine::{Machine, OR_INVALID_OXID};
 pub struct Resolver(pub Arc<Machine>);
 
 type Resolved = (u32, Option<Box<owned::DUALSTRINGARRAY>>, owned::GUID, u32);
-
-fn owned_guid(g: &comidl_runtime::GUID) -> owned::GUID {
-    owned::GUID {
-        Data1: g.data1,
-        Data2: g.data2,
-        Data3: g.data3,
-        Data4: g.data4.to_vec(),
-    }
-}
-
-fn bindings(d: &DualStringArray) -> Option<Box<owned::DUALSTRINGARRAY>> {
-    let bytes = d.encode().ok()?;
-    let units: Vec<u16> = bytes
-        .chunks_exact(2)
-        .map(|c| u16::from_le_bytes([c[0], c[1]]))
-        .collect();
-    Some(Box::new(owned::DUALSTRINGARRAY {
-        wNumEntries: units[0],
-        wSecurityOffset: units[1],
-        aStringArray: units[2..].to_vec(),
-    }))
-}
 
 fn version() -> owned::COMVERSION {
     owned::COMVERSION {

@@ -919,7 +919,7 @@ struct Resolver(&'static Exporter);
 /// OR_INVALID_OXID (MS-DCOM 3.1.2.5.1.1).
 const OR_INVALID_OXID: u32 = 1910;
 
-pub(crate) fn to_owned_bindings(d: &DualStringArray) -> Option<Box<owned::DUALSTRINGARRAY>> {
+pub fn to_owned_bindings(d: &DualStringArray) -> Option<Box<owned::DUALSTRINGARRAY>> {
     let bytes = d.encode().ok()?;
     let units: Vec<u16> = bytes
         .chunks_exact(2)
@@ -947,7 +947,7 @@ pub(crate) fn from_owned_bindings(o: &owned::DUALSTRINGARRAY) -> Option<DualStri
     (used == bytes.len()).then_some(d)
 }
 
-pub(crate) fn to_owned_guid(g: &GUID) -> owned::GUID {
+pub fn to_owned_guid(g: &GUID) -> owned::GUID {
     owned::GUID {
         Data1: g.data1,
         Data2: g.data2,
@@ -1096,12 +1096,7 @@ impl crate::activation::bindings::IComidlExporterLocal_Handler for LocalPort {
             return Err(Fault(comidl_runtime_core::E_ACCESSDENIED.0 as u32));
         }
         let guid = |g: &crate::activation::bindings::owned::GUID| {
-            Some(GUID::from_values(
-                g.Data1,
-                g.Data2,
-                g.Data3,
-                g.Data4.as_slice().try_into().ok()?,
-            ))
+            crate::activation::props::guid_of(g).ok()
         };
         let n = iids.len();
         let Some(identity) = guid(&ipid).and_then(|i| self.0.identity_of(&i)) else {

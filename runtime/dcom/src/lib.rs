@@ -122,6 +122,8 @@ pub unsafe fn serve_request_through_module(
     channel::serve(&buffer, opnum, stub)
 }
 pub use dualstring::{DualStringArray, SecurityBinding, StringBinding};
+/// GUIDs and DUALSTRINGARRAYs as the ORPC bindings' owned types carry them.
+pub use exporter::{to_owned_bindings as orpc_owned_bindings, to_owned_guid as orpc_owned_guid};
 pub use interfaces::{FactorySource, ProxyStub, Vtbl, lookup, register, set_factory_source};
 pub use marshal::{AgileReference, Keep};
 pub use objref::{DataElement, Objref, ObjrefForm, StdObjref};

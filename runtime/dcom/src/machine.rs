@@ -31,7 +31,8 @@ use comidl_runtime_rpc::auth::AuthnLevel;
 use comidl_runtime_rpc::client::Connection;
 use comidl_runtime_rpc::server::context;
 
-use crate::activation::bindings::{IComidlMachineResolver, owned};
+use crate::activation::bindings::IComidlMachineResolver;
+use crate::activation::props::{bindings_of, owned_guid};
 use crate::dualstring::DualStringArray;
 
 /// The service's local socket when `COMIDL_DCOM_SERVICE` does not name another; `off`
@@ -121,28 +122,6 @@ fn connect(
         .map(IComidlMachineResolver::new)
 }
 
-fn owned_guid(g: &GUID) -> owned::GUID {
-    owned::GUID {
-        Data1: g.data1,
-        Data2: g.data2,
-        Data3: g.data3,
-        Data4: g.data4.to_vec(),
-    }
-}
-
-fn bindings_of(o: &owned::DUALSTRINGARRAY) -> Option<DualStringArray> {
-    if usize::from(o.wNumEntries) != o.aStringArray.len() {
-        return None;
-    }
-    let mut bytes = Vec::with_capacity(4 + 2 * o.aStringArray.len());
-    bytes.extend_from_slice(&o.wNumEntries.to_le_bytes());
-    bytes.extend_from_slice(&o.wSecurityOffset.to_le_bytes());
-    for u in &o.aStringArray {
-        bytes.extend_from_slice(&u.to_le_bytes());
-    }
-    DualStringArray::decode(&bytes).ok().map(|(d, _)| d)
-}
-
 /// Registers the exporter with the service at `path`: what the service answered.
 fn register(path: &std::path::Path, oxid: u64, rem_unknown: &GUID, port: u16) -> Option<Joined> {
     let service = connect(path)?;
@@ -153,7 +132,7 @@ fn register(path: &std::path::Path, oxid: u64, rem_unknown: &GUID, port: u16) ->
         return None;
     }
     Some(Joined {
-        resolver: bindings_of(&*resolver?)?,
+        resolver: bindings_of(&*resolver?).ok()?,
         ping_period: Duration::from_millis(u64::from(ping_ms.max(100))),
         // The policy is the minimum level; anything unknown is the strictest.
         min_level: AuthnLevel::from_u8(policy as u8).unwrap_or(AuthnLevel::PktPrivacy),

@@ -17,7 +17,7 @@ use comidl_runtime_rpc::auth::{AuthnLevel, ClientAuth, NtlmCredentials};
 use comidl_runtime_rpc::client::Connection;
 
 use crate::activation::bindings::{IRemoteSCMActivator, owned};
-use crate::activation::props::{ActivationReply, ActivationRequest};
+use crate::activation::props::{ActivationReply, ActivationRequest, owned_guid};
 use crate::call::COM_VERSION;
 use crate::exporter::TOWER_TCP;
 
@@ -57,15 +57,6 @@ pub fn parse_server(name: &str) -> Result<(String, u16)> {
         return Err(E_INVALIDARG);
     }
     Ok(parsed)
-}
-
-fn owned_guid(g: &GUID) -> owned::GUID {
-    owned::GUID {
-        Data1: g.data1,
-        Data2: g.data2,
-        Data3: g.data3,
-        Data4: g.data4.to_vec(),
-    }
 }
 
 static DEFAULT_AUTH: std::sync::RwLock<Option<ClientAuth>> = std::sync::RwLock::new(None);

@@ -60,7 +60,8 @@ fn bad(at: usize, why: &'static str) -> WireError {
     WireError { at, why }
 }
 
-fn guid_of(g: &owned::GUID) -> Result<GUID> {
+/// A GUID of the generated owned types, if its last field has its eight bytes.
+pub fn guid_of(g: &owned::GUID) -> Result<GUID> {
     Ok(GUID::from_values(
         g.Data1,
         g.Data2,
@@ -72,7 +73,8 @@ fn guid_of(g: &owned::GUID) -> Result<GUID> {
     ))
 }
 
-fn owned_guid(g: &GUID) -> owned::GUID {
+/// A GUID as the generated owned types carry it.
+pub fn owned_guid(g: &GUID) -> owned::GUID {
     owned::GUID {
         Data1: g.data1,
         Data2: g.data2,
@@ -228,7 +230,8 @@ pub struct ActivationReply {
     pub scm: ScmReply,
 }
 
-fn owned_bindings(d: &DualStringArray) -> Result<owned::DUALSTRINGARRAY> {
+/// A DUALSTRINGARRAY as the generated owned types carry it (its UTF-16 units).
+pub fn owned_bindings(d: &DualStringArray) -> Result<owned::DUALSTRINGARRAY> {
     let bytes = d.encode()?;
     let units: Vec<u16> = bytes
         .chunks_exact(2)
@@ -241,7 +244,8 @@ fn owned_bindings(d: &DualStringArray) -> Result<owned::DUALSTRINGARRAY> {
     })
 }
 
-fn bindings_of(o: &owned::DUALSTRINGARRAY) -> Result<DualStringArray> {
+/// The DUALSTRINGARRAY of an owned value, checked as any received one.
+pub fn bindings_of(o: &owned::DUALSTRINGARRAY) -> Result<DualStringArray> {
     if usize::from(o.wNumEntries) != o.aStringArray.len() {
         return Err(bad(
             0,
