@@ -6,7 +6,6 @@
 
 use std::sync::Arc;
 
-use comidl_runtime::dcom::COM_VERSION;
 use comidl_runtime::dcom::activation::bindings::{
     IActivation_Handler, IRemoteSCMActivator_Handler, owned,
 };
@@ -14,6 +13,7 @@ use comidl_runtime::dcom::activation::props::{
     ActivationReply, ActivationRequest, InterfaceResult, ScmReply, guid_of, owned_bindings,
     owned_guid,
 };
+use comidl_runtime::dcom::{COM_VERSION, machine};
 use comidl_runtime::ndr::Fault;
 use comidl_runtime::rpc::auth::AuthnLevel;
 use comidl_runtime::rpc::server::context;
@@ -50,6 +50,7 @@ impl Activator {
     /// Activates `clsid` for a client on another machine: the class object itself
     /// (`class_object`) or a new instance, as each of `iids`.
     fn activate(&self, clsid: &GUID, iids: &[GUID], class_object: bool) -> Result<ActivationReply> {
+        self.may_launch(clsid)?;
         let factory: comidl_runtime::ComPtr<IUnknown> =
             comidl_runtime::get_class_object(clsid, CLSCTX_LOCAL_SERVER)?;
         let object = if class_object {
@@ -171,6 +172,17 @@ impl Activator {
             Ok(())
         } else {
             Err(E_ACCESSDENIED)
+        }
+    }
+
+    /// Whether the caller may start (or use) the class's server: its application's
+    /// `LaunchUsers`, when it has one (see [`machine::UserList`]).
+    fn may_launch(&self, clsid: &GUID) -> Result<()> {
+        let user = context::current().and_then(|c| c.user);
+        let list = comidl_runtime::registry_view()?.app_value(clsid, "LaunchUsers");
+        match list {
+            Some(l) if !machine::UserList::parse(&l).allows(user.as_deref()) => Err(E_ACCESSDENIED),
+            _ => Ok(()),
         }
     }
 }

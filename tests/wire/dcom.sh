@@ -34,6 +34,7 @@ if [ "${1:-}" != "--inside" ]; then
 fi
 
 pcap="$root/target/wire/dcom.pcap"
+mkdir -p "$(dirname "$pcap")"
 dir="$(mktemp -d)"
 chmod 700 "$dir"
 pids=()

@@ -24,7 +24,11 @@
 #   7. B's DCOM service restarted while its server runs and a client holds an object:
 #      the server registers again (a new activation reaches it), the held object lives on;
 #   8. tshark over B's capture: 0 malformed frames, 0 expert errors, the activations and
-#      the pings (ComplexPing, SimplePing) in it.
+#      the pings (ComplexPing, SimplePing) in it;
+#   9. launch and access permissions (the calculator's AppID on B): a user not in
+#      LaunchUsers is refused (E_ACCESSDENIED) and nothing starts; a user who may launch
+#      but is not in AccessUsers gets the object, and every call on it is refused; in both
+#      lists, every call answers.
 # Needs root (ip netns); a missing tool is a failure. Prints ok/FAIL lines, the measured
 # numbers as `   NAME VALUE`, and "N passed, N failed".
 set -uo pipefail
@@ -51,7 +55,7 @@ for tool in ip dumpcap tshark; do
     else fail "$tool is missing (run tests/wire/setup.sh)"; finish; fi
 done
 if cargo build --quiet -p comidl-dcomd -p calculator-local-server -p calculator-client \
-    -p comidl-remote-probe --manifest-path "$root/Cargo.toml"; then
+    -p comidl-remote-probe -p comidl-cli --manifest-path "$root/Cargo.toml"; then
     ok "the service, the calculator and the probe build"
 else fail "the build failed"; finish; fi
 
@@ -129,6 +133,7 @@ chmod 600 "$dir/users"
 if on b "$bin/calculator-local-server" /RegServer; then ok "the calculator is registered on B"
 else fail "calculator-local-server /RegServer failed on B"; finish; fi
 pcap="$root/target/wire/dcom_machines.pcap"
+mkdir -p "$(dirname "$pcap")"
 ip netns exec "$B" dumpcap -q -P -i "$vb" -f tcp -w "$pcap" >"$dir/dumpcap.out" 2>&1 &
 capture_pid=$!
 pids+=("$capture_pid")
@@ -224,6 +229,35 @@ calls="$(field calls "$(cat "$dir/restart.out")")"; errors="$(field errors "$(ca
 if [ "${calls:-0}" -gt 20 ] && [ "${errors:-1}" = 0 ]; then
     ok "an object held across the service's restart: $calls calls, none failed"
 else fail "the held object across the restart: $(cat "$dir/restart.out")"; fi
+
+# 9. Launch and access permissions in the calculator's AppID key on B.
+appid='{6b1e2b4a-0c1d-4a5e-9f00-00000000c0de}'
+permissions() { # LAUNCH ACCESS
+    printf 'REGEDIT4\n\n[HKEY_CLASSES_ROOT\\CLSID\\{874a7518-4fe3-4df4-8596-848ad05c5c3d}]\n"AppID"="%s"\n\n[HKEY_CLASSES_ROOT\\AppID\\%s]\n"LaunchUsers"="%s"\n"AccessUsers"="%s"\n' \
+        "$appid" "$appid" "$1" "$2" >"$dir/perm.reg"
+    on b "$bin/comidl" registry import "$dir/perm.reg"
+}
+wait_for 30 no_servers
+if permissions "someone-else" "*"; then
+    out="$(on a timeout 60 "$bin/calculator-client" --remote 10.231.0.2 2>&1)"; status=$?
+    if [ "$status" -ne 0 ] && grep -q "E_ACCESSDENIED" <<<"$out" && no_servers; then
+        ok "a user not in LaunchUsers is refused (E_ACCESSDENIED) and nothing starts"
+    else fail "LaunchUsers: exit $status, servers '$(servers)': $(tail -2 <<<"$out")"; fi
+else fail "comidl registry import of the launch permissions failed"; fi
+if permissions "$user, someone-else" "someone-else"; then
+    out="$(on a timeout 60 "$bin/calculator-client" --remote 10.231.0.2 2>&1)"; status=$?
+    if [ "$status" -ne 0 ] && grep -q "E_ACCESSDENIED" <<<"$out" && grep -q "^creating the Calculator" <<<"$out" \
+        && ! grep -q "= 42" <<<"$out"; then
+        ok "a user in LaunchUsers but not in AccessUsers gets the object and its calls are refused"
+    else fail "AccessUsers: exit $status: $(tail -3 <<<"$out")"; fi
+else fail "comidl registry import of the access permissions failed"; fi
+wait_for 30 no_servers
+if permissions "$user" "*"; then
+    out="$(on a timeout 60 "$bin/calculator-client" --remote 10.231.0.2 2>&1)"; status=$?
+    if [ "$status" -eq 0 ] && grep -q "observer: step 2: 20 -> 42" <<<"$out"; then
+        ok "a user in both lists: every call answers"
+    else fail "both lists: exit $status: $(tail -3 <<<"$out")"; fi
+else fail "comidl registry import of the permissions failed"; fi
 
 sleep 0.5
 kill -INT "$capture_pid" 2>/dev/null; wait "$capture_pid" 2>/dev/null

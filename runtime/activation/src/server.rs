@@ -315,6 +315,17 @@ impl LocalServer {
     /// Serves until nothing holds the process.
     pub fn serve(self) -> Result<()> {
         let _ = CoInitializeEx(std::ptr::null_mut(), COINIT_MULTITHREADED);
+        // Who on other machines may call this process: its application's AccessUsers
+        // (the first of its classes that names an application with one).
+        if let Ok(snapshot) = crate::registry_view() {
+            let access = self
+                .classes
+                .iter()
+                .find_map(|c| snapshot.app_value(&c.clsid, "AccessUsers"));
+            comidl_runtime_dcom::machine::set_access(
+                access.map(|a| comidl_runtime_dcom::machine::UserList::parse(&a)),
+            );
+        }
         let mut cookies = Vec::new();
         let result = (|| {
             for c in &self.classes {

@@ -35,7 +35,7 @@ pub use classes::{
     CLSCTX_ALL, CLSCTX_INPROC_HANDLER, CLSCTX_INPROC_SERVER, CLSCTX_LOCAL_SERVER,
     CLSCTX_REMOTE_SERVER, CLSCTX_SERVER, CoRegisterClassObject, CoResumeClassObjects,
     CoRevokeClassObject, REGCLS_MULTI_SEPARATE, REGCLS_MULTIPLEUSE, REGCLS_SINGLEUSE,
-    REGCLS_SUSPENDED, register_class_object,
+    REGCLS_SUSPENDED, register_class_object, registry_view,
 };
 pub use clsid::{clsid_from_progid, clsid_from_string, co_create_guid, progid_from_clsid};
 pub use loader::CoFreeUnusedLibraries;

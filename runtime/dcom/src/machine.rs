@@ -203,6 +203,58 @@ fn keep_in_touch(
     }
 }
 
+/// Who a launch or access list (an AppID's `LaunchUsers` / `AccessUsers`) lets in: user
+/// names separated by commas or blanks, compared without regard to case; `*` is every
+/// authenticated user; an empty list nobody. An unauthenticated caller passes no list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserList {
+    any: bool,
+    names: Vec<String>,
+}
+
+impl UserList {
+    pub fn parse(text: &str) -> UserList {
+        let mut list = UserList {
+            any: false,
+            names: Vec::new(),
+        };
+        for name in text.split(|c: char| c == ',' || c.is_whitespace()) {
+            match name {
+                "" => {}
+                "*" => list.any = true,
+                n => list.names.push(n.to_ascii_lowercase()),
+            }
+        }
+        list
+    }
+
+    /// Whether the caller `user` (`None`: unauthenticated) is let in.
+    pub fn allows(&self, user: Option<&str>) -> bool {
+        let Some(user) = user else { return false };
+        self.any || self.names.iter().any(|n| n.eq_ignore_ascii_case(user))
+    }
+}
+
+static ACCESS: std::sync::RwLock<Option<UserList>> = std::sync::RwLock::new(None);
+
+/// Who on other machines may call this process's objects (its application's
+/// `AccessUsers`; `None`: everyone the machine's minimum level admits). Executable
+/// servers set it from the registry as they start.
+pub fn set_access(list: Option<UserList>) {
+    match ACCESS.write() {
+        Ok(mut a) => *a = list,
+        Err(p) => *p.into_inner() = list,
+    }
+}
+
+fn access_allows(user: Option<&str>) -> bool {
+    let a = match ACCESS.read() {
+        Ok(a) => a,
+        Err(p) => p.into_inner(),
+    };
+    a.as_ref().is_none_or(|l| l.allows(user))
+}
+
 thread_local! {
     /// Set while this thread marshals for a client on another machine.
     static FOR_REMOTE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
@@ -225,7 +277,8 @@ pub(crate) fn for_remote() -> bool {
 }
 
 /// Whether the call running may go on: a call over TCP needs the machine's minimum
-/// authentication level; local ones always may.
+/// authentication level and a caller the process's access list lets in; local ones
+/// always may.
 pub(crate) fn admit() -> Result<(), Fault> {
     let Some(call) = context::current() else {
         return Ok(());
@@ -234,9 +287,25 @@ pub(crate) fn admit() -> Result<(), Fault> {
         return Ok(());
     }
     match joined() {
-        Some(j) if call.authn_level >= j.min_level => Ok(()),
+        Some(j) if call.authn_level >= j.min_level && access_allows(call.user.as_deref()) => Ok(()),
         // Loopback listening for tests (COMIDL_DCOM_TCP) without the service.
         None => Ok(()),
         Some(_) => Err(Fault(E_ACCESSDENIED.0 as u32)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::UserList;
+
+    #[test]
+    fn user_lists() {
+        let l = UserList::parse("Alice, bob  carol");
+        assert!(l.allows(Some("alice")) && l.allows(Some("BOB")) && l.allows(Some("carol")));
+        assert!(!l.allows(Some("mallory")) && !l.allows(None));
+        let any = UserList::parse("*");
+        assert!(any.allows(Some("anyone")) && !any.allows(None));
+        let nobody = UserList::parse("");
+        assert!(!nobody.allows(Some("alice")));
     }
 }

@@ -320,13 +320,20 @@ impl Tree {
     /// class's application (`AppID\{appid}`, named by the class's `AppID` value).
     #[must_use]
     pub fn remote_server_name(&self, clsid: &GUID) -> Option<String> {
+        self.app_value(clsid, "RemoteServerName")
+            .filter(|n| !n.is_empty())
+    }
+
+    /// A string value of the class's application: `AppID\{appid}` named by the class's
+    /// `AppID` value (RemoteServerName, and the remote launch and access lists
+    /// `LaunchUsers` and `AccessUsers`).
+    #[must_use]
+    pub fn app_value(&self, clsid: &GUID, name: &str) -> Option<String> {
         let app = self.key(&clsid_key(clsid))?.string("AppID")?;
         let app = GUID::parse(app).ok()?;
         // Key names compare without regard to case, as GUIDs are written either way.
         let key = self.key(&format!("AppID\\{app}"))?;
-        key.string("RemoteServerName")
-            .filter(|n| !n.is_empty())
-            .map(str::to_owned)
+        key.string(name).map(str::to_owned)
     }
 
     /// The versioned ProgID of a class (`CLSID\{clsid}\ProgID`).
