@@ -11,6 +11,10 @@
 #   0. a client without credentials is refused (E_ACCESSDENIED), and starts nothing;
 #   1. calculator-client --remote 10.231.0.2 on A: the whole example, the fold's observer
 #      called back from B to A;
+#   1b. the C client (examples/calculator/c-client/run.sh --remote): CoCreateInstanceEx
+#      with a COSERVERINFO and two MULTI_QI entries from C, its C observer called back;
+#   1c. CLSCTX_REMOTE_SERVER with no machine named: A's registry names B as the class's
+#      RemoteServerName (RemoteGetClassObject, then CreateInstance on the class object);
 #   2. a client holding its object for 5 s (five ping periods) calls it throughout: its
 #      pings keep the object alive;
 #   3. the server killed mid-call (the client inside a callback): the client's call fails,
@@ -18,7 +22,8 @@
 #   4. a client killed while it holds an object: B's server drops the references after
 #      the ping timeout and exits; the time is measured;
 #   5. the link cut (A's veth down) for 1.5 s and restored during a held object's calls:
-#      no call fails, the object survives;
+#      a call made while the route is gone may fail at once (the kernel says the network
+#      is unreachable), the object survives and the calls after the restore answer;
 #   6. 16 clients x 10,000 calls, twice, with the server's memory and descriptors read
 #      before and after: 0 errors, descriptors back where they were, memory flat;
 #   7. B's DCOM service restarted while its server runs and a client holds an object:
@@ -55,7 +60,8 @@ for tool in ip dumpcap tshark; do
     else fail "$tool is missing (run tests/wire/setup.sh)"; finish; fi
 done
 if cargo build --quiet -p comidl-dcomd -p calculator-local-server -p calculator-client \
-    -p comidl-remote-probe -p comidl-cli --manifest-path "$root/Cargo.toml"; then
+    -p comidl-remote-probe -p comidl-cli -p comidl-runtime-c -p calculator-proxy-stub \
+    --manifest-path "$root/Cargo.toml"; then
     ok "the service, the calculator and the probe build"
 else fail "the build failed"; finish; fi
 
@@ -156,6 +162,24 @@ if [ "$status" -eq 0 ] && grep -q "ICalculator::Fold(+, \[20, 22\]) = 42" <<<"$o
     ok "calculator-client --remote: every call answered, the observer called back across machines"
 else fail "calculator-client --remote exited $status: $(tail -3 <<<"$out")"; fi
 
+# 1b. From C.
+out="$(on a timeout 120 bash "$root/examples/calculator/c-client/run.sh" --no-build --remote 10.231.0.2 2>&1)"; status=$?
+if [ "$status" -eq 0 ] && grep -q "created the Calculator on 10.231.0.2" <<<"$out" \
+    && grep -q "observer: step 2: 20 -> 42" <<<"$out"; then
+    ok "the C client: CoCreateInstanceEx on the other machine, its C observer called back"
+else fail "the C client --remote exited $status: $(tail -3 <<<"$out")"; fi
+
+# 1c. The machine from the registry (AppID RemoteServerName on A).
+defaults='{6b1e2b4a-0c1d-4a5e-9f00-0000000fa11b}'
+printf 'REGEDIT4\n\n[HKEY_CLASSES_ROOT\\CLSID\\{874a7518-4fe3-4df4-8596-848ad05c5c3d}]\n"AppID"="%s"\n\n[HKEY_CLASSES_ROOT\\AppID\\%s]\n"RemoteServerName"="10.231.0.2"\n' \
+    "$defaults" "$defaults" >"$dir/remote-server-name.reg"
+if on a "$bin/comidl" registry import "$dir/remote-server-name.reg"; then
+    out="$(on a timeout 60 "$bin/remote-probe" default 2>&1)"
+    if [ "$(field product "$out")" = 42 ]; then
+        ok "CLSCTX_REMOTE_SERVER with the machine from AppID RemoteServerName: Multiply = 42"
+    else fail "RemoteServerName: $out"; fi
+else fail "comidl registry import on A failed"; fi
+
 # 2. Pings keep a held object alive.
 out="$(on a timeout 60 "$bin/remote-probe" hold 10.231.0.2 5 2>&1)"
 calls="$(field calls "$out")"; errors="$(field errors "$out")"; pings="$(field pings "$out")"
@@ -207,8 +231,9 @@ sleep 1.5
 ip netns exec "$A" ip link set "$va" up
 wait "$probe"
 calls="$(field calls "$(cat "$dir/cut.out")")"; errors="$(field errors "$(cat "$dir/cut.out")")"
-if [ "${calls:-0}" -gt 10 ] && [ "${errors:-1}" = 0 ]; then
-    ok "the link down for 1.5 s and back: $calls calls, none failed, the object lived"
+if [ "${calls:-0}" -gt 20 ] && [ "${errors:-99}" -le 15 ] && [ "$(field last_ok "$(cat "$dir/cut.out")")" = 1 ]; then
+    ok "the link down for 1.5 s and back: $calls calls answered, $errors failed during the cut, the object lived"
+    note "link-cut-calls $calls failed $errors"
 else fail "the link cut: $(cat "$dir/cut.out")"; fi
 
 # 7. B's service restarted while its server runs and a client holds an object.

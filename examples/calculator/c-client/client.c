@@ -6,6 +6,11 @@
  * crosses to the server's process through the proxies of the calculator's proxy/stub
  * module, which COM finds by the interfaces' ProxyStubClsid32 keys.
  *
+ * With --remote HOST it activates the Calculator on another machine's DCOM service
+ * (CoCreateInstanceEx, CLSCTX_REMOTE_SERVER, a COSERVERINFO naming HOST; credentials from
+ * the process's default: COMIDL_DCOM_USER and COMIDL_DCOM_PASSWORD), asking for
+ * ICalculator and IAdder in one activation (MULTI_QI).
+ *
  * Prints the same results as the Rust client; exit status 0 when every call succeeded. */
 #include <stdio.h>
 #include <string.h>
@@ -72,10 +77,14 @@ static IFoldObserverVtbl observer_vtbl = {
 int main(int argc, char **argv)
 {
     DWORD context = CLSCTX_INPROC_SERVER;
+    const char *remote = NULL;
     if (argc == 2 && strcmp(argv[1], "--local") == 0)
         context = CLSCTX_LOCAL_SERVER;
-    else if (argc != 1) {
-        fprintf(stderr, "usage: calculator-c-client [--local]\n");
+    else if (argc == 3 && strcmp(argv[1], "--remote") == 0) {
+        context = CLSCTX_REMOTE_SERVER;
+        remote = argv[2];
+    } else if (argc != 1) {
+        fprintf(stderr, "usage: calculator-c-client [--local | --remote HOST]\n");
         return 2;
     }
 
@@ -83,23 +92,43 @@ int main(int argc, char **argv)
     if (FAILED(hr))
         return failed("CoInitializeEx", hr);
 
-    CLSID clsid;
-    hr = CLSIDFromProgID(COMIDL_WSTR("Comidl.Calculator"), &clsid);
-    if (FAILED(hr))
-        return failed("CLSIDFromProgID", hr);
-    if (memcmp(&clsid, &CLSID_Calculator, sizeof clsid) != 0)
-        return failed("CLSIDFromProgID gave another class", E_UNEXPECTED);
-
     ICalculator *calculator = NULL;
-    hr = CoCreateInstance(&clsid, NULL, context, &IID_ICalculator,
-                          (void **)&calculator);
-    if (FAILED(hr))
-        return failed("CoCreateInstance(Calculator)", hr);
-
     IAdder *adder = NULL;
-    hr = ICalculator_QueryInterface(calculator, &IID_IAdder, (void **)&adder);
-    if (FAILED(hr))
-        return failed("QueryInterface(IAdder)", hr);
+    if (remote) {
+        /* The machine's name as UTF-16 (an ASCII host name or address). */
+        unsigned short name[256];
+        size_t n = strlen(remote);
+        if (n >= 256)
+            return failed("the host name is too long", E_INVALIDARG);
+        for (size_t i = 0; i <= n; i++)
+            name[i] = (unsigned char)remote[i];
+        COSERVERINFO server = {0, (LPWSTR)name, NULL, 0};
+        MULTI_QI qi[2] = {{&IID_ICalculator, NULL, S_OK}, {&IID_IAdder, NULL, S_OK}};
+        hr = CoCreateInstanceEx(&CLSID_Calculator, NULL, CLSCTX_REMOTE_SERVER, &server, 2, qi);
+        if (FAILED(hr))
+            return failed("CoCreateInstanceEx(Calculator, CLSCTX_REMOTE_SERVER)", hr);
+        if (FAILED(qi[0].hr) || FAILED(qi[1].hr))
+            return failed("CoCreateInstanceEx's interfaces", FAILED(qi[0].hr) ? qi[0].hr : qi[1].hr);
+        calculator = (ICalculator *)qi[0].pItf;
+        adder = (IAdder *)qi[1].pItf;
+        printf("created the Calculator on %s\n", remote);
+    } else {
+        CLSID clsid;
+        hr = CLSIDFromProgID(COMIDL_WSTR("Comidl.Calculator"), &clsid);
+        if (FAILED(hr))
+            return failed("CLSIDFromProgID", hr);
+        if (memcmp(&clsid, &CLSID_Calculator, sizeof clsid) != 0)
+            return failed("CLSIDFromProgID gave another class", E_UNEXPECTED);
+
+        hr = CoCreateInstance(&clsid, NULL, context, &IID_ICalculator,
+                              (void **)&calculator);
+        if (FAILED(hr))
+            return failed("CoCreateInstance(Calculator)", hr);
+
+        hr = ICalculator_QueryInterface(calculator, &IID_IAdder, (void **)&adder);
+        if (FAILED(hr))
+            return failed("QueryInterface(IAdder)", hr);
+    }
 
     LONG sum = 0, difference = 0, product = 0, quotient = 0, remainder = 0;
     if (FAILED(hr = IAdder_Add(adder, 40, 2, &sum)))

@@ -14,6 +14,42 @@ extern "C" {
 #define COINIT_MULTITHREADED 0x0
 #define CLSCTX_INPROC_SERVER 0x1
 #define CLSCTX_LOCAL_SERVER 0x4
+#define CLSCTX_REMOTE_SERVER 0x10
+
+/* Remote activation (CoCreateInstanceEx with CLSCTX_REMOTE_SERVER): the machine, how to
+ * authenticate (NULL pAuthInfo: the process's default), and one entry per interface. */
+typedef struct COAUTHIDENTITY {
+    unsigned short *User;
+    ULONG UserLength;
+    unsigned short *Domain;
+    ULONG DomainLength;
+    unsigned short *Password;
+    ULONG PasswordLength;
+    ULONG Flags;
+} COAUTHIDENTITY;
+
+typedef struct COAUTHINFO {
+    DWORD dwAuthnSvc;
+    DWORD dwAuthzSvc;
+    LPWSTR pwszServerPrincName;
+    DWORD dwAuthnLevel;
+    DWORD dwImpersonationLevel;
+    COAUTHIDENTITY *pAuthIdentityData;
+    DWORD dwCapabilities;
+} COAUTHINFO;
+
+typedef struct COSERVERINFO {
+    DWORD dwReserved1;
+    LPWSTR pwszName;
+    COAUTHINFO *pAuthInfo;
+    DWORD dwReserved2;
+} COSERVERINFO;
+
+typedef struct MULTI_QI {
+    const IID *pIID;
+    IUnknown *pItf;
+    HRESULT hr;
+} MULTI_QI;
 
 #define SUCCEEDED(hr) ((HRESULT)(hr) >= 0)
 #define FAILED(hr) ((HRESULT)(hr) < 0)
@@ -28,6 +64,9 @@ void STDMETHODCALLTYPE CoUninitialize(void);
 HRESULT STDMETHODCALLTYPE CLSIDFromProgID(LPCWSTR progid, CLSID *clsid);
 HRESULT STDMETHODCALLTYPE CoCreateInstance(REFCLSID clsid, IUnknown *outer, DWORD context,
                                            REFIID iid, void **object);
+HRESULT STDMETHODCALLTYPE CoCreateInstanceEx(REFCLSID clsid, IUnknown *outer, DWORD context,
+                                             COSERVERINFO *server, DWORD count,
+                                             MULTI_QI *results);
 void STDMETHODCALLTYPE CoFreeUnusedLibraries(void);
 
 #ifdef __cplusplus

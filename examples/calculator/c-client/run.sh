@@ -11,19 +11,24 @@
 # /RegServer) and the calculator's proxy/stub module (comidl register), and the client
 # activates the Calculator with CLSCTX_LOCAL_SERVER: its calls cross processes through
 # the module's proxies, which COM finds by the interfaces' ProxyStubClsid32 keys.
-# usage: examples/calculator/c-client/run.sh [--no-build] [--local]
+# With --remote HOST, step 4 registers only the proxy/stub module, and the client creates
+# the Calculator on HOST's DCOM service (comidl-dcomd; credentials from COMIDL_DCOM_USER
+# and COMIDL_DCOM_PASSWORD).
+# usage: examples/calculator/c-client/run.sh [--no-build] [--local | --remote HOST]
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../../.." && pwd)
 target=${TARGET_DIR:-$root/target/debug}
 
-build=1 local=0
-for arg in "$@"; do
-    case $arg in
+build=1 local=0 remote=""
+while [[ $# -gt 0 ]]; do
+    case $1 in
         --no-build) build=0 ;;
         --local) local=1 ;;
-        *) echo "usage: $0 [--no-build] [--local]" >&2; exit 2 ;;
+        --remote) remote=${2:?--remote needs a host}; shift ;;
+        *) echo "usage: $0 [--no-build] [--local | --remote HOST]" >&2; exit 2 ;;
     esac
+    shift
 done
 if [[ $build == 1 ]]; then
     cargo build --quiet --manifest-path "$root/Cargo.toml" -p calculator-client -p comidl-runtime-c \
@@ -57,7 +62,11 @@ gcc -std=c11 -Wall -Wextra -Werror -I "$work" -I "$here" \
 export COMIDL_REGISTRY=$work/registry
 mkdir -p "$COMIDL_REGISTRY"
 args=()
-if [[ $local == 1 ]]; then
+if [[ -n $remote ]]; then
+    # Only the proxies: the Calculator lives on the other machine.
+    "$(artifact comidl)" register "$(artifact libcomidl_calculator_ps.so)" >/dev/null
+    args=(--remote "$remote")
+elif [[ $local == 1 ]]; then
     # Its own ncalrpc directory (mode 0700), where the server publishes its class objects.
     export COMIDL_RPC_DIR=$work/ncalrpc
     mkdir -m 0700 "$COMIDL_RPC_DIR"

@@ -72,19 +72,17 @@ pub(crate) unsafe fn client(
     args: &[*mut u8],
     ret: *mut u8,
 ) -> HRESULT {
-    let lent = CallMarshaller;
+    let lent = CallMarshaller {
+        context: if to.remote() {
+            crate::marshal::MSHCTX_DIFFERENTMACHINE
+        } else {
+            crate::marshal::MSHCTX_LOCAL
+        },
+    };
     with_interfaces(&lent, || {
         let this = plain_this(next_cid());
-        let marshal = || {
-            // SAFETY: forwarded.
-            unsafe { marshal_request_after(proc, args, &this) }
-        };
-        let made = if to.remote() {
-            crate::machine::marshalling_for_remote(marshal)
-        } else {
-            marshal()
-        };
-        let request = match made {
+        // SAFETY: forwarded.
+        let request = match unsafe { marshal_request_after(proc, args, &this) } {
             Ok(r) => r,
             Err(e) => {
                 // SAFETY: forwarded: no [out] was written yet; the caller sees zeroes.
@@ -139,7 +137,7 @@ pub(crate) fn serve(
     let Some((owner, proc)) = ps.proc(opnum) else {
         return Err(Fault::OP_RANGE);
     };
-    let lent = CallMarshaller;
+    let lent = CallMarshaller::LOCAL;
     with_interfaces(&lent, || {
         let call = ServerCall::unmarshal_at(proc, stub, used, Limits::current())
             .map_err(|e| fault_of(&e))?;

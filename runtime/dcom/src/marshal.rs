@@ -196,6 +196,14 @@ pub unsafe fn marshal_for(
         };
         return o.encode().map_err(|_| RPC_E_INVALID_OBJREF);
     }
+    // For another machine (a proxy/stub module's channel says so for calls to an
+    // exporter reached over TCP): an OBJREF it can reach and must ping.
+    if context == MSHCTX_DIFFERENTMACHINE {
+        return crate::machine::marshalling_for_remote(|| {
+            // SAFETY: forwarded.
+            unsafe { marshal_standard(itf, iid, keep) }
+        });
+    }
     // SAFETY: forwarded.
     unsafe { marshal_standard(itf, iid, keep) }
 }
@@ -339,13 +347,23 @@ pub fn unmarshal<I: Interface>(objref: &[u8]) -> Result<ComPtr<I>> {
 }
 
 /// The marshaller proxies and stubs lend the NDR engine for the interface pointers among a
-/// call's parameters: normal marshals both ways.
-pub(crate) struct CallMarshaller;
+/// call's parameters: normal marshals both ways, for the call's destination context
+/// (MSHCTX_DIFFERENTMACHINE for a proxy whose exporter is on another machine).
+pub(crate) struct CallMarshaller {
+    pub context: u32,
+}
+
+impl CallMarshaller {
+    /// For a call within this machine (or a stub's reply, which follows its caller).
+    pub(crate) const LOCAL: CallMarshaller = CallMarshaller {
+        context: MSHCTX_LOCAL,
+    };
+}
 
 impl InterfaceMarshal for CallMarshaller {
     unsafe fn marshal(&self, iid: &GUID, itf: *mut c_void) -> comidl_runtime_ndr::Result<Vec<u8>> {
         // SAFETY: forwarded (the engine's contract: a live pointer of interface `iid`).
-        unsafe { marshal_interface(itf, iid, Keep::Normal) }.map_err(NdrError::Interface)
+        unsafe { marshal_for(itf, iid, self.context, Keep::Normal) }.map_err(NdrError::Interface)
     }
 
     fn unmarshal(&self, iid: &GUID, objref: &[u8]) -> comidl_runtime_ndr::Result<*mut c_void> {

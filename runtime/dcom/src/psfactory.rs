@@ -230,7 +230,12 @@ impl ChannelState {
             unsafe { crate::call::zero_outs(proc, args, ret) };
             return RPC_E_DISCONNECTED;
         };
-        let lent = CallMarshaller;
+        // Interface pointers go out for the channel's destination (another machine when
+        // its exporter is reached over TCP).
+        let context = channel
+            .get_dest_ctx()
+            .map_or(crate::marshal::MSHCTX_LOCAL, |(c, _)| c);
+        let lent = CallMarshaller { context };
         let result = with_interfaces(&lent, || {
             // SAFETY: forwarded.
             let body =
@@ -363,7 +368,7 @@ impl StubBuffer {
         let (owner, proc) = self.ps.proc(opnum).ok_or(PROCNUM_OUT_OF_RANGE)?;
         // SAFETY: the channel's message holds `cbBuffer` bytes at `Buffer`.
         let (request, phase) = unsafe { phased_copy(msg) }?;
-        let lent = CallMarshaller;
+        let lent = CallMarshaller::LOCAL;
         with_interfaces(&lent, || {
             let call = ServerCall::unmarshal_at(proc, &request, phase, Limits::current())
                 .map_err(|e| hresult_of_fault(crate::call::fault_of(&e)))?;

@@ -10,6 +10,10 @@
 //!                                        CALLS calls; report calls, errors and time
 //! remote-probe wait HOST                 activate, call once, print `ready`, then wait to
 //!                                        be killed (its references must time out)
+//! remote-probe default                   CLSCTX_REMOTE_SERVER with no machine named: the
+//!                                        class's AppID RemoteServerName says where (the
+//!                                        class object through RemoteGetClassObject, then
+//!                                        CreateInstance on it); one call
 //! ```
 
 use std::process::ExitCode;
@@ -79,16 +83,19 @@ fn run(args: &[String]) -> Result<(), String> {
         "hold" => {
             let calc = calculator(arg(1)?)?;
             let until = Instant::now() + Duration::from_secs(number(2)?);
-            let (mut calls, mut errors) = (0u64, 0u64);
+            let (mut calls, mut errors, mut last_ok) = (0u64, 0u64, false);
             while Instant::now() < until {
-                match calc.subtract(50, 8) {
-                    Ok(42) => calls += 1,
-                    Ok(_) | Err(_) => errors += 1,
+                last_ok = matches!(calc.subtract(50, 8), Ok(42));
+                if last_ok {
+                    calls += 1;
+                } else {
+                    errors += 1;
                 }
                 std::thread::sleep(Duration::from_millis(100));
             }
             println!("calls {calls}");
             println!("errors {errors}");
+            println!("last_ok {}", u8::from(last_ok));
             println!("pings {}", dcom::pinger::pings_sent());
             Ok(())
         }
@@ -134,6 +141,16 @@ fn run(args: &[String]) -> Result<(), String> {
             println!("calls {}", calls.load(Ordering::Relaxed));
             println!("errors {}", errors.load(Ordering::Relaxed));
             println!("ms {}", start.elapsed().as_millis());
+            Ok(())
+        }
+        "default" => {
+            let calc = comidl_runtime::create_instance::<ICalculator>(
+                &CLSID_Calculator,
+                comidl_runtime::CLSCTX_REMOTE_SERVER,
+            )
+            .map_err(|hr| format!("activation: {}", host::describe(hr)))?;
+            let v = calc.multiply(6, 7).map_err(host::describe)?;
+            println!("product {v}");
             Ok(())
         }
         "wait" => {
