@@ -482,6 +482,33 @@ pub fn nt_hash_hex(password: &str) -> String {
         .collect()
 }
 
+/// What a server's NTLM does with hostile tokens, for fuzzing: `negotiate` as a bind's
+/// NEGOTIATE, then (when it was accepted) `authenticate` as the rpc_auth_3's AUTHENTICATE
+/// against one user, then (when that authenticated) `pdu` unprotected as a request
+/// fragment at `level`. Whether each step succeeded; nothing may panic.
+#[doc(hidden)]
+pub fn fuzz_server(
+    negotiate: &[u8],
+    authenticate: &[u8],
+    pdu: &[u8],
+    level: AuthnLevel,
+) -> (bool, bool, bool) {
+    let Some((ctx, _challenge)) = ServerContext::accept(negotiate, level, 0) else {
+        return (false, false, false);
+    };
+    let users = [NtlmUser {
+        user: "alice".into(),
+        domain: String::new(),
+        secret: UserSecret::Password("Wonder-land1".into()),
+    }];
+    let Some((mut session, _user)) = ctx.finish(authenticate, &users) else {
+        return (true, false, false);
+    };
+    let mut bytes = pdu.to_vec();
+    let ok = stub_range(&bytes, 24).is_some_and(|r| session.unprotect(&mut bytes, r).is_ok());
+    (true, true, ok)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
