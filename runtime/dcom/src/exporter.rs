@@ -471,9 +471,12 @@ impl Exporter {
         let remote = crate::machine::for_remote();
         if remote
             && refs > 0
-            && let (Some(o), Some(j)) = (t.objects.get_mut(&oid), crate::machine::joined())
+            && let (Some(o), Some(period)) = (
+                t.objects.get_mut(&oid),
+                crate::machine::with_joined(|j| j.map(|j| j.ping_period)),
+            )
         {
-            let until = std::time::Instant::now() + j.ping_period * PING_PERIODS;
+            let until = std::time::Instant::now() + period * PING_PERIODS;
             o.remote_until = Some(o.remote_until.map_or(until, |u| u.max(until)));
         }
         // The RPC server dispatches binds to the interface and to each of its bases (a
@@ -521,10 +524,11 @@ impl Exporter {
 
     /// The OBJREF of an exported interface.
     pub(crate) fn objref(&self, iid: GUID, std: StdObjref) -> Objref {
-        let res_addr = match crate::machine::joined() {
-            Some(j) if crate::machine::for_remote() => j.resolver,
-            _ => self.bindings(),
-        };
+        // Only an OBJREF for another machine names the machine's resolver.
+        let remote = crate::machine::for_remote()
+            .then(|| crate::machine::with_joined(|j| j.map(|j| j.resolver.clone())))
+            .flatten();
+        let res_addr = remote.unwrap_or_else(|| self.bindings());
         Objref {
             iid,
             form: ObjrefForm::Standard { std, res_addr },

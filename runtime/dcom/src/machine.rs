@@ -101,9 +101,14 @@ fn joined_slot() -> &'static std::sync::RwLock<Option<Joined>> {
 
 /// What the service said, when this process joined it.
 pub(crate) fn joined() -> Option<Joined> {
+    with_joined(|j| j.cloned())
+}
+
+/// `f` of what the service said, without copying it (the per-call checks).
+pub(crate) fn with_joined<R>(f: impl FnOnce(Option<&Joined>) -> R) -> R {
     match joined_slot().read() {
-        Ok(j) => j.clone(),
-        Err(p) => p.into_inner().clone(),
+        Ok(j) => f(j.as_ref()),
+        Err(p) => f(p.into_inner().as_ref()),
     }
 }
 
@@ -273,25 +278,27 @@ pub(crate) fn marshalling_for_remote<R>(f: impl FnOnce() -> R) -> R {
 /// joined the machine service.
 pub(crate) fn for_remote() -> bool {
     FOR_REMOTE.with(|c| c.get())
-        || (joined().is_some() && context::current().is_some_and(|c| c.protseq == Protseq::Tcp))
+        || (with_joined(|j| j.is_some())
+            && context::with_current(|c| c.is_some_and(|c| c.protseq == Protseq::Tcp)))
 }
 
 /// Whether the call running may go on: a call over TCP needs the machine's minimum
 /// authentication level and a caller the process's access list lets in; local ones
 /// always may.
 pub(crate) fn admit() -> Result<(), Fault> {
-    let Some(call) = context::current() else {
-        return Ok(());
-    };
-    if call.protseq != Protseq::Tcp {
-        return Ok(());
-    }
-    match joined() {
-        Some(j) if call.authn_level >= j.min_level && access_allows(call.user.as_deref()) => Ok(()),
-        // Loopback listening for tests (COMIDL_DCOM_TCP) without the service.
-        None => Ok(()),
-        Some(_) => Err(Fault(E_ACCESSDENIED.0 as u32)),
-    }
+    context::with_current(|call| {
+        let Some(call) = call.filter(|c| c.protseq == Protseq::Tcp) else {
+            return Ok(());
+        };
+        with_joined(|j| match j {
+            Some(j) if call.authn_level >= j.min_level && access_allows(call.user.as_deref()) => {
+                Ok(())
+            }
+            // Loopback listening for tests (COMIDL_DCOM_TCP) without the service.
+            None => Ok(()),
+            Some(_) => Err(Fault(E_ACCESSDENIED.0 as u32)),
+        })
+    })
 }
 
 #[cfg(test)]

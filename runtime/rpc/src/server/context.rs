@@ -80,6 +80,11 @@ pub fn current() -> Option<CallInfo> {
     CURRENT.with(|c| c.borrow().clone())
 }
 
+/// `f` of the call this thread is serving, without copying it (for per-call checks).
+pub fn with_current<R>(f: impl FnOnce(Option<&CallInfo>) -> R) -> R {
+    CURRENT.with(|c| f(c.borrow().as_ref()))
+}
+
 /// Runs `f` as the call `info` (the worker's side).
 pub(crate) fn serving<R>(info: CallInfo, f: impl FnOnce() -> R) -> R {
     struct Reset;
