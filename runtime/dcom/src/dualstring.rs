@@ -96,6 +96,45 @@ impl Units<'_> {
 
 impl DualStringArray {
     /// Reads a DUALSTRINGARRAY at the start of `bytes`: the array and the bytes it took
+    /// The NDR form's fields (MS-DCOM 2.2.19.1 as IDL declares it): `wNumEntries`,
+    /// `wSecurityOffset` and the UTF-16 units, as generated owned types carry them.
+    pub fn to_units(&self) -> Result<(u16, u16, Vec<u16>)> {
+        let bytes = self.encode()?;
+        let units: Vec<u16> = bytes
+            .chunks_exact(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .collect();
+        Ok((units[0], units[1], units[2..].to_vec()))
+    }
+
+    /// The array those fields hold, checked as received bytes are.
+    pub fn from_units(
+        num_entries: u16,
+        security_offset: u16,
+        units: &[u16],
+    ) -> Result<DualStringArray> {
+        if usize::from(num_entries) != units.len() {
+            return Err(WireError::new(
+                0,
+                "a DUALSTRINGARRAY whose count disagrees with its units",
+            ));
+        }
+        let mut bytes = Vec::with_capacity(4 + 2 * units.len());
+        bytes.extend_from_slice(&num_entries.to_le_bytes());
+        bytes.extend_from_slice(&security_offset.to_le_bytes());
+        for u in units {
+            bytes.extend_from_slice(&u.to_le_bytes());
+        }
+        let (d, used) = DualStringArray::decode(&bytes)?;
+        if used != bytes.len() {
+            return Err(WireError::new(
+                used,
+                "units after the DUALSTRINGARRAY's end",
+            ));
+        }
+        Ok(d)
+    }
+
     /// (4 + 2 * `wNumEntries`).
     pub fn decode(bytes: &[u8]) -> Result<(DualStringArray, usize)> {
         let mut c = Cursor::new(bytes);

@@ -924,31 +924,16 @@ struct Resolver(&'static Exporter);
 const OR_INVALID_OXID: u32 = 1910;
 
 pub fn to_owned_bindings(d: &DualStringArray) -> Option<Box<owned::DUALSTRINGARRAY>> {
-    let bytes = d.encode().ok()?;
-    let units: Vec<u16> = bytes
-        .chunks_exact(2)
-        .map(|c| u16::from_le_bytes([c[0], c[1]]))
-        .collect();
-    let (head, rest) = units.split_at(2);
+    let (n, sec, units) = d.to_units().ok()?;
     Some(Box::new(owned::DUALSTRINGARRAY {
-        wNumEntries: head[0],
-        wSecurityOffset: head[1],
-        aStringArray: rest.to_vec(),
+        wNumEntries: n,
+        wSecurityOffset: sec,
+        aStringArray: units,
     }))
 }
 
 pub(crate) fn from_owned_bindings(o: &owned::DUALSTRINGARRAY) -> Option<DualStringArray> {
-    if usize::from(o.wNumEntries) != o.aStringArray.len() {
-        return None;
-    }
-    let mut bytes = Vec::with_capacity(4 + 2 * o.aStringArray.len());
-    bytes.extend_from_slice(&o.wNumEntries.to_le_bytes());
-    bytes.extend_from_slice(&o.wSecurityOffset.to_le_bytes());
-    for u in &o.aStringArray {
-        bytes.extend_from_slice(&u.to_le_bytes());
-    }
-    let (d, used) = DualStringArray::decode(&bytes).ok()?;
-    (used == bytes.len()).then_some(d)
+    DualStringArray::from_units(o.wNumEntries, o.wSecurityOffset, &o.aStringArray).ok()
 }
 
 pub fn to_owned_guid(g: &GUID) -> owned::GUID {

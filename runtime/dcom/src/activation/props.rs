@@ -232,33 +232,17 @@ pub struct ActivationReply {
 
 /// A DUALSTRINGARRAY as the generated owned types carry it (its UTF-16 units).
 pub fn owned_bindings(d: &DualStringArray) -> Result<owned::DUALSTRINGARRAY> {
-    let bytes = d.encode()?;
-    let units: Vec<u16> = bytes
-        .chunks_exact(2)
-        .map(|c| u16::from_le_bytes([c[0], c[1]]))
-        .collect();
+    let (n, sec, units) = d.to_units()?;
     Ok(owned::DUALSTRINGARRAY {
-        wNumEntries: units[0],
-        wSecurityOffset: units[1],
-        aStringArray: units[2..].to_vec(),
+        wNumEntries: n,
+        wSecurityOffset: sec,
+        aStringArray: units,
     })
 }
 
 /// The DUALSTRINGARRAY of an owned value, checked as any received one.
 pub fn bindings_of(o: &owned::DUALSTRINGARRAY) -> Result<DualStringArray> {
-    if usize::from(o.wNumEntries) != o.aStringArray.len() {
-        return Err(bad(
-            0,
-            "a DUALSTRINGARRAY whose count disagrees with its units",
-        ));
-    }
-    let mut bytes = Vec::with_capacity(4 + 2 * o.aStringArray.len());
-    bytes.extend_from_slice(&o.wNumEntries.to_le_bytes());
-    bytes.extend_from_slice(&o.wSecurityOffset.to_le_bytes());
-    for u in &o.aStringArray {
-        bytes.extend_from_slice(&u.to_le_bytes());
-    }
-    Ok(DualStringArray::decode(&bytes)?.0)
+    DualStringArray::from_units(o.wNumEntries, o.wSecurityOffset, &o.aStringArray)
 }
 
 fn version_of(v: &owned::COMVERSION) -> ComVersion {
