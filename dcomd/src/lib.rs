@@ -17,6 +17,18 @@ use std::sync::Arc;
 use comidl_runtime::dcom::activation::bindings as act;
 use comidl_runtime::ndr::Fault;
 
+/// The interfaces the service serves, as [`Handlers::serve`] numbers them: the first
+/// [`NETWORK_INTERFACES`] on its TCP port, the last on its local socket.
+pub static INTERFACES: [&comidl_runtime::ndr::Interface; 4] = [
+    &comidl_runtime::dcom::bindings::ndr::IObjectExporter_INTERFACE,
+    &act::ndr::IRemoteSCMActivator_INTERFACE,
+    &act::ndr::IActivation_INTERFACE,
+    &act::ndr::IComidlMachineResolver_INTERFACE,
+];
+
+/// How many of [`INTERFACES`] are served on the network port.
+pub const NETWORK_INTERFACES: usize = 3;
+
 /// The service's handlers over one machine's state.
 pub struct Handlers {
     pub machine: Arc<machine::Machine>,
@@ -33,8 +45,8 @@ impl Handlers {
         }
     }
 
-    /// Serves one request of the interface `which` names (0 IObjectExporter, 1
-    /// IRemoteSCMActivator, 2 IActivation, 3 IComidlMachineResolver) as the service does.
+    /// Serves one request of the interface `which` names (its index in [`INTERFACES`]) as
+    /// the service does.
     pub fn serve(&self, which: u8, opnum: u16, stub: &[u8]) -> Result<Vec<u8>, Fault> {
         match which % 4 {
             0 => comidl_runtime::dcom::bindings::IObjectExporter_serve(&self.resolver, opnum, stub),

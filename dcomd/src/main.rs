@@ -23,7 +23,7 @@
 //! COM processes find the service at `COMIDL_DCOM_SERVICE` (the socket's path) or the
 //! default; the servers the service starts inherit its environment.
 
-use comidl_dcomd::{activator, addresses, machine, resolver};
+use comidl_dcomd::{Handlers, INTERFACES, NETWORK_INTERFACES, addresses, machine};
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -32,7 +32,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
-use comidl_runtime::dcom::activation::bindings as act;
 use comidl_runtime::rpc::auth::AuthnLevel;
 use comidl_runtime::rpc::epm::EndpointMap;
 use comidl_runtime::rpc::{Server, ServerLimits, StringBinding};
@@ -141,6 +140,12 @@ fn run(args: Args) -> Result<(), String> {
     let m = Arc::new(machine::Machine::new(settings));
 
     let network = Server::start(ServerLimits::default()).map_err(|e| e.to_string())?;
+    // The exporters' registrations, on the local socket.
+    let local = Server::start(ServerLimits {
+        idle_timeout: None,
+        ..ServerLimits::default()
+    })
+    .map_err(|e| e.to_string())?;
     // Authentication for everything on the port; the activator (and the exporters)
     // decide what a call's level allows.
     network.set_security(comidl_runtime::rpc::auth::ServerSecurity {
@@ -148,23 +153,16 @@ fn run(args: Args) -> Result<(), String> {
         min_level: AuthnLevel::None,
     });
     network.serve_endpoint_mapper(Arc::new(EndpointMap::new()));
-    let r = Arc::new(resolver::Resolver(m.clone()));
-    network.register(
-        &comidl_runtime::dcom::bindings::ndr::IObjectExporter_INTERFACE,
-        move |opnum: u16, stub: &[u8]| {
-            comidl_runtime::dcom::bindings::IObjectExporter_serve(&*r, opnum, stub)
-        },
-    );
-    let a = Arc::new(activator::Activator(m.clone()));
-    let a2 = a.clone();
-    network.register(
-        &act::ndr::IRemoteSCMActivator_INTERFACE,
-        move |opnum: u16, stub: &[u8]| act::IRemoteSCMActivator_serve(&*a, opnum, stub),
-    );
-    network.register(
-        &act::ndr::IActivation_INTERFACE,
-        move |opnum: u16, stub: &[u8]| act::IActivation_serve(&*a2, opnum, stub),
-    );
+    let handlers = Arc::new(Handlers::new(m.clone()));
+    for (which, interface) in INTERFACES.iter().enumerate() {
+        let h = handlers.clone();
+        let serve = move |opnum: u16, stub: &[u8]| h.serve(which as u8, opnum, stub);
+        if which < NETWORK_INTERFACES {
+            network.register(interface, serve);
+        } else {
+            local.register(interface, serve);
+        }
+    }
     let listen_on: Vec<String> = if args.addresses.is_empty() {
         vec!["0.0.0.0".into()]
     } else {
@@ -178,16 +176,6 @@ fn run(args: Args) -> Result<(), String> {
             .map_err(|e| format!("listening on {address} port {}: {e}", args.port))?;
     }
 
-    let local = Server::start(ServerLimits {
-        idle_timeout: None,
-        ..ServerLimits::default()
-    })
-    .map_err(|e| e.to_string())?;
-    let m2 = m.clone();
-    local.register(
-        &act::ndr::IComidlMachineResolver_INTERFACE,
-        move |opnum: u16, stub: &[u8]| act::IComidlMachineResolver_serve(&*m2, opnum, stub),
-    );
     if let Some(dir) = args.socket.parent() {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
