@@ -129,18 +129,7 @@ fn split_protected(
         * AUTH_PAD_ALIGN)
         .max(AUTH_PAD_ALIGN);
     let mut out = Vec::new();
-    let mut at = 0;
-    loop {
-        let end = (at + room).min(stub.len());
-        let mut f = 0;
-        if at == 0 {
-            f |= flags::FIRST_FRAG;
-        }
-        if end == stub.len() {
-            f |= flags::LAST_FRAG;
-        }
-        let hint = u32::try_from(stub.len() - at).unwrap_or(u32::MAX);
-        let part = &stub[at..end];
+    for (part, hint, f) in parts(stub, room) {
         let pad = pad_for(part.len());
         let auth = crate::pdu::Auth {
             auth_type: AUTHN_WINNT,
@@ -152,11 +141,8 @@ fn split_protected(
         let mut bytes = pdu(part, hint, f, auth).encode();
         session.protect(&mut bytes, head..head + part.len() + pad)?;
         out.push(bytes);
-        if end == stub.len() {
-            return Ok(out);
-        }
-        at = end;
     }
+    Ok(out)
 }
 
 fn split(
@@ -167,9 +153,20 @@ fn split(
 ) -> Vec<Vec<u8>> {
     // At least 8 stub bytes per fragment, whatever the peer asked for.
     let room = (usize::from(max_frag).saturating_sub(overhead) / 8 * 8).max(8);
-    let mut out = Vec::new();
+    parts(stub, room)
+        .map(|(part, hint, f)| pdu(part, hint, f).encode())
+        .collect()
+}
+
+/// The stub data in fragments of `room` bytes (one, empty, for no data): each part with
+/// its alloc_hint (the bytes still to come) and its PFC_FIRST_FRAG / PFC_LAST_FRAG flags.
+fn parts(stub: &[u8], room: usize) -> impl Iterator<Item = (&[u8], u32, u8)> {
     let mut at = 0;
-    loop {
+    let mut done = false;
+    std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
         let end = (at + room).min(stub.len());
         let mut f = 0;
         if at == 0 {
@@ -177,14 +174,13 @@ fn split(
         }
         if end == stub.len() {
             f |= flags::LAST_FRAG;
+            done = true;
         }
         let hint = u32::try_from(stub.len() - at).unwrap_or(u32::MAX);
-        out.push(pdu(&stub[at..end], hint, f).encode());
-        if end == stub.len() {
-            return out;
-        }
+        let part = &stub[at..end];
         at = end;
-    }
+        Some((part, hint, f))
+    })
 }
 
 /// Why fragments do not make a call.
