@@ -200,36 +200,8 @@ impl Session {
         pdu: &mut [u8],
         stub: std::ops::Range<usize>,
     ) -> Result<(), CallError> {
-        let len = pdu.len();
-        if len < SIGNATURE_LEN || stub.end > len - SIGNATURE_LEN - 8 {
-            return Err(CallError::Transport(SEC_PKG_ERROR));
-        }
-        let (signed, signature) = pdu.split_at_mut(len - SIGNATURE_LEN);
-        if self.level >= AuthnLevel::PktPrivacy {
-            let (head, rest) = signed.split_at_mut(stub.start);
-            let (data, trailer) = rest.split_at_mut(stub.end - stub.start);
-            let mut buffers = [
-                SecurityBufferRef::data_buf(head)
-                    .with_flags(SecurityBufferFlags::SECBUFFER_READONLY_WITH_CHECKSUM),
-                SecurityBufferRef::data_buf(data),
-                SecurityBufferRef::data_buf(trailer)
-                    .with_flags(SecurityBufferFlags::SECBUFFER_READONLY_WITH_CHECKSUM),
-                SecurityBufferRef::token_buf(signature),
-            ];
-            self.ntlm
-                .encrypt_message(EncryptionFlags::empty(), &mut buffers)
-                .map_err(sec_error)?;
-        } else {
-            let mut buffers = [
-                SecurityBufferRef::data_buf(signed),
-                SecurityBufferRef::token_buf(signature),
-            ];
-            self.ntlm
-                .make_signature(0, &mut buffers, self.send_seq)
-                .map_err(sec_error)?;
-            self.send_seq = self.send_seq.wrapping_add(1);
-        }
-        Ok(())
+        self.apply(pdu, stub, true)
+            .map_err(|_| CallError::Transport(SEC_PKG_ERROR))
     }
 
     /// Checks (and at PKT_PRIVACY unseals) a received fragment whose last 16 bytes are
@@ -240,10 +212,22 @@ impl Session {
         pdu: &mut [u8],
         stub: std::ops::Range<usize>,
     ) -> Result<(), CallError> {
-        let denied = |_| CallError::Transport(ACCESS_DENIED);
+        self.apply(pdu, stub, false)
+            .map_err(|_| CallError::Transport(ACCESS_DENIED))
+    }
+
+    /// Signs or seals (`sending`), or checks or unseals, one fragment. The signature
+    /// covers the fragment from its header to the end of the sec_trailer; at PKT_PRIVACY
+    /// only the stub range is sealed (the rest signed as it is).
+    fn apply(
+        &mut self,
+        pdu: &mut [u8],
+        stub: std::ops::Range<usize>,
+        sending: bool,
+    ) -> Result<(), Option<sspi::Error>> {
         let len = pdu.len();
         if len < SIGNATURE_LEN + 8 || stub.start > stub.end || stub.end > len - SIGNATURE_LEN - 8 {
-            return Err(CallError::Transport(ACCESS_DENIED));
+            return Err(None);
         }
         let (signed, signature) = pdu.split_at_mut(len - SIGNATURE_LEN);
         if self.level >= AuthnLevel::PktPrivacy {
@@ -257,18 +241,36 @@ impl Session {
                     .with_flags(SecurityBufferFlags::SECBUFFER_READONLY_WITH_CHECKSUM),
                 SecurityBufferRef::token_buf(signature),
             ];
-            self.ntlm.decrypt_message(&mut buffers).map_err(denied)?;
+            if sending {
+                self.ntlm
+                    .encrypt_message(EncryptionFlags::empty(), &mut buffers)
+                    .map(drop)
+            } else {
+                self.ntlm.decrypt_message(&mut buffers).map(drop)
+            }
+            .map_err(Some)
         } else {
             let mut buffers = [
                 SecurityBufferRef::data_buf(signed),
                 SecurityBufferRef::token_buf(signature),
             ];
-            self.ntlm
-                .verify_signature(&mut buffers, self.recv_seq)
-                .map_err(denied)?;
-            self.recv_seq = self.recv_seq.wrapping_add(1);
+            // Signed PDUs count their own sequence numbers, each way.
+            if sending {
+                self.ntlm.make_signature(0, &mut buffers, self.send_seq)
+            } else {
+                self.ntlm
+                    .verify_signature(&mut buffers, self.recv_seq)
+                    .map(drop)
+            }
+            .map_err(Some)?;
+            let seq = if sending {
+                &mut self.send_seq
+            } else {
+                &mut self.recv_seq
+            };
+            *seq = seq.wrapping_add(1);
+            Ok(())
         }
-        Ok(())
     }
 }
 
